@@ -1,0 +1,95 @@
+// YAML text → validated, typed Config. Errors name the key, the bad value and the fix.
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { DnswardError, ErrorCodes } from '../errors.ts';
+import { type Config, configSchema } from './schema.ts';
+
+export function parseConfig(text: string, source = 'config'): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => `${source}: YAML syntax: ${e.message.split('\n')[0]}`);
+    throw new DnswardError(ErrorCodes.CONFIG, lines.join('\n'));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new DnswardError(ErrorCodes.CONFIG, formatIssues(result.error.issues, raw, source));
+  }
+  const config = result.data;
+  const problems = semanticProblems(config);
+  if (problems.length > 0) throw new DnswardError(ErrorCodes.CONFIG, problems.map((p) => `${source}: ${p}`).join('\n'));
+  return config;
+}
+
+export async function loadConfigFile(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new DnswardError(
+      ErrorCodes.CONFIG_READ,
+      `cannot read config file ${path}: ${(error as Error).message}; pass an existing file with --config`,
+      { cause: error },
+    );
+  }
+  return parseConfig(text, path);
+}
+
+function semanticProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  config.segments.forEach((segment, index) => {
+    const first = seen.get(segment.name);
+    if (first !== undefined) {
+      problems.push(`segments[${index}].name: "${segment.name}" is already used by segments[${first}]; segment names must be unique`);
+    } else {
+      seen.set(segment.name, index);
+    }
+    if (segment.action !== 'allow' && segment.lists.length === 0) {
+      problems.push(`segments[${index}].lists: a segment with action "${segment.action}" needs at least one list, e.g. lists: [tiktok]`);
+    }
+  });
+  return problems;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, source: string): string {
+  return issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys
+          .map((k) => `${source}: ${formatPath([...issue.path, k])}: unknown key; remove or correct it (deploy/dnsward.yaml shows every key)`)
+          .join('\n');
+      }
+      const key = formatPath(issue.path);
+      const value = valueAt(raw, issue.path);
+      const shown = value === undefined ? 'missing' : JSON.stringify(value);
+      return `${source}: ${key || '(top level)'}: ${shown} is not valid: ${describe(issue)}`;
+    })
+    .join('\n');
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') {
+    return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
+  }
+  return issue.message;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = raw;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}

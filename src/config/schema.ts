@@ -1,0 +1,101 @@
+// The YAML config as a zod schema: every key validated, every optional key defaulted.
+// Section schemas owned by a feature live in ./sections/.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { parseCidr, parseHostPort } from '../util/address.ts';
+import { auditSection } from './sections/audit.ts';
+import { listsSection } from './sections/lists.ts';
+
+const listenAddress = z.string().superRefine((value, ctx) => {
+  const parsed = parseHostPort(value, 53);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${parsed}; write "127.0.0.1:1053" or "[::1]:1053"` });
+});
+
+const upstreamAddress = z.string().superRefine((value, ctx) => {
+  const parsed = parseHostPort(value, 53);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${parsed}; write "192.0.2.53:53" or "[2001:db8::53]:53"` });
+});
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const parsed = parseCidr(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${parsed}; write "10.0.0.0/8" or "fd00::/48"` });
+});
+
+const listName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'list names are lowercase letters, digits, "-" and "_"');
+
+export const segmentSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'segment names are letters, digits, ".", "-" and "_"'),
+  networks: z.array(cidr).min(1, 'a segment needs at least one network, e.g. ["10.10.0.0/16"]'),
+  action: z.enum(['block', 'log', 'allow']),
+  lists: z.array(listName).default([]),
+  /** Names that are never blocked on this segment (a rule blocks the name and its subdomains). */
+  allowlist: z.array(z.string().min(1)).default([]),
+  block_response: z.enum(['nxdomain', 'null', 'refused']).default('nxdomain'),
+  /** NXDOMAIN for browser DoH canaries and iCloud Private Relay names (blocking segments only). */
+  bypass_prevention: z.boolean().default(true),
+  /** Replace client addresses by a keyed pseudonym in the block log. */
+  pseudonymize: z.boolean().default(false),
+});
+
+const tokenSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    role: z.enum(['auditor', 'admin']),
+    token: z.string().min(1).optional(),
+    token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  })
+  .refine((t) => (t.token === undefined) !== (t.token_env === undefined), {
+    message: 'give exactly one of "token" or "token_env" (the name of an environment variable)',
+  });
+
+export const configSchema = z.strictObject({
+  dns: z
+    .strictObject({
+      listen: z.array(listenAddress).min(1).default(['127.0.0.1:1053']),
+      /** Client networks that may query; everyone else gets REFUSED. */
+      allow: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+      /** Per-upstream wait before trying the next one (ms). */
+      upstream_timeout_ms: z.number().int().min(50).max(10_000).default(1000),
+      /** Overall budget for one client query before SERVFAIL (ms). */
+      query_timeout_ms: z.number().int().min(100).max(10_000).default(2500),
+      /** Maximum cached answers (entries). */
+      cache_size: z.number().int().min(0).max(10_000_000).default(100_000),
+      /** TCP connections idle longer than this are closed (ms). */
+      tcp_idle_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    })
+    .default({
+      listen: ['127.0.0.1:1053'],
+      allow: ['127.0.0.0/8', '::1/128'],
+      upstream_timeout_ms: 1000,
+      query_timeout_ms: 2500,
+      cache_size: 100_000,
+      tcp_idle_timeout_ms: 10_000,
+    }),
+  /** Upstream resolvers, tried in order of health. Absent: the nameservers of /etc/resolv.conf. */
+  upstreams: z.array(upstreamAddress).min(1).optional(),
+  lists: listsSection,
+  segments: z.array(segmentSchema).min(1, 'define at least one segment, e.g. { name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }'),
+  http: z
+    .strictObject({
+      listen: listenAddress.default('127.0.0.1:8053'),
+      enabled: z.boolean().default(true),
+    })
+    .default({ listen: '127.0.0.1:8053', enabled: true }),
+  audit: auditSection,
+  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, 'a Redis URL starts with redis:// or rediss://').optional(),
+      sentinels: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).optional(),
+      name: z.string().optional(),
+      cluster: z.array(z.string()).optional(),
+    })
+    .optional(),
+  instance: z.string().min(1).default(() => hostname()),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .default({ level: 'info' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type SegmentConfig = z.infer<typeof segmentSchema>;
