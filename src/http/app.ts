@@ -1,6 +1,6 @@
 // The HTTP side: built here, started by the caller (tests use inject() or listen on port 0).
 // Each feature contributes a route module under ./routes/.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
@@ -18,8 +18,10 @@ export interface HttpDeps {
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // pino's Logger is a FastifyBaseLogger at runtime; the cast only aligns the generic types.
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // One line per HTTP request would drown the decision log; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     // Never echo request bodies larger than we need; the API takes none of size.
     bodyLimit: 64 * 1024,
   });

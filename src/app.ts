@@ -1,0 +1,136 @@
+// Builds and starts one dnsward replica from a validated config: lists, resolver,
+// DNS listeners (UDP and TCP per address), HTTP. stop() undoes it in reverse order.
+import type { Logger } from 'pino';
+import { createLogDecisionSink } from './audit/log-sink.ts';
+import type { DecisionSink } from './audit/types.ts';
+import { checkSegmentLists } from './config/lists-check.ts';
+import type { Config } from './config/schema.ts';
+import { DnswardError, ErrorCodes } from './errors.ts';
+import { buildHttpApp } from './http/app.ts';
+import { loadListDir } from './lists/list-file.ts';
+import { ListRegistry } from './lists/registry.ts';
+import { createMetrics } from './metrics.ts';
+import { DomainMatcher } from './policy/domain-matcher.ts';
+import { ClientClassifier, implicitDefaultSegment, makeSegment } from './policy/segments.ts';
+import { ResolverCore } from './resolver/core.ts';
+import { TcpListener } from './server/tcp-listener.ts';
+import { UdpListener } from './server/udp-listener.ts';
+import { type HostPort, parseHostPort } from './util/address.ts';
+import { systemResolvers } from './util/resolv-conf.ts';
+
+export interface RunningDnsward {
+  /** Bound DNS addresses ("127.0.0.1:1053"), UDP and TCP share each port. */
+  readonly dns: readonly { host: string; port: number }[];
+  /** Bound HTTP address, when enabled. */
+  readonly http: { host: string; port: number } | undefined;
+  readonly core: ResolverCore;
+  readonly lists: ListRegistry;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Replaces the default decision sink (the block log). */
+  decisions?: DecisionSink;
+}
+
+export async function startDnsward(config: Config, options: StartOptions): Promise<RunningDnsward> {
+  const logger = options.logger;
+  const upstreams = await resolveUpstreams(config);
+
+  const lists = new ListRegistry();
+  for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
+  checkSegmentLists(config, new Set(lists.names()));
+
+  const segmentPairs = config.segments.map((segmentConfig, index) => ({ config: segmentConfig, segment: makeSegment(segmentConfig, index) }));
+  const fallback = implicitDefaultSegment(segmentPairs.length);
+  const segments = [...segmentPairs.map((p) => p.segment), fallback];
+  const classifier = new ClientClassifier(config.dns.allow, segmentPairs, fallback);
+  const decisions = options.decisions ?? createLogDecisionSink(logger);
+
+  const core = new ResolverCore(
+    { classifier, segments, upstreams, decisions, logger: logger.child({ component: 'resolver' }) },
+    {
+      queryTimeoutMs: config.dns.query_timeout_ms,
+      upstreamTimeoutMs: config.dns.upstream_timeout_ms,
+      cacheSize: config.dns.cache_size,
+      upstreamSockets: 16,
+    },
+  );
+  const rebuildMatcher = (): void => {
+    const started = Date.now();
+    core.setMatcher(DomainMatcher.build(lists.all()));
+    logger.info({ component: 'lists', lists: lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.domains.length })), ms: Date.now() - started }, 'lists loaded');
+  };
+  rebuildMatcher();
+  const unsubscribe = lists.onChange(rebuildMatcher);
+  await core.start();
+
+  const listeners: { close(): Promise<void> }[] = [];
+  const bound: { host: string; port: number }[] = [];
+  let ready = false;
+  const metrics = createMetrics(core, lists);
+  const http = config.http.enabled ? buildHttpApp({ config, logger, metrics, lists, ready: () => ready }) : undefined;
+  let httpAddress: { host: string; port: number } | undefined;
+
+  const stop = async (): Promise<void> => {
+    ready = false;
+    unsubscribe();
+    await Promise.allSettled(listeners.map((l) => l.close()));
+    await core.stop();
+    await decisions.close();
+    if (http) await http.close();
+  };
+
+  try {
+    for (const text of config.dns.listen) {
+      const address = parseHostPort(text, 53) as HostPort;
+      const udp = new UdpListener(address, core, logger.child({ component: 'udp' }));
+      const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
+      listeners.push(udp);
+      const tcp = new TcpListener(address, core, logger.child({ component: 'tcp' }), {
+        idleTimeoutMs: config.dns.tcp_idle_timeout_ms,
+        messageDeadlineMs: 5000,
+        maxConnections: 1024,
+        maxInFlightPerConnection: 32,
+      });
+      await tcp.start(port).catch((error: Error) => listenError('dns.listen', text, error));
+      listeners.push(tcp);
+      bound.push({ host: address.host, port });
+    }
+    if (http) {
+      const address = parseHostPort(config.http.listen, 8053) as HostPort;
+      await http.listen({ host: address.host, port: address.port }).catch((error: Error) => listenError('http.listen', config.http.listen, error));
+      const info = http.server.address();
+      httpAddress = { host: address.host, port: typeof info === 'object' && info !== null ? info.port : address.port };
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  ready = true;
+  logger.info(
+    { component: 'app', dns: bound.map(formatAddress), http: httpAddress && formatAddress(httpAddress), upstreams: upstreams.map(formatAddress), segments: config.segments.map((s) => `${s.name}:${s.action}`) },
+    'dnsward ready',
+  );
+  return { dns: bound, http: httpAddress, core, lists, stop };
+}
+
+async function resolveUpstreams(config: Config): Promise<HostPort[]> {
+  if (config.upstreams) return config.upstreams.map((u) => parseHostPort(u, 53) as HostPort);
+  const system = await systemResolvers();
+  if (system.length === 0) {
+    throw new DnswardError(ErrorCodes.CONFIG, 'upstreams: none configured and /etc/resolv.conf has no nameserver; add e.g. upstreams: ["192.0.2.53:53"]');
+  }
+  return system;
+}
+
+function listenError(key: string, value: string, error: Error): never {
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint = code === 'EADDRINUSE' ? 'another process uses that port; pick a free one' : code === 'EACCES' ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE' : code === 'EADDRNOTAVAIL' ? 'that address is not configured on this host' : error.message;
+  throw new DnswardError(ErrorCodes.LISTEN, `${key}: cannot listen on "${value}": ${code ?? error.message}; ${hint}`, { cause: error });
+}
+
+function formatAddress(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

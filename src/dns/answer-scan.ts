@@ -1,0 +1,87 @@
+// Reads, without re-encoding, what the resolver needs to know about an upstream answer:
+// where the TTLs are (to age cached copies), where the OPT is (to drop it for non-EDNS
+// clients), the cacheable lifetime, and the CNAME targets (for cloaking checks).
+import { FLAG, HEADER_SIZE, RCODE, TYPE } from './constants.ts';
+import { readName, skipName } from './names.ts';
+
+export interface AnswerScan {
+  rcode: number;
+  /** Offsets of the 32-bit TTL field of every record except the OPT. */
+  ttlOffsets: number[];
+  /** Seconds this answer may be cached: min TTL of its records, or the RFC 2308 negative TTL; 0 = do not cache. */
+  cacheTtl: number;
+  /** Byte range of the OPT record, or -1/-1 when there is none. */
+  optStart: number;
+  optEnd: number;
+  /** Lowercased targets of CNAME records in the answer section. */
+  cnameTargets: string[];
+  truncated: boolean;
+}
+
+/** Returns undefined when the message is malformed (a record runs past the end, a bad name, two OPTs). */
+export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undefined {
+  const flags = buf.readUInt16BE(2);
+  const ancount = buf.readUInt16BE(6);
+  const nscount = buf.readUInt16BE(8);
+  const arcount = buf.readUInt16BE(10);
+  const ttlOffsets: number[] = [];
+  const cnameTargets: string[] = [];
+  let optStart = -1;
+  let optEnd = -1;
+  let minTtl = Number.MAX_SAFE_INTEGER;
+  let soaNegativeTtl = -1;
+  let pos = questionEnd;
+  const total = ancount + nscount + arcount;
+  for (let i = 0; i < total; i++) {
+    const start = pos;
+    const nameEnd = skipName(buf, pos);
+    if (nameEnd < 0 || nameEnd + 10 > buf.length) return undefined;
+    const type = buf.readUInt16BE(nameEnd);
+    const ttl = buf.readUInt32BE(nameEnd + 4);
+    const rdlength = buf.readUInt16BE(nameEnd + 8);
+    const rdata = nameEnd + 10;
+    pos = rdata + rdlength;
+    if (pos > buf.length) return undefined;
+    if (type === TYPE.OPT) {
+      if (optStart >= 0 || i < ancount + nscount) return undefined;
+      optStart = start;
+      optEnd = pos;
+      continue;
+    }
+    ttlOffsets.push(nameEnd + 4);
+    // TTLs with the top bit set are treated as 0 (RFC 2181 §8).
+    const effective = ttl > 0x7fffffff ? 0 : ttl;
+    if (effective < minTtl) minTtl = effective;
+    if (i < ancount && type === TYPE.CNAME) {
+      const target = readName(buf, rdata);
+      if (target === undefined) return undefined;
+      cnameTargets.push(target);
+    } else if (i >= ancount && i < ancount + nscount && type === TYPE.SOA) {
+      const mnameEnd = skipName(buf, rdata);
+      const rnameEnd = mnameEnd < 0 ? -1 : skipName(buf, mnameEnd);
+      if (rnameEnd < 0 || rnameEnd + 20 > pos) return undefined;
+      const minimum = buf.readUInt32BE(rnameEnd + 16);
+      soaNegativeTtl = Math.min(effective, minimum);
+    }
+  }
+  const rcode = flags & 0xf;
+  const negative = rcode === RCODE.NXDOMAIN || (rcode === RCODE.NOERROR && ancount === 0);
+  let cacheTtl: number;
+  if (negative) cacheTtl = soaNegativeTtl > 0 ? soaNegativeTtl : 0;
+  else if (rcode === RCODE.NOERROR) cacheTtl = minTtl === Number.MAX_SAFE_INTEGER ? 0 : minTtl;
+  else cacheTtl = 0;
+  return { rcode, ttlOffsets, cacheTtl, optStart, optEnd, cnameTargets, truncated: (flags & FLAG.TC) !== 0 };
+}
+
+/** RFC 5452: the reply's question must be the one we asked (compared case-insensitively). */
+export function questionMatches(reply: Buffer, sentQuestion: Buffer): boolean {
+  if (reply.length < HEADER_SIZE + sentQuestion.length || reply.readUInt16BE(4) !== 1) return false;
+  for (let i = 0; i < sentQuestion.length; i++) {
+    let a = reply[HEADER_SIZE + i] as number;
+    let b = sentQuestion[i] as number;
+    if (a >= 0x41 && a <= 0x5a) a += 32;
+    if (b >= 0x41 && b <= 0x5a) b += 32;
+    if (a !== b) return false;
+  }
+  return true;
+}

@@ -1,0 +1,122 @@
+// Answers dnsward writes itself (blocked, refused, errors, truncation), built straight from
+// the query bytes so the question is echoed exactly as asked. Hand-written rather than via
+// dns2's encoder because blocked answers are a hot path (dns2's writer works bit by bit).
+import { CLASS_IN, EDNS_OPTION, FLAG, HEADER_SIZE, MAX_UDP_PAYLOAD, TYPE } from './constants.ts';
+import { encodeName } from './names.ts';
+import type { EdnsInfo } from './query-parser.ts';
+
+/** TTL of synthesised records and of the SOA that lets clients cache a block (RFC 2308). */
+export const SYNTH_TTL = 60;
+
+const SOA_RDATA = Buffer.concat([
+  encodeName('dnsward.invalid'),
+  encodeName('hostmaster.dnsward.invalid'),
+  u32(1), // serial
+  u32(3600), // refresh
+  u32(600), // retry
+  u32(86400), // expire
+  u32(SYNTH_TTL), // minimum: negative-caching TTL
+]);
+
+export interface SynthSpec {
+  rcode: number;
+  /** Answer with the unspecified address (0.0.0.0 / ::) when the qtype is A or AAAA. */
+  nullAddress?: boolean;
+  /** Add an SOA in the authority section; its owner is the qname suffix starting at this offset. */
+  soaOwnerOffset?: number;
+  /** EDE to attach when the query had EDNS (RFC 8914 §3: never without). */
+  ede?: { code: number; text: Buffer };
+  /** Set TC=1 (the client should retry over TCP). */
+  truncated?: boolean;
+}
+
+export interface QueryView {
+  id: number;
+  flags: number;
+  questionEnd: number;
+  qtype?: number;
+  edns: EdnsInfo | undefined;
+}
+
+/** Builds a reply to `query` per `spec`. The question (bytes 12..questionEnd) is copied verbatim. */
+export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer {
+  const hasQuestion = q.questionEnd > HEADER_SIZE;
+  const nullRdata = spec.nullAddress && hasQuestion ? nullAddressRdata(q.qtype) : undefined;
+  const withSoa = spec.soaOwnerOffset !== undefined && hasQuestion && nullRdata === undefined;
+  const ednsReply = q.edns !== undefined;
+  const edeLength = ednsReply && spec.ede ? 4 + 2 + spec.ede.text.length : 0;
+
+  let size = q.questionEnd;
+  if (nullRdata) size += 12 + nullRdata.length;
+  if (withSoa) size += 12 + SOA_RDATA.length;
+  if (ednsReply) size += 11 + edeLength;
+  const out = Buffer.allocUnsafe(size);
+
+  out.writeUInt16BE(q.id, 0);
+  // Keep opcode, RD and CD from the query; set QR and RA; AA, AD, Z cleared.
+  let flags = FLAG.QR | FLAG.RA | (q.flags & (0x7800 | FLAG.RD | FLAG.CD)) | (spec.rcode & 0xf);
+  if (spec.truncated) flags |= FLAG.TC;
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt16BE(hasQuestion ? 1 : 0, 4);
+  out.writeUInt16BE(nullRdata ? 1 : 0, 6);
+  out.writeUInt16BE(withSoa ? 1 : 0, 8);
+  out.writeUInt16BE(ednsReply ? 1 : 0, 10);
+  query.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  let pos = q.questionEnd;
+
+  if (nullRdata) {
+    pos = writeRecordHeader(out, pos, HEADER_SIZE, q.qtype as number, SYNTH_TTL, nullRdata.length);
+    pos += nullRdata.copy(out, pos);
+  }
+  if (withSoa) {
+    pos = writeRecordHeader(out, pos, spec.soaOwnerOffset as number, TYPE.SOA, SYNTH_TTL, SOA_RDATA.length);
+    pos += SOA_RDATA.copy(out, pos);
+  }
+  if (ednsReply) {
+    out[pos++] = 0; // root owner
+    out.writeUInt16BE(TYPE.OPT, pos);
+    out.writeUInt16BE(MAX_UDP_PAYLOAD, pos + 2);
+    // Extended rcode high bits, version 0, DO echoed (RFC 3225), other flags cleared.
+    out.writeUInt32BE((((spec.rcode >> 4) & 0xff) << 24) | (q.edns?.dnssecOk ? 0x8000 : 0), pos + 4);
+    out.writeUInt16BE(edeLength, pos + 8);
+    pos += 10;
+    if (spec.ede && edeLength > 0) {
+      out.writeUInt16BE(EDNS_OPTION.EDE, pos);
+      out.writeUInt16BE(2 + spec.ede.text.length, pos + 2);
+      out.writeUInt16BE(spec.ede.code, pos + 4);
+      pos += 6;
+      pos += spec.ede.text.copy(out, pos);
+    }
+  }
+  return out;
+}
+
+/** EDE extra text, UTF-8, capped so the OPT stays small. */
+export function edeText(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= 200 ? bytes : bytes.subarray(0, 200);
+}
+
+const NULL_A = Buffer.alloc(4);
+const NULL_AAAA = Buffer.alloc(16);
+
+function nullAddressRdata(qtype: number | undefined): Buffer | undefined {
+  if (qtype === TYPE.A) return NULL_A;
+  if (qtype === TYPE.AAAA) return NULL_AAAA;
+  return undefined;
+}
+
+function writeRecordHeader(out: Buffer, pos: number, ownerOffset: number, type: number, ttl: number, rdlength: number): number {
+  out.writeUInt16BE(0xc000 | ownerOffset, pos);
+  out.writeUInt16BE(type, pos + 2);
+  out.writeUInt16BE(CLASS_IN, pos + 4);
+  out.writeUInt32BE(ttl, pos + 6);
+  out.writeUInt16BE(rdlength, pos + 10);
+  return pos + 12;
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value);
+  return b;
+}

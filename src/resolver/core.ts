@@ -1,0 +1,262 @@
+// The resolver: parses each client message once, runs it through the pipeline
+// (src/pipeline/order.ts), and owns what the stages share: segments, the list matcher,
+// the cache, the upstream pool, decision recording and counters.
+import type { Logger } from 'pino';
+import type { Decision, DecisionResponse, DecisionSink } from '../audit/types.ts';
+import { type AnswerScan, scanAnswer } from '../dns/answer-scan.ts';
+import { renderAnswer } from '../dns/answer-render.ts';
+import { EDE, FLAG, HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, RCODE } from '../dns/constants.ts';
+import { isRejection, parseQuery } from '../dns/query-parser.ts';
+import { edeText, type SynthSpec, synthesize } from '../dns/synthesize.ts';
+import { OUTCOME_INDEX, OUTCOMES, type Handler, type Outcome, type QueryContext, type Responder, type Transport } from '../pipeline/context.ts';
+import { buildPipeline } from '../pipeline/order.ts';
+import { type DomainMatch, DomainMatcher } from '../policy/domain-matcher.ts';
+import { bindSegments, type ClientClassifier, type Segment } from '../policy/segments.ts';
+import { AnswerCache } from './answer-cache.ts';
+import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
+
+export interface ResolverOptions {
+  queryTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  cacheSize: number;
+  upstreamSockets: number;
+}
+
+const SERVFAIL_TEXT = edeText('no upstream answered');
+const UPSTREAM_GARBAGE_TEXT = edeText('upstream answer was malformed');
+const GENERIC_BLOCK_TEXT = edeText('blocked by dnsward');
+
+export class ResolverCore {
+  readonly classifier: ClientClassifier;
+  readonly segments: readonly Segment[];
+  readonly cache: AnswerCache;
+  readonly upstreams: UpstreamPool<QueryContext>;
+  matcher: DomainMatcher = DomainMatcher.build([]);
+  /** Per segment × outcome × transport query counts (see countersFor). */
+  readonly counters: Float64Array;
+  dropped = 0;
+  internalErrors = 0;
+  private readonly decisions: DecisionSink;
+  private readonly logger: Logger;
+  private readonly options: ResolverOptions;
+  private readonly pipeline: Handler;
+
+  constructor(
+    deps: { classifier: ClientClassifier; segments: readonly Segment[]; upstreams: ConstructorParameters<typeof UpstreamPool<QueryContext>>[0]; decisions: DecisionSink; logger: Logger },
+    options: ResolverOptions,
+  ) {
+    this.classifier = deps.classifier;
+    this.segments = deps.segments;
+    this.decisions = deps.decisions;
+    this.logger = deps.logger;
+    this.options = options;
+    this.cache = new AnswerCache(options.cacheSize);
+    this.upstreams = new UpstreamPool<QueryContext>(
+      deps.upstreams,
+      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000 },
+      (job, answer, reason) => this.onUpstreamResult(job, answer, reason),
+      deps.logger.child({ component: 'upstream' }),
+    );
+    this.counters = new Float64Array(deps.segments.length * OUTCOMES.length * 2);
+    this.pipeline = buildPipeline(this);
+  }
+
+  async start(): Promise<void> {
+    await this.upstreams.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.upstreams.close();
+  }
+
+  /** Installs a new list matcher (lists loaded or refreshed); one pointer write per segment. */
+  setMatcher(matcher: DomainMatcher): void {
+    bindSegments(this.segments, matcher);
+    this.matcher = matcher;
+  }
+
+  /** Entry point for every client message, from any listener. Never throws. */
+  handleMessage(buf: Buffer, client: string, transport: Transport, responder: Responder, replyTo: unknown, replyPort: number): void {
+    const parsed = parseQuery(buf);
+    if (isRejection(parsed)) {
+      if (parsed.kind === 'drop') {
+        this.dropped++;
+        return;
+      }
+      const view = { id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd, edns: parsed.edns };
+      const ctx = this.makeContext(buf, undefined, client, transport, responder, replyTo, replyPort);
+      this.send(ctx, synthesize(buf, view, { rcode: parsed.rcode }), parsed.rcode === RCODE.NOTIMP ? 'notimp' : 'formerr');
+      return;
+    }
+    const ctx = this.makeContext(buf, parsed, client, transport, responder, replyTo, replyPort);
+    try {
+      if (parsed.edns !== undefined && parsed.edns.version > 0) {
+        // RFC 6891 §6.1.3: unknown EDNS version → BADVERS with an OPT of version 0.
+        this.respondSynth(ctx, { rcode: RCODE.BADVERS }, 'formerr');
+        return;
+      }
+      this.pipeline(ctx);
+    } catch (error) {
+      this.internalErrors++;
+      this.logger.error({ err: error, qname: parsed.qname }, 'internal error while handling a query');
+      this.respondSynth(ctx, { rcode: RCODE.SERVFAIL }, 'servfail');
+    }
+  }
+
+  private makeContext(
+    buf: Buffer,
+    parsed: ReturnType<typeof parseQuery> | undefined,
+    client: string,
+    transport: Transport,
+    responder: Responder,
+    replyTo: unknown,
+    replyPort: number,
+  ): QueryContext {
+    const q = parsed !== undefined && !isRejection(parsed) ? parsed : EMPTY_QUERY;
+    const edns = q.edns;
+    const maxSize = transport === 'tcp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+    return {
+      query: buf,
+      q,
+      client,
+      transport,
+      responder,
+      replyTo,
+      replyPort,
+      maxSize,
+      receivedAt: Date.now(),
+      ...this.classifier.classify(client),
+      logMatch: undefined,
+    };
+  }
+
+  /** Sends a synthesised answer built from the query. */
+  respondSynth(ctx: QueryContext, spec: SynthSpec, outcome: Outcome): void {
+    this.send(ctx, synthesize(ctx.query, ctx.q, spec), outcome);
+  }
+
+  /** Answers a blocked query per the segment's block_response and records the decision. */
+  block(ctx: QueryContext, match: DomainMatch, response: Segment['blockResponse'], soaOwnerOffset: number, rule = match.rule): void {
+    const text = ctx.segment.edeByList.get(match.list.name) ?? GENERIC_BLOCK_TEXT;
+    const ede = { code: EDE.BLOCKED, text };
+    if (response === 'refused') this.respondSynth(ctx, { rcode: RCODE.REFUSED, ede }, 'blocked');
+    else if (response === 'null') this.respondSynth(ctx, { rcode: RCODE.NOERROR, nullAddress: true, soaOwnerOffset, ede }, 'blocked');
+    else this.respondSynth(ctx, { rcode: RCODE.NXDOMAIN, soaOwnerOffset, ede }, 'blocked');
+    this.recordDecision(ctx, match, rule, 'blocked', response);
+  }
+
+  recordDecision(ctx: QueryContext, match: DomainMatch, rule: string, action: Decision['action'], response: DecisionResponse): void {
+    this.decisions.record({
+      ts: Date.now(),
+      segment: ctx.segment.name,
+      client: ctx.client,
+      pseudonymize: ctx.segment.pseudonymize,
+      qname: ctx.q.qname,
+      qtype: ctx.q.qtype,
+      action,
+      list: match.list.name,
+      rule,
+      listVersion: match.list.version,
+      response,
+    });
+  }
+
+  /** Offset of `rule` inside the question's name (for an SOA owner pointer); the qname itself otherwise. */
+  ruleOffset(ctx: QueryContext, rule: string): number {
+    let labels = 1;
+    for (let i = 0; i < rule.length; i++) if (rule.charCodeAt(i) === 46) labels++;
+    const offsets = ctx.q.labelOffsets;
+    return offsets[offsets.length - labels] ?? HEADER_SIZE;
+  }
+
+  forward(ctx: QueryContext): void {
+    const job: UpstreamJob<QueryContext> = {
+      owner: ctx,
+      question: ctx.query.subarray(HEADER_SIZE, ctx.q.questionEnd),
+      dnssecOk: ctx.q.edns?.dnssecOk === true,
+      checkingDisabled: (ctx.q.flags & FLAG.CD) !== 0,
+      deadline: ctx.receivedAt + this.options.queryTimeoutMs,
+      attempt: 0,
+      attemptDeadline: 0,
+      id: 0,
+      upstream: undefined,
+      slot: undefined,
+      query: undefined,
+    };
+    this.upstreams.resolve(job);
+  }
+
+  private onUpstreamResult(job: UpstreamJob<QueryContext>, answer: Buffer | undefined, reason: string): void {
+    const ctx = job.owner;
+    try {
+      if (answer === undefined) {
+        this.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.NO_REACHABLE_AUTHORITY, text: SERVFAIL_TEXT } }, 'servfail');
+        if (reason !== 'shutdown') this.logger.debug({ qname: ctx.q.qname, reason }, 'no upstream answer');
+        return;
+      }
+      const scan = scanAnswer(answer, HEADER_SIZE + job.question.length);
+      if (scan === undefined) {
+        this.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.NETWORK_ERROR, text: UPSTREAM_GARBAGE_TEXT } }, 'servfail');
+        return;
+      }
+      const q = ctx.q;
+      this.cache.set(AnswerCache.key(q.qname, q.qtype, q.qclass, job.dnssecOk), answer, scan, Date.now());
+      this.answerFromUpstream(ctx, answer, scan, 0, 'forwarded');
+    } catch (error) {
+      this.internalErrors++;
+      this.logger.error({ err: error, qname: ctx.q.qname }, 'internal error while relaying an answer');
+      this.respondSynth(ctx, { rcode: RCODE.SERVFAIL }, 'servfail');
+    }
+  }
+
+  /** Relays an upstream (or cached) answer, unless its CNAME chain enters a listed domain. */
+  answerFromUpstream(ctx: QueryContext, stored: Buffer, scan: AnswerScan, elapsedSeconds: number, outcome: Outcome): void {
+    const segment = ctx.segment;
+    if (segment.mask !== 0 && scan.cnameTargets.length > 0 && !this.isAllowlisted(ctx)) {
+      for (const target of scan.cnameTargets) {
+        const match = this.matcher.match(target, segment.mask);
+        if (match === undefined) continue;
+        const rule = `cname:${match.rule}`;
+        if (segment.action === 'block') {
+          this.block(ctx, match, segment.blockResponse, HEADER_SIZE, rule);
+          return;
+        }
+        if (ctx.logMatch === undefined) this.recordDecision(ctx, match, rule, 'logged', 'answer');
+        break;
+      }
+    }
+    this.send(ctx, renderAnswer(stored, scan, ctx.query, ctx.q.id, ctx.q.questionEnd, ctx.q.edns !== undefined, elapsedSeconds), outcome);
+  }
+
+  private isAllowlisted(ctx: QueryContext): boolean {
+    const allow = ctx.segment.allowlist;
+    if (allow.size === 0) return false;
+    const name = ctx.q.qname;
+    for (let dot = -1; ; ) {
+      if (allow.has(dot < 0 ? name : name.slice(dot + 1))) return true;
+      dot = name.indexOf('.', dot + 1);
+      if (dot < 0) return false;
+    }
+  }
+
+  /** Final step for every answer: truncate for UDP if it does not fit, count, hand to the listener. */
+  private send(ctx: QueryContext, response: Buffer, outcome: Outcome): void {
+    let out = response;
+    if (out.length > ctx.maxSize) out = synthesize(ctx.query, ctx.q, { rcode: RCODE.NOERROR, truncated: true });
+    const slot = (ctx.segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (ctx.transport === 'udp' ? 0 : 1);
+    this.counters[slot] = (this.counters[slot] ?? 0) + 1;
+    ctx.responder.send(ctx, out);
+  }
+}
+
+const EMPTY_QUERY: QueryContext['q'] = {
+  id: 0,
+  flags: 0,
+  opcode: 0,
+  qname: '',
+  qtype: 0,
+  qclass: 0,
+  questionEnd: HEADER_SIZE,
+  labelOffsets: [],
+  edns: undefined,
+};

@@ -1,0 +1,131 @@
+// TCP listener (RFC 7766): 2-byte length framing across segments, pipelined queries
+// answered as they complete, idle and slow connections destroyed (not half-closed),
+// a cap on connections and on queries in flight per connection, write backpressure.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { QueryContext, Responder } from '../pipeline/context.ts';
+import type { ResolverCore } from '../resolver/core.ts';
+import type { HostPort } from '../util/address.ts';
+
+export interface TcpLimits {
+  idleTimeoutMs: number;
+  /** A started message must be complete within this time (slowloris). */
+  messageDeadlineMs: number;
+  maxConnections: number;
+  maxInFlightPerConnection: number;
+}
+
+interface Connection {
+  socket: Socket;
+  pending: Buffer;
+  partialSince: number;
+  inFlight: number;
+  peerEnded: boolean;
+  writePaused: boolean;
+}
+
+export class TcpListener implements Responder {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly core: ResolverCore;
+  private readonly logger: Logger;
+  private readonly limits: TcpLimits;
+  private readonly address: HostPort;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(address: HostPort, core: ResolverCore, logger: Logger, limits: TcpLimits) {
+    this.address = address;
+    this.core = core;
+    this.logger = logger;
+    this.limits = limits;
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.server.maxConnections = limits.maxConnections;
+    this.server.on('error', (error) => this.logger.warn({ err: error }, 'tcp server error'));
+  }
+
+  async start(port = this.address.port): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port, host: this.address.host, ipv6Only: this.address.family === 6, exclusive: true }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.sweeper = setInterval(() => this.sweepSlow(), 500);
+    this.sweeper.unref();
+    const bound = this.server.address();
+    return typeof bound === 'object' && bound !== null ? bound.port : port;
+  }
+
+  private accept(socket: Socket): void {
+    const conn: Connection = { socket, pending: Buffer.alloc(0), partialSince: 0, inFlight: 0, peerEnded: false, writePaused: false };
+    this.connections.add(conn);
+    socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('end', () => {
+      conn.peerEnded = true;
+      if (conn.inFlight === 0) socket.end();
+    });
+    socket.on('drain', () => {
+      conn.writePaused = false;
+      this.updateReading(conn);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.connections.delete(conn));
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    let data = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
+    const client = conn.socket.remoteAddress ?? '';
+    while (data.length >= 2) {
+      const length = data.readUInt16BE(0);
+      if (length === 0) {
+        conn.socket.destroy();
+        return;
+      }
+      if (data.length < 2 + length) break;
+      const message = data.subarray(2, 2 + length);
+      data = data.subarray(2 + length);
+      conn.inFlight++;
+      this.core.handleMessage(message, client, 'tcp', this, conn, 0);
+      if (conn.socket.destroyed) return;
+    }
+    conn.pending = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data);
+    conn.partialSince = data.length === 0 ? 0 : conn.partialSince || Date.now();
+    this.updateReading(conn);
+  }
+
+  private updateReading(conn: Connection): void {
+    const stop = conn.writePaused || conn.inFlight >= this.limits.maxInFlightPerConnection;
+    if (stop && !conn.socket.isPaused()) conn.socket.pause();
+    else if (!stop && conn.socket.isPaused()) conn.socket.resume();
+  }
+
+  send(ctx: QueryContext, response: Buffer): void {
+    const conn = ctx.replyTo as Connection;
+    conn.inFlight--;
+    if (conn.socket.destroyed || !conn.socket.writable) return;
+    const framed = Buffer.allocUnsafe(response.length + 2);
+    framed.writeUInt16BE(response.length, 0);
+    response.copy(framed, 2);
+    if (!conn.socket.write(framed)) conn.writePaused = true;
+    if (conn.peerEnded && conn.inFlight === 0) conn.socket.end();
+    else this.updateReading(conn);
+  }
+
+  private sweepSlow(): void {
+    const cutoff = Date.now() - this.limits.messageDeadlineMs;
+    for (const conn of this.connections) if (conn.partialSince !== 0 && conn.partialSince < cutoff) conn.socket.destroy();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.connections) conn.socket.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,55 @@
+// UDP listener: one socket per configured address; every datagram goes to the resolver.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Logger } from 'pino';
+import type { QueryContext, Responder } from '../pipeline/context.ts';
+import type { ResolverCore } from '../resolver/core.ts';
+import type { HostPort } from '../util/address.ts';
+
+export class UdpListener implements Responder {
+  private readonly socket: Socket;
+  private readonly core: ResolverCore;
+  private readonly logger: Logger;
+  private readonly address: HostPort;
+  sendErrors = 0;
+
+  constructor(address: HostPort, core: ResolverCore, logger: Logger) {
+    this.address = address;
+    this.core = core;
+    this.logger = logger;
+    this.socket = createSocket({ type: address.family === 4 ? 'udp4' : 'udp6', ipv6Only: address.family === 6 });
+    this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.core.handleMessage(msg, rinfo.address, 'udp', this, rinfo.address, rinfo.port));
+    // Without a send callback, send errors (e.g. EMSGSIZE, unreachable) arrive here; never fatal.
+    this.socket.on('error', (error) => {
+      this.sendErrors++;
+      this.logger.warn({ err: error }, 'udp socket error');
+    });
+  }
+
+  /** Binds and returns the bound port (useful when port 0 was asked for). */
+  async start(port = this.address.port): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.socket.once('error', onError);
+      this.socket.bind({ port, address: this.address.host, exclusive: true }, () => {
+        this.socket.off('error', onError);
+        resolve();
+      });
+    });
+    try {
+      // Absorb bursts: the default receive buffer (~200 KB) drops datagrams under load.
+      this.socket.setRecvBufferSize(4 * 1024 * 1024);
+      this.socket.setSendBufferSize(4 * 1024 * 1024);
+    } catch {
+      // The kernel caps these (net.core.rmem_max); the defaults still work.
+    }
+    return this.socket.address().port;
+  }
+
+  send(ctx: QueryContext, response: Buffer): void {
+    this.socket.send(response, ctx.replyPort, ctx.replyTo as string);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}

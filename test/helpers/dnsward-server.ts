@@ -1,0 +1,47 @@
+// Starts the real dnsward (in-process) on loopback port 0 against a stub upstream, and
+// captures its log lines so tests can assert on them.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { startDnsward, type RunningDnsward } from '../../src/app.ts';
+import { type Config, configSchema } from '../../src/config/schema.ts';
+
+export interface TestServer {
+  app: RunningDnsward;
+  port: number;
+  logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** Three segments on loopback sources: 127.0.0.2 = service (block), 127.0.0.3 = personal (log), the rest default (allow). */
+export function testConfig(upstreamPort: number, overrides: Record<string, unknown> = {}): Config {
+  return configSchema.parse({
+    dns: { listen: ['127.0.0.1:0'], allow: ['127.0.0.0/8', '::1/128'], upstream_timeout_ms: 400, query_timeout_ms: 1500 },
+    upstreams: [`127.0.0.1:${upstreamPort}`],
+    lists: { dir: 'lists' },
+    segments: [
+      { name: 'service', networks: ['127.0.0.2/32', '10.10.0.0/16'], action: 'block', lists: ['tiktok'] },
+      { name: 'personal', networks: ['127.0.0.3/32'], action: 'log', lists: ['tiktok'], pseudonymize: true },
+      { name: 'nullseg', networks: ['127.0.0.4/32'], action: 'block', lists: ['tiktok'], block_response: 'null' },
+      { name: 'refuseseg', networks: ['127.0.0.5/32'], action: 'block', lists: ['tiktok'], block_response: 'refused' },
+      { name: 'default', networks: ['0.0.0.0/0', '::/0'], action: 'allow' },
+    ],
+    http: { listen: '127.0.0.1:0' },
+    instance: 'test',
+    ...overrides,
+  });
+}
+
+export async function startTestServer(config: Config): Promise<TestServer> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const logger = pino({ level: 'info' }, sink);
+  const app = await startDnsward(config, { logger });
+  const port = app.dns[0]?.port;
+  if (port === undefined) throw new Error('dnsward bound no DNS port');
+  return { app, port, logs, stop: () => app.stop() };
+}
