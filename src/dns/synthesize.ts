@@ -77,15 +77,14 @@ export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer
     out.writeUInt16BE(TYPE.OPT, pos);
     out.writeUInt16BE(MAX_UDP_PAYLOAD, pos + 2);
     // Extended rcode high bits, version 0, DO echoed (RFC 3225), other flags cleared.
-    out.writeUInt32BE((((spec.rcode >> 4) & 0xff) << 24) | (q.edns?.dnssecOk ? 0x8000 : 0), pos + 4);
+    out.writeUInt32BE(((((spec.rcode >> 4) & 0xff) << 24) | (q.edns?.dnssecOk ? 0x8000 : 0)) >>> 0, pos + 4);
     out.writeUInt16BE(edeLength, pos + 8);
     pos += 10;
     if (spec.ede && edeLength > 0) {
       out.writeUInt16BE(EDNS_OPTION.EDE, pos);
       out.writeUInt16BE(2 + spec.ede.text.length, pos + 2);
       out.writeUInt16BE(spec.ede.code, pos + 4);
-      pos += 6;
-      pos += spec.ede.text.copy(out, pos);
+      spec.ede.text.copy(out, pos + 6);
     }
   }
   return out;

@@ -1,0 +1,106 @@
+// The dnsward command as a user runs it: bin/dnsward in a child process.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryUdp } from '../helpers/dns-client.ts';
+import { StubUpstream } from '../helpers/stub-upstream.ts';
+
+const run = promisify(execFile);
+const BIN = 'bin/dnsward';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dnsward-cli-'));
+});
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('dnsward config check', () => {
+  it('accepts the config from the issue exactly as written, and the shipped default', async () => {
+    for (const file of ['test/fixtures/issue-example.yaml', 'deploy/dnsward.yaml']) {
+      const result = await runCli(['config', 'check', file]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('OK');
+    }
+  });
+
+  it('refuses a bad config naming the key, the value and the fix, and exits non-zero', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'segments:\n  - name: s\n    networks: ["10.0.0.0/33"]\n    action: blokc\n    lists: [tiktok]\n');
+    const result = await runCli(['config', 'check', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DNSWARD_ERR_CONFIG');
+    expect(result.stderr).toContain('segments[0].networks[0]: "10.0.0.0/33"');
+    expect(result.stderr).toContain('segments[0].action: "blokc" is not valid: expected one of "block" | "log" | "allow"');
+  });
+
+  it('names an unknown list and the lists that exist', async () => {
+    const file = join(dir, 'unknown-list.yaml');
+    await writeFile(file, 'segments:\n  - name: s\n    networks: ["10.0.0.0/8"]\n    action: block\n    lists: [tiktokk]\n');
+    const result = await runCli(['config', 'check', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('segments[0].lists[0]: "tiktokk" is not a known list; use one of:');
+    expect(result.stderr).toContain('tiktok');
+  });
+
+  it('reports a missing file clearly', async () => {
+    const result = await runCli(['config', 'check', join(dir, 'nope.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DNSWARD_ERR_CONFIG_READ');
+  });
+});
+
+describe('dnsward serve', () => {
+  let upstream: StubUpstream;
+  beforeAll(async () => {
+    upstream = await new StubUpstream().start();
+  });
+  afterAll(async () => {
+    await upstream?.stop();
+  });
+
+  it('serves DNS, logs JSON decisions, and exits 0 on SIGTERM', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const file = join(dir, 'serve.yaml');
+    await writeFile(
+      file,
+      [
+        `dns: { listen: ["127.0.0.1:${port}"], allow: ["127.0.0.0/8"] }`,
+        `upstreams: ["127.0.0.1:${upstream.port}"]`,
+        'segments:',
+        '  - { name: service, networks: ["127.0.0.0/8"], action: block, lists: [tiktok] }',
+        'http: { listen: "127.0.0.1:0" }',
+        `audit: { dir: "${join(dir, 'audit')}" }`,
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 100 && !stdout.includes('dnsward ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stdout).toContain('dnsward ready');
+      expect((await queryUdp(port, { name: 'www.tiktok.com' })).rcode).toBe(3);
+      expect((await queryUdp(port, { name: 'example.org' })).rcode).toBe(0);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === 'query blocked')).toMatchObject({ component: 'decision', qname: 'www.tiktok.com', segment: 'service' });
+      expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
