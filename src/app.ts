@@ -11,6 +11,7 @@ import { loadListDir } from './lists/list-file.ts';
 import { ListRegistry } from './lists/registry.ts';
 import { createMetrics } from './metrics.ts';
 import { DomainMatcher } from './policy/domain-matcher.ts';
+import { RateLimiter } from './policy/rate-limiter.ts';
 import { ClientClassifier, implicitDefaultSegment, makeSegment } from './policy/segments.ts';
 import { ResolverCore } from './resolver/core.ts';
 import { TcpListener } from './server/tcp-listener.ts';
@@ -45,16 +46,23 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
   const segmentPairs = config.segments.map((segmentConfig, index) => ({ config: segmentConfig, segment: makeSegment(segmentConfig, index) }));
   const fallback = implicitDefaultSegment(segmentPairs.length);
   const segments = [...segmentPairs.map((p) => p.segment), fallback];
-  const classifier = new ClientClassifier(config.dns.allow, segmentPairs, fallback);
+  const rateLimiter = new RateLimiter(config.dns.rate_limit);
+  const classifier = new ClientClassifier(config.dns.allow, segmentPairs, fallback, rateLimiter);
   const decisions = options.decisions ?? createLogDecisionSink(logger);
 
   const core = new ResolverCore(
-    { classifier, segments, upstreams, decisions, logger: logger.child({ component: 'resolver' }) },
+    { classifier, segments, rateLimiter, upstreams, decisions, logger: logger.child({ component: 'resolver' }) },
     {
       queryTimeoutMs: config.dns.query_timeout_ms,
       upstreamTimeoutMs: config.dns.upstream_timeout_ms,
-      cacheSize: config.dns.cache_size,
       upstreamSockets: 16,
+      maxInflight: config.dns.max_inflight_upstream,
+      use0x20: config.dns.upstream_0x20,
+      serveStale: config.dns.serve_stale.enabled,
+      staleAfterMs: config.dns.serve_stale.client_timeout_ms,
+      maxStaleSeconds: config.dns.serve_stale.max_stale_s,
+      cacheSize: config.dns.cache_size,
+      anyPolicy: config.dns.any,
     },
   );
   const rebuildMatcher = (): void => {
@@ -90,9 +98,10 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
       listeners.push(udp);
       const tcp = new TcpListener(address, core, logger.child({ component: 'tcp' }), {
         idleTimeoutMs: config.dns.tcp_idle_timeout_ms,
-        messageDeadlineMs: 5000,
-        maxConnections: 1024,
-        maxInFlightPerConnection: 32,
+        messageDeadlineMs: config.dns.tcp.message_deadline_ms,
+        maxConnections: config.dns.tcp.max_connections,
+        maxConnectionsPerClient: config.dns.tcp.max_connections_per_client,
+        maxInFlightPerConnection: config.dns.tcp.max_inflight_per_connection,
       });
       await tcp.start(port).catch((error: Error) => listenError('dns.listen', text, error));
       listeners.push(tcp);

@@ -43,7 +43,7 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      for (const u of core.upstreams.upstreams) {
+      for (const u of core.forwarder.pool.upstreams) {
         this.inc({ upstream: u.label, result: 'sent' }, u.sent);
         this.inc({ upstream: u.label, result: 'answered' }, u.answered);
         this.inc({ upstream: u.label, result: 'timeout' }, u.timeouts);
@@ -56,7 +56,7 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(core.upstreams.stats.mismatched);
+      this.inc(core.forwarder.pool.stats.mismatched);
     },
   });
   new Gauge({
@@ -66,7 +66,33 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       const now = Date.now();
-      for (const u of core.upstreams.upstreams) this.set({ upstream: u.label }, u.downUntil <= now ? 1 : 0);
+      for (const u of core.forwarder.pool.upstreams) this.set({ upstream: u.label }, u.downUntil <= now ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'dnsward_ratelimited_total',
+    help: 'UDP queries over their client rate limit (answered TC=1 or dropped, per dns.rate_limit.action).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(core.rateLimiter.limited);
+    },
+  });
+  new Counter({
+    name: 'dnsward_upstream_coalesced_total',
+    help: 'Cache misses that joined an identical question already in flight.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(core.forwarder.coalesced);
+    },
+  });
+  new Gauge({
+    name: 'dnsward_upstream_inflight',
+    help: 'Distinct questions waiting for an upstream answer.',
+    registers: [registry],
+    collect() {
+      this.set(core.forwarder.inflightCount);
     },
   });
   new Gauge({

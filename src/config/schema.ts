@@ -58,19 +58,48 @@ export const configSchema = z.strictObject({
       upstream_timeout_ms: z.number().int().min(50).max(10_000).default(1000),
       /** Overall budget for one client query before SERVFAIL (ms). */
       query_timeout_ms: z.number().int().min(100).max(10_000).default(2500),
+      /** Queries in flight to upstreams at once; beyond it new misses get SERVFAIL. */
+      max_inflight_upstream: z.number().int().min(1).max(1_000_000).default(4096),
+      /** Random 0x20 case on upstream queries; the reply must echo it exactly. */
+      upstream_0x20: z.boolean().default(false),
       /** Maximum cached answers (entries). */
       cache_size: z.number().int().min(0).max(10_000_000).default(100_000),
       /** TCP connections idle longer than this are closed (ms). */
       tcp_idle_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+      tcp: z
+        .strictObject({
+          max_connections: z.number().int().min(1).max(100_000).default(1024),
+          max_connections_per_client: z.number().int().min(1).max(10_000).default(16),
+          max_inflight_per_connection: z.number().int().min(1).max(1024).default(32),
+          /** A message must arrive whole within this time once started (slowloris). */
+          message_deadline_ms: z.number().int().min(100).max(60_000).default(5000),
+        })
+        .prefault({}),
+      /** Per-client token bucket (clients grouped by prefix). */
+      rate_limit: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          qps: z.number().min(1).max(1_000_000).default(100),
+          burst: z.number().min(1).max(10_000_000).default(200),
+          ipv4_prefix: z.number().int().min(8).max(32).default(32),
+          ipv6_prefix: z.number().int().min(16).max(128).default(56),
+          /** slip: answer TC=1 so real clients retry over TCP; drop: answer nothing. */
+          action: z.enum(['slip', 'drop']).default('slip'),
+          exempt: z.array(cidr).default([]),
+        })
+        .prefault({}),
+      /** QTYPE ANY: a minimal HINFO answer (RFC 8482) or REFUSED; never forwarded. */
+      any: z.enum(['hinfo', 'refuse']).default('hinfo'),
+      /** RFC 8767: answer from expired cache when the upstreams fail. */
+      serve_stale: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          max_stale_s: z.number().int().min(0).max(7 * 86_400).default(86_400),
+          client_timeout_ms: z.number().int().min(100).max(10_000).default(1800),
+        })
+        .prefault({}),
     })
-    .default({
-      listen: ['127.0.0.1:1053'],
-      allow: ['127.0.0.0/8', '::1/128'],
-      upstream_timeout_ms: 1000,
-      query_timeout_ms: 2500,
-      cache_size: 100_000,
-      tcp_idle_timeout_ms: 10_000,
-    }),
+    .prefault({}),
   /** Upstream resolvers, tried in order of health. Absent: the nameservers of /etc/resolv.conf. */
   upstreams: z.array(upstreamAddress).min(1).optional(),
   lists: listsSection,
@@ -80,9 +109,9 @@ export const configSchema = z.strictObject({
       listen: listenAddress.default('127.0.0.1:8053'),
       enabled: z.boolean().default(true),
     })
-    .default({ listen: '127.0.0.1:8053', enabled: true }),
+    .prefault({}),
   audit: auditSection,
-  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
+  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).prefault({}),
   redis: z
     .strictObject({
       url: z.string().regex(/^rediss?:\/\//, 'a Redis URL starts with redis:// or rediss://').optional(),
@@ -94,7 +123,7 @@ export const configSchema = z.strictObject({
   instance: z.string().min(1).default(() => hostname()),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
-    .default({ level: 'info' }),
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -57,6 +57,7 @@ export const EDNS_OPTION = {
 export const EDE = {
   OTHER: 0,
   STALE_ANSWER: 3,
+  STALE_NXDOMAIN: 19,
   BLOCKED: 15,
   CENSORED: 16,
   FILTERED: 17,

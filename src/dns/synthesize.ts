@@ -18,10 +18,18 @@ const SOA_RDATA = Buffer.concat([
   u32(SYNTH_TTL), // minimum: negative-caching TTL
 ]);
 
+export interface SynthRecord {
+  type: number;
+  ttl: number;
+  rdata: Buffer;
+}
+
 export interface SynthSpec {
   rcode: number;
   /** Answer with the unspecified address (0.0.0.0 / ::) when the qtype is A or AAAA. */
   nullAddress?: boolean;
+  /** One answer record owned by the qname. */
+  answer?: SynthRecord;
   /** Add an SOA in the authority section; its owner is the qname suffix starting at this offset. */
   soaOwnerOffset?: number;
   /** EDE to attach when the query had EDNS (RFC 8914 §3: never without). */
@@ -42,12 +50,13 @@ export interface QueryView {
 export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer {
   const hasQuestion = q.questionEnd > HEADER_SIZE;
   const nullRdata = spec.nullAddress && hasQuestion ? nullAddressRdata(q.qtype) : undefined;
-  const withSoa = spec.soaOwnerOffset !== undefined && hasQuestion && nullRdata === undefined;
+  const answer: SynthRecord | undefined = hasQuestion ? (spec.answer ?? (nullRdata ? { type: q.qtype as number, ttl: SYNTH_TTL, rdata: nullRdata } : undefined)) : undefined;
+  const withSoa = spec.soaOwnerOffset !== undefined && hasQuestion && answer === undefined;
   const ednsReply = q.edns !== undefined;
   const edeLength = ednsReply && spec.ede ? 4 + 2 + spec.ede.text.length : 0;
 
   let size = q.questionEnd;
-  if (nullRdata) size += 12 + nullRdata.length;
+  if (answer) size += 12 + answer.rdata.length;
   if (withSoa) size += 12 + SOA_RDATA.length;
   if (ednsReply) size += 11 + edeLength;
   const out = Buffer.allocUnsafe(size);
@@ -58,15 +67,15 @@ export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer
   if (spec.truncated) flags |= FLAG.TC;
   out.writeUInt16BE(flags, 2);
   out.writeUInt16BE(hasQuestion ? 1 : 0, 4);
-  out.writeUInt16BE(nullRdata ? 1 : 0, 6);
+  out.writeUInt16BE(answer ? 1 : 0, 6);
   out.writeUInt16BE(withSoa ? 1 : 0, 8);
   out.writeUInt16BE(ednsReply ? 1 : 0, 10);
   query.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
   let pos = q.questionEnd;
 
-  if (nullRdata) {
-    pos = writeRecordHeader(out, pos, HEADER_SIZE, q.qtype as number, SYNTH_TTL, nullRdata.length);
-    pos += nullRdata.copy(out, pos);
+  if (answer) {
+    pos = writeRecordHeader(out, pos, HEADER_SIZE, answer.type, answer.ttl, answer.rdata.length);
+    pos += answer.rdata.copy(out, pos);
   }
   if (withSoa) {
     pos = writeRecordHeader(out, pos, spec.soaOwnerOffset as number, TYPE.SOA, SYNTH_TTL, SOA_RDATA.length);

@@ -2,9 +2,10 @@
 // outcome every stage ends with (bounded labels, fit for metrics).
 import type { ParsedQuery } from '../dns/query-parser.ts';
 import type { DomainMatch } from '../policy/domain-matcher.ts';
+import type { TokenBucket } from '../policy/rate-limiter.ts';
 import type { Segment } from '../policy/segments.ts';
 
-export const OUTCOMES = ['blocked', 'refused', 'cached', 'forwarded', 'servfail', 'formerr', 'notimp', 'answered'] as const;
+export const OUTCOMES = ['blocked', 'refused', 'cached', 'forwarded', 'stale', 'servfail', 'formerr', 'notimp', 'answered', 'ratelimited'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export const OUTCOME_INDEX: Record<Outcome, number> = Object.fromEntries(OUTCOMES.map((o, i) => [o, i])) as Record<Outcome, number>;
 
@@ -31,6 +32,8 @@ export interface QueryContext {
   readonly allowed: boolean;
   /** The most specific segment whose network contains the client (longest prefix wins). */
   readonly segment: Segment;
+  /** The client's rate-limit bucket (undefined: exempt or limiting off). */
+  readonly bucket: TokenBucket | undefined;
   /** Set by the policy stage on log-only segments when the name is listed. */
   logMatch: DomainMatch | undefined;
 }

@@ -4,6 +4,7 @@ import { edeText } from '../dns/synthesize.ts';
 import { normalizeDomain } from '../lists/domain.ts';
 import { CidrTable } from './cidr-table.ts';
 import type { DomainMatcher } from './domain-matcher.ts';
+import type { RateLimiter, TokenBucket } from './rate-limiter.ts';
 
 export type SegmentAction = 'block' | 'log' | 'allow';
 
@@ -58,6 +59,8 @@ export function bindSegments(segments: readonly Segment[], matcher: DomainMatche
 export interface ClientInfo {
   allowed: boolean;
   segment: Segment;
+  /** The client's rate-limit bucket; undefined when it is exempt or limiting is off. */
+  bucket: TokenBucket | undefined;
 }
 
 /** Classifies client addresses; results are memoised because parsing IPv6 into a BigInt per query is slow. */
@@ -68,7 +71,16 @@ export class ClientClassifier {
   private readonly fallback: Segment;
   private readonly memoLimit: number;
 
-  constructor(allow: readonly string[], segments: readonly { config: SegmentConfig; segment: Segment }[], fallback: Segment, memoLimit = 65_536) {
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    allow: readonly string[],
+    segments: readonly { config: SegmentConfig; segment: Segment }[],
+    fallback: Segment,
+    limiter: RateLimiter,
+    memoLimit = 65_536,
+  ) {
+    this.limiter = limiter;
     for (const cidr of allow) this.acl.add(cidr, true);
     for (const { config, segment } of segments) for (const network of config.networks) this.bySegment.add(network, segment);
     this.fallback = fallback;
@@ -78,7 +90,11 @@ export class ClientClassifier {
   classify(address: string): ClientInfo {
     let info = this.memo.get(address);
     if (info === undefined) {
-      info = { allowed: this.acl.lookup(address) === true, segment: this.bySegment.lookup(address) ?? this.fallback };
+      info = {
+        allowed: this.acl.lookup(address) === true,
+        segment: this.bySegment.lookup(address) ?? this.fallback,
+        bucket: this.limiter.bucketFor(address),
+      };
       if (this.memo.size >= this.memoLimit) this.memo.clear();
       this.memo.set(address, info);
     }

@@ -24,9 +24,13 @@ export class AnswerCache {
   private readonly maxTtl: number;
   readonly stats: CacheStats = { hits: 0, misses: 0, inserts: 0, evictions: 0 };
 
-  constructor(maxEntries: number, maxTtlSeconds = 86_400) {
+  private readonly maxStaleMs: number;
+
+  /** maxStaleSeconds: how long expired answers are kept for serve-stale (RFC 8767); 0 = not kept. */
+  constructor(maxEntries: number, maxTtlSeconds = 86_400, maxStaleSeconds = 0) {
     this.maxEntries = maxEntries;
     this.maxTtl = maxTtlSeconds;
+    this.maxStaleMs = maxStaleSeconds * 1000;
   }
 
   static key(qname: string, qtype: number, qclass: number, dnssecOk: boolean): string {
@@ -40,7 +44,7 @@ export class AnswerCache {
       return undefined;
     }
     if (entry.expiresAt <= now) {
-      this.entries.delete(key);
+      if (entry.expiresAt + this.maxStaleMs <= now) this.entries.delete(key);
       this.stats.misses++;
       return undefined;
     }
@@ -62,6 +66,13 @@ export class AnswerCache {
     this.entries.delete(key);
     this.entries.set(key, { buf, scan, storedAt: now, expiresAt: now + ttl * 1000 });
     this.stats.inserts++;
+  }
+
+  /** An expired answer still inside the serve-stale window, if any. */
+  getStale(key: string, now: number): CacheEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAt + this.maxStaleMs <= now) return undefined;
+    return entry;
   }
 
   get size(): number {

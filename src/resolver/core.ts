@@ -3,34 +3,35 @@
 // the cache, the upstream pool, decision recording and counters.
 import type { Logger } from 'pino';
 import type { Decision, DecisionResponse, DecisionSink } from '../audit/types.ts';
-import { type AnswerScan, scanAnswer } from '../dns/answer-scan.ts';
-import { renderAnswer } from '../dns/answer-render.ts';
-import { EDE, FLAG, HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, RCODE } from '../dns/constants.ts';
+import type { AnswerScan } from '../dns/answer-scan.ts';
+import { renderAnswer, renderStale } from '../dns/answer-render.ts';
+import { EDE, HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, RCODE } from '../dns/constants.ts';
 import { isRejection, parseQuery } from '../dns/query-parser.ts';
 import { edeText, type SynthSpec, synthesize } from '../dns/synthesize.ts';
 import { OUTCOME_INDEX, OUTCOMES, type Handler, type Outcome, type QueryContext, type Responder, type Transport } from '../pipeline/context.ts';
 import { buildPipeline } from '../pipeline/order.ts';
 import { type DomainMatch, DomainMatcher } from '../policy/domain-matcher.ts';
+import type { RateLimiter } from '../policy/rate-limiter.ts';
 import { bindSegments, type ClientClassifier, type Segment } from '../policy/segments.ts';
+import type { HostPort } from '../util/address.ts';
 import { AnswerCache } from './answer-cache.ts';
-import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
+import { Forwarder, type ForwarderOptions } from './forwarder.ts';
 
-export interface ResolverOptions {
-  queryTimeoutMs: number;
-  upstreamTimeoutMs: number;
+export interface ResolverOptions extends ForwarderOptions {
   cacheSize: number;
-  upstreamSockets: number;
+  maxStaleSeconds: number;
+  anyPolicy: 'hinfo' | 'refuse';
 }
 
-const SERVFAIL_TEXT = edeText('no upstream answered');
-const UPSTREAM_GARBAGE_TEXT = edeText('upstream answer was malformed');
 const GENERIC_BLOCK_TEXT = edeText('blocked by dnsward');
 
 export class ResolverCore {
   readonly classifier: ClientClassifier;
   readonly segments: readonly Segment[];
   readonly cache: AnswerCache;
-  readonly upstreams: UpstreamPool<QueryContext>;
+  readonly forwarder: Forwarder;
+  readonly rateLimiter: RateLimiter;
+  readonly anyPolicy: 'hinfo' | 'refuse';
   matcher: DomainMatcher = DomainMatcher.build([]);
   /** Per segment × outcome × transport query counts (see countersFor). */
   readonly counters: Float64Array;
@@ -38,35 +39,37 @@ export class ResolverCore {
   internalErrors = 0;
   private readonly decisions: DecisionSink;
   private readonly logger: Logger;
-  private readonly options: ResolverOptions;
   private readonly pipeline: Handler;
 
   constructor(
-    deps: { classifier: ClientClassifier; segments: readonly Segment[]; upstreams: ConstructorParameters<typeof UpstreamPool<QueryContext>>[0]; decisions: DecisionSink; logger: Logger },
+    deps: {
+      classifier: ClientClassifier;
+      segments: readonly Segment[];
+      rateLimiter: RateLimiter;
+      upstreams: readonly HostPort[];
+      decisions: DecisionSink;
+      logger: Logger;
+    },
     options: ResolverOptions,
   ) {
     this.classifier = deps.classifier;
     this.segments = deps.segments;
+    this.rateLimiter = deps.rateLimiter;
     this.decisions = deps.decisions;
     this.logger = deps.logger;
-    this.options = options;
-    this.cache = new AnswerCache(options.cacheSize);
-    this.upstreams = new UpstreamPool<QueryContext>(
-      deps.upstreams,
-      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000 },
-      (job, answer, reason) => this.onUpstreamResult(job, answer, reason),
-      deps.logger.child({ component: 'upstream' }),
-    );
+    this.anyPolicy = options.anyPolicy;
+    this.cache = new AnswerCache(options.cacheSize, 86_400, options.serveStale ? options.maxStaleSeconds : 0);
+    this.forwarder = new Forwarder(this, deps.upstreams, options, deps.logger.child({ component: 'upstream' }));
     this.counters = new Float64Array(deps.segments.length * OUTCOMES.length * 2);
     this.pipeline = buildPipeline(this);
   }
 
   async start(): Promise<void> {
-    await this.upstreams.start();
+    await this.forwarder.start();
   }
 
   async stop(): Promise<void> {
-    await this.upstreams.close();
+    await this.forwarder.stop();
   }
 
   /** Installs a new list matcher (lists loaded or refreshed); one pointer write per segment. */
@@ -170,43 +173,7 @@ export class ResolverCore {
   }
 
   forward(ctx: QueryContext): void {
-    const job: UpstreamJob<QueryContext> = {
-      owner: ctx,
-      question: ctx.query.subarray(HEADER_SIZE, ctx.q.questionEnd),
-      dnssecOk: ctx.q.edns?.dnssecOk === true,
-      checkingDisabled: (ctx.q.flags & FLAG.CD) !== 0,
-      deadline: ctx.receivedAt + this.options.queryTimeoutMs,
-      attempt: 0,
-      attemptDeadline: 0,
-      id: 0,
-      upstream: undefined,
-      slot: undefined,
-      query: undefined,
-    };
-    this.upstreams.resolve(job);
-  }
-
-  private onUpstreamResult(job: UpstreamJob<QueryContext>, answer: Buffer | undefined, reason: string): void {
-    const ctx = job.owner;
-    try {
-      if (answer === undefined) {
-        this.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.NO_REACHABLE_AUTHORITY, text: SERVFAIL_TEXT } }, 'servfail');
-        if (reason !== 'shutdown') this.logger.debug({ qname: ctx.q.qname, reason }, 'no upstream answer');
-        return;
-      }
-      const scan = scanAnswer(answer, HEADER_SIZE + job.question.length);
-      if (scan === undefined) {
-        this.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.NETWORK_ERROR, text: UPSTREAM_GARBAGE_TEXT } }, 'servfail');
-        return;
-      }
-      const q = ctx.q;
-      this.cache.set(AnswerCache.key(q.qname, q.qtype, q.qclass, job.dnssecOk), answer, scan, Date.now());
-      this.answerFromUpstream(ctx, answer, scan, 0, 'forwarded');
-    } catch (error) {
-      this.internalErrors++;
-      this.logger.error({ err: error, qname: ctx.q.qname }, 'internal error while relaying an answer');
-      this.respondSynth(ctx, { rcode: RCODE.SERVFAIL }, 'servfail');
-    }
+    this.forwarder.forward(ctx);
   }
 
   /** Relays an upstream (or cached) answer, unless its CNAME chain enters a listed domain. */
@@ -225,7 +192,13 @@ export class ResolverCore {
         break;
       }
     }
-    this.send(ctx, renderAnswer(stored, scan, ctx.query, ctx.q.id, ctx.q.questionEnd, ctx.q.edns !== undefined, elapsedSeconds), outcome);
+    const q = ctx.q;
+    const hasEdns = q.edns !== undefined;
+    const out =
+      outcome === 'stale'
+        ? renderStale(stored, scan, ctx.query, q.id, q.questionEnd, hasEdns, scan.rcode === RCODE.NXDOMAIN ? EDE.STALE_NXDOMAIN : EDE.STALE_ANSWER)
+        : renderAnswer(stored, scan, ctx.query, q.id, q.questionEnd, hasEdns, elapsedSeconds);
+    this.send(ctx, out, outcome);
   }
 
   private isAllowlisted(ctx: QueryContext): boolean {
@@ -239,12 +212,17 @@ export class ResolverCore {
     }
   }
 
+  /** Counts a query that gets no answer at all (rate-limited with action drop). */
+  countOnly(ctx: QueryContext, outcome: Outcome): void {
+    const slot = (ctx.segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (ctx.transport === 'udp' ? 0 : 1);
+    this.counters[slot] = (this.counters[slot] ?? 0) + 1;
+  }
+
   /** Final step for every answer: truncate for UDP if it does not fit, count, hand to the listener. */
   private send(ctx: QueryContext, response: Buffer, outcome: Outcome): void {
     let out = response;
     if (out.length > ctx.maxSize) out = synthesize(ctx.query, ctx.q, { rcode: RCODE.NOERROR, truncated: true });
-    const slot = (ctx.segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (ctx.transport === 'udp' ? 0 : 1);
-    this.counters[slot] = (this.counters[slot] ?? 0) + 1;
+    this.countOnly(ctx, outcome);
     ctx.responder.send(ctx, out);
   }
 }

@@ -29,8 +29,10 @@ export interface Upstream {
 /** A query in flight. The pool owns the fields it sets; `owner` is the caller's context. */
 export interface UpstreamJob<T> {
   readonly owner: T;
-  /** The question (name, type, class) exactly as the client asked it. */
+  /** The question (name, type, class) as sent upstream. */
   readonly question: Buffer;
+  /** Require the reply to echo the question's case exactly (0x20); otherwise case-insensitive. */
+  readonly exactQuestion: boolean;
   readonly dnssecOk: boolean;
   readonly checkingDisabled: boolean;
   /** Overall deadline (epoch ms) after which the caller gets a failure. */
@@ -209,7 +211,7 @@ export class UpstreamPool<T> {
       rinfo.port !== upstream.port ||
       rinfo.address !== upstream.host ||
       (msg.readUInt16BE(2) & FLAG.QR) === 0 ||
-      !questionMatches(msg, job.question)
+      !replyQuestionMatches(msg, job)
     ) {
       this.stats.mismatched++;
       return;
@@ -227,7 +229,7 @@ export class UpstreamPool<T> {
   private retryOverTcp(job: UpstreamJob<T>, upstream: Upstream): void {
     this.stats.tcpRetries++;
     const remaining = Math.max(job.deadline - Date.now(), 1);
-    tcpQuery(upstream.host, upstream.port, job.query as Buffer, job.question, remaining, (answer, reason) => {
+    tcpQuery(upstream.host, upstream.port, job.query as Buffer, (reply) => replyQuestionMatches(reply, job), remaining, (answer, reason) => {
       if (this.closed) return;
       if (answer) this.stats.answered++;
       else this.stats.failures++;
@@ -281,6 +283,12 @@ export class UpstreamPool<T> {
       }
     }
   }
+}
+
+function replyQuestionMatches<T>(reply: Buffer, job: UpstreamJob<T>): boolean {
+  if (!job.exactQuestion) return questionMatches(reply, job.question);
+  const end = HEADER_SIZE + job.question.length;
+  return reply.length >= end && reply.readUInt16BE(4) === 1 && reply.compare(job.question, 0, job.question.length, HEADER_SIZE, end) === 0;
 }
 
 /** Header (RD, optional CD) + the client's question + our OPT (payload 1232, DO as the client asked). */

@@ -2,14 +2,13 @@
 // dns2's TCP client cannot be used here: it has no timeout and always sends ID 0.
 // Bounded: the socket is destroyed on answer, error or deadline, whichever comes first.
 import { connect } from 'node:net';
-import { questionMatches } from '../dns/answer-scan.ts';
 import { FLAG } from '../dns/constants.ts';
 
 export function tcpQuery(
   host: string,
   port: number,
   query: Buffer,
-  sentQuestion: Buffer,
+  questionOk: (reply: Buffer) => boolean,
   timeoutMs: number,
   done: (answer: Buffer | undefined, reason: string) => void,
 ): void {
@@ -39,7 +38,7 @@ export function tcpQuery(
       if (received.length < 2 + length) return;
       const message = received.subarray(2, 2 + length);
       received = received.subarray(2 + length);
-      if (message.length >= 12 && message.readUInt16BE(0) === id && (message.readUInt16BE(2) & FLAG.QR) !== 0 && questionMatches(message, sentQuestion)) {
+      if (message.length >= 12 && message.readUInt16BE(0) === id && (message.readUInt16BE(2) & FLAG.QR) !== 0 && questionOk(message)) {
         finish(Buffer.from(message), 'ok');
         return;
       }

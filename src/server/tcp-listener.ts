@@ -12,6 +12,7 @@ export interface TcpLimits {
   /** A started message must be complete within this time (slowloris). */
   messageDeadlineMs: number;
   maxConnections: number;
+  maxConnectionsPerClient: number;
   maxInFlightPerConnection: number;
 }
 
@@ -27,6 +28,8 @@ interface Connection {
 export class TcpListener implements Responder {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  private readonly perClient = new Map<string, number>();
+  rejectedConnections = 0;
   private readonly core: ResolverCore;
   private readonly logger: Logger;
   private readonly limits: TcpLimits;
@@ -58,6 +61,19 @@ export class TcpListener implements Responder {
   }
 
   private accept(socket: Socket): void {
+    const client = socket.remoteAddress ?? '';
+    const open = this.perClient.get(client) ?? 0;
+    if (open >= this.limits.maxConnectionsPerClient) {
+      this.rejectedConnections++;
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(client, open + 1);
+    socket.on('close', () => {
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(client);
+      else this.perClient.set(client, left);
+    });
     const conn: Connection = { socket, pending: Buffer.alloc(0), partialSince: 0, inFlight: 0, peerEnded: false, writePaused: false };
     this.connections.add(conn);
     socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());

@@ -13,9 +13,18 @@ export interface TestServer {
 }
 
 /** Three segments on loopback sources: 127.0.0.2 = service (block), 127.0.0.3 = personal (log), the rest default (allow). */
+/** `dns` overrides are merged into the test defaults; other keys replace them. Rate limiting is off unless a test turns it on. */
 export function testConfig(upstreamPort: number, overrides: Record<string, unknown> = {}): Config {
+  const { dns, ...rest } = overrides;
   return configSchema.parse({
-    dns: { listen: ['127.0.0.1:0'], allow: ['127.0.0.0/8', '::1/128'], upstream_timeout_ms: 400, query_timeout_ms: 1500 },
+    dns: {
+      listen: ['127.0.0.1:0'],
+      allow: ['127.0.0.0/8', '::1/128'],
+      upstream_timeout_ms: 400,
+      query_timeout_ms: 1500,
+      rate_limit: { enabled: false },
+      ...(dns as Record<string, unknown> | undefined),
+    },
     upstreams: [`127.0.0.1:${upstreamPort}`],
     lists: { dir: 'lists' },
     segments: [
@@ -27,7 +36,7 @@ export function testConfig(upstreamPort: number, overrides: Record<string, unkno
     ],
     http: { listen: '127.0.0.1:0' },
     instance: 'test',
-    ...overrides,
+    ...rest,
   });
 }
 

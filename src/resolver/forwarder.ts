@@ -1,0 +1,169 @@
+// Cache misses: one upstream query per distinct question in flight (identical questions
+// are coalesced), a cap on queries in flight, and serve-stale (RFC 8767) when the
+// upstreams fail or are slower than the client response timer.
+import type { Logger } from 'pino';
+import { scanAnswer } from '../dns/answer-scan.ts';
+import { EDE, FLAG, HEADER_SIZE, RCODE } from '../dns/constants.ts';
+import { edeText } from '../dns/synthesize.ts';
+import type { QueryContext } from '../pipeline/context.ts';
+import type { HostPort } from '../util/address.ts';
+import { AnswerCache } from './answer-cache.ts';
+import type { ResolverCore } from './core.ts';
+import { randomId } from './random-ids.ts';
+import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
+
+export interface ForwarderOptions {
+  queryTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  upstreamSockets: number;
+  maxInflight: number;
+  use0x20: boolean;
+  serveStale: boolean;
+  /** RFC 8767 client response timer: answer stale after this long without an upstream answer. */
+  staleAfterMs: number;
+}
+
+/** One distinct question in flight and the clients waiting for it. */
+interface Inflight {
+  readonly key: string;
+  readonly startedAt: number;
+  waiters: QueryContext[];
+  /** The waiters so far got a stale answer; later arrivals get it at once. */
+  staleServed: boolean;
+}
+
+const NO_UPSTREAM_TEXT = edeText('no upstream answered');
+const BUSY_TEXT = edeText('too many queries in flight');
+
+export class Forwarder {
+  readonly pool: UpstreamPool<Inflight>;
+  private readonly inflight = new Map<string, Inflight>();
+  private readonly core: ResolverCore;
+  private readonly options: ForwarderOptions;
+  private staleTimer: NodeJS.Timeout | undefined;
+  coalesced = 0;
+  overloaded = 0;
+
+  constructor(core: ResolverCore, upstreams: readonly HostPort[], options: ForwarderOptions, logger: Logger) {
+    this.core = core;
+    this.options = options;
+    this.pool = new UpstreamPool<Inflight>(
+      upstreams,
+      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000 },
+      (job, answer, reason) => this.onResult(job, answer, reason),
+      logger,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.pool.start();
+    if (this.options.serveStale) {
+      this.staleTimer = setInterval(() => this.serveStaleToSlow(), 100);
+      this.staleTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.staleTimer);
+    await this.pool.close();
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  forward(ctx: QueryContext): void {
+    const q = ctx.q;
+    const key = AnswerCache.key(q.qname, q.qtype, q.qclass, q.edns?.dnssecOk === true);
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) {
+      this.coalesced++;
+      if (existing.staleServed && this.answerStale(ctx, key)) return;
+      existing.waiters.push(ctx);
+      return;
+    }
+    if (this.inflight.size >= this.options.maxInflight) {
+      this.overloaded++;
+      if (!this.answerStale(ctx, key)) this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.OTHER, text: BUSY_TEXT } }, 'servfail');
+      return;
+    }
+    const entry: Inflight = { key, startedAt: ctx.receivedAt, waiters: [ctx], staleServed: false };
+    this.inflight.set(key, entry);
+    const clientQuestion = ctx.query.subarray(HEADER_SIZE, q.questionEnd);
+    const job: UpstreamJob<Inflight> = {
+      owner: entry,
+      question: this.options.use0x20 ? randomizeCase(clientQuestion) : clientQuestion,
+      exactQuestion: this.options.use0x20,
+      dnssecOk: q.edns?.dnssecOk === true,
+      checkingDisabled: (q.flags & FLAG.CD) !== 0,
+      deadline: ctx.receivedAt + this.options.queryTimeoutMs,
+      attempt: 0,
+      attemptDeadline: 0,
+      id: 0,
+      upstream: undefined,
+      slot: undefined,
+      query: undefined,
+    };
+    this.pool.resolve(job);
+  }
+
+  private onResult(job: UpstreamJob<Inflight>, answer: Buffer | undefined, _reason: string): void {
+    const entry = job.owner;
+    if (this.inflight.get(entry.key) === entry) this.inflight.delete(entry.key);
+    const waiters = entry.waiters;
+    entry.waiters = [];
+    const scan = answer === undefined ? undefined : scanAnswer(answer, HEADER_SIZE + job.question.length);
+    if (answer === undefined || scan === undefined) {
+      for (const ctx of waiters) {
+        if (this.answerStale(ctx, entry.key)) continue;
+        const text = answer === undefined ? NO_UPSTREAM_TEXT : undefined;
+        this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: answer === undefined ? EDE.NO_REACHABLE_AUTHORITY : EDE.NETWORK_ERROR, text: text ?? edeText('upstream answer was malformed') } }, 'servfail');
+      }
+      return;
+    }
+    this.core.cache.set(entry.key, answer, scan, Date.now());
+    for (const ctx of waiters) this.core.answerFromUpstream(ctx, answer, scan, 0, 'forwarded');
+  }
+
+  /** Answers from an expired cache entry if serve-stale allows; false when there is none. */
+  private answerStale(ctx: QueryContext, key: string): boolean {
+    if (!this.options.serveStale) return false;
+    const stale = this.core.cache.getStale(key, Date.now());
+    if (stale === undefined) return false;
+    this.core.answerFromUpstream(ctx, stale.buf, stale.scan, 0, 'stale');
+    return true;
+  }
+
+  /** RFC 8767 client response timer: waiters past staleAfterMs get a stale answer if one exists. */
+  private serveStaleToSlow(): void {
+    const cutoff = Date.now() - this.options.staleAfterMs;
+    for (const entry of this.inflight.values()) {
+      if (entry.startedAt > cutoff || entry.waiters.length === 0) continue;
+      const [first] = entry.waiters;
+      if (first === undefined || !this.answerStale(first, entry.key)) continue;
+      for (const ctx of entry.waiters.slice(1)) this.answerStale(ctx, entry.key);
+      entry.waiters = [];
+      entry.staleServed = true;
+    }
+  }
+}
+
+/** Random upper/lower case for each letter (DNS 0x20): more bits an off-path spoofer must guess. */
+function randomizeCase(question: Buffer): Buffer {
+  const out = Buffer.from(question);
+  let bits = 0;
+  let left = 0;
+  for (let i = 0; i < out.length - 4; i++) {
+    const c = out[i] as number;
+    const lower = c | 0x20;
+    if (lower < 0x61 || lower > 0x7a) continue;
+    if (left === 0) {
+      bits = randomId();
+      left = 16;
+    }
+    out[i] = bits & 1 ? lower & ~0x20 : lower;
+    bits >>= 1;
+    left--;
+  }
+  return out;
+}
