@@ -1,0 +1,75 @@
+// Entry points of the block log for the app: the sink the resolver reports decisions to,
+// and the reader the auditor API and `audit export` use.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { loadPseudonymSecret, loadSigningKey, rawPublicKey } from './keys.ts';
+import { createLogDecisionSink } from './log-sink.ts';
+import { createPseudonymizer } from './pseudonym.ts';
+import { type AuditReader, FileAuditReader } from './reader.ts';
+import type { Decision, DecisionSink } from './types.ts';
+import { AuditWriter, type AuditWriterStats } from './writer.ts';
+
+export type { AuditReader } from './reader.ts';
+export type { AuditWriterStats } from './writer.ts';
+
+export interface AuditSink extends DecisionSink {
+  /** Counters for metrics (all zero when audit.enabled is false). */
+  stats(): AuditWriterStats;
+}
+
+/**
+ * The block log as configured: the append-only file writer (audit.enabled, the default),
+ * plus one pino info line per decision when audit.log_decisions is set (or instead of the
+ * files when audit.enabled is false). Loads or creates the keys; throws DnswardError with
+ * the config key to fix when a key or the directory is unusable.
+ */
+export async function createAuditSink(config: Config, logger: Logger): Promise<AuditSink> {
+  const audit = config.audit;
+  const logSink = audit.log_decisions || !audit.enabled ? createLogDecisionSink(logger) : undefined;
+  if (!audit.enabled) {
+    const zero: AuditWriterStats = { recorded: 0, written: 0, dropped: 0, buffered: 0, writeErrors: 0, checkpoints: 0, seq: 0 };
+    return Object.assign(logSink as DecisionSink, { stats: () => zero });
+  }
+  const log = logger.child({ component: 'audit' });
+  const signing = await loadSigningKey(audit.signing_key_file);
+  if (signing.created) log.info({ file: audit.signing_key_file, key: rawPublicKey(signing.value) }, 'block log: created a new checkpoint signing key');
+  let pseudonymize = (address: string): string => address;
+  if (config.segments.some((s) => s.pseudonymize)) {
+    const secret = await loadPseudonymSecret({ file: audit.pseudonym_secret_file, env: audit.pseudonym_secret_env });
+    if (secret.created) log.info({ file: audit.pseudonym_secret_file }, 'block log: created a new pseudonym secret (back it up: pseudonyms stay stable only while it does)');
+    pseudonymize = createPseudonymizer(secret.value);
+  }
+  const writer = await AuditWriter.open({
+    dir: audit.dir,
+    instance: config.instance,
+    pseudonymize,
+    signingKey: signing.value,
+    flushIntervalMs: audit.flush_interval_ms,
+    maxBatch: audit.max_batch,
+    maxBuffered: audit.max_buffered,
+    maxFileBytes: Math.floor(audit.max_file_mb * 1024 * 1024),
+    retentionDays: audit.retention_days,
+    checkpointIntervalMs: audit.checkpoint_interval_s * 1000,
+    fsync: audit.fsync,
+    logger,
+  });
+  if (!logSink) return writer;
+  return {
+    record(d: Decision): void {
+      writer.record(d);
+      logSink.record(d);
+    },
+    async flush(): Promise<void> {
+      await Promise.all([writer.flush(), logSink.flush()]);
+    },
+    async close(): Promise<void> {
+      await Promise.all([writer.close(), logSink.close()]);
+    },
+    stats: () => writer.stats(),
+  };
+}
+
+/** The reader over this instance's audit.dir (every instance whose files are there). */
+export function createAuditReader(config: Config): AuditReader {
+  return new FileAuditReader(config.audit.dir);
+}
