@@ -165,7 +165,7 @@ async function verifyInstance(
         continue;
       }
       if (!line.complete) {
-        fail({ ...where, seq: expected + 1, message: 'incomplete last line (a write was interrupted or the file was cut)' });
+        fail({ ...where, seq: expected === 0 ? undefined : expected, message: 'incomplete last line (a write was interrupted or the file was cut)' });
         break;
       }
       let record: Record<string, unknown>;
@@ -174,7 +174,7 @@ async function verifyInstance(
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
         record = parsed as Record<string, unknown>;
       } catch {
-        fail({ ...where, seq: expected + 1, message: line.text.trim() === '' ? 'empty line (a record was blanked)' : 'not valid JSON (the record was edited or cut)' });
+        fail({ ...where, seq: expected === 0 ? undefined : expected, message: line.text.trim() === '' ? 'empty line (a record was blanked)' : 'not valid JSON (the record was edited or cut)' });
         continue;
       }
       const shape = shapeProblem(record);
