@@ -3,8 +3,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AuditReader } from '../audit/reader.ts';
 import type { Config } from '../config/schema.ts';
 import type { ListRegistry } from '../lists/registry.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 
 export interface HttpDeps {
@@ -14,6 +16,8 @@ export interface HttpDeps {
   lists: ListRegistry;
   /** Reports whether the resolver is serving (listeners bound, lists loaded). */
   ready: () => boolean;
+  /** Where the auditor API reads the block log; absent: the files in audit.dir. */
+  audit?: AuditReader;
 }
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
@@ -26,5 +30,6 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     bodyLimit: 64 * 1024,
   });
   registerHealthRoutes(app, deps);
+  registerAuditRoutes(app, deps);
   return app;
 }
