@@ -1,5 +1,7 @@
 // The sub-command table. A new command is one module plus one line here.
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { auditExportCommand } from './audit-export.ts';
+import { auditVerifyCommand } from './audit-verify.ts';
 import { configCheckCommand } from './config-check.ts';
 import { serveCommand } from './serve.ts';
 
@@ -9,6 +11,8 @@ export type Command = (args: string[]) => Promise<number | undefined>;
 const commands: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'serve --config FILE          run the resolver and HTTP service' },
   'config check': { run: configCheckCommand, summary: 'config check FILE            validate a config file and exit' },
+  'audit verify': { run: auditVerifyCommand, summary: 'audit verify DIR|FILE        check the block log chain and checkpoints (exit 0 = intact)' },
+  'audit export': { run: auditExportCommand, summary: 'audit export --from --to     block-log events of a time range as jsonl or csv' },
 };
 
 export function usage(): string {
