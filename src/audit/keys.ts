@@ -50,9 +50,13 @@ export async function loadSigningKey(file: string): Promise<KeyLoadResult<KeyObj
   return { value: key, created };
 }
 
+function publicOf(key: KeyObject): KeyObject {
+  return key.type === 'public' ? key : createPublicKey(key);
+}
+
 /** Raw 32-byte Ed25519 public key, base64url (the `key` member of a checkpoint). */
 export function rawPublicKey(key: KeyObject): string {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = publicOf(key).export({ format: 'jwk' });
   return jwk.x as string;
 }
 
@@ -68,7 +72,7 @@ export function parsePublicKey(text: string): KeyObject {
 }
 
 export function publicKeyPem(key: KeyObject): string {
-  return createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString();
+  return publicOf(key).export({ format: 'pem', type: 'spki' }).toString();
 }
 
 const MIN_SECRET_BYTES = 16;

@@ -1,0 +1,96 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createAuditSink } from '../../../src/audit/index.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { decision, tempDir } from './helpers.ts';
+
+const SEGMENTS = 'segments:\n  - { name: personal, networks: ["10.20.0.0/16"], action: log, lists: [tiktok], pseudonymize: true }\n';
+
+describe('audit config section', () => {
+  it('defaults every key', () => {
+    const config = parseConfig(SEGMENTS);
+    expect(config.audit).toEqual({
+      enabled: true,
+      dir: 'var/audit',
+      flush_interval_ms: 250,
+      max_batch: 4096,
+      max_buffered: 200_000,
+      max_file_mb: 256,
+      retention_days: 400,
+      checkpoint_interval_s: 60,
+      fsync: true,
+      signing_key_file: 'var/audit-keys/signing.key',
+      pseudonym_secret_file: 'var/audit-keys/pseudonym.key',
+      log_decisions: false,
+    });
+  });
+
+  it('names the key, the value and the fix', () => {
+    expect(() => parseConfig(`${SEGMENTS}audit:\n  flush_interval_ms: 5000\n`)).toThrow('audit.flush_interval_ms: 5000 is not valid: at most 1000: events must reach the file within a second');
+    expect(() => parseConfig(`${SEGMENTS}audit:\n  pseudonym_secret_env: "my-secret"\n`)).toThrow('audit.pseudonym_secret_env: "my-secret" is not valid: an environment variable name');
+    expect(() => parseConfig(`${SEGMENTS}audit:\n  retention: 30\n`)).toThrow('audit.retention: unknown key');
+  });
+});
+
+describe('createAuditSink', () => {
+  async function setup(extra: string): Promise<{ dir: string; keys: string; yaml: string }> {
+    const root = await tempDir();
+    const dir = join(root, 'audit');
+    const keys = join(root, 'keys');
+    const yaml = `${SEGMENTS}instance: a\naudit:\n  dir: ${dir}\n  signing_key_file: ${keys}/signing.key\n  pseudonym_secret_file: ${keys}/pseudonym.key\n${extra}`;
+    return { dir, keys, yaml };
+  }
+
+  function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(...c.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)), cb()) }));
+    return { logger, lines };
+  }
+
+  it('writes the block log, creating both keys outside audit.dir, and pseudonymises with the stored secret', async () => {
+    const { dir, keys, yaml } = await setup('');
+    const { logger, lines } = capture();
+    const sink = await createAuditSink(parseConfig(yaml), logger);
+    sink.record(decision(0, { segment: 'personal', client: '10.20.0.7', pseudonymize: true, action: 'logged', response: 'answer' }));
+    await sink.close();
+    expect((await readdir(keys)).sort()).toEqual(['pseudonym.key', 'signing.key']);
+    const file = (await readdir(dir)).find((n) => n.endsWith('-000.jsonl'))!;
+    const text = await readFile(join(dir, file), 'utf8');
+    expect(text).toContain('"client":"anon:');
+    expect(text).not.toContain('10.20.0.7');
+    expect(JSON.stringify(lines)).not.toContain('10.20.0.7');
+    expect(lines.some((l) => l.component === 'decision')).toBe(false);
+    expect(sink.stats()).toMatchObject({ written: 1, seq: 1 });
+
+    // A second start keeps the pseudonym (same secret file).
+    const again = await createAuditSink(parseConfig(yaml), capture().logger);
+    again.record(decision(1, { segment: 'personal', client: '10.20.0.7', pseudonymize: true, action: 'logged', response: 'answer' }));
+    await again.close();
+    const clients = (await readFile(join(dir, file), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { client: string }).client);
+    expect(clients[0]).toBe(clients[1]);
+  });
+
+  it('also writes one pino line per decision with log_decisions, without the address on pseudonymised segments', async () => {
+    const { yaml } = await setup('  log_decisions: true\n');
+    const { logger, lines } = capture();
+    const sink = await createAuditSink(parseConfig(yaml), logger);
+    sink.record(decision(0, { segment: 'personal', client: '10.20.0.7', pseudonymize: true, action: 'logged', response: 'answer' }));
+    await sink.close();
+    expect(lines.filter((l) => l.component === 'decision')).toHaveLength(1);
+    expect(JSON.stringify(lines)).not.toContain('10.20.0.7');
+  });
+
+  it('only logs (no files, no keys) with enabled: false', async () => {
+    const { dir, keys, yaml } = await setup('  enabled: false\n');
+    const { logger, lines } = capture();
+    const sink = await createAuditSink(parseConfig(yaml), logger);
+    sink.record(decision(0));
+    await sink.close();
+    expect(lines.filter((l) => l.component === 'decision')).toHaveLength(1);
+    await expect(readdir(dir)).rejects.toThrow();
+    await expect(readdir(keys)).rejects.toThrow();
+  });
+});

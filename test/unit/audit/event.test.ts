@@ -1,0 +1,51 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GENESIS, canonicalize, encodeEvent, eventHash, qtypeName, sha256Hex, type EventBody } from '../../../src/audit/event.ts';
+
+const body: EventBody = {
+  ts: '2026-11-28T10:00:00.000Z',
+  instance: 'a',
+  segment: 'service',
+  client: '10.10.0.5',
+  qname: 'www.tiktok.com',
+  qtype: 'A',
+  action: 'blocked',
+  list: 'tiktok',
+  rule: 'tiktok.com',
+  list_version: 'v1',
+  response: 'nxdomain',
+};
+
+describe('event encoding', () => {
+  it('canonicalizes as RFC 8785: sorted members, no whitespace, hash left out', () => {
+    expect(canonicalize({ b: 1, a: 'x', hash: 'ignored', c: { z: true, y: null } })).toBe('{"a":"x","b":1,"c":{"y":null,"z":true}}');
+  });
+
+  it('the fast encoder produces the canonical hash and a line in schema order', () => {
+    const { hash, line } = encodeEvent(body, 1, GENESIS);
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual([...Object.keys(body), 'seq', 'prev', 'hash']);
+    expect(parsed.hash).toBe(hash);
+    expect(eventHash(parsed)).toBe(hash);
+    expect(hash).toBe(sha256Hex(canonicalize({ ...body, seq: 1, prev: GENESIS })));
+    expect(line.endsWith('}\n')).toBe(true);
+  });
+
+  it('agrees with the generic canonical form for any strings (escaping, non-ASCII, quotes)', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.integer({ min: 1, max: 2 ** 40 }), (qname, rule, client, seq) => {
+        const b = { ...body, qname, rule, client };
+        const { hash, line } = encodeEvent(b, seq, GENESIS);
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        expect(parsed.qname).toBe(qname);
+        expect(eventHash(parsed)).toBe(hash);
+        expect(line.indexOf('\n')).toBe(line.length - 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('names qtypes by mnemonic, others as TYPE<n> (RFC 3597)', () => {
+    expect([1, 28, 65, 64, 5, 16, 255, 12345].map(qtypeName)).toEqual(['A', 'AAAA', 'HTTPS', 'SVCB', 'CNAME', 'TXT', 'ANY', 'TYPE12345']);
+  });
+});
