@@ -65,10 +65,16 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
       anyPolicy: config.dns.any,
     },
   );
+  // A new matcher reuses every list's compact set, so swapping is cheap; the set of a big
+  // list is built while it loads (in slices), never here.
   const rebuildMatcher = (): void => {
     const started = Date.now();
-    core.setMatcher(DomainMatcher.build(lists.all()));
-    logger.info({ component: 'lists', lists: lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.domains.length })), ms: Date.now() - started }, 'lists loaded');
+    const matcher = DomainMatcher.build(lists.all());
+    core.setMatcher(matcher);
+    logger.info(
+      { component: 'lists', lists: lists.all().map((l) => ({ name: l.name, version: l.version })), domains: matcher.size, bytes: matcher.byteSize, ms: Date.now() - started },
+      'lists loaded',
+    );
   };
   rebuildMatcher();
   const unsubscribe = lists.onChange(rebuildMatcher);

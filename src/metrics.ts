@@ -121,7 +121,7 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      for (const list of lists.all()) this.set({ list: list.name, version: list.version }, list.domains.length);
+      for (const list of lists.all()) this.set({ list: list.name, version: list.version }, list.set?.size ?? list.domains.length);
     },
   });
   return registry;

@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DomainSet } from '../../../src/lists/domain-set.ts';
+import { DomainMatcher } from '../../../src/policy/domain-matcher.ts';
+
+describe('DomainSet', () => {
+  it('adds, deduplicates and finds names, growing past its initial size', () => {
+    const set = new DomainSet(2, 8);
+    const names = Array.from({ length: 5000 }, (_, i) => `host${i}.example${i % 7}.com`);
+    for (const n of names) expect(set.add(n)).toBe(true);
+    for (const n of names) expect(set.add(n)).toBe(false);
+    expect(set.size).toBe(5000);
+    for (const n of names) expect(set.has(n)).toBe(true);
+    expect(set.has('host5000.example0.com')).toBe(false);
+    expect(set.has('ost1.example1.com')).toBe(false);
+  });
+
+  it('addBytes and add agree', () => {
+    const set = new DomainSet();
+    const bytes = Buffer.from('xx tiktok.com yy', 'latin1');
+    expect(set.addBytes(bytes, 3, 13)).toBe(true);
+    expect(set.has('tiktok.com')).toBe(true);
+    expect(set.add('tiktok.com')).toBe(false);
+  });
+
+  it('finds suffix ranges by the same hash lookups use', () => {
+    const set = DomainSet.from(['tiktok.com']);
+    const name = 'www.tiktok.com';
+    expect(set.hasRange(name, 4, name.length, DomainSet.hash(name, 4, name.length))).toBe(true);
+    expect(set.hasRange(name, 0, name.length, DomainSet.hash(name, 0, name.length))).toBe(false);
+  });
+
+  it('materialises its names sorted', () => {
+    expect(DomainSet.from(['b.com', 'a.com', 'c.org']).toSortedArray()).toEqual(['a.com', 'b.com', 'c.org']);
+  });
+
+  it('is a set: random names round-trip (property)', () => {
+    const label = fc.stringMatching(/^[a-z0-9]{1,12}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(label, label), { maxLength: 300 }), (pairs) => {
+        const names = pairs.map(([a, b]) => `${a}.${b}`);
+        const set = new DomainSet(1, 1);
+        for (const n of names) set.add(n);
+        expect(set.size).toBe(new Set(names).size);
+        for (const n of names) expect(set.has(n)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('DomainMatcher over sets', () => {
+  const matcher = DomainMatcher.build([
+    { name: 'tiktok', version: 'v1', domains: ['tiktok.com', 'tiktokv.com'] },
+    { name: 'extra', version: 'v2', domains: ['www.tiktok.com', 'other.net'] },
+  ]);
+  const both = matcher.maskFor(['tiktok', 'extra']);
+
+  it('matches a listed name and its subdomains, never look-alikes', () => {
+    expect(matcher.match('tiktok.com', both)?.rule).toBe('tiktok.com');
+    expect(matcher.match('a.b.tiktokv.com', both)?.rule).toBe('tiktokv.com');
+    expect(matcher.match('notiktok.com', both)).toBeUndefined();
+    expect(matcher.match('tiktok.com.evil', both)).toBeUndefined();
+    expect(matcher.match('com', both)).toBeUndefined();
+    expect(matcher.match('', both)).toBeUndefined();
+  });
+
+  it('returns the most specific rule and its list', () => {
+    expect(matcher.match('x.www.tiktok.com', both)).toEqual({ rule: 'www.tiktok.com', list: { name: 'extra', version: 'v2' } });
+    expect(matcher.match('x.www.tiktok.com', matcher.maskFor(['tiktok']))).toEqual({ rule: 'tiktok.com', list: { name: 'tiktok', version: 'v1' } });
+  });
+
+  it('only consults the lists in the mask', () => {
+    expect(matcher.match('other.net', matcher.maskFor(['tiktok']))).toBeUndefined();
+    expect(matcher.match('other.net', matcher.maskFor(['extra']))?.list.name).toBe('extra');
+    expect(matcher.match('tiktok.com', 0)).toBeUndefined();
+  });
+});
