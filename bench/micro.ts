@@ -1,0 +1,107 @@
+// Microbenchmarks for the query path's pieces: wire parser, list matcher (with a million
+// names), cache lookup + render, synthesised block answers. A script, not a test:
+//   node bench/micro.ts            (prints ns/op and ops/s per case)
+import { readFileSync } from 'node:fs';
+import { renderAnswer } from '../src/dns/answer-render.ts';
+import { scanAnswer } from '../src/dns/answer-scan.ts';
+import { RCODE } from '../src/dns/constants.ts';
+import { parseQuery, type ParsedQuery } from '../src/dns/query-parser.ts';
+import { synthesize } from '../src/dns/synthesize.ts';
+import { DomainSet } from '../src/lists/domain-set.ts';
+import { DomainMatcher } from '../src/policy/domain-matcher.ts';
+import { AnswerCache } from '../src/resolver/answer-cache.ts';
+import { buildQuery } from '../test/helpers/dns-client.ts';
+import { encodeReply, rr } from '../test/helpers/stub-upstream.ts';
+
+function bench(name: string, ops: number, fn: (i: number) => unknown): void {
+  let sink = 0;
+  for (let i = 0; i < Math.min(ops, 50_000); i++) if (fn(i)) sink++; // warm-up
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) if (fn(i)) sink++;
+  const ns = Number(process.hrtime.bigint() - start) / ops;
+  console.log(`${name.padEnd(48)} ${ns.toFixed(1).padStart(8)} ns/op ${(1e9 / ns / 1e6).toFixed(2).padStart(7)} M ops/s  (${sink} truthy)`);
+}
+
+function mulberry(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const random = mulberry(7);
+const words = ['cdn', 'api', 'img', 'video', 'static', 'edge', 'app', 'data', 'ads', 'track', 'media', 'live', 'web', 'mobile'];
+const tlds = ['com', 'net', 'org', 'io', 'de', 'fr', 'be', 'nl'];
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+const randomDomain = (): string => `${pick(words)}${Math.floor(random() * 1e5)}.${pick(words)}${Math.floor(random() * 1e3)}.${pick(tlds)}`;
+
+// Corpora: the real TikTok list, a million synthetic names, and a query mix of
+// subdomains of listed names (hits) and unrelated names (misses).
+const tiktok = readFileSync('lists/tiktok.list', 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() && !l.startsWith('#'))
+  .map((l) => l.trim().split(/\s+/)[0] as string);
+const million: string[] = [];
+const seen = new Set<string>();
+while (million.length < 1_000_000) {
+  const d = randomDomain();
+  if (!seen.has(d)) {
+    seen.add(d);
+    million.push(d);
+  }
+}
+seen.clear();
+const queries = Array.from({ length: 4096 }, (_, i) =>
+  i % 2 === 0 ? `${pick(['www', 'v16', 'api16-normal', 'p16-sign'])}.${i % 4 === 0 ? pick(tiktok) : pick(million)}` : `www.${randomDomain()}`,
+);
+
+console.log(`node ${process.version}; corpora: tiktok=${tiktok.length} names, synthetic=${million.length} names, ${queries.length} query names (half listed)`);
+
+let set: DomainSet | undefined;
+const t0 = Date.now();
+set = DomainSet.from(million);
+console.log(`DomainSet of 1M names: built in ${Date.now() - t0} ms, ${(set.byteSize / 1e6).toFixed(1)} MB of arrays (${(set.byteSize / set.size).toFixed(1)} B/name)`);
+const mapStart = process.memoryUsage().heapUsed;
+const asMap = new Map(million.map((d) => [d, 1]));
+console.log(`(for comparison: Map<string, number> of the same names adds ~${((process.memoryUsage().heapUsed - mapStart) / 1e6).toFixed(0)} MB of heap beside the strings)`);
+
+const matcher = DomainMatcher.build([
+  { name: 'tiktok', version: 'v', domains: tiktok },
+  { name: 'big', version: 'v', domains: [], set },
+]);
+const mask = matcher.maskFor(['tiktok', 'big']);
+bench('matcher.match (1M + tiktok, half hits)', 2_000_000, (i) => matcher.match(queries[i & 4095] as string, mask));
+bench('Map suffix walk, same names (reference)', 2_000_000, (i) => {
+  const name = queries[i & 4095] as string;
+  for (let dot = -1; ; ) {
+    if (asMap.has(dot < 0 ? name : name.slice(dot + 1))) return true;
+    dot = name.indexOf('.', dot + 1);
+    if (dot < 0) return false;
+  }
+});
+
+const wire = queries.map((name, i) => buildQuery({ name, type: i % 3 === 0 ? 28 : 1, edns: i % 2 === 0 ? 1232 : undefined, id: i }));
+bench('parseQuery (A/AAAA, half with EDNS)', 2_000_000, (i) => parseQuery(wire[i & 4095] as Buffer));
+
+const parsed = wire.map((w) => parseQuery(w) as ParsedQuery);
+const ede = { code: 15, text: Buffer.from('blocked by dnsward: segment service, list tiktok') };
+bench('synthesize NXDOMAIN + SOA + EDE', 2_000_000, (i) => synthesize(wire[i & 4095] as Buffer, parsed[i & 4095] as ParsedQuery, { rcode: RCODE.NXDOMAIN, soaOwnerOffset: 12, ede }));
+
+const cache = new AnswerCache(100_000);
+const now = Date.now();
+wire.forEach((w, i) => {
+  const q = parsed[i] as ParsedQuery;
+  const answer = encodeReply(w, { answers: [rr.a(q.qname, '192.0.2.1'), rr.a(q.qname, '192.0.2.2')] }, true);
+  const scan = scanAnswer(answer, q.questionEnd);
+  if (scan) cache.set(AnswerCache.key(q.qname, q.qtype, q.qclass, false), answer, scan, now);
+});
+bench('cache get + renderAnswer (aged TTLs)', 2_000_000, (i) => {
+  const q = parsed[i & 4095] as ParsedQuery;
+  const entry = cache.get(AnswerCache.key(q.qname, q.qtype, q.qclass, false), now + 5000);
+  return entry && renderAnswer(entry.buf, entry.scan, wire[i & 4095] as Buffer, q.id, q.questionEnd, q.edns !== undefined, 5);
+});
+const upstreamAnswer = encodeReply(wire[0] as Buffer, { answers: [rr.cname('www.example', 'edge.example'), rr.a('edge.example', '192.0.2.1')] }, true);
+bench('scanAnswer (CNAME + A + OPT)', 2_000_000, () => scanAnswer(upstreamAnswer, (parsed[0] as ParsedQuery).questionEnd));
