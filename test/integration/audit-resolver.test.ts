@@ -1,0 +1,224 @@
+// The block log behind the real resolver: exact event counts for a scripted mix of blocked,
+// logged and allowed queries (CNAME cloaking included), pseudonyms on the personal segment,
+// and nothing lost when the server stops with queries in flight (in-process stop, and a real
+// SIGTERM to `dnsward serve`).
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/audit/event.ts';
+import { createAuditSink } from '../../src/audit/index.ts';
+import { verifyAuditPath } from '../../src/audit/verify.ts';
+import { startDnsward } from '../../src/app.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.ts';
+import { testConfig } from '../helpers/dnsward-server.ts';
+import { StubUpstream, defaultHandler, rr } from '../helpers/stub-upstream.ts';
+import { tempDir } from '../unit/audit/helpers.ts';
+
+const SERVICE = '127.0.0.2';
+const PERSONAL = '127.0.0.3';
+const NULLSEG = '127.0.0.4';
+const REFUSESEG = '127.0.0.5';
+const DEFAULT = '127.0.0.1';
+
+let upstream: StubUpstream;
+// The SIGTERM test needs src/app.ts to build the sink with createAuditSink (the lead's wiring);
+// until then `dnsward serve` writes pino lines only and there is no block-log file to check.
+const wired = (await readFile('src/app.ts', 'utf8')).includes('createAuditSink');
+
+beforeAll(async () => {
+  upstream = await new StubUpstream((q) => {
+    if (q.qname === 'cloaked.example') return { answers: [rr.cname('cloaked.example', 'edge.tiktokcdn.com'), rr.a('edge.tiktokcdn.com', '192.0.2.9')] };
+    return defaultHandler(q);
+  }).start();
+});
+afterAll(async () => {
+  await upstream?.stop();
+});
+
+async function auditConfig(extra: Record<string, unknown> = {}): Promise<{ config: Config; dir: string }> {
+  const root = await tempDir('dnsward-audit-e2e-');
+  const dir = join(root, 'audit');
+  const config = testConfig(upstream.port, {
+    dns: { listen: ['127.0.0.1:0'], allow: ['127.0.0.0/8', '::1/128'], upstream_timeout_ms: 400, query_timeout_ms: 1500, rate_limit: { enabled: false } },
+    audit: { dir, signing_key_file: join(root, 'keys', 'signing.key'), pseudonym_secret_file: join(root, 'keys', 'pseudonym.key'), flush_interval_ms: 100, fsync: false },
+    ...extra,
+  });
+  return { config, dir };
+}
+
+const silent = pino({ level: 'silent' });
+
+async function readEvents(dir: string): Promise<AuditEvent[]> {
+  const names = (await readdir(dir)).filter((n) => /-\d{3}\.jsonl$/.test(n)).sort();
+  const out: AuditEvent[] = [];
+  for (const n of names) {
+    for (const line of (await readFile(join(dir, n), 'utf8')).split('\n')) if (line) out.push(JSON.parse(line) as AuditEvent);
+  }
+  return out;
+}
+
+async function allFilesText(dir: string): Promise<string> {
+  const names = await readdir(dir);
+  return (await Promise.all(names.map((n) => readFile(join(dir, n), 'utf8')))).join('\n');
+}
+
+describe('block log behind the resolver', () => {
+  it('records exactly one event per block and log-only decision, none for allowed queries', async () => {
+    const { config, dir } = await auditConfig();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
+    const sink = await createAuditSink(config, logger);
+    const app = await startDnsward(config, { logger, decisions: sink });
+    const port = app.dns[0]!.port;
+    try {
+      // service (block): 5 listed names over UDP and TCP, A/AAAA/HTTPS, + one CNAME-cloaked name; 3 unlisted names.
+      for (const [name, type] of [['tiktok.com', 1], ['www.tiktok.com', 28], ['api.tiktokv.com', 65], ['musical.ly', 1]] as const) {
+        expect((await queryUdp(port, { name, type, from: SERVICE })).rcode).toBe(3);
+      }
+      expect((await queryTcp(port, { name: 'v16.tiktokcdn.com', from: SERVICE })).rcode).toBe(3);
+      expect((await queryUdp(port, { name: 'cloaked.example', from: SERVICE })).rcode).toBe(3);
+      for (const name of ['example.org', 'example.net', 'nottiktok.com']) expect((await queryUdp(port, { name, from: SERVICE })).rcode).toBe(0);
+      // personal (log): 4 listed names (one twice), one cloaked; 2 unlisted.
+      for (const name of ['tiktok.com', 'www.tiktok.com', 'www.tiktok.com', 'musical.ly']) expect((await queryUdp(port, { name, from: PERSONAL })).rcode).toBe(0);
+      expect((await queryUdp(port, { name: 'cloaked.example', from: PERSONAL })).rcode).toBe(0);
+      for (const name of ['example.org', 'example.com']) await queryUdp(port, { name, from: PERSONAL });
+      // null / refused segments: one each.
+      await queryUdp(port, { name: 'tiktok.com', from: NULLSEG });
+      await queryUdp(port, { name: 'tiktok.com', from: REFUSESEG });
+      // default (allow): listed names, no events.
+      for (const name of ['tiktok.com', 'www.tiktok.com', 'cloaked.example']) expect((await queryUdp(port, { name, from: DEFAULT })).rcode).toBe(0);
+    } finally {
+      await app.stop();
+    }
+
+    const events = await readEvents(dir);
+    const summary = events.map((e) => `${e.segment} ${e.action} ${e.qname} ${e.qtype} ${e.rule} ${e.response}`);
+    expect(summary).toEqual([
+      'service blocked tiktok.com A tiktok.com nxdomain',
+      'service blocked www.tiktok.com AAAA tiktok.com nxdomain',
+      'service blocked api.tiktokv.com HTTPS tiktokv.com nxdomain',
+      'service blocked musical.ly A musical.ly nxdomain',
+      'service blocked v16.tiktokcdn.com A tiktokcdn.com nxdomain',
+      'service blocked cloaked.example A cname:tiktokcdn.com nxdomain',
+      'personal logged tiktok.com A tiktok.com answer',
+      'personal logged www.tiktok.com A tiktok.com answer',
+      'personal logged www.tiktok.com A tiktok.com answer',
+      'personal logged musical.ly A musical.ly answer',
+      'personal logged cloaked.example A cname:tiktokcdn.com answer',
+      'nullseg blocked tiktok.com A tiktok.com null',
+      'refuseseg blocked tiktok.com A tiktok.com refused',
+    ]);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    for (const e of events) {
+      expect(e.instance).toBe('test');
+      expect(e.list).toBe('tiktok');
+      expect(e.list_version).toBe(app.lists.get('tiktok')!.version);
+      expect(e.ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
+    expect(events.filter((e) => e.segment === 'service').every((e) => e.client === SERVICE)).toBe(true);
+    const personal = events.filter((e) => e.segment === 'personal');
+    expect(new Set(personal.map((e) => e.client)).size).toBe(1);
+    expect(personal[0]!.client).toMatch(/^anon:[0-9a-f]{16}$/);
+    expect(await allFilesText(dir)).not.toContain(PERSONAL);
+    expect(lines.join('')).not.toContain(PERSONAL);
+    const report = await verifyAuditPath(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.instances[0]).toMatchObject({ lastSeq: 13, lastCheckpointSeq: 13 });
+  });
+
+  it('loses nothing when the server stops with queries in flight', async () => {
+    const { config, dir } = await auditConfig();
+    const sink = await createAuditSink(config, silent);
+    const app = await startDnsward(config, { logger: silent, decisions: sink });
+    const port = app.dns[0]!.port;
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, SERVICE, () => resolve()));
+    let answered = 0;
+    socket.on('message', (msg) => {
+      if ((msg.readUInt16BE(2) & 0xf) === 3) answered++;
+    });
+    let sent = 0;
+    let stopping: Promise<void> | undefined;
+    for (let burst = 0; burst < 40; burst++) {
+      for (let i = 0; i < 100; i++) {
+        socket.send(buildQuery({ name: `h${sent}.tiktok.com`, id: sent & 0xffff }), port, '127.0.0.1');
+        sent++;
+      }
+      await new Promise((r) => setImmediate(r));
+      if (burst === 20) stopping = app.stop();
+    }
+    await stopping;
+    await new Promise((r) => setTimeout(r, 50));
+    socket.close();
+    const stats = sink.stats();
+    const events = await readEvents(dir);
+    expect(answered).toBeGreaterThan(100);
+    expect(stats.dropped).toBe(0);
+    expect(stats.written).toBe(stats.recorded);
+    expect(events).toHaveLength(stats.recorded);
+    expect(events.length).toBeGreaterThanOrEqual(answered);
+    expect(events.length).toBeLessThanOrEqual(sent);
+    const report = await verifyAuditPath(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.instances[0]!.lastCheckpointSeq).toBe(events.length);
+  });
+
+  it.skipIf(!wired)('loses nothing across a real SIGTERM to dnsward serve with queries in flight', async () => {
+    const { config, dir } = await auditConfig();
+    const root = join(dir, '..');
+    const file = join(root, 'dnsward.yaml');
+    const yaml = {
+      dns: config.dns,
+      upstreams: config.upstreams,
+      lists: { dir: 'lists' },
+      segments: [{ name: 'service', networks: [`${SERVICE}/32`], action: 'block', lists: ['tiktok'] }, { name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }],
+      http: { enabled: false },
+      audit: config.audit,
+      instance: 'sigterm',
+    };
+    await writeFile(file, JSON.stringify(yaml));
+    const child = spawn(process.execPath, ['bin/dnsward', 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready: ${out}`)), 15_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /"msg":"dnsward ready"/.test(out) && /"dns":\["127\.0\.0\.1:(\d+)"/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, SERVICE, () => resolve()));
+    let answered = 0;
+    socket.on('message', (msg) => {
+      if ((msg.readUInt16BE(2) & 0xf) === 3) answered++;
+    });
+    let sent = 0;
+    for (let burst = 0; burst < 60; burst++) {
+      for (let i = 0; i < 100; i++) {
+        socket.send(buildQuery({ name: `s${sent}.tiktok.com`, id: sent & 0xffff }), port, '127.0.0.1');
+        sent++;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+      if (burst === 30) child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    socket.close();
+    const events = await readEvents(dir);
+    expect(answered).toBeGreaterThan(100);
+    expect(events.length).toBeGreaterThanOrEqual(answered);
+    expect(events.length).toBeLessThanOrEqual(sent);
+    const report = await verifyAuditPath(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.instances[0]!.lastCheckpointSeq).toBe(events.length);
+  });
+});
