@@ -12,10 +12,11 @@
 //                                      listed parent, kept only for exact-name formats (hosts)
 // Blank lines and other "#" lines are comments. Leading whitespace is ignored.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { normalizeDomain } from './domain.ts';
+import { streamListFile } from './list-stream.ts';
 import type { ListSnapshot } from './types.ts';
 
 export interface ListEntry {
@@ -115,6 +116,8 @@ export function compileSnapshot(parsed: ParsedListFile, lastModified: Date): Lis
     hosts,
     license: parsed.meta.license,
     origin: 'maintained',
+    provenance: parsed.entries.map((e) => ({ domain: e.domain, added: e.added, sources: e.sources, ...(e.note ? { note: e.note } : {}), ...(e.host ? { host: true } : {}) })),
+    sourceCodes: parsed.sources,
   };
 }
 
@@ -163,10 +166,28 @@ export async function readListDir(dir: string): Promise<ParsedListFile[]> {
   return parsed;
 }
 
+/** Files above this size load through the streaming loader (compact set, no per-entry provenance). */
+export const STREAM_THRESHOLD_BYTES = 4 * 1024 * 1024;
+
 /** Loads every `*.list` file in dir. Throws DNSWARD_ERR_LIST_SYNTAX naming file:line for bad lines. */
 export async function loadListDir(dir: string): Promise<ListSnapshot[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.list')).sort();
+  } catch (error) {
+    throw new DnswardError(ErrorCodes.CONFIG, `lists.dir: cannot read "${dir}": ${(error as Error).message}; point lists.dir at the lists/ folder`, {
+      cause: error,
+    });
+  }
   const snapshots: ListSnapshot[] = [];
-  for (const parsed of await readListDir(dir)) {
+  for (const name of names) {
+    const file = join(dir, name);
+    const size = (await stat(file)).size;
+    if (size > STREAM_THRESHOLD_BYTES) {
+      snapshots.push(await streamListFile(file, size));
+      continue;
+    }
+    const parsed = parseListFile(await readFile(file, 'utf8'), file);
     if (parsed.problems.length > 0) throw new DnswardError(ErrorCodes.LIST_SYNTAX, parsed.problems.join('\n'));
     snapshots.push(compileSnapshot(parsed, listLastModified(parsed)));
   }

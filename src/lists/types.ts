@@ -1,5 +1,6 @@
 // The contract between list sources (built-in files, subscribed URLs) and their consumers
 // (the resolver's matcher, the HTTP feed, the block log).
+import type { DomainSet } from './domain-set.ts';
 
 /** An immutable, compiled list: normalised, de-duplicated, parent-pruned. */
 export interface ListSnapshot {
@@ -13,6 +14,8 @@ export interface ListSnapshot {
   readonly lastModified: Date;
   /** Lowercase names without trailing dot; each blocks itself and every subdomain. */
   readonly domains: readonly string[];
+  /** The names as a compact set, when the loader built one (big lists); the matcher uses it as is. */
+  readonly set?: DomainSet;
   /**
    * Exact names for consumers that match exact names only (hosts files): every name in
    * `domains` plus the known hosts under them. Absent: the same as `domains`.
@@ -20,6 +23,19 @@ export interface ListSnapshot {
   readonly hosts?: readonly string[];
   /** SPDX licence of the list data, when known. */
   readonly license?: string | undefined;
+  /** Why each entry is there (maintained lists): served in the json format. */
+  readonly provenance?: readonly ListProvenance[];
+  /** The provenance codes used above and what they stand for. */
+  readonly sourceCodes?: Readonly<Record<string, string>>;
   /** "maintained": a list of lists/ that the HTTP feed publishes; "subscribed": loaded from lists.sources. */
   readonly origin?: 'maintained' | 'subscribed';
+}
+
+export interface ListProvenance {
+  readonly domain: string;
+  readonly added: string;
+  readonly sources: readonly string[];
+  readonly note?: string;
+  /** A known host under a listed domain (exact-name formats only). */
+  readonly host?: boolean;
 }

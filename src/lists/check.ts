@@ -1,0 +1,159 @@
+// `dnsward lists check`: everything that can be wrong with the maintained lists, reported as
+// "file:line: problem" so editors and CI can jump to it.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseDomain } from 'tldts';
+import { type ListEntry, type ParsedListFile, parseListFile, readListDir } from './list-file.ts';
+
+/** The never-block file beside the lists: names no list may block as a whole. */
+export const NEVER_BLOCK_FILE = 'never-block.txt';
+
+export interface CheckOptions {
+  /** Defaults to DIR/never-block.txt when it exists. */
+  neverBlockFile?: string | undefined;
+  /** Segment allowlists from a config: an entry they cover entirely would never be blocked there. */
+  segments?: readonly { name: string; action: string; lists: readonly string[]; allowlist: readonly string[] }[];
+  /** "Today", for dates added in the future (tests pin it). */
+  now?: Date;
+}
+
+export interface CheckSummary {
+  file: string;
+  name: string;
+  entries: number;
+  domains: number;
+  hosts: number;
+}
+
+export interface CheckResult {
+  problems: string[];
+  lists: CheckSummary[];
+}
+
+export async function checkListDir(dir: string, options: CheckOptions = {}): Promise<CheckResult> {
+  const parsed = await readListDir(dir);
+  const neverBlockFile = options.neverBlockFile ?? join(dir, NEVER_BLOCK_FILE);
+  let neverBlock: ParsedListFile | undefined;
+  try {
+    neverBlock = parseListFile(await readFile(neverBlockFile, 'utf8'), neverBlockFile);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.neverBlockFile !== undefined) throw error;
+  }
+  return checkParsedLists(parsed, neverBlock, options);
+}
+
+export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: ParsedListFile | undefined, options: CheckOptions = {}): CheckResult {
+  const problems: string[] = [];
+  const summaries: CheckSummary[] = [];
+  const today = (options.now ?? new Date()).toISOString().slice(0, 10);
+  const protectedNames = new Map<string, ListEntry>();
+  if (neverBlock) {
+    problems.push(...neverBlock.problems);
+    checkSourceCodes(neverBlock, problems);
+    for (const entry of neverBlock.entries) protectedNames.set(entry.domain, entry);
+  }
+  const seenAcrossLists = new Map<string, { file: string; line: number }>();
+
+  for (const list of lists) {
+    const at = (line: number): string => `${list.file}:${line}`;
+    problems.push(...list.problems);
+    for (const key of ['title', 'description', 'license'] as const) {
+      if (!list.meta[key]) problems.push(`${list.file}:1: header "# ${key}:" is missing; every served format shows it`);
+    }
+    checkSourceCodes(list, problems);
+
+    const first = new Map<string, ListEntry>();
+    for (const entry of list.entries) {
+      const earlier = first.get(entry.domain);
+      if (earlier) problems.push(`${at(entry.line)}: "${entry.domain}" is a duplicate of line ${earlier.line}; keep one entry and merge the sources`);
+      else first.set(entry.domain, entry);
+    }
+    const blocking = new Map([...first].filter(([, e]) => !e.host));
+
+    for (const entry of first.values()) {
+      const parent = nearestParent(entry.domain, blocking);
+      if (entry.host && !parent) {
+        problems.push(`${at(entry.line)}: "${entry.domain}" is marked "host:" but no listed entry covers it; drop "host:" to make it a blocking entry`);
+      } else if (!entry.host && parent) {
+        problems.push(
+          `${at(entry.line)}: "${entry.domain}" is already covered by "${parent.domain}" (line ${parent.line}); remove it, or start its note with "host:" to keep it for the hosts format`,
+        );
+      }
+      if (entry.added > today) problems.push(`${at(entry.line)}: date added ${entry.added} is in the future`);
+
+      const suffix = publicSuffixProblem(entry.domain);
+      if (suffix) problems.push(`${at(entry.line)}: "${entry.domain}" ${suffix}`);
+
+      if (!entry.host) {
+        for (const [name, protectedEntry] of protectedNames) {
+          if (name === entry.domain || name.endsWith(`.${entry.domain}`)) {
+            problems.push(
+              `${at(entry.line)}: "${entry.domain}" would block "${name}", which ${neverBlock?.file ?? NEVER_BLOCK_FILE}:${protectedEntry.line} says must never be blocked (${protectedEntry.note || 'shared infrastructure'}); list the specific host instead`,
+            );
+          }
+        }
+        const other = seenAcrossLists.get(entry.domain);
+        if (other && other.file !== list.file) problems.push(`${at(entry.line)}: "${entry.domain}" is also listed in ${other.file}:${other.line}; keep each name in one list`);
+        else seenAcrossLists.set(entry.domain, { file: list.file, line: entry.line });
+      }
+    }
+
+    for (const segment of options.segments ?? []) {
+      if (segment.action === 'allow' || !segment.lists.includes(list.name)) continue;
+      for (const allowed of segment.allowlist) {
+        const name = allowed.toLowerCase().replace(/\.$/, '');
+        for (const entry of blocking.values()) {
+          if (entry.domain === name || entry.domain.endsWith(`.${name}`)) {
+            problems.push(`${at(entry.line)}: "${entry.domain}" is never blocked on segment "${segment.name}": its allowlist has "${allowed}"; remove one of them`);
+          }
+        }
+      }
+    }
+
+    const newest = [...first.values()].map((e) => e.added).sort().at(-1);
+    const declared = list.meta['last-modified'];
+    if (declared === undefined) {
+      problems.push(`${list.file}:1: header "# last-modified:" is missing; set it on every change (it drives Last-Modified and the RPZ serial)`);
+    } else if (Number.isNaN(Date.parse(declared))) {
+      problems.push(`${list.file}:1: "# last-modified: ${declared}" is not a date; write e.g. 2026-11-28T09:00:00Z`);
+    } else if (newest && new Date(declared).toISOString().slice(0, 10) < newest) {
+      problems.push(`${list.file}:1: "# last-modified: ${declared}" is older than the newest entry (${newest}); update it`);
+    }
+
+    summaries.push({
+      file: list.file,
+      name: list.name,
+      entries: list.entries.length,
+      domains: [...blocking.keys()].filter((d) => !nearestParent(d, blocking)).length,
+      hosts: [...first.values()].filter((e) => e.host).length,
+    });
+  }
+  return { problems, lists: summaries };
+}
+
+function checkSourceCodes(list: ParsedListFile, problems: string[]): void {
+  for (const entry of list.entries) {
+    for (const code of entry.sources) {
+      if (list.sources[code] === undefined) {
+        problems.push(`${list.file}:${entry.line}: source "${code}" is not declared; add "# source: ${code}  <publisher and file>" to the header`);
+      }
+    }
+  }
+}
+
+function nearestParent(domain: string, entries: ReadonlyMap<string, ListEntry>): ListEntry | undefined {
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+    const parent = entries.get(domain.slice(dot + 1));
+    if (parent) return parent;
+  }
+  return undefined;
+}
+
+/** Why a name must not be listed as a whole because of the public suffix list, or undefined. */
+export function publicSuffixProblem(domain: string): string | undefined {
+  const info = parseDomain(domain, { allowPrivateDomains: true });
+  if (info.isIp) return 'is an IP address, not a domain name';
+  if (info.isIcann === false && info.isPrivate === false) return `has an unknown top-level domain ".${domain.split('.').at(-1)}" (a local suffix such as .lan or .localdomain?)`;
+  if (info.publicSuffix === domain) return `is a public suffix${info.isPrivate ? ' (private section of the PSL)' : ''}: blocking it blocks every site registered under it`;
+  return undefined;
+}

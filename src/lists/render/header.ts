@@ -1,0 +1,55 @@
+// The header every rendered format starts with, as [field, value] pairs; each renderer writes
+// them in its own comment syntax. Nothing here depends on the request: renders are cached.
+import type { ListSnapshot } from '../types.ts';
+
+export interface RenderOptions {
+  /** Where subscribers read about the lists (config lists.homepage). */
+  homepage: string;
+  /** How long consumers may keep a copy, e.g. "1 day" (config lists.expires). */
+  expires: string;
+  /** The absolute URL of this rendered file when known (config lists.public_url). */
+  url?: string | undefined;
+  /** RPZ SOA timers (seconds). */
+  rpz?: { refresh: number; retry: number; expire: number; minimum: number };
+}
+
+export interface Renderer {
+  /** URL path segment: /lists/<name>/<format>. */
+  readonly format: string;
+  /** File name used in sha256sums and by `lists build`. */
+  readonly fileName: (list: string) => string;
+  readonly contentType: string;
+  /** The "Syntax:" header value: which consumers take this file. */
+  readonly syntax: string;
+  render(snapshot: ListSnapshot, options: RenderOptions): string;
+}
+
+/** Names for exact-match consumers: the blocking domains plus known hosts under them. */
+export function exactNames(snapshot: ListSnapshot): readonly string[] {
+  return snapshot.hosts ?? snapshot.domains;
+}
+
+export function headerFields(snapshot: ListSnapshot, options: RenderOptions, syntax: string, entries: number): [string, string][] {
+  const fields: [string, string][] = [
+    ['Title', snapshot.title],
+    ['Description', oneLine(snapshot.description)],
+    ['Homepage', options.homepage],
+    ['License', snapshot.license ?? 'see Homepage'],
+    ['Version', snapshot.version],
+    ['Last modified', snapshot.lastModified.toISOString().replace(/\.\d{3}Z$/, 'Z')],
+    ['Expires', options.expires],
+    ['Number of entries', String(entries)],
+    ['Syntax', syntax],
+  ];
+  if (options.url) fields.push(['Source', options.url]);
+  return fields;
+}
+
+/** Writes the header with a comment marker ("#", "!", ";"), one field per line, then a bare marker line. */
+export function commentHeader(marker: string, fields: readonly [string, string][]): string {
+  return `${fields.map(([k, v]) => `${marker} ${k}: ${v}`).join('\n')}\n${marker}\n`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
