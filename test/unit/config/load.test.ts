@@ -1,0 +1,340 @@
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
+import { DnswardError, ErrorCodes } from '../../../src/errors.ts';
+
+const root = new URL('../../../', import.meta.url);
+const readRepoFile = (path: string): string => readFileSync(new URL(path, root), 'utf8');
+
+// The YAML block under "The config" in issue 2, verbatim (also kept as test/fixtures/issue-example.yaml).
+const ISSUE_2_CONFIG = `dns:
+  listen: ["127.0.0.1:1053"]          # UDP and TCP on each address; IPv6 "[::1]:1053" too
+  allow: ["127.0.0.0/8", "10.0.0.0/8", "::1/128"]   # everyone else gets REFUSED: never an open resolver
+upstreams:
+  - "192.0.2.53:53"                   # tried in order of health; more than one means failover
+lists:
+  dir: lists                          # the maintained lists shipped in this repo
+segments:
+  - name: service                     # government service devices
+    networks: ["10.10.0.0/16", "fd00:10::/48"]
+    action: block                     # block | log | allow
+    lists: [tiktok]
+    block_response: nxdomain          # nxdomain (default) | null | refused
+  - name: personal                    # personal devices with access to the network
+    networks: ["10.20.0.0/16"]
+    action: log                       # answer normally, record what would have been blocked
+    lists: [tiktok]
+    pseudonymize: true                # for the block log (a later issue); accept it now
+  - name: default
+    networks: ["0.0.0.0/0", "::/0"]
+    action: allow
+http:
+  listen: "127.0.0.1:8053"
+audit:
+  dir: var/audit
+auth:
+  tokens:
+    - { name: audit-team, role: auditor, token: "..." }   # or token_env: NAME
+redis:
+  url: redis://127.0.0.1:6379/0       # optional; absent = one replica on in-memory state
+instance: a                           # optional replica name, default the host name
+`;
+
+const MINIMAL = `segments:
+  - { name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }
+`;
+
+/** The error message parseConfig throws for `text` (fails the test when it does not throw). */
+function configError(text: string, source = 'my.yaml'): string {
+  try {
+    parseConfig(text, source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DnswardError);
+    expect((error as DnswardError).code).toBe(ErrorCodes.CONFIG);
+    return (error as Error).message;
+  }
+  throw new Error(`config was accepted:\n${text}`);
+}
+
+describe('parseConfig: accepted configs', () => {
+  it('accepts the issue-2 example exactly as written', () => {
+    const config = parseConfig(ISSUE_2_CONFIG);
+    expect(config.dns.listen).toEqual(['127.0.0.1:1053']);
+    expect(config.dns.allow).toEqual(['127.0.0.0/8', '10.0.0.0/8', '::1/128']);
+    expect(config.upstreams).toEqual(['192.0.2.53:53']);
+    expect(config.lists.dir).toBe('lists');
+    expect(config.segments.map((s) => [s.name, s.action])).toEqual([
+      ['service', 'block'],
+      ['personal', 'log'],
+      ['default', 'allow'],
+    ]);
+    expect(config.segments[0]).toMatchObject({ networks: ['10.10.0.0/16', 'fd00:10::/48'], lists: ['tiktok'], block_response: 'nxdomain' });
+    expect(config.segments[1]).toMatchObject({ pseudonymize: true, lists: ['tiktok'] });
+    expect(config.http.listen).toBe('127.0.0.1:8053');
+    expect(config.audit.dir).toBe('var/audit');
+    expect(config.auth.tokens).toHaveLength(1);
+    expect(config.auth.tokens[0]).toMatchObject({ name: 'audit-team', role: 'auditor', token: '...' });
+    expect(config.redis?.url).toBe('redis://127.0.0.1:6379/0');
+    expect(config.instance).toBe('a');
+  });
+
+  it('the fixture copy of the issue-2 config is the same text and is accepted', () => {
+    const fixture = readRepoFile('test/fixtures/issue-example.yaml');
+    expect(fixture.endsWith(ISSUE_2_CONFIG)).toBe(true);
+    expect(parseConfig(fixture, 'test/fixtures/issue-example.yaml')).toEqual(parseConfig(ISSUE_2_CONFIG, 'issue-2'));
+  });
+
+  it('accepts deploy/dnsward.yaml', () => {
+    const config = parseConfig(readRepoFile('deploy/dnsward.yaml'), 'deploy/dnsward.yaml');
+    expect(config.dns.listen).toEqual(['127.0.0.1:1053', '[::1]:1053']);
+    expect(config.upstreams).toBeUndefined();
+    expect(config.segments.map((s) => s.name)).toEqual(['service', 'personal', 'default']);
+    expect(config.segments[0]?.networks).toContain('127.0.0.1/32');
+  });
+
+  it('loadConfigFile reads and parses a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-config-'));
+    const path = join(dir, 'c.yaml');
+    writeFileSync(path, MINIMAL);
+    const config = await loadConfigFile(path);
+    expect(config.segments[0]?.name).toBe('default');
+  });
+
+  it('loadConfigFile names a missing file and the fix', async () => {
+    const missing = join(tmpdir(), 'dnsward-does-not-exist', 'nope.yaml');
+    await expect(loadConfigFile(missing)).rejects.toMatchObject({ code: ErrorCodes.CONFIG_READ, message: expect.stringContaining(missing) });
+    await expect(loadConfigFile(missing)).rejects.toThrow(/--config/);
+  });
+
+  it('loadConfigFile prefixes errors with the file path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-config-'));
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, `${MINIMAL}bogus: 1\n`);
+    await expect(loadConfigFile(path)).rejects.toThrow(`${path}: bogus: unknown key`);
+  });
+});
+
+describe('parseConfig: defaults', () => {
+  it('fills every optional key', () => {
+    const config = parseConfig(MINIMAL);
+    expect(config.dns.listen).toEqual(['127.0.0.1:1053']);
+    expect(config.dns.allow).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(config.dns.upstream_timeout_ms).toBe(1000);
+    expect(config.dns.query_timeout_ms).toBe(2500);
+    expect(config.dns.cache_size).toBe(100_000);
+    expect(config.dns.upstream_0x20).toBe(false);
+    expect(config.dns.tcp).toEqual({ max_connections: 1024, max_connections_per_client: 16, max_inflight_per_connection: 32, message_deadline_ms: 5000 });
+    expect(config.dns.rate_limit).toMatchObject({ enabled: true, qps: 100, burst: 200, action: 'slip', exempt: [] });
+    expect(config.dns.any).toBe('hinfo');
+    expect(config.dns.serve_stale.enabled).toBe(true);
+    expect(config.upstreams).toBeUndefined();
+    // Sections owned by other features may grow keys: check the core ones only.
+    expect(config.lists).toMatchObject({ dir: 'lists' });
+    expect(config.http).toMatchObject({ listen: '127.0.0.1:8053', enabled: true });
+    expect(config.audit.dir).toBe('var/audit');
+    expect(config.auth.tokens).toEqual([]);
+    expect(config.redis).toBeUndefined();
+    expect(config.instance).toBe(hostname());
+    expect(config.log.level).toBe('info');
+  });
+
+  it('fills segment defaults', () => {
+    const config = parseConfig(MINIMAL);
+    expect(config.segments[0]).toMatchObject({
+      name: 'default',
+      networks: ['0.0.0.0/0', '::/0'],
+      action: 'allow',
+      lists: [],
+      allowlist: [],
+      block_response: 'nxdomain',
+      bypass_prevention: true,
+      pseudonymize: false,
+    });
+  });
+
+  it('fills nested defaults inside a partly given section', () => {
+    const config = parseConfig(`${MINIMAL}dns:\n  listen: ["[::1]:53"]\n  tcp:\n    max_connections: 5\n`);
+    expect(config.dns.listen).toEqual(['[::1]:53']);
+    expect(config.dns.allow).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(config.dns.tcp).toMatchObject({ max_connections: 5, max_connections_per_client: 16 });
+  });
+
+  it('accepts token_env instead of token', () => {
+    const config = parseConfig(`${MINIMAL}auth:\n  tokens:\n    - { name: t, role: admin, token_env: DNSWARD_TOKEN }\n`);
+    expect(config.auth.tokens).toHaveLength(1);
+    expect(config.auth.tokens[0]).toMatchObject({ name: 't', role: 'admin', token_env: 'DNSWARD_TOKEN' });
+    expect(config.auth.tokens[0]?.token).toBeUndefined();
+  });
+});
+
+describe('parseConfig: errors name the key, the value and the fix', () => {
+  it('unknown top-level key', () => {
+    const message = configError(`${MINIMAL}bogus: 1\n`);
+    expect(message).toBe('my.yaml: bogus: unknown key; remove or correct it (deploy/dnsward.yaml shows every key)');
+  });
+
+  it('unknown nested keys, each on its own line with the full path', () => {
+    const message = configError(`${MINIMAL}dns:\n  listne: []\n  tcp:\n    max_conn: 3\n`);
+    expect(message).toContain('my.yaml: dns.listne: unknown key');
+    expect(message).toContain('my.yaml: dns.tcp.max_conn: unknown key');
+    expect(message.split('\n')).toHaveLength(2);
+  });
+
+  it('unknown key inside a segment', () => {
+    const message = configError(`segments:\n  - { name: a, networks: ["0.0.0.0/0"], action: allow, netwrks: [] }\n`);
+    expect(message).toContain('segments[0].netwrks: unknown key');
+  });
+
+  it('bad enum value', () => {
+    const message = configError(`segments:\n  - { name: s, networks: ["0.0.0.0/0"], action: deny }\n`);
+    expect(message).toBe('my.yaml: segments[0].action: "deny" is not valid: expected one of "block" | "log" | "allow"');
+  });
+
+  it('bad block_response', () => {
+    const message = configError(`segments:\n  - { name: s, networks: ["0.0.0.0/0"], action: block, lists: [tiktok], block_response: drop }\n`);
+    expect(message).toContain('segments[0].block_response: "drop" is not valid');
+    expect(message).toContain('"nxdomain" | "null" | "refused"');
+  });
+
+  it('bad CIDR (prefix) in a segment', () => {
+    const message = configError(`segments:\n  - { name: s, networks: ["10.0.0.0/8", "10.0.0.0/33"], action: allow }\n`);
+    expect(message).toContain('segments[0].networks[1]: "10.0.0.0/33" is not valid');
+    expect(message).toContain('must be 0-32');
+    expect(message).toContain('write "10.0.0.0/8" or "fd00::/48"');
+  });
+
+  it('bad CIDR (address) in dns.allow', () => {
+    const message = configError(`${MINIMAL}dns:\n  allow: ["10.0.0.300/8"]\n`);
+    expect(message).toContain('dns.allow[0]: "10.0.0.300/8" is not valid');
+    expect(message).toContain('not an IPv4 or IPv6 address');
+  });
+
+  it('bad listen address (host name)', () => {
+    const message = configError(`${MINIMAL}dns:\n  listen: ["localhost:53"]\n`);
+    expect(message).toContain('dns.listen[0]: "localhost:53" is not valid');
+    expect(message).toContain('write "127.0.0.1:1053" or "[::1]:1053"');
+  });
+
+  it('bad listen port', () => {
+    const message = configError(`${MINIMAL}http:\n  listen: "127.0.0.1:99999"\n`);
+    expect(message).toContain('http.listen: "127.0.0.1:99999" is not valid: port 99999 is outside 0-65535');
+  });
+
+  it('bad upstream', () => {
+    const message = configError(`${MINIMAL}upstreams: ["8.8.8.8:dns"]\n`);
+    expect(message).toContain('upstreams[0]: "8.8.8.8:dns" is not valid');
+    expect(message).toContain('192.0.2.53:53');
+  });
+
+  it('duplicate segment names', () => {
+    const message = configError(`segments:
+  - { name: s, networks: ["10.0.0.0/8"], action: allow }
+  - { name: t, networks: ["10.2.0.0/16"], action: allow }
+  - { name: s, networks: ["10.1.0.0/16"], action: allow }
+`);
+    expect(message).toBe('my.yaml: segments[2].name: "s" is already used by segments[0]; segment names must be unique');
+  });
+
+  it('block and log segments without lists', () => {
+    const message = configError(`segments:
+  - { name: a, networks: ["10.0.0.0/8"], action: block }
+  - { name: b, networks: ["10.1.0.0/16"], action: log, lists: [] }
+`);
+    expect(message).toContain('segments[0].lists: a segment with action "block" needs at least one list, e.g. lists: [tiktok]');
+    expect(message).toContain('segments[1].lists: a segment with action "log" needs at least one list');
+  });
+
+  it('token without token or token_env', () => {
+    const message = configError(`${MINIMAL}auth:\n  tokens:\n    - { name: a, role: auditor }\n`);
+    expect(message).toContain('auth.tokens[0]');
+    expect(message).toContain('give exactly one of "token" or "token_env"');
+  });
+
+  it('token with both token and token_env', () => {
+    const message = configError(`${MINIMAL}auth:\n  tokens:\n    - { name: a, role: auditor, token: abc, token_env: X }\n`);
+    expect(message).toContain('give exactly one of "token" or "token_env"');
+  });
+
+  // BUG: a rejected token entry is printed whole (JSON.stringify of the object), so the secret
+  // token ends up in stderr / the service log. Input: auth.tokens: [{ name: a, role: auditor,
+  // token: "s3cr3t-value", token_env: X }] → message contains "s3cr3t-value".
+  it.fails('does not echo a secret token in the error message', () => {
+    const message = configError(`${MINIMAL}auth:\n  tokens:\n    - { name: a, role: auditor, token: "s3cr3t-value", token_env: X }\n`);
+    expect(message).not.toContain('s3cr3t-value');
+  });
+
+  it('bad role', () => {
+    const message = configError(`${MINIMAL}auth:\n  tokens:\n    - { name: a, role: root, token: x }\n`);
+    expect(message).toContain('auth.tokens[0].role: "root" is not valid: expected one of "auditor" | "admin"');
+  });
+
+  it('YAML syntax error', () => {
+    const message = configError(`${MINIMAL}dns: [\n`);
+    expect(message).toMatch(/^my\.yaml: YAML syntax: /);
+    expect(message).toMatch(/line \d+/);
+  });
+
+  it('duplicate YAML keys are a syntax error', () => {
+    const message = configError(`${MINIMAL}${MINIMAL}`);
+    expect(message).toMatch(/^my\.yaml: YAML syntax: .*unique/i);
+  });
+
+  it('empty file: segments are required', () => {
+    const message = configError('');
+    expect(message).toContain('my.yaml: segments: missing is not valid');
+  });
+
+  it('no segments: names the fix', () => {
+    const message = configError('segments: []\n');
+    expect(message).toContain('segments: [] is not valid: define at least one segment');
+  });
+
+  it('segment without networks', () => {
+    const message = configError(`segments:\n  - { name: a, networks: [], action: allow }\n`);
+    expect(message).toContain('segments[0].networks: [] is not valid: a segment needs at least one network');
+  });
+
+  it('bad list and segment names', () => {
+    expect(configError(`segments:\n  - { name: a, networks: ["10.0.0.0/8"], action: block, lists: [TikTok] }\n`)).toContain(
+      'segments[0].lists[0]: "TikTok" is not valid: list names are lowercase',
+    );
+    expect(configError(`segments:\n  - { name: "-a", networks: ["10.0.0.0/8"], action: allow }\n`)).toContain('segments[0].name: "-a" is not valid');
+  });
+
+  it('wrong types and out-of-range numbers', () => {
+    expect(configError(`${MINIMAL}dns:\n  upstream_timeout_ms: "fast"\n`)).toContain('dns.upstream_timeout_ms: "fast" is not valid');
+    expect(configError(`${MINIMAL}dns:\n  upstream_timeout_ms: 10\n`)).toContain('dns.upstream_timeout_ms: 10 is not valid');
+    expect(configError(`${MINIMAL}dns:\n  cache_size: 1.5\n`)).toContain('dns.cache_size: 1.5 is not valid');
+  });
+
+  it('bad redis url', () => {
+    expect(configError(`${MINIMAL}redis:\n  url: http://127.0.0.1:6379\n`)).toContain('redis.url: "http://127.0.0.1:6379" is not valid: a Redis URL starts with redis:// or rediss://');
+  });
+
+  it('a top-level value that is not a mapping', () => {
+    expect(configError('- a\n- b\n')).toContain('my.yaml: (top level): ["a","b"] is not valid');
+  });
+
+  it('reports several problems at once', () => {
+    const message = configError(`segments:\n  - { name: s, networks: ["bad"], action: deny }\nbogus: true\n`);
+    expect(message).toContain('segments[0].networks[0]');
+    expect(message).toContain('segments[0].action');
+    expect(message).toContain('bogus: unknown key');
+  });
+
+  it('uses "config" as the default source name', () => {
+    expect(() => parseConfig('bogus: 1\n' + MINIMAL)).toThrow(/^config: bogus: unknown key/);
+  });
+});
+
+describe('formatPath', () => {
+  it('joins keys with dots and indexes with brackets', () => {
+    expect(formatPath([])).toBe('');
+    expect(formatPath(['dns'])).toBe('dns');
+    expect(formatPath(['segments', 0, 'networks', 2])).toBe('segments[0].networks[2]');
+    expect(formatPath(['auth', 'tokens', 1])).toBe('auth.tokens[1]');
+  });
+});
