@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerListRoutes } from './routes/lists.ts';
 
 export interface HttpDeps {
   config: Config;
@@ -31,5 +32,6 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
   registerHealthRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerListRoutes(app, deps);
   return app;
 }

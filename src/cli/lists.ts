@@ -1,0 +1,84 @@
+// `dnsward lists check [DIR]` and `dnsward lists build --out DIR`.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/schema.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { listsSection } from '../config/sections/lists.ts';
+import { DnswardError, ErrorCodes } from '../errors.ts';
+import { checkListDir } from '../lists/check.ts';
+import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from '../lists/feed.ts';
+import { loadListDir } from '../lists/list-file.ts';
+import { ListRegistry } from '../lists/registry.ts';
+import { renderListsPage } from '../http/pages/lists-page.ts';
+
+export async function listsCheckCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, 'never-block': { type: 'string' } },
+  });
+  const config = values.config ? await loadConfigFile(values.config) : undefined;
+  const dir = positionals[0] ?? config?.lists.dir ?? 'lists';
+  const result = await checkListDir(dir, { neverBlockFile: values['never-block'], segments: config?.segments });
+  for (const problem of result.problems) console.log(problem);
+  for (const list of result.lists) console.log(`${list.file}: ${list.entries} entries, ${list.domains} blocking domains, ${list.hosts} known hosts`);
+  if (result.problems.length > 0) {
+    console.log(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);
+    return 1;
+  }
+  console.log('OK');
+  return 0;
+}
+
+export async function listsBuildCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      config: { type: 'string', short: 'c' },
+      'signing-key': { type: 'string' },
+      'public-url': { type: 'string' },
+      homepage: { type: 'string' },
+    },
+  });
+  if (!values.out) throw new DnswardError(ErrorCodes.USAGE, 'lists build needs an output directory: dnsward lists build --out public/ [LISTS_DIR]');
+  const base: Config['lists'] = values.config ? (await loadConfigFile(values.config)).lists : listsSection.parse(undefined);
+  const listsConfig = {
+    ...base,
+    dir: positionals[0] ?? base.dir,
+    ...(values['signing-key'] ? { signing_key_file: values['signing-key'] } : {}),
+    ...(values['public-url'] ? { public_url: values['public-url'].replace(/\/+$/, '') } : {}),
+    ...(values.homepage ? { homepage: values.homepage } : {}),
+  };
+  const written = await buildStaticLists(listsConfig, values.out);
+  console.log(`wrote ${written.length} files to ${values.out}`);
+  return 0;
+}
+
+/** Writes every list in every format, the manifests, signatures, index and page, mirroring the HTTP paths. */
+export async function buildStaticLists(lists: Config['lists'], out: string): Promise<string[]> {
+  const registry = new ListRegistry();
+  for (const snapshot of await loadListDir(lists.dir)) registry.set(snapshot);
+  const feed = new ListFeed(registry, await feedOptionsFromConfig(lists));
+  const written: string[] = [];
+  const put = async (path: string, body: Buffer | string): Promise<void> => {
+    const file = join(out, path);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, body);
+    written.push(file);
+  };
+  for (const snapshot of feed.published()) {
+    const pub = await feed.publication(snapshot.name);
+    if (!pub) continue;
+    for (const file of pub.files.values()) await put(`lists/${snapshot.name}/${file.format}`, file.body);
+    await put(`lists/${snapshot.name}/${MANIFEST_NAME}`, pub.manifest.body);
+    if (pub.signature) await put(`lists/${snapshot.name}/${SIGNATURE_NAME}`, pub.signature.body);
+  }
+  const index = await feed.index();
+  await put('lists/index.json', index.body);
+  if (feed.publicKeyPem) await put(`lists/${PUBLIC_KEY_NAME}`, feed.publicKeyPem);
+  await put('index.html', renderListsPage(JSON.parse(index.body.toString('utf8')) as Parameters<typeof renderListsPage>[0], lists.public_url ?? ''));
+  return written;
+}

@@ -1,0 +1,104 @@
+// The public list feed (no authentication): GET /lists (JSON index), GET /lists/<name>/<format>,
+// the signed sha256sums manifest per list, the public key, and the subscriber page at /.
+// Every body is pre-rendered per list version (src/lists/feed.ts); a request only picks the
+// representation, answers conditionals with 304, and copies bytes.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, type RenderedFile, renderedFile, SIGNATURE_NAME } from '../../lists/feed.ts';
+import type { HttpDeps } from '../app.ts';
+import { renderListsPage } from '../pages/lists-page.ts';
+
+export function registerListRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  if (!deps.config.lists.feed) return;
+  // A plugin so that the signing key loads (and fails) before the server listens.
+  app.register(async (scope) => {
+    const feed = new ListFeed(deps.lists, await feedOptionsFromConfig(deps.config.lists));
+    const log = deps.logger.child({ component: 'lists-feed' });
+    feed.start((error) => log.error({ err: error }, 'rendering a list failed'));
+    scope.addHook('onClose', async () => feed.stop());
+    const maxAge = deps.config.lists.cache_max_age_s;
+    const keyFile = feed.publicKeyPem ? renderedFile('key', PUBLIC_KEY_NAME, 'application/x-pem-file', feed.publicKeyPem) : undefined;
+
+    scope.get('/', async (request, reply) => {
+      const index = JSON.parse((await feed.index()).body.toString('utf8')) as Parameters<typeof renderListsPage>[0];
+      const base = deps.config.lists.public_url ?? `${request.protocol}://${request.host}`;
+      const page = await renderedFile('page', 'index.html', 'text/html; charset=utf-8', renderListsPage(index, base));
+      return sendRendered(request, reply, page, undefined, 300);
+    });
+
+    scope.get('/lists', async (request, reply) => sendRendered(request, reply, await feed.index(), newestChange(feed), maxAge));
+
+    scope.get(`/lists/${PUBLIC_KEY_NAME}`, async (request, reply) => {
+      if (!keyFile) return notFound(reply, 'no signing key is configured (lists.signing_key_file)');
+      return sendRendered(request, reply, await keyFile, undefined, maxAge);
+    });
+
+    scope.get<{ Params: { name: string; format: string } }>('/lists/:name/:format', async (request, reply) => {
+      const { name, format } = request.params;
+      const publication = await feed.publication(name);
+      if (!publication) return notFound(reply, `no list "${name}"; GET /lists for the index`);
+      const file =
+        format === MANIFEST_NAME ? publication.manifest : format === SIGNATURE_NAME ? publication.signature : publication.files.get(format);
+      if (!file) {
+        const known = [...publication.files.keys(), MANIFEST_NAME, ...(publication.signature ? [SIGNATURE_NAME] : [])].join(', ');
+        return notFound(reply, `list "${name}" has no format "${format}"; use one of: ${known}`);
+      }
+      return sendRendered(request, reply, file, publication.snapshot.lastModified, maxAge);
+    });
+  });
+}
+
+function newestChange(feed: ListFeed): Date | undefined {
+  const times = feed.published().map((s) => s.lastModified.getTime());
+  return times.length > 0 ? new Date(Math.max(...times)) : undefined;
+}
+
+function notFound(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(404).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(`${message}\n`);
+}
+
+type Encoding = 'br' | 'gzip' | 'identity';
+
+/** Sends a pre-rendered file with validators; 304 for a matching conditional request. */
+export function sendRendered(request: FastifyRequest, reply: FastifyReply, file: RenderedFile, lastModified: Date | undefined, maxAge: number): FastifyReply {
+  const encoding = negotiateEncoding(request.headers['accept-encoding']);
+  const tags = { identity: file.etag, gzip: file.etag.replace(/"$/, '-gz"'), br: file.etag.replace(/"$/, '-br"') };
+  reply.header('etag', tags[encoding]);
+  reply.header('cache-control', `public, max-age=${maxAge}`);
+  reply.header('vary', 'Accept-Encoding');
+  reply.header('x-content-type-options', 'nosniff');
+  if (lastModified) reply.header('last-modified', lastModified.toUTCString());
+
+  const ifNoneMatch = request.headers['if-none-match'];
+  const ifModifiedSince = request.headers['if-modified-since'];
+  if (ifNoneMatch !== undefined) {
+    // Weak comparison (RFC 9110 13.1.2): any of our representations' tags matches.
+    const ours = new Set(Object.values(tags));
+    const theirs = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
+    if (theirs.includes('*') || theirs.some((t) => ours.has(t))) return reply.code(304).send();
+  } else if (ifModifiedSince !== undefined && lastModified) {
+    const since = Date.parse(ifModifiedSince);
+    if (!Number.isNaN(since) && Math.floor(lastModified.getTime() / 1000) * 1000 <= since) return reply.code(304).send();
+  }
+
+  const body = encoding === 'br' ? file.br : encoding === 'gzip' ? file.gzip : file.body;
+  if (encoding !== 'identity') reply.header('content-encoding', encoding);
+  reply.header('content-length', body.length);
+  return reply.code(200).type(file.contentType).send(body);
+}
+
+/** Picks br, then gzip, then identity, honouring q-values and "*". */
+export function negotiateEncoding(header: string | undefined): Encoding {
+  if (!header) return 'identity';
+  const q = new Map<string, number>();
+  for (const part of header.split(',')) {
+    const [token = '', ...params] = part.trim().toLowerCase().split(';');
+    if (!token) continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const value = qParam ? Number(qParam.slice(2)) : 1;
+    q.set(token.trim(), Number.isFinite(value) ? value : 0);
+  }
+  const weight = (coding: string): number => q.get(coding) ?? (coding === 'identity' ? 1 : (q.get('*') ?? 0));
+  if (weight('br') > 0 && weight('br') >= weight('gzip')) return 'br';
+  if (weight('gzip') > 0) return 'gzip';
+  return 'identity';
+}
