@@ -1,5 +1,5 @@
 // The block-log event (schema version 1, docs/AUDIT.md), its canonical encoding and its hash.
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import type { DecisionAction, DecisionResponse } from './types.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -74,7 +74,8 @@ function canonicalValue(value: unknown): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // One-shot crypto.hash: a third of the cost of createHash().update().digest() for short inputs.
+  return oneShotHash('sha256', text, 'hex');
 }
 
 /** The `hash` an event must carry. */

@@ -100,6 +100,9 @@ export class AuditWriter implements DecisionSink {
   private closed = false;
   private closing: Promise<void> | undefined;
   private lastErrorLog = 0;
+  /** Under load many events share a millisecond: format each one once. */
+  private lastTs = Number.NaN;
+  private lastIso = '';
   private lastDropLog = 0;
   private readonly counts = { recorded: 0, written: 0, dropped: 0, writeErrors: 0, checkpoints: 0 };
 
@@ -245,8 +248,12 @@ export class AuditWriter implements DecisionSink {
     let chunk: Chunk | undefined = this.outbox.at(-1);
     if (chunk && chunk.written > 0) chunk = undefined; // never append to a chunk that is half on disk
     for (const d of batch) {
+      if (d.ts !== this.lastTs) {
+        this.lastTs = d.ts;
+        this.lastIso = new Date(d.ts).toISOString();
+      }
       const body: EventBody = {
-        ts: new Date(d.ts).toISOString(),
+        ts: this.lastIso,
         instance,
         segment: d.segment,
         client: d.pseudonymize ? pseudonymize(d.client) : d.client,
