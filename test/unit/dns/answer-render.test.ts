@@ -1,4 +1,5 @@
 import dns2 from 'dns2';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderAnswer, renderStale, STALE_TTL } from '../../../src/dns/answer-render.ts';
 import { type AnswerScan, scanAnswer } from '../../../src/dns/answer-scan.ts';
@@ -233,6 +234,49 @@ describe('renderAnswer: client without EDNS', () => {
     const outForEdns = renderAnswer(plain, plainScan, clientQuery(2, QNAME, true), 2, QUESTION_END, true, 0);
     expect(outForEdns.readUInt16BE(10)).toBe(0);
     expect(outForEdns.subarray(2)).toEqual(Buffer.concat([Buffer.from([0x81, 0x80]), plain.subarray(4)]));
+  });
+});
+
+describe('renderAnswer: random layouts', () => {
+  it('ages every TTL at the right offset, with and without the OPT, whatever sits around it', () => {
+    const ttl = fc.nat(100_000);
+    const rec = fc.record({ ttl, kind: fc.constantFrom('a', 'txt', 'unknown') });
+    const build = (r: { ttl: number; kind: string }, i: number): RR =>
+      r.kind === 'a'
+        ? { owner: wireName(`h${i}.example`), type: TYPE.A, ttl: r.ttl, rdata: Buffer.from([10, 0, 0, i & 0xff]) }
+        : r.kind === 'txt'
+          ? { type: TYPE.TXT, ttl: r.ttl, rdata: Buffer.from(`\x05txt${i % 10}x`, 'latin1') }
+          : { type: 65000, ttl: r.ttl, rdata: Buffer.alloc(i % 7, 0xee) };
+    fc.assert(
+      fc.property(
+        fc.array(rec, { minLength: 1, maxLength: 5 }),
+        fc.array(rec, { maxLength: 3 }),
+        fc.array(rec, { maxLength: 3 }),
+        fc.array(rec, { maxLength: 3 }),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.boolean(),
+        (an, ns, before, after, elapsed, edns) => {
+          const stored = message({
+            id: 1,
+            flags: 0x8180,
+            qname: QNAME,
+            an: an.map(build),
+            ns: ns.map(build),
+            ar: [...before.map(build), UPSTREAM_OPT, ...after.map(build)],
+          });
+          const scan = scanned(stored);
+          const out = renderAnswer(stored, scan, clientQuery(2, QNAME, edns), 2, QUESTION_END, edns, elapsed);
+          const packet = decode(out);
+          const age = (r: { ttl: number }): number => Math.max(r.ttl - elapsed, 0);
+          expect(packet.answers.map((r: { ttl: number }) => r.ttl)).toEqual(an.map(age));
+          expect(packet.authorities.map((r: { ttl: number }) => r.ttl)).toEqual(ns.map(age));
+          const additional = packet.additionals.filter((r: { type: number }) => r.type !== TYPE.OPT);
+          expect(additional.map((r: { ttl: number }) => r.ttl)).toEqual([...before, ...after].map(age));
+          expect(packet.additionals.length).toBe(before.length + after.length + (edns ? 1 : 0));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -209,6 +209,26 @@ describe('scanAnswer: negative answers (RFC 2308)', () => {
     expect(scanAnswer(b.buf, b.questionEnd)?.cacheTtl).toBe(0);
   });
 
+  // BUG: for NXDOMAIN the cache lifetime is the SOA's negative TTL alone; records in the answer
+  // section (a CNAME chain ending in NXDOMAIN, RFC 2308 §2.1) are ignored, so a 10 s CNAME is
+  // served from cache for 300 s (its TTL aged to 0 after 10 s). Input: NXDOMAIN, answer
+  // www.example.com CNAME gone.example.net TTL 10, authority SOA TTL 900 MINIMUM 300 → cacheTtl 300.
+  it.fails('NXDOMAIN behind a CNAME: never longer than the CNAME TTL', () => {
+    const cname: RR = { type: TYPE.CNAME, ttl: 10, rdata: wireName('gone.example.net') };
+    const a = answer({ flags: 0x8183, an: [cname], ns: [SOA(900, 300)] });
+    expect(scanAnswer(a.buf, a.questionEnd)?.cacheTtl).toBe(10);
+  });
+
+  // BUG: NODATA behind a CNAME (NOERROR, only a CNAME in the answer, SOA in authority; RFC 2308
+  // §2.2) is scanned as a positive answer, so the SOA's own TTL is used instead of
+  // min(SOA TTL, SOA MINIMUM). Input: CNAME TTL 300 + SOA TTL 3600 MINIMUM 60 → cacheTtl 300, not 60.
+  it.fails('NODATA behind a CNAME: the negative TTL caps the lifetime', () => {
+    const cname: RR = { type: TYPE.CNAME, ttl: 300, rdata: wireName('target.example.net') };
+    const soa: RR = { owner: wireName('example.net'), type: TYPE.SOA, ttl: 3600, rdata: soaRdata(60) };
+    const a = answer({ qtype: TYPE.AAAA, an: [cname], ns: [soa] });
+    expect(scanAnswer(a.buf, a.questionEnd)?.cacheTtl).toBe(60);
+  });
+
   it('SERVFAIL and REFUSED are never cacheable', () => {
     for (const rcode of [RCODE.SERVFAIL, RCODE.REFUSED, RCODE.FORMERR, RCODE.NOTIMP]) {
       const a = answer({ flags: 0x8180 | rcode, an: [A(300)], ns: [SOA(900, 300)] });

@@ -1,4 +1,5 @@
 import dns2 from 'dns2';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EDE, RCODE, TYPE } from '../../../src/dns/constants.ts';
 import { isRejection, parseQuery, type ParsedQuery } from '../../../src/dns/query-parser.ts';
@@ -308,5 +309,42 @@ describe('edeText', () => {
     const text = edeText(`x${'é'.repeat(150)}`);
     expect(text.length).toBeLessThanOrEqual(200);
     expect(Buffer.from(text.toString('utf8'), 'utf8')).toEqual(text);
+  });
+});
+
+describe('synthesize: random queries', () => {
+  it('every reply decodes cleanly and echoes the question', () => {
+    const label = fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/);
+    fc.assert(
+      fc.property(
+        fc.array(label, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom(TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.HTTPS, TYPE.TXT),
+        fc.option(fc.record({ udp: fc.integer({ min: 0, max: 65535 }), dnssecOk: fc.boolean() }), { nil: undefined }),
+        fc.constantFrom('nxdomain', 'null', 'refused', 'tc'),
+        fc.nat(0xffff),
+        (labels, type, edns, kind, id) => {
+          const buf = query({ name: labels.join('.'), type, id, edns });
+          const q = parse(buf);
+          const owner = q.labelOffsets[Math.min(1, q.labelOffsets.length - 1)];
+          const ede = { code: EDE.BLOCKED, text: EDE_TEXT };
+          const spec =
+            kind === 'nxdomain'
+              ? { rcode: RCODE.NXDOMAIN, soaOwnerOffset: owner, ede }
+              : kind === 'null'
+                ? { rcode: RCODE.NOERROR, nullAddress: true, soaOwnerOffset: owner, ede }
+                : kind === 'refused'
+                  ? { rcode: RCODE.REFUSED, ede }
+                  : { rcode: RCODE.NOERROR, truncated: true };
+          const out = synthesize(buf, q, spec);
+          const packet = decode(out);
+          expect(packet.header.id).toBe(id);
+          expect(packet.questions).toEqual([{ name: labels.join('.'), type, class: 1 }]);
+          expect(packet.additionals.length).toBe(edns ? 1 : 0);
+          // A reply to our own parser is a response: it must be dropped, never answered.
+          expect(parseQuery(out)).toEqual({ kind: 'drop', reason: 'response' });
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
