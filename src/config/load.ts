@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { parseCidr } from '../util/address.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export function parseConfig(text: string, source = 'config'): Config {
@@ -39,7 +40,15 @@ export async function loadConfigFile(path: string): Promise<Config> {
 function semanticProblems(config: Config): string[] {
   const problems: string[] = [];
   const seen = new Map<string, number>();
+  const networkOwner = new Map<string, string>();
   config.segments.forEach((segment, index) => {
+    segment.networks.forEach((network, j) => {
+      const parsed = parseCidr(network);
+      const key = typeof parsed === 'string' ? network : `${parsed.family}/${parsed.network}/${parsed.prefix}`;
+      const owner = networkOwner.get(key);
+      if (owner !== undefined) problems.push(`segments[${index}].networks[${j}]: "${network}" is already in ${owner}; a network belongs to one segment`);
+      else networkOwner.set(key, `segments[${index}] (${segment.name})`);
+    });
     const first = seen.get(segment.name);
     if (first !== undefined) {
       problems.push(`segments[${index}].name: "${segment.name}" is already used by segments[${first}]; segment names must be unique`);
@@ -63,7 +72,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, source:
       }
       const key = formatPath(issue.path);
       const value = valueAt(raw, issue.path);
-      const shown = value === undefined ? 'missing' : JSON.stringify(value);
+      const shown = value === undefined ? 'missing' : showValue(value, issue.path);
       return `${source}: ${key || '(top level)'}: ${shown} is not valid: ${describe(issue)}`;
     })
     .join('\n');
@@ -74,6 +83,22 @@ function describe(issue: z.core.$ZodIssue): string {
     return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
   }
   return issue.message;
+}
+
+const SECRET_KEYS = new Set(['token', 'secret', 'password', 'pseudonym_secret', 'signing_key']);
+
+/**
+ * A value as an error shows it: scalars and lists of scalars in JSON, mappings as their keys
+ * only, secrets never (errors reach stderr and logs), passwords in URLs masked.
+ */
+function showValue(value: unknown, path: readonly PropertyKey[]): string {
+  const key = path.at(-1);
+  if (typeof key === 'string' && SECRET_KEYS.has(key)) return '(hidden)';
+  if (typeof value === 'string') return JSON.stringify(value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'));
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value);
+  if (Array.isArray(value)) return `a list of ${value.length} entries`;
+  if (value !== null && typeof value === 'object') return `{ ${Object.keys(value).join(', ')} }`;
+  return JSON.stringify(value);
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -2,6 +2,7 @@
 // Section schemas owned by a feature live in ./sections/.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { normalizeDomain } from '../lists/domain.ts';
 import { parseCidr, parseHostPort } from '../util/address.ts';
 import { auditSection } from './sections/audit.ts';
 import { listsSection } from './sections/lists.ts';
@@ -14,6 +15,11 @@ const listenAddress = z.string().superRefine((value, ctx) => {
 const upstreamAddress = z.string().superRefine((value, ctx) => {
   const parsed = parseHostPort(value, 53);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${parsed}; write "192.0.2.53:53" or "[2001:db8::53]:53"` });
+  else if (parsed.port === 0) ctx.addIssue({ code: 'custom', message: 'an upstream needs a real port (usually 53), e.g. "192.0.2.53:53"' });
+});
+
+const domainName = z.string().superRefine((value, ctx) => {
+  if (normalizeDomain(value) === undefined) ctx.addIssue({ code: 'custom', message: 'not a domain name; write e.g. "example.org" (it covers its subdomains too)' });
 });
 
 const cidr = z.string().superRefine((value, ctx) => {
@@ -23,13 +29,15 @@ const cidr = z.string().superRefine((value, ctx) => {
 
 const listName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'list names are lowercase letters, digits, "-" and "_"');
 
+const SEGMENT_HINT = 'define at least one segment, e.g. { name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }';
+
 export const segmentSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'segment names are letters, digits, ".", "-" and "_"'),
   networks: z.array(cidr).min(1, 'a segment needs at least one network, e.g. ["10.10.0.0/16"]'),
   action: z.enum(['block', 'log', 'allow']),
   lists: z.array(listName).default([]),
   /** Names that are never blocked on this segment (a rule blocks the name and its subdomains). */
-  allowlist: z.array(z.string().min(1)).default([]),
+  allowlist: z.array(domainName).default([]),
   block_response: z.enum(['nxdomain', 'null', 'refused']).default('nxdomain'),
   /** NXDOMAIN for browser DoH canaries and iCloud Private Relay names (blocking segments only). */
   bypass_prevention: z.boolean().default(true),
@@ -103,7 +111,9 @@ export const configSchema = z.strictObject({
   /** Upstream resolvers, tried in order of health. Absent: the nameservers of /etc/resolv.conf. */
   upstreams: z.array(upstreamAddress).min(1).optional(),
   lists: listsSection,
-  segments: z.array(segmentSchema).min(1, 'define at least one segment, e.g. { name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }'),
+  segments: z
+    .array(segmentSchema, { error: (issue) => (issue.input === undefined ? `required: ${SEGMENT_HINT}` : undefined) })
+    .min(1, SEGMENT_HINT),
   http: z
     .strictObject({
       listen: listenAddress.default('127.0.0.1:8053'),

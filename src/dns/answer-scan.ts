@@ -29,7 +29,8 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
   let optStart = -1;
   let optEnd = -1;
   let minTtl = Number.MAX_SAFE_INTEGER;
-  let soaNegativeTtl = -1;
+  let soaMinimum = -1;
+  let answersBeyondAliases = 0;
   let pos = questionEnd;
   const total = ancount + nscount + arcount;
   for (let i = 0; i < total; i++) {
@@ -43,7 +44,8 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
     pos = rdata + rdlength;
     if (pos > buf.length) return undefined;
     if (type === TYPE.OPT) {
-      if (optStart >= 0 || i < ancount + nscount) return undefined;
+      // RFC 6891 §6.1.1: one OPT, owned by the root, in the additional section.
+      if (optStart >= 0 || i < ancount + nscount || buf[start] !== 0) return undefined;
       optStart = start;
       optEnd = pos;
       continue;
@@ -52,6 +54,7 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
     // TTLs with the top bit set are treated as 0 (RFC 2181 §8).
     const effective = ttl > 0x7fffffff ? 0 : ttl;
     if (effective < minTtl) minTtl = effective;
+    if (i < ancount && type !== TYPE.CNAME && type !== TYPE.DNAME && type !== TYPE.RRSIG) answersBeyondAliases++;
     if (i < ancount && type === TYPE.CNAME) {
       const target = readName(buf, rdata);
       if (target === undefined) return undefined;
@@ -60,23 +63,27 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
       const mnameEnd = skipName(buf, rdata);
       const rnameEnd = mnameEnd < 0 ? -1 : skipName(buf, mnameEnd);
       if (rnameEnd < 0 || rnameEnd + 20 > pos) return undefined;
-      const minimum = buf.readUInt32BE(rnameEnd + 16);
-      soaNegativeTtl = Math.min(effective, minimum);
+      soaMinimum = buf.readUInt32BE(rnameEnd + 16);
     }
   }
   const rcode = flags & 0xf;
-  const negative = rcode === RCODE.NXDOMAIN || (rcode === RCODE.NOERROR && ancount === 0);
+  // Negative answers (RFC 2308): NXDOMAIN, or NOERROR whose answer section holds nothing
+  // but an alias chain (NODATA, possibly behind CNAMEs). They live min(SOA TTL, SOA MINIMUM) and never
+  // longer than any record they carry (the CNAMEs); without an SOA they are not cached.
+  const negative = rcode === RCODE.NXDOMAIN || (rcode === RCODE.NOERROR && answersBeyondAliases === 0);
   let cacheTtl: number;
-  if (negative) cacheTtl = soaNegativeTtl > 0 ? soaNegativeTtl : 0;
+  if (negative) cacheTtl = soaMinimum >= 0 ? Math.min(minTtl, soaMinimum) : 0;
   else if (rcode === RCODE.NOERROR) cacheTtl = minTtl === Number.MAX_SAFE_INTEGER ? 0 : minTtl;
   else cacheTtl = 0;
   return { rcode, ttlOffsets, cacheTtl, optStart, optEnd, cnameTargets, truncated: (flags & FLAG.TC) !== 0 };
 }
 
-/** RFC 5452: the reply's question must be the one we asked (compared case-insensitively). */
+/** RFC 5452: the reply's question must be the one we asked (the name compared case-insensitively). */
 export function questionMatches(reply: Buffer, sentQuestion: Buffer): boolean {
   if (reply.length < HEADER_SIZE + sentQuestion.length || reply.readUInt16BE(4) !== 1) return false;
-  for (let i = 0; i < sentQuestion.length; i++) {
+  const nameLength = sentQuestion.length - 4;
+  for (let i = nameLength; i < sentQuestion.length; i++) if (reply[HEADER_SIZE + i] !== sentQuestion[i]) return false;
+  for (let i = 0; i < nameLength; i++) {
     let a = reply[HEADER_SIZE + i] as number;
     let b = sentQuestion[i] as number;
     if (a >= 0x41 && a <= 0x5a) a += 32;

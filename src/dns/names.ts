@@ -6,7 +6,8 @@ import { MAX_NAME_OCTETS, MAX_POINTER_HOPS } from './constants.ts';
 /** Offset just past the name at `offset` (a pointer ends the name), or -1 when malformed. */
 export function skipName(buf: Buffer, offset: number): number {
   let pos = offset;
-  let octets = 0;
+  // The root label's length octet counts too: 255 octets in all (RFC 1035 §2.3.4).
+  let octets = 1;
   while (pos < buf.length) {
     const len = buf[pos] as number;
     if (len === 0) return pos + 1;

@@ -102,7 +102,11 @@ export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer
 /** EDE extra text, UTF-8, capped so the OPT stays small. */
 export function edeText(text: string): Buffer {
   const bytes = Buffer.from(text, 'utf8');
-  return bytes.length <= 200 ? bytes : bytes.subarray(0, 200);
+  if (bytes.length <= 200) return bytes;
+  // Cut before a UTF-8 continuation octet (10xxxxxx) so the text stays valid UTF-8 (RFC 8914 §2).
+  let end = 200;
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
 }
 
 const NULL_A = Buffer.alloc(4);

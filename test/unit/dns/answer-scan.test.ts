@@ -213,7 +213,7 @@ describe('scanAnswer: negative answers (RFC 2308)', () => {
   // section (a CNAME chain ending in NXDOMAIN, RFC 2308 §2.1) are ignored, so a 10 s CNAME is
   // served from cache for 300 s (its TTL aged to 0 after 10 s). Input: NXDOMAIN, answer
   // www.example.com CNAME gone.example.net TTL 10, authority SOA TTL 900 MINIMUM 300 → cacheTtl 300.
-  it.fails('NXDOMAIN behind a CNAME: never longer than the CNAME TTL', () => {
+  it('NXDOMAIN behind a CNAME: never longer than the CNAME TTL', () => {
     const cname: RR = { type: TYPE.CNAME, ttl: 10, rdata: wireName('gone.example.net') };
     const a = answer({ flags: 0x8183, an: [cname], ns: [SOA(900, 300)] });
     expect(scanAnswer(a.buf, a.questionEnd)?.cacheTtl).toBe(10);
@@ -222,7 +222,7 @@ describe('scanAnswer: negative answers (RFC 2308)', () => {
   // BUG: NODATA behind a CNAME (NOERROR, only a CNAME in the answer, SOA in authority; RFC 2308
   // §2.2) is scanned as a positive answer, so the SOA's own TTL is used instead of
   // min(SOA TTL, SOA MINIMUM). Input: CNAME TTL 300 + SOA TTL 3600 MINIMUM 60 → cacheTtl 300, not 60.
-  it.fails('NODATA behind a CNAME: the negative TTL caps the lifetime', () => {
+  it('NODATA behind a CNAME: the negative TTL caps the lifetime', () => {
     const cname: RR = { type: TYPE.CNAME, ttl: 300, rdata: wireName('target.example.net') };
     const soa: RR = { owner: wireName('example.net'), type: TYPE.SOA, ttl: 3600, rdata: soaRdata(60) };
     const a = answer({ qtype: TYPE.AAAA, an: [cname], ns: [soa] });
@@ -269,7 +269,7 @@ describe('scanAnswer: malformed answers', () => {
   // BUG: an OPT whose owner is not the root is accepted, and renderAnswer (which assumes a
   // one-octet owner) then writes the payload size 1232 over the record's TYPE field and masks
   // its CLASS. Input: additional record [01 'a' 00][TYPE 41][CLASS 1232][TTL 0][RDLEN 0].
-  it.fails('an OPT not owned by the root', () => {
+  it('an OPT not owned by the root', () => {
     const { buf, questionEnd } = answer({ an: [A(30)], ar: [{ ...OPT(), owner: wireName('a') }] });
     expect(scanAnswer(buf, questionEnd)).toBeUndefined();
   });
@@ -322,7 +322,7 @@ describe('questionMatches', () => {
 
   // BUG: the ASCII case fold is applied to QTYPE/QCLASS bytes too, so types whose octets differ
   // only by 0x20 in the 0x41-0x5a range match: sent HTTPS (65 = 0x0041), reply TYPE97 (0x0061).
-  it.fails('does not case-fold QTYPE bytes (HTTPS 0x0041 vs TYPE97 0x0061)', () => {
+  it('does not case-fold QTYPE bytes (HTTPS 0x0041 vs TYPE97 0x0061)', () => {
     const https = question('www.example.com', TYPE.HTTPS);
     expect(questionMatches(answer({ qname: 'www.example.com', qtype: 97 }).buf, https)).toBe(false);
   });

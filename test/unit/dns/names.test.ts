@@ -84,7 +84,7 @@ describe('skipName', () => {
   // BUG: skipName counts label octets without the root octet (octets starts at 0, readName and
   // parseQuery start at 1), so a 256-octet name (labels 63,63,63,62 + root) is accepted.
   // Input: [63 'a'*63][63 'b'*63][63 'c'*63][62 'd'*62][0] → skipName returns 256, readName undefined.
-  it.fails('rejects a 256-octet name, like readName does', () => {
+  it('rejects a 256-octet name, like readName does', () => {
     const buf = labels(['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(62)]);
     expect(buf.length).toBe(256);
     expect(readName(buf, 0)).toBeUndefined();
