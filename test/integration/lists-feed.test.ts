@@ -1,0 +1,210 @@
+// The list feed through a real HTTP server on 127.0.0.1 (fastify listen, undici requests).
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { buildStaticLists } from '../../src/cli/lists.ts';
+import { loadListDir } from '../../src/lists/list-file.ts';
+import { ListRegistry } from '../../src/lists/registry.ts';
+
+let app: FastifyInstance;
+let base: string;
+let dir: string;
+const registry = new ListRegistry();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dnsward-feed-'));
+  const { privateKey } = generateKeyPairSync('ed25519');
+  await writeFile(join(dir, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  for (const snapshot of await loadListDir('lists')) registry.set(snapshot);
+  const config = configSchema.parse({
+    upstreams: ['127.0.0.1:9'],
+    segments: [{ name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }],
+    lists: { dir: 'lists', signing_key_file: join(dir, 'key.pem'), homepage: 'https://lists.example.org/', cache_max_age_s: 600 },
+    audit: { dir: join(dir, 'audit') },
+  });
+  app = buildHttpApp({ config, logger: pino({ level: 'silent' }), metrics: new Registry(), lists: registry, ready: () => true });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+async function get(path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') {
+  const response = await request(`${base}${path}`, { method, headers });
+  const body = Buffer.from(await response.body.arrayBuffer());
+  return { status: response.statusCode, headers: response.headers, body };
+}
+
+describe('GET /lists', () => {
+  it('indexes every maintained list with version, counts, checksums and format URLs', async () => {
+    const r = await get('/lists');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/json/);
+    const index = JSON.parse(r.body.toString()) as { signing_key: string; lists: Record<string, unknown>[] };
+    expect(index.lists.map((l) => l.name)).toEqual(['bytedance', 'doh-bypass', 'tiktok']);
+    const tiktok = index.lists.find((l) => l.name === 'tiktok') as Record<string, unknown> & { formats: Record<string, string>; sha256: Record<string, string> };
+    expect(tiktok).toMatchObject({ title: 'TikTok', version: registry.get('tiktok')?.version, entries: registry.get('tiktok')?.domains.length, last_modified: '2026-11-28T00:00:00.000Z', license: 'CC0-1.0' });
+    expect(Object.keys(tiktok.formats)).toEqual(['hosts', 'domains', 'wildcard', 'adblock', 'dnsmasq', 'dnsmasq-legacy', 'unbound', 'rpz', 'json']);
+    expect(tiktok.formats.rpz).toBe('/lists/tiktok/rpz');
+    expect(index.signing_key).toBe('/lists/signing-key.pem');
+    const hosts = await get(tiktok.formats.hosts as string);
+    expect(tiktok.sha256.hosts).toMatch(/^[0-9a-f]{64}$/);
+    const { createHash } = await import('node:crypto');
+    expect(createHash('sha256').update(hosts.body).digest('hex')).toBe(tiktok.sha256.hosts);
+  });
+});
+
+describe('GET /lists/<name>/<format>', () => {
+  it('serves each format as text with a header, strong ETag, Last-Modified and Cache-Control', async () => {
+    for (const format of ['hosts', 'domains', 'wildcard', 'adblock', 'dnsmasq', 'dnsmasq-legacy', 'unbound', 'rpz', 'json']) {
+      const r = await get(`/lists/tiktok/${format}`);
+      expect(r.status, format).toBe(200);
+      expect(r.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);
+      expect(r.headers['last-modified']).toBe('Sat, 28 Nov 2026 00:00:00 GMT');
+      expect(r.headers['cache-control']).toBe('public, max-age=600');
+      expect(r.headers.vary).toBe('Accept-Encoding');
+      expect(Number(r.headers['content-length'])).toBe(r.body.length);
+      if (format !== 'json') expect(r.body.toString()).toMatch(/^[#!;] Title: TikTok\n/);
+    }
+  });
+
+  it('answers If-None-Match with 304 and no body, also with a list of tags or W/', async () => {
+    const first = await get('/lists/tiktok/adblock');
+    const etag = first.headers.etag as string;
+    for (const inm of [etag, `"nope", ${etag}`, `W/${etag}`, '*']) {
+      const r = await get('/lists/tiktok/adblock', { 'if-none-match': inm });
+      expect(r.status, inm).toBe(304);
+      expect(r.body.length).toBe(0);
+      expect(r.headers.etag).toBe(etag);
+    }
+    expect((await get('/lists/tiktok/adblock', { 'if-none-match': '"other"' })).status).toBe(200);
+  });
+
+  it('answers If-Modified-Since with 304 when nothing changed since, 200 otherwise; If-None-Match wins', async () => {
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'Sat, 28 Nov 2026 00:00:00 GMT' })).status).toBe(304);
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'Fri, 27 Nov 2026 23:59:59 GMT' })).status).toBe(200);
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'garbage' })).status).toBe(200);
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'Sat, 28 Nov 2026 00:00:00 GMT', 'if-none-match': '"other"' })).status).toBe(200);
+  });
+
+  it('compresses with gzip or brotli when asked, with a distinct ETag per encoding that still validates', async () => {
+    const plain = await get('/lists/tiktok/hosts');
+    const gz = await get('/lists/tiktok/hosts', { 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+    expect(gz.body.length).toBeLessThan(plain.body.length / 3);
+    const br = await get('/lists/tiktok/hosts', { 'accept-encoding': 'gzip, deflate, br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    expect(new Set([plain.headers.etag, gz.headers.etag, br.headers.etag]).size).toBe(3);
+    expect((await get('/lists/tiktok/hosts', { 'accept-encoding': 'br;q=0, gzip' })).headers['content-encoding']).toBe('gzip');
+    expect((await get('/lists/tiktok/hosts', { 'accept-encoding': 'identity' })).headers['content-encoding']).toBeUndefined();
+    expect((await get('/lists/tiktok/hosts', { 'accept-encoding': 'gzip', 'if-none-match': plain.headers.etag as string })).status).toBe(304);
+  });
+
+  it('answers HEAD with the headers of GET and no body', async () => {
+    const g = await get('/lists/tiktok/rpz', { 'accept-encoding': 'gzip' });
+    const h = await get('/lists/tiktok/rpz', { 'accept-encoding': 'gzip' }, 'HEAD');
+    expect(h.status).toBe(200);
+    expect(h.body.length).toBe(0);
+    for (const k of ['etag', 'last-modified', 'content-type', 'content-encoding', 'content-length', 'cache-control']) expect(h.headers[k], k).toBe(g.headers[k]);
+  });
+
+  it('404s unknown lists and formats with a hint, as text', async () => {
+    const list = await get('/lists/nope/hosts');
+    expect(list.status).toBe(404);
+    expect(list.body.toString()).toMatch(/no list "nope"/);
+    const format = await get('/lists/tiktok/pac');
+    expect(format.status).toBe(404);
+    expect(format.body.toString()).toMatch(/use one of: hosts, domains/);
+  });
+
+  it('renders once per version: the same bytes object serves every request', async () => {
+    const a = await get('/lists/tiktok/json');
+    const b = await get('/lists/tiktok/json');
+    expect(a.body.equals(b.body)).toBe(true);
+    expect(a.headers.etag).toBe(b.headers.etag);
+  });
+
+  it('serves a new version after the registry swaps the snapshot', async () => {
+    const before = registry.get('doh-bypass');
+    if (!before) throw new Error('doh-bypass missing');
+    const old = await get('/lists/doh-bypass/domains');
+    registry.set({ ...before, version: 'feedfacecafe', domains: [...before.domains, 'doh.example.net'], hosts: [...(before.hosts ?? []), 'doh.example.net'], lastModified: new Date('2026-11-29T10:00:00Z') });
+    try {
+      const fresh = await get('/lists/doh-bypass/domains', { 'if-none-match': old.headers.etag as string });
+      expect(fresh.status).toBe(200);
+      expect(fresh.body.toString()).toContain('\ndoh.example.net\n');
+      expect(fresh.body.toString()).toContain('# Version: feedfacecafe');
+      const rpz = (await get('/lists/doh-bypass/rpz')).body.toString();
+      expect(rpz).toContain(`SOA localhost. root.localhost. ${Date.parse('2026-11-29T10:00:00Z') / 1000} `);
+    } finally {
+      registry.set(before);
+    }
+  });
+});
+
+describe('integrity', () => {
+  it('publishes a sha256sums manifest per list version, signed with Ed25519, verifiable with openssl and sha256sum', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'dnsward-verify-'));
+    for (const [path, file] of [
+      ['/lists/tiktok/sha256sums', 'sha256sums'],
+      ['/lists/tiktok/sha256sums.sig', 'sha256sums.sig'],
+      ['/lists/signing-key.pem', 'signing-key.pem'],
+      ['/lists/tiktok/hosts', 'hosts'],
+      ['/lists/tiktok/rpz', 'rpz'],
+    ] as const) {
+      const r = await get(path);
+      expect(r.status, path).toBe(200);
+      await writeFile(join(work, file), r.body);
+    }
+    const manifest = await readFile(join(work, 'sha256sums'));
+    const signature = await readFile(join(work, 'sha256sums.sig'));
+    expect(signature.length).toBe(64);
+    const publicKey = createPublicKey(await readFile(join(work, 'signing-key.pem'), 'utf8'));
+    expect(verify(null, manifest, publicKey, signature)).toBe(true);
+    expect(verify(null, Buffer.concat([manifest, Buffer.from('x')]), publicKey, signature)).toBe(false);
+    const openssl = execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'signing-key.pem', '-rawin', '-in', 'sha256sums', '-sigfile', 'sha256sums.sig'], { cwd: work }).toString();
+    expect(openssl).toMatch(/Signature Verified Successfully/);
+    const sums = execFileSync('sha256sum', ['-c', '--ignore-missing', 'sha256sums'], { cwd: work }).toString();
+    expect(sums).toContain('hosts: OK');
+    expect(sums).toContain('rpz: OK');
+  });
+});
+
+describe('the subscriber page', () => {
+  it('explains the lists and gives per-tool instructions with this server\'s URLs', async () => {
+    const r = await get('/');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/html/);
+    const html = r.body.toString();
+    for (const text of ['Pi-hole', 'AdGuard Home', 'Unbound', 'BIND', 'dnsmasq', 'Belgian Centre for Cybersecurity', `${base}/lists/tiktok/adblock`, 'openssl pkeyutl -verify']) expect(html).toContain(text);
+    expect(html).not.toContain('<script');
+  });
+});
+
+describe('lists build', () => {
+  it('writes the same bytes as the server, at the same paths', async () => {
+    const out = join(dir, 'public');
+    await buildStaticLists(configSchema.parse({ segments: [{ name: 'd', networks: ['0.0.0.0/0'], action: 'allow' }], lists: { homepage: 'https://lists.example.org/', signing_key_file: join(dir, 'key.pem') } }).lists, out);
+    for (const path of ['lists/tiktok/hosts', 'lists/bytedance/rpz', 'lists/doh-bypass/adblock', 'lists/tiktok/sha256sums']) {
+      const served = await get(`/${path}`);
+      expect((await readFile(join(out, path))).equals(served.body), path).toBe(true);
+    }
+    const index = JSON.parse(await readFile(join(out, 'lists/index.json'), 'utf8')) as { lists: unknown[] };
+    expect(index.lists).toHaveLength(3);
+  });
+});
