@@ -31,10 +31,12 @@ export interface ParsedSource {
   title: string | undefined;
   /** Longest synchronous slice of the parse, in ms (how long queries could wait). */
   maxSliceMs: number;
+  /** How many times the parse yielded to the event loop. */
+  slices: number;
 }
 
-/** Lines handled between yields to the event loop. */
-const LINES_PER_SLICE = 16_384;
+/** The parse yields to the event loop once a slice has run this long (checked every 1024 lines). */
+const SLICE_MS = 8;
 const NEWLINE = 10;
 /** Names hosts files carry for the machine itself; never rules. */
 const HOSTS_NOISE = new Set(['localhost', 'localhost.localdomain', 'local', 'broadcasthost', 'ip6-localhost', 'ip6-loopback', 'ip6-localnet', 'ip6-mcastprefix', 'ip6-allnodes', 'ip6-allrouters', 'ip6-allhosts', '0.0.0.0']);
@@ -47,8 +49,9 @@ const HARMLESS_MODIFIERS = new Set(['important', 'all', 'document', 'doc']);
  */
 export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto' = 'auto'): Promise<ParsedSource> {
   rejectNonText(body);
-  const set = new DomainSet(Math.ceil(body.length / 24), Math.ceil(body.length / 1.8));
-  const result: ParsedSource = { set, formats: { hosts: 0, domains: 0, adblock: 0 }, invalid: 0, invalidSamples: [], ignored: 0, title: undefined, maxSliceMs: 0 };
+  // Sized so a typical list never grows the set mid-parse (a grow copies the whole table).
+  const set = new DomainSet(Math.ceil(body.length / 20), Math.ceil(body.length * 0.85));
+  const result: ParsedSource = { set, formats: { hosts: 0, domains: 0, adblock: 0 }, invalid: 0, invalidSamples: [], ignored: 0, title: undefined, maxSliceMs: 0, slices: 1 };
   const scratch = new Uint8Array(256);
   const invalid = (start: number, end: number): void => {
     result.invalid++;
@@ -110,8 +113,7 @@ export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto
         if (p >= end || body[p] === 0x23) break;
         let q = p;
         while (q < end && (body[q] as number) > 32) q++;
-        const token = body.toString('latin1', p, q).toLowerCase();
-        if (!HOSTS_NOISE.has(token)) {
+        if (!isHostsNoise(body, p, q)) {
           if (addName(p, q)) any = true;
           else invalid(p, q);
         }
@@ -123,7 +125,7 @@ export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto
     if (format !== 'auto' && format !== 'domains') return invalid(s, end);
     // "*.name" (wildcard lists) means the same as "name" here: the name and its subdomains.
     const start = body[s] === 0x2a && body[s + 1] === 0x2e ? s + 2 : s;
-    if (HOSTS_NOISE.has(body.toString('latin1', start, t).toLowerCase())) return;
+    if (isHostsNoise(body, start, t)) return;
     if (!addName(start, t)) return invalid(s, end);
     result.formats.domains++;
   };
@@ -135,14 +137,22 @@ export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto
     const end = nl < 0 ? body.length : nl;
     handleLine(start, end);
     start = end + 1;
-    if (++lines % LINES_PER_SLICE === 0) {
+    if ((++lines & 1023) === 0 && performance.now() - sliceStart >= SLICE_MS) {
       result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
       await new Promise<void>((resolve) => setImmediate(resolve));
+      result.slices++;
       sliceStart = performance.now();
     }
   }
   result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
   return result;
+}
+
+/** localhost, broadcasthost, ip6-*, ...: only short tokens starting with l, b, i or 0 can be one. */
+function isHostsNoise(buf: Buffer, start: number, end: number): boolean {
+  const first = (buf[start] as number) | 0x20;
+  if (end - start > 21 || (first !== 0x6c && first !== 0x62 && first !== 0x69 && first !== 0x30)) return false;
+  return HOSTS_NOISE.has(buf.toString('latin1', start, end).toLowerCase());
 }
 
 function looksLikeIp(buf: Buffer, start: number, end: number): boolean {
@@ -343,7 +353,7 @@ class SourceWorker {
         await this.saveMeta();
         return;
       }
-      const sha256 = createHash('sha256').update(fetched.body).digest('hex');
+      const sha256 = await sha256InSlices(fetched.body);
       if (sha256 === this.meta.sha256 && this.registry.get(this.source.name)?.version === sha256.slice(0, 12)) {
         Object.assign(this.meta, fetched.meta, { fetchedAt: new Date().toISOString() });
         await this.saveMeta();
@@ -352,7 +362,7 @@ class SourceWorker {
         return;
       }
       const changedAt = fetched.meta.lastModified ? new Date(fetched.meta.lastModified) : new Date();
-      await this.install(fetched.body, Number.isNaN(changedAt.getTime()) ? new Date() : changedAt, 'loaded');
+      await this.install(fetched.body, Number.isNaN(changedAt.getTime()) ? new Date() : changedAt, 'loaded', sha256);
       this.meta = { ...this.meta, ...fetched.meta, sha256, fetchedAt: new Date().toISOString(), changedAt: new Date().toISOString() };
       await writeAtomic(this.bodyFile, fetched.body);
       await this.saveMeta();
@@ -364,20 +374,20 @@ class SourceWorker {
     }
   }
 
-  private async install(body: Buffer, changedAt: Date, outcome: 'loaded' | 'cached'): Promise<void> {
+  private async install(body: Buffer, changedAt: Date, outcome: 'loaded' | 'cached', sha256?: string): Promise<void> {
     const started = performance.now();
     const parsed = await parseSourceBody(body, this.source.format);
     const rules = parsed.formats.hosts + parsed.formats.domains + parsed.formats.adblock;
     if (rules === 0) throw new Error(`no usable entries (${parsed.invalid} invalid lines${parsed.invalidSamples.length ? `, e.g. "${parsed.invalidSamples[0]}"` : ''})`);
     if (parsed.invalid > rules) throw new Error(`more invalid lines (${parsed.invalid}) than entries (${rules}): not a ${this.source.format === 'auto' ? 'hosts, domains or adblock' : this.source.format} list`);
-    const version = createHash('sha256').update(body).digest('hex').slice(0, 12);
+    const version = (sha256 ?? (await sha256InSlices(body))).slice(0, 12);
     this.registry.set(subscribedSnapshot(this.source, parsed.set, version, changedAt, parsed.title));
     this.status.version = version;
     this.status.entries = parsed.set.size;
     this.status.lastOutcome = outcome;
     this.status.lastError = undefined;
     this.log.info(
-      { version, entries: parsed.set.size, formats: parsed.formats, invalid: parsed.invalid, ignored: parsed.ignored, ms: Math.round(performance.now() - started), max_slice_ms: Math.round(parsed.maxSliceMs), outcome },
+      { version, entries: parsed.set.size, formats: parsed.formats, invalid: parsed.invalid, ignored: parsed.ignored, ms: Math.round(performance.now() - started), max_slice_ms: Math.round(parsed.maxSliceMs), slices: parsed.slices, outcome },
       'list source loaded',
     );
   }
@@ -428,6 +438,17 @@ class SourceWorker {
   private async saveMeta(): Promise<void> {
     await writeAtomic(this.metaFile, `${JSON.stringify(this.meta, null, 1)}\n`);
   }
+}
+
+/** SHA-256 of a big body in 4 MB steps, yielding between them (a 30 MB list would block ~60 ms in one go). */
+export async function sha256InSlices(body: Buffer): Promise<string> {
+  const hash = createHash('sha256');
+  const step = 4 * 1024 * 1024;
+  for (let i = 0; i < body.length; i += step) {
+    hash.update(body.subarray(i, i + step));
+    if (i + step < body.length) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return hash.digest('hex');
 }
 
 function header(value: string | string[] | undefined): string | undefined {
