@@ -157,7 +157,6 @@ export async function buildPublication(snapshot: ListSnapshot, options: FeedOpti
     `# dnsward list manifest: ${snapshot.name} version ${snapshot.version}, last modified ${snapshot.lastModified.toISOString()}`,
     '# verify the signature of this file, then: sha256sum -c --ignore-missing sha256sums',
     ...[...files.values()].map((f) => `${f.sha256}  ${f.format}`),
-    ...[...files.values()].map((f) => `${f.sha256}  ${f.fileName}`),
   ];
   const manifest = await renderedFile('manifest', MANIFEST_NAME, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
   const signature = options.signingKey
