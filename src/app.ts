@@ -1,7 +1,7 @@
 // Builds and starts one dnsward replica from a validated config: lists, resolver,
 // DNS listeners (UDP and TCP per address), HTTP. stop() undoes it in reverse order.
 import type { Logger } from 'pino';
-import { createLogDecisionSink } from './audit/log-sink.ts';
+import { createAuditReader, createAuditSink } from './audit/index.ts';
 import type { DecisionSink } from './audit/types.ts';
 import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
@@ -41,14 +41,20 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
 
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
-  checkSegmentLists(config, new Set(lists.names()));
+  const sourceNames = config.lists.sources.map((s) => s.name);
+  checkSegmentLists(config, new Set([...lists.names(), ...sourceNames]));
+  // Subscribed sources (and undici, ~30 MB resident) are loaded only when configured.
+  const sources =
+    config.lists.sources.length > 0
+      ? await (await import('./lists/sources.ts')).startListSources(config.lists, lists, logger)
+      : undefined;
 
   const segmentPairs = config.segments.map((segmentConfig, index) => ({ config: segmentConfig, segment: makeSegment(segmentConfig, index) }));
   const fallback = implicitDefaultSegment(segmentPairs.length);
   const segments = [...segmentPairs.map((p) => p.segment), fallback];
   const rateLimiter = new RateLimiter(config.dns.rate_limit);
   const classifier = new ClientClassifier(config.dns.allow, segmentPairs, fallback, rateLimiter);
-  const decisions = options.decisions ?? createLogDecisionSink(logger);
+  const decisions = options.decisions ?? (await createAuditSink(config, logger));
 
   const core = new ResolverCore(
     { classifier, segments, rateLimiter, upstreams, decisions, logger: logger.child({ component: 'resolver' }) },
@@ -84,12 +90,14 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
   const bound: { host: string; port: number }[] = [];
   let ready = false;
   const metrics = createMetrics(core, lists);
-  const http = config.http.enabled ? buildHttpApp({ config, logger, metrics, lists, ready: () => ready }) : undefined;
+  const http = config.http.enabled ? buildHttpApp({ config, logger, metrics, lists, ready: () => ready, audit: createAuditReader(config) }) : undefined;
   let httpAddress: { host: string; port: number } | undefined;
 
+  // Stop taking queries first, then let in-flight ones finish or fail, then flush the block log.
   const stop = async (): Promise<void> => {
     ready = false;
     unsubscribe();
+    await sources?.stop();
     await Promise.allSettled(listeners.map((l) => l.close()));
     await core.stop();
     await decisions.close();

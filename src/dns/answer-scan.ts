@@ -2,7 +2,7 @@
 // where the TTLs are (to age cached copies), where the OPT is (to drop it for non-EDNS
 // clients), the cacheable lifetime, and the CNAME targets (for cloaking checks).
 import { FLAG, HEADER_SIZE, RCODE, TYPE } from './constants.ts';
-import { readName, skipName } from './names.ts';
+import { checkName, readName, skipName } from './names.ts';
 
 export interface AnswerScan {
   rcode: number;
@@ -35,7 +35,9 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
   const total = ancount + nscount + arcount;
   for (let i = 0; i < total; i++) {
     const start = pos;
-    const nameEnd = skipName(buf, pos);
+    // Owner names are checked through their pointers: a looping or forward pointer
+    // makes the whole answer garbage (SERVFAIL), never something relayed to clients.
+    const nameEnd = checkName(buf, pos);
     if (nameEnd < 0 || nameEnd + 10 > buf.length) return undefined;
     const type = buf.readUInt16BE(nameEnd);
     const ttl = buf.readUInt32BE(nameEnd + 4);

@@ -21,6 +21,37 @@ export function skipName(buf: Buffer, offset: number): number {
 }
 
 /**
+ * Like skipName, but also follows the compression pointers (backwards only, at most
+ * MAX_POINTER_HOPS, 255 octets in all) to prove the name is well formed, without building
+ * it. Returns the offset just past the name where it sits, or -1.
+ */
+export function checkName(buf: Buffer, offset: number): number {
+  let pos = offset;
+  let hops = 0;
+  let octets = 1;
+  let limit = offset;
+  let end = -1;
+  while (pos < buf.length) {
+    const len = buf[pos] as number;
+    if (len === 0) return end < 0 ? pos + 1 : end;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= buf.length) return -1;
+      const target = ((len & 0x3f) << 8) | (buf[pos + 1] as number);
+      if (target >= limit || ++hops > MAX_POINTER_HOPS) return -1;
+      if (end < 0) end = pos + 2;
+      limit = target;
+      pos = target;
+      continue;
+    }
+    if (len > 63) return -1;
+    octets += len + 1;
+    if (octets > MAX_NAME_OCTETS || pos + 1 + len > buf.length) return -1;
+    pos += len + 1;
+  }
+  return -1;
+}
+
+/**
  * Reads the name at `offset`, following compression pointers (backwards only, at most
  * MAX_POINTER_HOPS). Returns the name lowercased (ASCII only), labels joined by ".",
  * without trailing dot ("" for the root), or undefined when malformed, including labels

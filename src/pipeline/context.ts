@@ -14,6 +14,8 @@ export type Transport = 'udp' | 'tcp';
 /** A listener's way back to the client (one object per listener, not per query). */
 export interface Responder {
   send(ctx: QueryContext, response: Buffer): void;
+  /** Called instead of send() when a message gets no answer (dropped), so the listener can release it. */
+  noReply(replyTo: unknown): void;
 }
 
 export interface QueryContext {

@@ -84,6 +84,7 @@ export class ResolverCore {
     if (isRejection(parsed)) {
       if (parsed.kind === 'drop') {
         this.dropped++;
+        responder.noReply(replyTo);
         return;
       }
       const view = { id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd, edns: parsed.edns };
@@ -212,8 +213,13 @@ export class ResolverCore {
     }
   }
 
-  /** Counts a query that gets no answer at all (rate-limited with action drop). */
-  countOnly(ctx: QueryContext, outcome: Outcome): void {
+  /** A query that gets no answer at all (rate-limited with action drop): counted, and released. */
+  drop(ctx: QueryContext, outcome: Outcome): void {
+    this.countOnly(ctx, outcome);
+    ctx.responder.noReply(ctx.replyTo);
+  }
+
+  private countOnly(ctx: QueryContext, outcome: Outcome): void {
     const slot = (ctx.segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (ctx.transport === 'udp' ? 0 : 1);
     this.counters[slot] = (this.counters[slot] ?? 0) + 1;
   }

@@ -122,7 +122,11 @@ export class Forwarder {
       return;
     }
     this.core.cache.set(entry.key, answer, scan, Date.now());
-    for (const ctx of waiters) this.core.answerFromUpstream(ctx, answer, scan, 0, 'forwarded');
+    for (const ctx of waiters) {
+      // RFC 8767 §4: an upstream SERVFAIL is a failure too; a stale answer beats it.
+      if (scan.rcode === RCODE.SERVFAIL && this.answerStale(ctx, entry.key)) continue;
+      this.core.answerFromUpstream(ctx, answer, scan, 0, 'forwarded');
+    }
   }
 
   /** Answers from an expired cache entry if serve-stale allows; false when there is none. */

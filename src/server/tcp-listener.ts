@@ -16,6 +16,8 @@ export interface TcpLimits {
   maxInFlightPerConnection: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 interface Connection {
   socket: Socket;
   pending: Buffer;
@@ -23,6 +25,7 @@ interface Connection {
   inFlight: number;
   peerEnded: boolean;
   writePaused: boolean;
+  processing: boolean;
 }
 
 export class TcpListener implements Responder {
@@ -74,13 +77,13 @@ export class TcpListener implements Responder {
       if (left <= 0) this.perClient.delete(client);
       else this.perClient.set(client, left);
     });
-    const conn: Connection = { socket, pending: Buffer.alloc(0), partialSince: 0, inFlight: 0, peerEnded: false, writePaused: false };
+    const conn: Connection = { socket, pending: EMPTY, partialSince: 0, inFlight: 0, peerEnded: false, writePaused: false, processing: false };
     this.connections.add(conn);
     socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('end', () => {
       conn.peerEnded = true;
-      if (conn.inFlight === 0) socket.end();
+      if (conn.inFlight === 0 && conn.pending.length < 2) socket.end();
     });
     socket.on('drain', () => {
       conn.writePaused = false;
@@ -91,23 +94,44 @@ export class TcpListener implements Responder {
   }
 
   private onData(conn: Connection, chunk: Buffer): void {
-    let data = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
+    conn.pending = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
+    if (conn.partialSince === 0) conn.partialSince = Date.now();
+    this.processPending(conn);
+  }
+
+  /**
+   * Hands complete messages to the resolver while the connection is under its in-flight cap;
+   * the rest waits in `pending` until answers free a slot. The slowloris deadline runs per
+   * message: it restarts whenever a message completes.
+   */
+  private processPending(conn: Connection): void {
+    // Answers from cache or policy arrive synchronously and call back into here through
+    // settled(); the loop below already picks up the freed slot, so do not nest.
+    if (conn.processing) return;
+    conn.processing = true;
     const client = conn.socket.remoteAddress ?? '';
-    while (data.length >= 2) {
-      const length = data.readUInt16BE(0);
-      if (length === 0) {
-        conn.socket.destroy();
-        return;
+    try {
+      while (conn.pending.length >= 2 && conn.inFlight < this.limits.maxInFlightPerConnection) {
+        const data = conn.pending;
+        const length = data.readUInt16BE(0);
+        if (length === 0) {
+          conn.socket.destroy();
+          return;
+        }
+        if (data.length < 2 + length) break;
+        const message = data.subarray(2, 2 + length);
+        const rest = data.subarray(2 + length);
+        conn.pending = rest.length === 0 ? EMPTY : rest;
+        conn.partialSince = rest.length === 0 ? 0 : Date.now();
+        conn.inFlight++;
+        this.core.handleMessage(message, client, 'tcp', this, conn, 0);
+        if (conn.socket.destroyed) return;
       }
-      if (data.length < 2 + length) break;
-      const message = data.subarray(2, 2 + length);
-      data = data.subarray(2 + length);
-      conn.inFlight++;
-      this.core.handleMessage(message, client, 'tcp', this, conn, 0);
-      if (conn.socket.destroyed) return;
+    } finally {
+      conn.processing = false;
     }
-    conn.pending = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data);
-    conn.partialSince = data.length === 0 ? 0 : conn.partialSince || Date.now();
+    // Copy a small remainder so the (possibly large) chunk it came from can be freed.
+    if (conn.pending.length > 0 && conn.pending.length < conn.pending.buffer.byteLength / 2) conn.pending = Buffer.from(conn.pending);
     this.updateReading(conn);
   }
 
@@ -119,13 +143,27 @@ export class TcpListener implements Responder {
 
   send(ctx: QueryContext, response: Buffer): void {
     const conn = ctx.replyTo as Connection;
-    conn.inFlight--;
-    if (conn.socket.destroyed || !conn.socket.writable) return;
+    if (conn.socket.destroyed || !conn.socket.writable) {
+      conn.inFlight--;
+      return;
+    }
     const framed = Buffer.allocUnsafe(response.length + 2);
     framed.writeUInt16BE(response.length, 0);
     response.copy(framed, 2);
     if (!conn.socket.write(framed)) conn.writePaused = true;
-    if (conn.peerEnded && conn.inFlight === 0) conn.socket.end();
+    this.settled(conn);
+  }
+
+  /** A message that gets no answer (dropped) still frees its in-flight slot. */
+  noReply(replyTo: unknown): void {
+    this.settled(replyTo as Connection);
+  }
+
+  private settled(conn: Connection): void {
+    conn.inFlight--;
+    if (conn.socket.destroyed) return;
+    if (conn.pending.length >= 2) this.processPending(conn);
+    if (conn.peerEnded && conn.inFlight === 0 && conn.pending.length === 0) conn.socket.end();
     else this.updateReading(conn);
   }
 

@@ -49,6 +49,10 @@ export class UdpListener implements Responder {
     this.socket.send(response, ctx.replyPort, ctx.replyTo as string);
   }
 
+  noReply(_replyTo: unknown): void {
+    // Nothing to release for a datagram.
+  }
+
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }

@@ -1,5 +1,8 @@
 // Starts the real dnsward (in-process) on loopback port 0 against a stub upstream, and
 // captures its log lines so tests can assert on them.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startDnsward, type RunningDnsward } from '../../src/app.ts';
@@ -35,9 +38,23 @@ export function testConfig(upstreamPort: number, overrides: Record<string, unkno
       { name: 'default', networks: ['0.0.0.0/0', '::/0'], action: 'allow' },
     ],
     http: { listen: '127.0.0.1:0' },
+    // Each server gets its own block log and keys; decisions are also logged as pino lines,
+    // which is what most tests assert on.
+    audit: auditConfig(),
     instance: 'test',
     ...rest,
   });
+}
+
+export function auditConfig(): Record<string, unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsward-test-audit-'));
+  return {
+    dir: join(dir, 'log'),
+    signing_key_file: join(dir, 'keys', 'signing.key'),
+    pseudonym_secret_file: join(dir, 'keys', 'pseudonym.key'),
+    log_decisions: true,
+    fsync: false,
+  };
 }
 
 export async function startTestServer(config: Config): Promise<TestServer> {

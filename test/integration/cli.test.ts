@@ -1,6 +1,6 @@
 // The dnsward command as a user runs it: bin/dnsward in a child process.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,7 +82,7 @@ describe('dnsward serve', () => {
         'segments:',
         '  - { name: service, networks: ["127.0.0.0/8"], action: block, lists: [tiktok] }',
         'http: { listen: "127.0.0.1:0" }',
-        `audit: { dir: "${join(dir, 'audit')}" }`,
+        `audit: { dir: "${join(dir, 'audit')}", signing_key_file: "${join(dir, 'keys/signing.key')}", pseudonym_secret_file: "${join(dir, 'keys/pseudonym.key')}", log_decisions: true }`,
       ].join('\n'),
     );
     const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,6 +99,10 @@ describe('dnsward serve', () => {
       const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.find((l) => l.msg === 'query blocked')).toMatchObject({ component: 'decision', qname: 'www.tiktok.com', segment: 'service' });
       expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
+      // The block log got the event too, flushed before exit.
+      const files = (await readdir(join(dir, 'audit'))).filter((f) => f.endsWith('.jsonl'));
+      const events = (await Promise.all(files.map((f) => readFile(join(dir, 'audit', f), 'utf8')))).join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(events.filter((e) => e.qname === 'www.tiktok.com' && e.action === 'blocked')).toHaveLength(1);
     } finally {
       child.kill('SIGKILL');
     }

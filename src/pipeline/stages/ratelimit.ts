@@ -10,6 +10,6 @@ export function rateLimitStage(core: ResolverCore, next: Handler): Handler {
   return (ctx: QueryContext) => {
     if (ctx.bucket === undefined || ctx.transport !== 'udp' || limiter.take(ctx.bucket, ctx.receivedAt)) return next(ctx);
     if (limiter.action === 'slip') core.respondSynth(ctx, { rcode: RCODE.NOERROR, truncated: true }, 'ratelimited');
-    else core.countOnly(ctx, 'ratelimited');
+    else core.drop(ctx, 'ratelimited');
   };
 }
