@@ -18,11 +18,20 @@ export function registerListRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const maxAge = deps.config.lists.cache_max_age_s;
     const keyFile = feed.publicKeyPem ? renderedFile('key', PUBLIC_KEY_NAME, 'application/x-pem-file', feed.publicKeyPem) : undefined;
 
+    // The page shows this server's URLs, so it is rendered per index version and Host (a few kept).
+    const pages = new Map<string, Promise<RenderedFile>>();
     scope.get('/', async (request, reply) => {
-      const index = JSON.parse((await feed.index()).body.toString('utf8')) as Parameters<typeof renderListsPage>[0];
+      const indexFile = await feed.index();
       const base = deps.config.lists.public_url ?? `${request.protocol}://${request.host}`;
-      const page = await renderedFile('page', 'index.html', 'text/html; charset=utf-8', renderListsPage(index, base));
-      return sendRendered(request, reply, page, undefined, 300);
+      const key = `${indexFile.etag} ${base}`;
+      let page = pages.get(key);
+      if (!page) {
+        const index = JSON.parse(indexFile.body.toString('utf8')) as Parameters<typeof renderListsPage>[0];
+        page = renderedFile('page', 'index.html', 'text/html; charset=utf-8', renderListsPage(index, base));
+        if (pages.size >= 16) pages.clear();
+        pages.set(key, page);
+      }
+      return sendRendered(request, reply, await page, undefined, 300);
     });
 
     scope.get('/lists', async (request, reply) => sendRendered(request, reply, await feed.index(), newestChange(feed), maxAge));
