@@ -128,7 +128,19 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
       hosts: [...first.values()].filter((e) => e.host).length,
     });
   }
-  return { problems, lists: summaries };
+  return { problems: sortByLocation(problems), lists: summaries };
+}
+
+/** Orders "file:line: ..." problems by file, then line (stable for equal locations). */
+function sortByLocation(problems: string[]): string[] {
+  const key = (p: string): [string, number] => {
+    const m = /^(.*?):(\d+): /.exec(p);
+    return m ? [m[1] ?? '', Number(m[2])] : [p, 0];
+  };
+  return problems
+    .map((p, i) => ({ p, i, k: key(p) }))
+    .sort((a, b) => (a.k[0] < b.k[0] ? -1 : a.k[0] > b.k[0] ? 1 : a.k[1] - b.k[1] || a.i - b.i))
+    .map((x) => x.p);
 }
 
 function checkSourceCodes(list: ParsedListFile, problems: string[]): void {
