@@ -11,7 +11,10 @@ export async function configCheckCommand(args: string[]): Promise<number> {
   if (!file) throw new DnswardError(ErrorCodes.USAGE, 'config check needs a file: dnsward config check my.yaml');
   const config = await loadConfigFile(file);
   const lists = await loadListDir(config.lists.dir);
-  checkSegmentLists(config, new Set(lists.map((l) => l.name)), file);
-  console.log(`${file}: OK (${config.segments.length} segments, lists: ${lists.map((l) => `${l.name}=${l.domains.length}`).join(', ')})`);
+  // Subscribed sources are fetched at start; here only their names count.
+  const sources = config.lists.sources.map((s) => s.name);
+  checkSegmentLists(config, new Set([...lists.map((l) => l.name), ...sources]), file);
+  const described = [...lists.map((l) => `${l.name}=${l.set?.size ?? l.domains.length}`), ...sources.map((s) => `${s}=subscribed`)];
+  console.log(`${file}: OK (${config.segments.length} segments, lists: ${described.join(', ')})`);
   return 0;
 }

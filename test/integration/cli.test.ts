@@ -108,3 +108,22 @@ describe('dnsward serve', () => {
     }
   });
 });
+
+describe('dnsward config check with subscribed sources', () => {
+  it('accepts segments that name a configured source', async () => {
+    const file = join(dir, 'sources.yaml');
+    await writeFile(
+      file,
+      [
+        'lists:',
+        '  dir: lists',
+        '  sources: [{ name: partner, url: "http://127.0.0.1:9/partner.txt" }]',
+        'segments:',
+        '  - { name: s, networks: ["10.0.0.0/8"], action: block, lists: [tiktok, partner] }',
+      ].join('\n'),
+    );
+    const result = await runCli(['config', 'check', file]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('partner=subscribed');
+  });
+});
