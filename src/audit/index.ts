@@ -1,11 +1,13 @@
 // Entry points of the block log for the app: the sink the resolver reports decisions to,
 // and the reader the auditor API and `audit export` use.
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { loadPseudonymSecret, loadSigningKey, rawPublicKey } from './keys.ts';
 import { createLogDecisionSink } from './log-sink.ts';
 import { createPseudonymizer } from './pseudonym.ts';
 import { type AuditReader, FileAuditReader } from './reader.ts';
+import { ThreadedAuditSink } from './thread.ts';
 import type { Decision, DecisionSink } from './types.ts';
 import { AuditWriter, type AuditWriterStats } from './writer.ts';
 
@@ -33,26 +35,31 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
   const log = logger.child({ component: 'audit' });
   const signing = await loadSigningKey(audit.signing_key_file);
   if (signing.created) log.info({ file: audit.signing_key_file, key: rawPublicKey(signing.value) }, 'block log: created a new checkpoint signing key');
-  let pseudonymize = (address: string): string => address;
+  let secret: Buffer | undefined;
   if (config.segments.some((s) => s.pseudonymize)) {
-    const secret = await loadPseudonymSecret({ file: audit.pseudonym_secret_file, env: audit.pseudonym_secret_env });
-    if (secret.created) log.info({ file: audit.pseudonym_secret_file }, 'block log: created a new pseudonym secret (back it up: pseudonyms stay stable only while it does)');
-    pseudonymize = createPseudonymizer(secret.value);
+    const loaded = await loadPseudonymSecret({ file: audit.pseudonym_secret_file, env: audit.pseudonym_secret_env });
+    if (loaded.created) log.info({ file: audit.pseudonym_secret_file }, 'block log: created a new pseudonym secret (back it up: pseudonyms stay stable only while it does)');
+    secret = loaded.value;
   }
-  const writer = await AuditWriter.open({
-    dir: audit.dir,
-    instance: config.instance,
-    pseudonymize,
-    signingKey: signing.value,
-    flushIntervalMs: audit.flush_interval_ms,
-    maxBatch: audit.max_batch,
-    maxBuffered: audit.max_buffered,
-    maxFileBytes: Math.floor(audit.max_file_mb * 1024 * 1024),
-    retentionDays: audit.retention_days,
-    checkpointIntervalMs: audit.checkpoint_interval_s * 1000,
-    fsync: audit.fsync,
-    logger,
-  });
+  const writer: AuditSink = audit.worker_thread
+    ? await ThreadedAuditSink.start({
+        init: {
+          dir: audit.dir,
+          instance: config.instance,
+          signingKeyPem: signing.value.export({ format: 'pem', type: 'pkcs8' }).toString(),
+          ...(secret ? { pseudonymSecret: secret.toString('hex') } : {}),
+          flushIntervalMs: audit.flush_interval_ms,
+          maxBatch: audit.max_batch,
+          maxFileBytes: Math.floor(audit.max_file_mb * 1024 * 1024),
+          retentionDays: audit.retention_days,
+          checkpointIntervalMs: audit.checkpoint_interval_s * 1000,
+          fsync: audit.fsync,
+          logLevel: logger.level,
+        },
+        maxBuffered: audit.max_buffered,
+        logger,
+      })
+    : await openInline(config, logger, signing.value, secret);
   if (!logSink) return writer;
   return {
     record(d: Decision): void {
@@ -67,6 +74,25 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
     },
     stats: () => writer.stats(),
   };
+}
+
+/** The writer on the calling thread (audit.worker_thread: false). */
+function openInline(config: Config, logger: Logger, signingKey: KeyObject, secret: Buffer | undefined): Promise<AuditWriter> {
+  const audit = config.audit;
+  return AuditWriter.open({
+    dir: audit.dir,
+    instance: config.instance,
+    pseudonymize: secret ? createPseudonymizer(secret) : (address: string): string => address,
+    signingKey,
+    flushIntervalMs: audit.flush_interval_ms,
+    maxBatch: audit.max_batch,
+    maxBuffered: audit.max_buffered,
+    maxFileBytes: Math.floor(audit.max_file_mb * 1024 * 1024),
+    retentionDays: audit.retention_days,
+    checkpointIntervalMs: audit.checkpoint_interval_s * 1000,
+    fsync: audit.fsync,
+    logger,
+  });
 }
 
 /** The reader over this instance's audit.dir (every instance whose files are there). */

@@ -105,6 +105,7 @@ export class AuditWriter implements DecisionSink {
   private lastIso = '';
   private lastDropLog = 0;
   private readonly counts = { recorded: 0, written: 0, dropped: 0, writeErrors: 0, checkpoints: 0 };
+  private externalDropped = 0;
 
   private constructor(options: AuditWriterOptions) {
     this.options = options;
@@ -169,6 +170,11 @@ export class AuditWriter implements DecisionSink {
       this.log.info({ seq: this.headSeq, written: this.counts.written, dropped: this.counts.dropped }, 'block log closed');
     });
     return this.closing;
+  }
+
+  /** Decisions dropped before they reached this writer (the worker-thread proxy's buffer): signed into checkpoints. */
+  setExternalDropped(count: number): void {
+    this.externalDropped = count;
   }
 
   stats(): AuditWriterStats {
@@ -364,7 +370,7 @@ export class AuditWriter implements DecisionSink {
 
   private async appendCheckpoint(fields: { kind: Checkpoint['kind']; reason: CheckpointReason; seq: number; hash: string; file: string }): Promise<void> {
     const cp = signCheckpoint(
-      { ...fields, instance: this.options.instance, ts: new Date(this.now()).toISOString(), dropped: this.counts.dropped, run_started: this.runStarted },
+      { ...fields, instance: this.options.instance, ts: new Date(this.now()).toISOString(), dropped: this.counts.dropped + this.externalDropped, run_started: this.runStarted },
       this.options.signingKey,
       this.publicKeyRaw,
     );

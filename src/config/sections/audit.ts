@@ -17,6 +17,7 @@ export const AUDIT_DEFAULTS = {
   signing_key_file: 'var/audit-keys/signing.key',
   pseudonym_secret_file: 'var/audit-keys/pseudonym.key',
   log_decisions: false,
+  worker_thread: true,
 } as const;
 
 export const auditSection = z
@@ -47,6 +48,8 @@ export const auditSection = z
     pseudonym_secret_env: envName.optional(),
     /** Also write one pino info line per decision (as before the block log existed). */
     log_decisions: z.boolean().default(AUDIT_DEFAULTS.log_decisions),
+    /** Encode, hash and write in a worker thread (true), or on the thread that answers DNS (false: for debugging). */
+    worker_thread: z.boolean().default(AUDIT_DEFAULTS.worker_thread),
   })
   .default(AUDIT_DEFAULTS);
 

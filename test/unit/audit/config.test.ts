@@ -25,6 +25,7 @@ describe('audit config section', () => {
       signing_key_file: 'var/audit-keys/signing.key',
       pseudonym_secret_file: 'var/audit-keys/pseudonym.key',
       log_decisions: false,
+      worker_thread: true,
     });
   });
 

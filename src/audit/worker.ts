@@ -1,0 +1,85 @@
+// Worker-thread side of the block log (see thread.ts): owns the AuditWriter, so encoding,
+// hashing, pseudonymising and disk I/O never run on the thread that answers DNS.
+import { createPrivateKey } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { DnswardError } from '../errors.ts';
+import { createPseudonymizer } from './pseudonym.ts';
+import type { Decision } from './types.ts';
+import { AuditWriter } from './writer.ts';
+
+/** What the main thread hands over (structured-cloneable). */
+export interface WorkerInit {
+  dir: string;
+  instance: string;
+  signingKeyPem: string;
+  /** Hex; absent when no segment pseudonymises. */
+  pseudonymSecret?: string;
+  flushIntervalMs: number;
+  maxBatch: number;
+  maxFileBytes: number;
+  retentionDays: number;
+  checkpointIntervalMs: number;
+  fsync: boolean;
+  logLevel: string;
+}
+
+/** One decision as a flat array (cheaper to clone than an object). */
+export type PackedDecision = [number, string, string, 0 | 1, string, number, Decision['action'], string, string, string, Decision['response']];
+
+export type ToWorker = { t: 'batch'; id: number; events: PackedDecision[]; dropped: number } | { t: 'close'; id: number; dropped: number };
+export type FromWorker =
+  | { t: 'ready'; seq: number }
+  | { t: 'fatal'; code?: string; message: string }
+  | { t: 'ack'; id: number; stats: ReturnType<AuditWriter['stats']> }
+  | { t: 'log'; line: string };
+
+export function unpack(p: PackedDecision): Decision {
+  return { ts: p[0], segment: p[1], client: p[2], pseudonymize: p[3] === 1, qname: p[4], qtype: p[5], action: p[6], list: p[7], rule: p[8], listVersion: p[9], response: p[10] };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('audit worker started outside a worker thread');
+  const init = workerData as WorkerInit;
+  const post = (message: FromWorker): void => port.postMessage(message);
+  // Log lines travel to the main thread, which writes them with the app's logger.
+  const logger = pino({ level: init.logLevel }, new Writable({ write: (chunk: Buffer, _e, cb) => (post({ t: 'log', line: chunk.toString('utf8') }), cb()) }));
+  let writer: AuditWriter;
+  try {
+    writer = await AuditWriter.open({
+      dir: init.dir,
+      instance: init.instance,
+      pseudonymize: init.pseudonymSecret ? createPseudonymizer(Buffer.from(init.pseudonymSecret, 'hex')) : (a) => a,
+      signingKey: createPrivateKey(init.signingKeyPem),
+      flushIntervalMs: init.flushIntervalMs,
+      maxBatch: init.maxBatch,
+      // The main thread is the one gate on memory (it counts what the worker holds too).
+      maxBuffered: Number.MAX_SAFE_INTEGER,
+      maxFileBytes: init.maxFileBytes,
+      retentionDays: init.retentionDays,
+      checkpointIntervalMs: init.checkpointIntervalMs,
+      fsync: init.fsync,
+      logger,
+    });
+  } catch (error) {
+    post({ t: 'fatal', code: error instanceof DnswardError ? error.code : undefined, message: (error as Error).message });
+    return;
+  }
+  post({ t: 'ready', seq: writer.stats().seq });
+  port.on('message', (message: ToWorker) => {
+    writer.setExternalDropped(message.dropped);
+    if (message.t === 'batch') {
+      for (const p of message.events) writer.record(unpack(p));
+      void writer.flush().then(() => post({ t: 'ack', id: message.id, stats: writer.stats() }));
+    } else {
+      void writer.close().then(() => {
+        post({ t: 'ack', id: message.id, stats: writer.stats() });
+        port.close();
+      });
+    }
+  });
+}
+
+await main();
