@@ -1,0 +1,48 @@
+// The machine and tool versions, printed with every run (and copied into docs/BENCHMARKS.md).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { DNSMASQ, UNBOUND } from './servers.ts';
+
+function firstLine(command: string, args: string[], match?: RegExp): string {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+    const lines = out.split('\n');
+    return (match ? lines.find((l) => match.test(l)) : lines[0])?.trim() ?? 'unknown';
+  } catch (error) {
+    const out = String((error as { stdout?: string }).stdout ?? '') + String((error as { stderr?: string }).stderr ?? '');
+    return (match ? out.split('\n').find((l) => match.test(l)) : out.split('\n')[0])?.trim() ?? 'unknown';
+  }
+}
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memGiB: number;
+  kernel: string;
+  node: string;
+  dnsmasq: string;
+  unbound: string;
+  dnsperf: string;
+  loadavg: number[];
+}
+
+export function describeMachine(): Machine {
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
+  } catch {
+    /* keep os.cpus() */
+  }
+  return {
+    cpuModel,
+    cores: cpus().length,
+    memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+    dnsmasq: firstLine(DNSMASQ, ['--version']).replace(/\s+Copyright.*/, ''),
+    unbound: firstLine(UNBOUND, ['-V'], /^Version/),
+    dnsperf: firstLine('dnsperf', ['-h'], /^Version/),
+    loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}

@@ -1,0 +1,213 @@
+// Child processes of the bench: every one is started in its own process group and stopped at the end,
+// on error and on SIGINT/SIGTERM. Nothing is left running after `npm run bench`.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface Managed {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  /** Last lines of stderr/stdout, for error messages. */
+  tail: () => string;
+  exited: Promise<number | null>;
+  exitCode: () => number | null | undefined;
+}
+
+const running = new Set<Managed>();
+
+export interface StartOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where stdout goes: captured into the tail buffer (default), or an fd (e.g. a file). */
+  stdout?: 'capture' | number;
+}
+
+export function startProcess(name: string, command: string, args: string[], options: StartOptions = {}): Managed {
+  const stdio: StdioOptions = ['ignore', options.stdout === undefined || options.stdout === 'capture' ? 'pipe' : options.stdout, 'pipe'];
+  // detached: its own process group, so a Ctrl-C in the terminal reaches only the harness, which then stops
+  // each child (and the child's own workers) in order.
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio, detached: true });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  let buffer = '';
+  const keep = (chunk: Buffer): void => {
+    buffer = (buffer + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let code: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (c, signal) => {
+      code = c ?? (signal ? -1 : null);
+      running.delete(managed);
+      resolve(code);
+    });
+    child.on('error', (error) => {
+      keep(Buffer.from(String(error)));
+      code = -1;
+      running.delete(managed);
+      resolve(-1);
+    });
+  });
+  const managed: Managed = { name, child, pid: child.pid, tail: () => buffer.trim(), exited, exitCode: () => code };
+  running.add(managed);
+  return managed;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopProcess(p: Managed, graceMs = 3000): Promise<void> {
+  if (p.exitCode() !== undefined) return;
+  signalGroup(p.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      signalGroup(p.pid, 'SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([p.exited.then(() => undefined), killed]);
+  clearTimeout(timer);
+  await p.exited;
+  // Workers of a stopped primary: make sure the group is gone too.
+  signalGroup(p.pid, 'SIGKILL');
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => stopProcess(p)));
+}
+
+/** Synchronous last resort (process 'exit' handler): SIGKILL every group still running. */
+export function killAllNow(): void {
+  for (const p of running) signalGroup(p.pid, 'SIGKILL');
+}
+
+/** Runs a command to completion and returns its output (stdout or an fd for stdout). */
+export async function runToEnd(
+  name: string,
+  command: string,
+  args: string[],
+  options: StartOptions = {},
+): Promise<{ code: number | null; output: string; cpuTicks: number }> {
+  const p = startProcess(name, command, args, options);
+  let out = '';
+  p.child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  // The child's CPU time, sampled until it exits (the last sample is at most 100 ms old).
+  let cpuTicks = 0;
+  const sampler = setInterval(() => {
+    cpuTicks = Math.max(cpuTicks, processCpuTicks(p.pid));
+  }, 100);
+  const code = await p.exited;
+  clearInterval(sampler);
+  return { code, output: out || p.tail(), cpuTicks };
+}
+
+const usedPorts = new Set<number>();
+
+async function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A loopback port free for both UDP and TCP, in a high range, never handed out twice in one run. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    if (usedPorts.has(port)) continue;
+    if ((await udpFree(port)) && (await tcpFree(port))) {
+      usedPorts.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free loopback port found');
+}
+
+/** Resident memory (kB) of a process and all its descendants, from /proc/<pid>/status. */
+export function treeMemoryKb(rootPid: number): { rssKb: number; hwmKb: number; pids: number[] } {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...; comm may contain spaces and parentheses: split after the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(entry), Number(rest[1]));
+    } catch {
+      /* raced with exit */
+    }
+  }
+  const pids = [rootPid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const [pid, ppid] of parent) if (ppid === pids[i]) pids.push(pid);
+  }
+  let rssKb = 0;
+  let hwmKb = 0;
+  for (const pid of pids) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      hwmKb += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      /* raced with exit */
+    }
+  }
+  return { rssKb, hwmKb, pids };
+}
+
+/** CPU time (clock ticks, utime + stime) of a process and its descendants; 0 for a process that is gone. */
+export function treeCpuTicks(rootPid: number): number {
+  let ticks = 0;
+  for (const pid of treeMemoryKb(rootPid).pids) ticks += processCpuTicks(pid);
+  return ticks;
+}
+
+export function processCpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after "(comm)": state=0 ppid=1 ... utime=11 stime=12.
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy and total clock ticks of the whole machine, from the first line of /proc/stat. */
+export function machineTicks(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** USER_HZ: the unit of the /proc tick counters (100 on every mainstream Linux). */
+export const CLOCK_TICKS_PER_SECOND = 100;

@@ -1,0 +1,59 @@
+// Plain-text tables for the terminal (and for pasting into docs/BENCHMARKS.md as Markdown).
+import type { DnsperfStats, Latency } from './dnsperf.ts';
+
+export interface MixResult {
+  resolver: string;
+  mix: string;
+  /** All repeats' qps; `stats` is the median run. */
+  qpsRuns: number[];
+  stats: DnsperfStats;
+  /** Fraction of answers with the expected rcode (NXDOMAIN for blocked, NOERROR otherwise). */
+  expectedShare: number;
+  expectedRcode: string;
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats };
+}
+
+const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+const fmtMs = (n: number | undefined): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(2) : '-');
+
+export function table(headers: string[], rows: string[][], markdown: boolean): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const right = headers.map((_, i) => i > 1);
+  const cell = (s: string, i: number): string => (right[i] ? s.padStart(widths[i] ?? 0) : s.padEnd(widths[i] ?? 0));
+  const line = (cells: string[]): string => (markdown ? `| ${cells.map(cell).join(' | ')} |` : cells.map(cell).join('  '));
+  const sep = markdown ? `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|` : widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(headers), sep, ...rows.map(line)].join('\n');
+}
+
+/** `baseline`: the results holding dnsmasq's rates (default: `results`); blocked1m is compared with dnsmasq's blocked. */
+export function resultsTable(results: MixResult[], markdown: boolean, baseline: MixResult[] = results): string {
+  const base = new Map<string, number>();
+  for (const r of baseline) if (r.resolver === 'dnsmasq') base.set(r.mix, r.stats.qps);
+  const blockedDnsward = results.find((r) => r.resolver.startsWith('dnsward') && r.mix === 'blocked')?.stats.qps;
+  const rows = results.map((r) => {
+    const b = r.mix === 'logonly' ? blockedDnsward : base.get(r.mix === 'blocked1m' ? 'blocked' : r.mix);
+    const ratio = b ? `${(r.stats.qps / b).toFixed(2)}x${r.mix === 'logonly' ? ' blk' : ''}` : '-';
+    const check = r.expectedShare >= 0.999 ? 'ok' : `${(r.expectedShare * 100).toFixed(1)}% ${r.expectedRcode}`;
+    const spread = r.qpsRuns.length > 1 ? `${fmtInt(Math.min(...r.qpsRuns))}-${fmtInt(Math.max(...r.qpsRuns))}` : '';
+    return [
+      r.resolver,
+      r.mix,
+      fmtInt(r.stats.qps),
+      ratio,
+      fmtInt(r.stats.lost),
+      r.stats.cpu ? `${Math.round(r.stats.cpu.serverPct)}%` : '-',
+      r.stats.cpu && r.stats.cpu.serverPct > 0 ? fmtInt(r.stats.qps / (r.stats.cpu.serverPct / 100)) : '-',
+      r.stats.cpu ? `${Math.round(r.stats.cpu.dnsperfPct)}%` : '-',
+      r.stats.cpu ? `${Math.round(r.stats.cpu.machineBusyPct)}%` : '-',
+      fmtMs(r.stats.avgMs),
+      fmtMs(r.stats.maxMs),
+      r.latency ? fmtInt(r.latency.offeredQps) : '-',
+      fmtMs(r.latency?.p50Ms),
+      fmtMs(r.latency?.p99Ms),
+      r.latency ? fmtInt(r.latency.stats.lost) : '-',
+      check,
+      spread,
+    ];
+  });
+  return table(['resolver', 'mix', 'qps', 'x dnsmasq', 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range'], rows, markdown);
+}

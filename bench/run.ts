@@ -1,0 +1,486 @@
+// `npm run bench`: dnsward, dnsmasq and unbound side by side, in one run, against the same loopback upstream,
+// blocking the same names (lists/tiktok.list), measured with dnsperf on the same query files.
+// Then dnsward with a 1,000,000-domain list: load time, resident memory, and the rates with it loaded.
+// A script, not a test: it prints figures and asserts nothing. docs/BENCHMARKS.md explains the method.
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
+import { describeMachine, type Machine } from './lib/machine.ts';
+import { Prober } from './lib/probe.ts';
+import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
+import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
+import { resultsTable, table, type MixResult } from './lib/report.ts';
+import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound'] as const;
+const ALL_MIXES = ['blocked', 'cached', 'miss', 'logonly'] as const;
+type Mix = (typeof ALL_MIXES)[number];
+/** The mixes plus the big-list run's own: subdomains of names sampled from the 1M list. */
+type RunMix = Mix | 'blocked1m';
+
+const HELP = `npm run bench -- [options]
+
+  --resolvers LIST       comma-separated: ${ALL_RESOLVERS.join(',')} (default: all)
+  --mixes LIST           comma-separated: ${ALL_MIXES.join(',')} (default: all; logonly is dnsward only)
+  --duration S           seconds per throughput run (default 10)
+  --warmup S             seconds of warm-up before each measured run (default 2)
+  --repeat N             throughput runs per resolver and mix, interleaved; the median is reported (default 1)
+  --no-latency           skip the fixed-rate latency runs (p50/p99)
+  --latency-seconds S    seconds per latency run (default 5)
+  --latency-fraction F   latency runs offer F x dnsmasq's measured qps on that mix (default 0.5)
+  --latency-qps N        ... or this fixed rate for every mix instead
+  --clients N            dnsperf -c (default 8)
+  --outstanding N        dnsperf -q (default 100)
+  --threads N            dnsperf -T (default 1)
+  --upstream KIND        dnsmasq | unbound (default dnsmasq)
+  --unbound-threads N    unbound num-threads (default 2)
+  --dnsmasq-cache N      dnsmasq cache-size (default 2500; Pi-hole uses 10000, which forwards ~3x slower)
+  --big N                domains in the big-list run (default 1000000; 0 skips it)
+  --big-duration S       seconds per throughput run with the big list (default: --duration)
+  --node-arg ARG         extra Node.js flag for dnsward (repeatable), e.g. --node-arg=--cpu-prof
+  --json                 print the results as JSON on stdout (progress goes to stderr)
+  --json-file FILE       also write the JSON results to FILE
+  --markdown             print the tables as Markdown
+  --keep                 keep the temp dir (configs, query files, dnsward's audit dir)
+`;
+
+const { values: opt } = parseArgs({
+  options: {
+    resolvers: { type: 'string', default: ALL_RESOLVERS.join(',') },
+    mixes: { type: 'string', default: ALL_MIXES.join(',') },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '1' },
+    'no-latency': { type: 'boolean', default: false },
+    'latency-seconds': { type: 'string', default: '5' },
+    'latency-fraction': { type: 'string', default: '0.5' },
+    'latency-qps': { type: 'string' },
+    clients: { type: 'string', default: '8' },
+    outstanding: { type: 'string', default: '100' },
+    threads: { type: 'string', default: '1' },
+    upstream: { type: 'string', default: 'dnsmasq' },
+    'unbound-threads': { type: 'string', default: '2' },
+    'dnsmasq-cache': { type: 'string', default: '2500' },
+    big: { type: 'string', default: '1000000' },
+    'big-duration': { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    json: { type: 'boolean', default: false },
+    'json-file': { type: 'string' },
+    markdown: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (opt.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+function positive(name: string, value: string | undefined, allowZero = false): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    process.stderr.write(`bench: --${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${value}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function listOption<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) {
+      process.stderr.write(`bench: --${name} "${item}" is not one of ${allowed.join(', ')}\n`);
+      process.exit(2);
+    }
+  }
+  return items as T[];
+}
+
+const resolvers = listOption('resolvers', opt.resolvers, ALL_RESOLVERS);
+const mixes = listOption('mixes', opt.mixes, ALL_MIXES);
+const duration = positive('duration', opt.duration);
+const warmup = positive('warmup', opt.warmup, true);
+const repeat = Math.round(positive('repeat', opt.repeat));
+const latencyOn = !opt['no-latency'];
+const latencySeconds = positive('latency-seconds', opt['latency-seconds']);
+const latencyFraction = positive('latency-fraction', opt['latency-fraction']);
+const latencyQps = opt['latency-qps'] === undefined ? undefined : positive('latency-qps', opt['latency-qps']);
+const clients = Math.round(positive('clients', opt.clients));
+const outstanding = Math.round(positive('outstanding', opt.outstanding));
+const threads = Math.round(positive('threads', opt.threads));
+const unboundThreads = Math.round(positive('unbound-threads', opt['unbound-threads']));
+const dnsmasqCache = Math.round(positive('dnsmasq-cache', opt['dnsmasq-cache'], true));
+const bigCount = Math.round(positive('big', opt.big, true));
+const bigDuration = opt['big-duration'] === undefined ? duration : positive('big-duration', opt['big-duration']);
+if (opt.upstream !== 'dnsmasq' && opt.upstream !== 'unbound') {
+  process.stderr.write(`bench: --upstream must be dnsmasq or unbound, got "${opt.upstream}"\n`);
+  process.exit(2);
+}
+const upstreamKind = opt.upstream;
+
+/** Miss-mix files hold this many names per second of run: more than any resolver here forwards. */
+const MISS_NAMES_PER_SECOND = 150_000;
+const DNSPERF_TIMEOUT_S = 2;
+const BLOCKED_LINES = 20_000;
+const CACHED_NAMES = 1_000;
+
+const log = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+const out = (msg: string): void => {
+  if (!opt.json) process.stdout.write(`${msg}\n`);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- cleanup: every child is stopped on the way out, whatever the way out is ----
+let tmp = '';
+let cleaning: Promise<void> | undefined;
+async function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll();
+    if (tmp && !opt.keep) await rm(tmp, { recursive: true, force: true });
+    else if (tmp) log(`kept ${tmp}`);
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    log(`\nbench: ${signal}, stopping every process it started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+process.on('exit', killAllNow);
+
+function expectedRcode(mix: RunMix): string {
+  return mix === 'blocked' || mix === 'blocked1m' ? 'NXDOMAIN' : 'NOERROR';
+}
+
+function share(stats: DnsperfStats, rcode: string): number {
+  const total = Object.values(stats.rcodes).reduce((a, b) => a + b, 0);
+  return total === 0 ? 0 : (stats.rcodes[rcode] ?? 0) / total;
+}
+
+interface Files {
+  blocked: string;
+  cached: string;
+  big?: string;
+}
+
+let missSerial = 0;
+async function missFile(dir: string, seconds: number, qpsCap = MISS_NAMES_PER_SECOND): Promise<string> {
+  const tag = `${process.pid.toString(36)}${(missSerial++).toString(36)}${Date.now().toString(36).slice(-4)}`;
+  const file = join(dir, `miss-${tag}.txt`);
+  await writeMissMix(file, Math.ceil(qpsCap * seconds), tag);
+  return file;
+}
+
+const dnsperfBase = { clients, outstanding, threads, timeout: DNSPERF_TIMEOUT_S };
+
+/** Warm-up (not measured): fills caches and lets a JIT settle. */
+async function warm(server: Server, mix: RunMix, files: Files, dir: string): Promise<void> {
+  const source = mix === 'logonly' ? LOG_SEGMENT_SOURCE : undefined;
+  if (mix === 'cached' || mix === 'logonly') {
+    // One full pass first, so every name of the file is in the cache before anything is measured.
+    await runDnsperf({ ...dnsperfBase, port: server.port, file: mixQueryFile(mix, files), seconds: 0, passes: 1, outstanding: 20, source });
+  }
+  if (warmup > 0) {
+    const warmFile = mix === 'miss' ? await missFile(dir, warmup) : mixQueryFile(mix, files);
+    await runDnsperf({ ...dnsperfBase, port: server.port, file: warmFile, seconds: warmup, passes: mix === 'miss' ? 1 : undefined, source });
+    if (mix === 'miss') await rm(warmFile, { force: true });
+  }
+}
+
+function mixQueryFile(mix: RunMix, files: Files): string {
+  if (mix === 'blocked' || mix === 'logonly') return files.blocked;
+  if (mix === 'cached') return files.cached;
+  if (mix === 'blocked1m') return files.big ?? files.blocked;
+  throw new Error('miss files are generated per run');
+}
+
+async function measure(server: Server, mix: RunMix, files: Files, dir: string, seconds: number): Promise<DnsperfStats> {
+  const source = mix === 'logonly' ? LOG_SEGMENT_SOURCE : undefined;
+  const file = mix === 'miss' ? await missFile(dir, seconds) : mixQueryFile(mix, files);
+  try {
+    const cpu0 = treeCpuTicks(server.proc.pid);
+    const m0 = machineTicks();
+    const t0 = performance.now();
+    const { stats } = await runDnsperf({ ...dnsperfBase, port: server.port, file, seconds, passes: mix === 'miss' ? 1 : undefined, source });
+    const wall = (performance.now() - t0) / 1000;
+    const m1 = machineTicks();
+    const pct = (ticks: number): number => Math.round((ticks / CLOCK_TICKS_PER_SECOND / wall) * 1000) / 10;
+    stats.cpu = {
+      serverPct: pct(treeCpuTicks(server.proc.pid) - cpu0),
+      dnsperfPct: pct(stats.dnsperfTicks ?? 0),
+      machineBusyPct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 1000) / 10,
+    };
+    if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
+    return stats;
+  } finally {
+    if (mix === 'miss') await rm(file, { force: true });
+  }
+}
+
+async function measureLatency(server: Server, mix: RunMix, files: Files, dir: string, rate: number): Promise<NonNullable<MixResult['latency']>> {
+  const source = mix === 'logonly' ? LOG_SEGMENT_SOURCE : undefined;
+  const file = mix === 'miss' ? await missFile(dir, latencySeconds * 1.2, rate) : mixQueryFile(mix, files);
+  try {
+    const { stats, latency } = await runDnsperf({
+      ...dnsperfBase,
+      port: server.port,
+      file,
+      seconds: latencySeconds,
+      maxQps: rate,
+      passes: mix === 'miss' ? 1 : undefined,
+      source,
+      verboseFile: join(dir, `latency-${server.name}-${mix}.txt`),
+    });
+    if (!latency) throw new Error('no latency samples');
+    return { ...latency, offeredQps: rate, stats };
+  } finally {
+    if (mix === 'miss') await rm(file, { force: true });
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
+}
+
+async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir: string, seconds: number): Promise<MixResult[]> {
+  const results: MixResult[] = [];
+  for (const mix of mixList) {
+    const applicable = servers.filter((s) => mix !== 'logonly' || s.name.startsWith('dnsward'));
+    if (applicable.length === 0) continue;
+    const runs = new Map<Server, DnsperfStats[]>();
+    for (let rep = 0; rep < repeat; rep++) {
+      for (const server of applicable) {
+        log(`[${mix}] ${server.name}${repeat > 1 ? ` run ${rep + 1}/${repeat}` : ''}: warm-up ${warmup} s, then ${seconds} s`);
+        await warm(server, mix, files, dir);
+        const stats = await measure(server, mix, files, dir, seconds);
+        log(`  ${Math.round(stats.qps).toLocaleString('en-US')} qps, lost ${stats.lost}, avg ${stats.avgMs.toFixed(2)} ms, CPU: server ${stats.cpu?.serverPct}%, dnsperf ${stats.cpu?.dnsperfPct}%, machine ${stats.cpu?.machineBusyPct}% busy`);
+        runs.set(server, [...(runs.get(server) ?? []), stats]);
+      }
+    }
+    const mixResults: MixResult[] = [];
+    for (const server of applicable) {
+      const all = runs.get(server) ?? [];
+      const qpsRuns = all.map((s) => s.qps);
+      const mid = median(qpsRuns);
+      const stats = all.find((s) => s.qps === mid) ?? (all[0] as DnsperfStats);
+      const want = expectedRcode(mix);
+      mixResults.push({ resolver: server.name, mix, qpsRuns, stats, expectedRcode: want, expectedShare: share(stats, want) });
+    }
+    if (latencyOn) {
+      const reference = mixResults.find((r) => r.resolver === 'dnsmasq')?.stats.qps ?? Math.min(...mixResults.map((r) => r.stats.qps));
+      const rate = latencyQps ?? Math.max(1000, Math.round((reference * latencyFraction) / 1000) * 1000);
+      for (const r of mixResults) {
+        const server = applicable.find((s) => s.name === r.resolver) as Server;
+        log(`[${mix}] ${server.name}: latency at ${rate.toLocaleString('en-US')} qps for ${latencySeconds} s`);
+        r.latency = await measureLatency(server, mix, files, dir, rate);
+        log(`  p50 ${r.latency.p50Ms.toFixed(3)} ms, p99 ${r.latency.p99Ms.toFixed(3)} ms, lost ${r.latency.stats.lost}`);
+      }
+    }
+    results.push(...mixResults);
+  }
+  return results;
+}
+
+interface BigRun {
+  domains: number;
+  listFileMB: number;
+  listenMs?: number;
+  enforcedMs?: number;
+  probeMaxMsAfterListen?: number;
+  probes: number;
+  rssMBLoaded?: number;
+  rssMBAfter?: number;
+  hwmMBAfter?: number;
+  results: MixResult[];
+  error?: string;
+}
+
+async function bigListRun(dir: string, upstreamPort: number, files: Files): Promise<BigRun> {
+  const listsDir = join(dir, 'lists-big');
+  await mkdir(listsDir, { recursive: true });
+  await cp(join(REPO, 'lists', 'tiktok.list'), join(listsDir, 'tiktok.list'));
+  const bigFile = join(listsDir, 'big.list');
+  log(`[1M] writing ${bigCount.toLocaleString('en-US')} domains to ${bigFile}`);
+  const sample = await writeBigList(bigFile, bigCount, 20261128, 4000);
+  const { size } = await stat(bigFile);
+  const bigQueries = join(dir, 'blocked-big.txt');
+  await writeFile(bigQueries, `${sample.flatMap((d, i) => [`${i % 3 === 0 ? 'www.' : ''}${d} A`, `${d} AAAA`]).join('\n')}\n`);
+  files.big = bigQueries;
+  const probeName = sample[sample.length - 1] as string;
+  const run: BigRun = { domains: bigCount, listFileMB: Math.round((size / 2 ** 20) * 10) / 10, probes: 0, results: [] };
+
+  const server = await startDnsward({ repo: REPO, dir, upstreamPort, listsDir, lists: ['tiktok', 'big'], nodeArgs: opt['node-arg'], name: 'dnsward-1m', readyTimeoutMs: 60_000, noWait: true });
+  const start = Date.now();
+  const prober = new Prober();
+  try {
+    // Probe a name from the big list every 5 ms: when the listener first answers, and when the big list is enforced.
+    let maxAfterListen = 0;
+    while (Date.now() - start < 60_000) {
+      if (server.proc.exitCode() !== undefined) throw new Error(`dnsward exited while loading:\n${server.proc.tail()}`);
+      // Short timeouts until the listener answers (an unbound port just drops the probe), then 1 s so a
+      // stalled event loop shows up as a slow probe.
+      const r = await prober.query(server.port, probeName, 'A', run.listenMs === undefined ? 20 : 1000);
+      run.probes++;
+      if (r) {
+        run.listenMs ??= Math.round(Date.now() - start - r.ms);
+        maxAfterListen = Math.max(maxAfterListen, r.ms);
+        if (r.rcode === 'NXDOMAIN') {
+          run.enforcedMs = Date.now() - start;
+          break;
+        }
+      } else if (run.listenMs !== undefined) {
+        maxAfterListen = Math.max(maxAfterListen, 1000);
+      }
+      await sleep(5);
+    }
+    run.probeMaxMsAfterListen = Math.round(maxAfterListen * 10) / 10;
+    if (run.enforcedMs === undefined) throw new Error(`${probeName} not blocked within 60 s`);
+    log(`[1M] listening after ${run.listenMs ?? '?'} ms, big list enforced after ${run.enforcedMs} ms`);
+    await sleep(1000);
+    run.rssMBLoaded = Math.round(treeMemoryKb(server.proc.pid).rssKb / 102.4) / 10;
+    log(`[1M] RSS ${run.rssMBLoaded} MB with the list loaded`);
+    const bigMixes: RunMix[] = ['blocked', 'cached', 'blocked1m'];
+    run.results = await runMixes([server], bigMixes, files, dir, bigDuration);
+    const mem = treeMemoryKb(server.proc.pid);
+    run.rssMBAfter = Math.round(mem.rssKb / 102.4) / 10;
+    run.hwmMBAfter = Math.round(mem.hwmKb / 102.4) / 10;
+  } finally {
+    prober.close();
+    await stopProcess(server.proc);
+  }
+  return run;
+}
+
+function machineLines(m: Machine): string[] {
+  return [
+    `machine: ${m.cores} x ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, load average ${m.loadavg.join(' ')} at start`,
+    `tools:   node ${m.node}; ${m.dnsmasq}; unbound ${m.unbound.replace(/^Version\s*/, '')}; dnsperf ${m.dnsperf.replace(/^Version\s*/, '')}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  for (const bin of ['/usr/bin/dnsperf', '/usr/sbin/dnsmasq']) {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install dnsperf dnsmasq unbound`);
+  }
+  const machine = describeMachine();
+  for (const l of machineLines(machine)) log(l);
+  tmp = await mkdtemp(join(tmpdir(), 'dnsward-bench-'));
+  const blocked = await readListDomains(join(REPO, 'lists', 'tiktok.list'));
+  const files: Files = { blocked: join(tmp, 'blocked.txt'), cached: join(tmp, 'cached.txt') };
+  await writeBlockedMix(files.blocked, blocked, BLOCKED_LINES, 1);
+  await writeCachedMix(files.cached, CACHED_NAMES);
+
+  const upstream = await startUpstream(upstreamKind, tmp, blocked);
+  log(`upstream: ${upstream.name} on 127.0.0.1:${upstream.port}`);
+  const servers: Server[] = [];
+  const skipped: Record<string, string> = {};
+  for (const name of resolvers) {
+    try {
+      if (name === 'dnsmasq') servers.push(await startDnsmasq(upstream.port, blocked, dnsmasqCache));
+      if (name === 'unbound') {
+        if (!existsSync('/usr/sbin/unbound')) throw new Error('/usr/sbin/unbound is missing');
+        servers.push(await startUnbound(tmp, upstream.port, blocked, unboundThreads));
+      }
+      if (name === 'dnsward') {
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000 }));
+      }
+    } catch (error) {
+      skipped[name] = (error as Error).message;
+      log(`SKIPPING ${name}: it did not start and answer a query.\n${(error as Error).message}\n`);
+    }
+  }
+  for (const s of servers) log(`${s.name} on 127.0.0.1:${s.port}: ${s.describe}`);
+  // Sanity: each resolver blocks a listed name and resolves a bench name before anything is measured.
+  const prober = new Prober();
+  for (const s of servers) {
+    const b = await prober.query(s.port, `www.${blocked[0] ?? 'tiktok.com'}`, 'A', 2000);
+    const ok = await prober.query(s.port, `sanity.${BENCH_ZONE}`, 'A', 2000);
+    if (b?.rcode !== 'NXDOMAIN' || ok?.rcode !== 'NOERROR') throw new Error(`${s.name} sanity check failed: blocked name -> ${b?.rcode ?? 'timeout'}, bench name -> ${ok?.rcode ?? 'timeout'}`);
+  }
+  prober.close();
+
+  const results = await runMixes(servers, mixes, files, tmp, duration);
+  const memory: Record<string, number> = {};
+  for (const s of servers) memory[s.name] = Math.round(treeMemoryKb(s.proc.pid).rssKb / 102.4) / 10;
+
+  let big: BigRun | undefined;
+  const dnsward = servers.find((s) => s.name === 'dnsward');
+  if (bigCount > 0 && dnsward) {
+    // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instance is stopped.
+    await stopProcess(dnsward.proc);
+    try {
+      big = await bigListRun(tmp, upstream.port, files);
+    } catch (error) {
+      big = { domains: bigCount, listFileMB: 0, probes: 0, results: [], error: (error as Error).message };
+      log(`[1M] FAILED: ${(error as Error).message}`);
+    }
+  } else if (bigCount > 0) {
+    log(`[1M] skipped: dnsward is not running${skipped.dnsward ? ' (see above)' : ''}`);
+  }
+
+  const report = {
+    machine,
+    params: { duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
+    upstream: upstream.describe,
+    servers: Object.fromEntries(servers.map((s) => [s.name, s.describe])),
+    skipped,
+    results,
+    rssMB: memory,
+    big,
+  };
+
+  out('');
+  for (const l of machineLines(machine)) out(l);
+  out(`dnsperf -c ${clients} -q ${outstanding} -T ${threads} -t ${DNSPERF_TIMEOUT_S}, ${duration} s per run after ${warmup} s warm-up, median of ${repeat}; upstream ${upstream.name}; ${blocked.length} blocked names from lists/tiktok.list`);
+  if (latencyOn) out(`p50/p99: a separate ${latencySeconds} s run per resolver at a fixed offered rate (@qps) ${latencyQps ? '' : `= ${latencyFraction} x dnsmasq's qps on that mix`}, latencies from dnsperf -v`);
+  for (const [name, why] of Object.entries(skipped)) out(`SKIPPED ${name}: ${why.split('\n')[0]}`);
+  out('');
+  out(resultsTable(results, opt.markdown));
+  out('');
+  out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (big) {
+    out('');
+    if (big.error) out(`1M-domain run FAILED: ${big.error.split('\n')[0]}`);
+    else {
+      out(`dnsward with a ${big.domains.toLocaleString('en-US')}-domain list (${big.listFileMB} MB file) plus tiktok:`);
+      out(
+        table(
+          ['measure', 'value'],
+          [
+            ['listening (ms from spawn)', String(big.listenMs ?? '-')],
+            ['big list enforced (ms from spawn)', String(big.enforcedMs ?? '-')],
+            ['slowest probe after listening (ms)', String(big.probeMaxMsAfterListen ?? '-')],
+            ['RSS loaded (MB)', String(big.rssMBLoaded ?? '-')],
+            ['RSS after runs (MB)', String(big.rssMBAfter ?? '-')],
+            ['peak RSS, VmHWM (MB)', String(big.hwmMBAfter ?? '-')],
+          ],
+          opt.markdown,
+        ),
+      );
+      out('');
+      out(resultsTable(big.results, opt.markdown, results));
+    }
+  }
+  const json = JSON.stringify(report, null, 2);
+  if (opt.json) process.stdout.write(`${json}\n`);
+  if (opt['json-file']) await writeFile(opt['json-file'], `${json}\n`);
+}
+
+try {
+  await main();
+} catch (error) {
+  log(`bench failed: ${(error as Error).stack ?? String(error)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
