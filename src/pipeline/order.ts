@@ -8,13 +8,12 @@ import { cacheStage } from './stages/cache.ts';
 import { forwardStage } from './stages/forward.ts';
 import { policyStage } from './stages/policy.ts';
 import { qclassStage } from './stages/qclass.ts';
-import { rateLimitStage } from './stages/ratelimit.ts';
 
 type StageFactory = (core: ResolverCore, next: Handler) => Handler;
 
+// (UDP rate limiting runs before the pipeline, even before parsing: see ResolverCore.handleMessage.)
 export const PIPELINE: readonly { name: string; factory: StageFactory; why: string }[] = [
   { name: 'acl', factory: aclStage, why: 'refuse clients outside dns.allow before any work (the segment is picked with the ACL, per client, memoised)' },
-  { name: 'ratelimit', factory: rateLimitStage, why: 'slow a flooding UDP client before it costs lookups or upstream queries' },
   { name: 'qclass', factory: qclassStage, why: 'only class IN is resolved; CHAOS and others are refused, never forwarded' },
   { name: 'bypass', factory: bypassStage, why: 'DoH/Private Relay canaries must be answered before lists or cache' },
   { name: 'policy', factory: policyStage, why: 'block or log listed names; a blocked name never reaches cache or upstream' },

@@ -12,6 +12,8 @@ export interface RateLimitSettings {
   ipv4_prefix: number;
   ipv6_prefix: number;
   action: 'slip' | 'drop';
+  /** With action slip: one over-limit query in this many gets a TC=1 reply, the others none. */
+  slip_every: number;
   exempt: readonly string[];
 }
 
@@ -26,6 +28,7 @@ export class RateLimiter {
   private readonly settings: RateLimitSettings;
   private readonly perMs: number;
   limited = 0;
+  private slipCounter = 0;
 
   constructor(settings: RateLimitSettings) {
     this.settings = settings;
@@ -33,8 +36,11 @@ export class RateLimiter {
     for (const cidr of settings.exempt) this.exempt.add(cidr, true);
   }
 
-  get action(): 'slip' | 'drop' {
-    return this.settings.action;
+  /** Whether this over-limit query gets a TC=1 reply (slip) rather than nothing. */
+  shouldSlip(): boolean {
+    if (this.settings.action !== 'slip') return false;
+    this.slipCounter = (this.slipCounter + 1) % this.settings.slip_every;
+    return this.slipCounter === 0;
   }
 
   /** The bucket shared by `address`'s prefix, or undefined when the client is not limited. */

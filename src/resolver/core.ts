@@ -12,7 +12,7 @@ import { OUTCOME_INDEX, OUTCOMES, type Handler, type Outcome, type QueryContext,
 import { buildPipeline } from '../pipeline/order.ts';
 import { type DomainMatch, DomainMatcher } from '../policy/domain-matcher.ts';
 import type { RateLimiter } from '../policy/rate-limiter.ts';
-import { bindSegments, type ClientClassifier, type Segment } from '../policy/segments.ts';
+import { bindSegments, type ClientClassifier, type ClientInfo, type Segment } from '../policy/segments.ts';
 import type { HostPort } from '../util/address.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { Forwarder, type ForwarderOptions } from './forwarder.ts';
@@ -80,6 +80,14 @@ export class ResolverCore {
 
   /** Entry point for every client message, from any listener. Never throws. */
   handleMessage(buf: Buffer, client: string, transport: Transport, responder: Responder, replyTo: unknown, replyPort: number): void {
+    const info = this.classifier.classify(client);
+    const now = Date.now();
+    // Rate limiting comes before parsing: a flooding client's excess must cost as little as
+    // possible, so the socket drains fast enough for everyone else's queries to get through.
+    if (transport === 'udp' && info.bucket !== undefined && !this.rateLimiter.take(info.bucket, now)) {
+      this.overLimit(buf, client, info, responder, replyTo, replyPort, now);
+      return;
+    }
     const parsed = parseQuery(buf);
     if (isRejection(parsed)) {
       if (parsed.kind === 'drop') {
@@ -88,11 +96,11 @@ export class ResolverCore {
         return;
       }
       const view = { id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd, edns: parsed.edns };
-      const ctx = this.makeContext(buf, undefined, client, transport, responder, replyTo, replyPort);
+      const ctx = this.makeContext(buf, undefined, client, info, now, transport, responder, replyTo, replyPort);
       this.send(ctx, synthesize(buf, view, { rcode: parsed.rcode }), parsed.rcode === RCODE.NOTIMP ? 'notimp' : 'formerr');
       return;
     }
-    const ctx = this.makeContext(buf, parsed, client, transport, responder, replyTo, replyPort);
+    const ctx = this.makeContext(buf, parsed, client, info, now, transport, responder, replyTo, replyPort);
     try {
       if (parsed.edns !== undefined && parsed.edns.version > 0) {
         // RFC 6891 §6.1.3: unknown EDNS version → BADVERS with an OPT of version 0.
@@ -107,10 +115,30 @@ export class ResolverCore {
     }
   }
 
+  /**
+   * A UDP query over its client's rate: "slip" answers one in `slip_every` with an empty
+   * TC=1 reply (a real client retries over TCP; a spoofed victim gets little), the rest
+   * are dropped; "drop" answers none.
+   */
+  private overLimit(buf: Buffer, client: string, info: ClientInfo, responder: Responder, replyTo: unknown, replyPort: number, now: number): void {
+    if (this.rateLimiter.shouldSlip()) {
+      const parsed = parseQuery(buf);
+      if (!isRejection(parsed)) {
+        const ctx = this.makeContext(buf, parsed, client, info, now, 'udp', responder, replyTo, replyPort);
+        this.respondSynth(ctx, { rcode: RCODE.NOERROR, truncated: true }, 'ratelimited');
+        return;
+      }
+    }
+    this.countFor(info.segment, 'ratelimited', 'udp');
+    responder.noReply(replyTo);
+  }
+
   private makeContext(
     buf: Buffer,
     parsed: ReturnType<typeof parseQuery> | undefined,
     client: string,
+    info: ClientInfo,
+    now: number,
     transport: Transport,
     responder: Responder,
     replyTo: unknown,
@@ -128,8 +156,10 @@ export class ResolverCore {
       replyTo,
       replyPort,
       maxSize,
-      receivedAt: Date.now(),
-      ...this.classifier.classify(client),
+      receivedAt: now,
+      allowed: info.allowed,
+      segment: info.segment,
+      bucket: info.bucket,
       logMatch: undefined,
     };
   }
@@ -213,14 +243,12 @@ export class ResolverCore {
     }
   }
 
-  /** A query that gets no answer at all (rate-limited with action drop): counted, and released. */
-  drop(ctx: QueryContext, outcome: Outcome): void {
-    this.countOnly(ctx, outcome);
-    ctx.responder.noReply(ctx.replyTo);
+  private countOnly(ctx: QueryContext, outcome: Outcome): void {
+    this.countFor(ctx.segment, outcome, ctx.transport);
   }
 
-  private countOnly(ctx: QueryContext, outcome: Outcome): void {
-    const slot = (ctx.segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (ctx.transport === 'udp' ? 0 : 1);
+  private countFor(segment: Segment, outcome: Outcome, transport: Transport): void {
+    const slot = (segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (transport === 'udp' ? 0 : 1);
     this.counters[slot] = (this.counters[slot] ?? 0) + 1;
   }
 

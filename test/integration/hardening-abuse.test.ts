@@ -64,9 +64,9 @@ describe('UDP rate limiting', () => {
   let drop: TestServer;
   let prefix24: TestServer;
   beforeAll(async () => {
-    slip = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, action: 'slip', exempt: ['127.0.0.12/32'] } });
+    slip = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, action: 'slip', slip_every: 1, exempt: ['127.0.0.12/32'] } });
     drop = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, action: 'drop' } });
-    prefix24 = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, ipv4_prefix: 24 } });
+    prefix24 = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, ipv4_prefix: 24, slip_every: 1 } });
   });
 
   it('slips a client over its rate: header + question with TC=1 and no records', async () => {
@@ -86,6 +86,19 @@ describe('UDP rate limiting', () => {
     }
     expect(new Set(slipped.map((r) => r.id)).size).toBe(slipped.length);
     expect(await metric(slip, 'dnsward_ratelimited_total')).toBeGreaterThanOrEqual(slipped.length);
+  });
+
+  it('slips only one over-limit query in slip_every (default 2), dropping the rest', async () => {
+    const halfSlip = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, action: 'slip' } });
+    const replies = (await burst(halfSlip.port, '127.0.0.16', 100, 'rl.example')).map(inspect);
+    const slipped = replies.filter((r) => r.tc);
+    const answered = replies.filter((r) => !r.tc);
+    expect(answered.length).toBeGreaterThanOrEqual(18);
+    expect(answered.length).toBeLessThanOrEqual(30);
+    // About 80 over the limit, one in two slipped.
+    expect(slipped.length).toBeGreaterThanOrEqual(30);
+    expect(slipped.length).toBeLessThanOrEqual(45);
+    expect(await metric(halfSlip, 'dnsward_ratelimited_total')).toBeGreaterThanOrEqual(70);
   });
 
   it('does not limit the same client over TCP', async () => {

@@ -8,7 +8,7 @@ function segmentConfig(overrides: Partial<SegmentConfig> & Pick<SegmentConfig, '
   return { lists: [], allowlist: [], block_response: 'nxdomain', bypass_prevention: true, pseudonymize: false, ...overrides };
 }
 
-const NO_LIMIT: RateLimitSettings = { enabled: false, qps: 100, burst: 200, ipv4_prefix: 32, ipv6_prefix: 56, action: 'slip', exempt: [] };
+const NO_LIMIT: RateLimitSettings = { enabled: false, qps: 100, burst: 200, ipv4_prefix: 32, ipv6_prefix: 56, action: 'slip', slip_every: 2, exempt: [] };
 
 function classifier(options: { allow?: string[]; configs: SegmentConfig[]; limiter?: RateLimiter; memoLimit?: number }) {
   const segments = options.configs.map((config, index) => ({ config, segment: makeSegment(config, index) }));
