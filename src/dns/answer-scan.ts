@@ -4,6 +4,9 @@
 import { FLAG, HEADER_SIZE, RCODE, TYPE } from './constants.ts';
 import { checkName, readName, skipName } from './names.ts';
 
+/** CNAME records read from one answer before it is treated as garbage. */
+export const MAX_CNAMES = 32;
+
 export interface AnswerScan {
   rcode: number;
   /** Offsets of the 32-bit TTL field of every record except the OPT. */
@@ -58,6 +61,9 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
     if (effective < minTtl) minTtl = effective;
     if (i < ancount && type !== TYPE.CNAME && type !== TYPE.DNAME && type !== TYPE.RRSIG) answersBeyondAliases++;
     if (i < ancount && type === TYPE.CNAME) {
+      // A chain longer than this is pathological (resolvers give up near 8-16 hops); refusing
+      // it also bounds the pointer-following work one message can cost.
+      if (cnameTargets.length >= MAX_CNAMES) return undefined;
       const target = readName(buf, rdata);
       if (target === undefined) return undefined;
       cnameTargets.push(target);

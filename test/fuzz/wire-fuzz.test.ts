@@ -217,9 +217,11 @@ describe('wire parser fuzz', () => {
     const steps: [string, () => unknown][] = [
       ['parseQuery(query bomb)', () => parseQuery(bomb)],
       ['scanAnswer(8000-hop answer)', () => scanAnswer(answer, questionEnd)],
-      ['scanAnswer(120-hop answer, ~4,000 CNAMEs)', () => scanAnswer(validChain, questionEnd)],
+      ['scanAnswer(120-hop answer, ~4,000 CNAMEs, refused)', () => scanAnswer(validChain, questionEnd)],
     ];
-    expect(scanAnswer(validChain, questionEnd)?.cnameTargets.length).toBeGreaterThan(4000);
+    // Well formed, but over MAX_CNAMES (32) CNAME records: refused as garbage, which is what
+    // bounds the pointer-following work per message.
+    expect(scanAnswer(validChain, questionEnd)).toBeUndefined();
     expect(scanAnswer(answer, questionEnd)).toBeUndefined();
     for (const [label, step] of steps) {
       step(); // warm-up

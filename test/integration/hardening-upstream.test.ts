@@ -177,10 +177,9 @@ describe('malformed upstream answers', () => {
       const probe = loopStallProbe();
       for (let i = 0; i < 3; i++) {
         expect((await udp(s, query('bomb.fault.test'))).rcode).toBe(RC.SERVFAIL);
-        const valid = await tcp(s, query('validbomb.fault.test'));
-        expect(valid.rcode).toBe(RC.NOERROR);
-        expect(valid.ancount).toBeGreaterThan(1000);
-        expect((await udp(s, query('validbomb.fault.test', T.A, { opts: [{ udpSize: 65535 }] }))).tc).toBe(true);
+        // Well formed but with thousands of CNAMEs (over MAX_CNAMES): SERVFAIL, quickly.
+        expect((await tcp(s, query('validbomb.fault.test'))).rcode).toBe(RC.SERVFAIL);
+        expect((await udp(s, query('validbomb.fault.test', T.A, { opts: [{ udpSize: 65535 }] }))).rcode).toBe(RC.SERVFAIL);
       }
       rounds.push(probe.stop());
     }

@@ -341,3 +341,14 @@ describe('questionMatches', () => {
     expect(questionMatches(buf.subarray(0, 12), sent)).toBe(false);
   });
 });
+
+describe('scanAnswer: CNAME chain cap', () => {
+  it('accepts 32 CNAME records and refuses 33 (MAX_CNAMES)', () => {
+    const chain = (n: number): { buf: Buffer; questionEnd: number } =>
+      answer({ an: Array.from({ length: n }, (_, i) => ({ type: TYPE.CNAME, ttl: 30, rdata: wireName(`c${i}.example`) })) });
+    const ok = chain(32);
+    expect(scanAnswer(ok.buf, ok.questionEnd)?.cnameTargets).toHaveLength(32);
+    const over = chain(33);
+    expect(scanAnswer(over.buf, over.questionEnd)).toBeUndefined();
+  });
+});
