@@ -141,6 +141,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---- cleanup: every child is stopped on the way out, whatever the way out is ----
 let tmp = '';
 let cleaning: Promise<void> | undefined;
+let interrupted = false;
 async function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopAll();
@@ -151,6 +152,7 @@ async function cleanup(): Promise<void> {
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
+    interrupted = true;
     log(`\nbench: ${signal}, stopping every process it started`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -252,7 +254,8 @@ function median(values: number[]): number {
   return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
 }
 
-async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir: string, seconds: number): Promise<MixResult[]> {
+/** `reference`: dnsmasq's rates from an earlier run, for the latency rate when dnsmasq is not among `servers`. */
+async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir: string, seconds: number, reference: MixResult[] = []): Promise<MixResult[]> {
   const results: MixResult[] = [];
   for (const mix of mixList) {
     const applicable = servers.filter((s) => mix !== 'logonly' || s.name.startsWith('dnsward'));
@@ -277,8 +280,9 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
       mixResults.push({ resolver: server.name, mix, qpsRuns, stats, expectedRcode: want, expectedShare: share(stats, want) });
     }
     if (latencyOn) {
-      const reference = mixResults.find((r) => r.resolver === 'dnsmasq')?.stats.qps ?? Math.min(...mixResults.map((r) => r.stats.qps));
-      const rate = latencyQps ?? Math.max(1000, Math.round((reference * latencyFraction) / 1000) * 1000);
+      const baseMix = mix === 'blocked1m' ? 'blocked' : mix;
+      const dnsmasqQps = [...mixResults, ...reference].find((r) => r.resolver === 'dnsmasq' && r.mix === baseMix)?.stats.qps;
+      const rate = latencyQps ?? Math.max(1000, Math.round(((dnsmasqQps ?? Math.min(...mixResults.map((r) => r.stats.qps))) * latencyFraction) / 1000) * 1000);
       for (const r of mixResults) {
         const server = applicable.find((s) => s.name === r.resolver) as Server;
         log(`[${mix}] ${server.name}: latency at ${rate.toLocaleString('en-US')} qps for ${latencySeconds} s`);
@@ -305,7 +309,7 @@ interface BigRun {
   error?: string;
 }
 
-async function bigListRun(dir: string, upstreamPort: number, files: Files): Promise<BigRun> {
+async function bigListRun(dir: string, upstreamPort: number, files: Files, reference: MixResult[]): Promise<BigRun> {
   const listsDir = join(dir, 'lists-big');
   await mkdir(listsDir, { recursive: true });
   await cp(join(REPO, 'lists', 'tiktok.list'), join(listsDir, 'tiktok.list'));
@@ -350,7 +354,7 @@ async function bigListRun(dir: string, upstreamPort: number, files: Files): Prom
     run.rssMBLoaded = Math.round(treeMemoryKb(server.proc.pid).rssKb / 102.4) / 10;
     log(`[1M] RSS ${run.rssMBLoaded} MB with the list loaded`);
     const bigMixes: RunMix[] = ['blocked', 'cached', 'blocked1m'];
-    run.results = await runMixes([server], bigMixes, files, dir, bigDuration);
+    run.results = await runMixes([server], bigMixes, files, dir, bigDuration, reference);
     const mem = treeMemoryKb(server.proc.pid);
     run.rssMBAfter = Math.round(mem.rssKb / 102.4) / 10;
     run.hwmMBAfter = Math.round(mem.hwmKb / 102.4) / 10;
@@ -419,7 +423,7 @@ async function main(): Promise<void> {
     // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instance is stopped.
     await stopProcess(dnsward.proc);
     try {
-      big = await bigListRun(tmp, upstream.port, files);
+      big = await bigListRun(tmp, upstream.port, files, results);
     } catch (error) {
       big = { domains: bigCount, listFileMB: 0, probes: 0, results: [], error: (error as Error).message };
       log(`[1M] FAILED: ${(error as Error).message}`);
@@ -479,8 +483,10 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  log(`bench failed: ${(error as Error).stack ?? String(error)}`);
-  process.exitCode = 1;
+  if (!interrupted) {
+    log(`bench failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
 } finally {
   await cleanup();
 }
