@@ -73,7 +73,7 @@ function canonicalValue(value: unknown): string {
   throw new TypeError(`unsupported ${typeof value} in an audit record`);
 }
 
-export function sha256Hex(text: string): string {
+export function sha256Hex(text: string | Buffer): string {
   // One-shot crypto.hash: a third of the cost of createHash().update().digest() for short inputs.
   return oneShotHash('sha256', text, 'hex');
 }
@@ -86,29 +86,87 @@ export function eventHash(record: Readonly<Record<string, unknown>>): string {
 /** Event fields before chaining (what the writer builds from a Decision). */
 export type EventBody = Omit<AuditEvent, 'seq' | 'prev' | 'hash'>;
 
+/** Printable ASCII without `"` and `\`: written as is between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function writeString(buf: Buffer, off: number, value: string): number {
+  if (PLAIN.test(value)) {
+    buf[off] = 0x22;
+    const n = buf.write(value, off + 1, 'latin1');
+    buf[off + 1 + n] = 0x22;
+    return off + n + 2;
+  }
+  return off + buf.write(JSON.stringify(value), off, 'utf8');
+}
+
+function writeAscii(buf: Buffer, off: number, text: string): number {
+  return off + buf.write(text, off, 'latin1');
+}
+
+/** Bytes encodeEventInto may need at most for this body (JSON escapes take up to 6 bytes per character). */
+export function maxEventBytes(body: EventBody): number {
+  return (
+    400 +
+    6 * (body.ts.length + body.instance.length + body.segment.length + body.client.length + body.qname.length + body.qtype.length + body.list.length + body.rule.length + body.list_version.length)
+  );
+}
+
 /**
- * Fast path for the writer: the canonical text and the file line of one event, built by hand
- * in one pass (same result as canonicalize() for the schema-1 fields, checked by the tests).
+ * Fast path for the writer: writes the event's file line into `buf` at `off` without building
+ * strings. The line's members are in canonical (sorted) order with `hash` appended last, so the
+ * canonical encoding is the line's own bytes up to the `,"hash"` member: it is hashed in place.
+ * Same result as canonicalize() for the schema-1 fields (checked by the tests).
  */
+export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: string): { end: number; hash: string } {
+  const start = off;
+  let o = writeAscii(buf, off, '{"action":');
+  o = writeString(buf, o, body.action);
+  o = writeAscii(buf, o, ',"client":');
+  o = writeString(buf, o, body.client);
+  o = writeAscii(buf, o, ',"instance":');
+  o = writeString(buf, o, body.instance);
+  o = writeAscii(buf, o, ',"list":');
+  o = writeString(buf, o, body.list);
+  o = writeAscii(buf, o, ',"list_version":');
+  o = writeString(buf, o, body.list_version);
+  o = writeAscii(buf, o, ',"prev":');
+  o = writeString(buf, o, prev);
+  o = writeAscii(buf, o, ',"qname":');
+  o = writeString(buf, o, body.qname);
+  o = writeAscii(buf, o, ',"qtype":');
+  o = writeString(buf, o, body.qtype);
+  o = writeAscii(buf, o, ',"response":');
+  o = writeString(buf, o, body.response);
+  o = writeAscii(buf, o, ',"rule":');
+  o = writeString(buf, o, body.rule);
+  o = writeAscii(buf, o, ',"segment":');
+  o = writeString(buf, o, body.segment);
+  o = writeAscii(buf, o, ',"seq":');
+  o = writeAscii(buf, o, String(seq));
+  o = writeAscii(buf, o, ',"ts":');
+  o = writeString(buf, o, body.ts);
+  buf[o++] = 0x7d; // "}" closes the canonical text
+  const hash = oneShotHash('sha256', buf.subarray(start, o), 'hex');
+  o = writeAscii(buf, o - 1, ',"hash":"');
+  o = writeAscii(buf, o, hash);
+  o = writeAscii(buf, o, '"}\n');
+  return { end: o, hash };
+}
+
+let scratch = Buffer.allocUnsafe(4096);
+
+/** The file line of one event as a string (tests and tools; the writer uses encodeEventInto). */
 export function encodeEvent(body: EventBody, seq: number, prev: string): { hash: string; line: string } {
-  const ts = JSON.stringify(body.ts);
-  const instance = JSON.stringify(body.instance);
-  const segment = JSON.stringify(body.segment);
-  const client = JSON.stringify(body.client);
-  const qname = JSON.stringify(body.qname);
-  const qtype = JSON.stringify(body.qtype);
-  const action = JSON.stringify(body.action);
-  const list = JSON.stringify(body.list);
-  const rule = JSON.stringify(body.rule);
-  const listVersion = JSON.stringify(body.list_version);
-  const response = JSON.stringify(body.response);
-  const prevText = JSON.stringify(prev);
-  const canonical =
-    `{"action":${action},"client":${client},"instance":${instance},"list":${list},"list_version":${listVersion},` +
-    `"prev":${prevText},"qname":${qname},"qtype":${qtype},"response":${response},"rule":${rule},"segment":${segment},"seq":${seq},"ts":${ts}}`;
-  const hash = sha256Hex(canonical);
-  const line =
-    `{"ts":${ts},"instance":${instance},"segment":${segment},"client":${client},"qname":${qname},"qtype":${qtype},"action":${action},` +
-    `"list":${list},"rule":${rule},"list_version":${listVersion},"response":${response},"seq":${seq},"prev":${prevText},"hash":"${hash}"}\n`;
-  return { hash, line };
+  const need = maxEventBytes(body);
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
+  const { end, hash } = encodeEventInto(scratch, 0, body, seq, prev);
+  return { hash, line: scratch.toString('utf8', 0, end) };
+}
+
+/** An event's members in the schema's order (the files keep canonical order; the API and exports show this one). */
+export function inSchemaOrder(record: Readonly<Record<string, unknown>>): AuditEvent {
+  const out: Record<string, unknown> = {};
+  for (const field of EVENT_FIELDS) out[field] = record[field];
+  for (const key of Object.keys(record)) if (!(key in out)) out[key] = record[key];
+  return out as unknown as AuditEvent;
 }

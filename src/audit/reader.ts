@@ -3,7 +3,7 @@
 // fleet-wide Redis stream.
 import { stat } from 'node:fs/promises';
 import { DnswardError, ErrorCodes } from '../errors.ts';
-import type { AuditEvent } from './event.ts';
+import { type AuditEvent, inSchemaOrder } from './event.ts';
 import { type EventFile, compareEventFiles, listEventFiles, readLines } from './files.ts';
 
 export interface AuditFilter {
@@ -194,7 +194,7 @@ export class FileAuditReader implements AuditReader {
           continue; // damaged line: `audit verify` reports it
         }
         if (event === null || typeof event !== 'object' || typeof event.ts !== 'string') continue;
-        if (matches(event, filter)) yield { event, instance, file: f.name, end: line.end };
+        if (matches(event, filter)) yield { event: inSchemaOrder(event as unknown as Record<string, unknown>), instance, file: f.name, end: line.end };
       }
     }
   }

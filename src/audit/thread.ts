@@ -17,6 +17,13 @@ export interface ThreadedSinkOptions {
 }
 
 const ERROR_LOG_INTERVAL_MS = 10_000;
+/**
+ * Decisions go to the worker at least this often, or every HANDOFF_BATCH of them: held longer
+ * they would outlive V8's young generation (dnsward runs with a small one) and cost old-space
+ * collections. Writing to disk follows audit.flush_interval_ms in the worker.
+ */
+const HANDOFF_MS = 20;
+const HANDOFF_BATCH = 512;
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 export class ThreadedAuditSink implements DecisionSink {
@@ -43,7 +50,7 @@ export class ThreadedAuditSink implements DecisionSink {
     this.worker = worker;
     this.logger = options.logger;
     this.maxBuffered = options.maxBuffered;
-    this.maxBatch = options.init.maxBatch;
+    this.maxBatch = Math.min(options.init.maxBatch, HANDOFF_BATCH);
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
   }
 
@@ -51,7 +58,8 @@ export class ThreadedAuditSink implements DecisionSink {
   static async start(options: ThreadedSinkOptions): Promise<ThreadedAuditSink> {
     // Runs from src/ (TypeScript, type-stripped) or from dist/ (compiled): the worker sits next to this file.
     const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-    const worker = new Worker(url, { workerData: options.init, name: 'dnsward-audit' });
+    // Its own young generation, sized for a flush interval of lines waiting to be written.
+    const worker = new Worker(url, { workerData: options.init, name: 'dnsward-audit', resourceLimits: { maxYoungGenerationSizeMb: 32 } });
     const sink = new ThreadedAuditSink(options, worker);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
@@ -78,7 +86,7 @@ export class ThreadedAuditSink implements DecisionSink {
     worker.once('exit', () => sink.onExit());
     sink.timer = setInterval(() => {
       if (sink.pending.length > 0) sink.post();
-    }, options.init.flushIntervalMs);
+    }, Math.min(HANDOFF_MS, options.init.flushIntervalMs));
     sink.timer.unref();
     return sink;
   }
@@ -105,7 +113,7 @@ export class ThreadedAuditSink implements DecisionSink {
   /** Resolves when everything recorded so far has been handled by the worker (written, or kept for retry and logged). */
   async flush(): Promise<void> {
     if (this.dead) return;
-    await this.send({ t: 'batch', id: 0, events: this.take(), dropped: this.dropped });
+    await this.send({ t: 'flush', id: 0, events: this.take(), dropped: this.dropped });
   }
 
   /** Hands over the rest, lets the worker write its shutdown checkpoint, and waits for the thread to end. */
@@ -115,8 +123,7 @@ export class ThreadedAuditSink implements DecisionSink {
     clearInterval(this.timer);
     this.closing = (async () => {
       if (!this.dead) {
-        if (this.pending.length > 0) this.post();
-        await this.send({ t: 'close', id: 0, dropped: this.dropped });
+        await this.send({ t: 'close', id: 0, events: this.take(), dropped: this.dropped });
       }
       await this.exited;
     })();
@@ -145,7 +152,7 @@ export class ThreadedAuditSink implements DecisionSink {
 
   private send(message: ToWorker): Promise<void> {
     const id = this.nextId++;
-    const count = message.t === 'batch' ? message.events.length : 0;
+    const count = message.events.length;
     return new Promise<void>((resolve) => {
       this.inFlight.set(id, { count, resolve });
       this.inFlightEvents += count;

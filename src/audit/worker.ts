@@ -28,7 +28,7 @@ export interface WorkerInit {
 /** One decision as a flat array (cheaper to clone than an object). */
 export type PackedDecision = [number, string, string, 0 | 1, string, number, Decision['action'], string, string, string, Decision['response']];
 
-export type ToWorker = { t: 'batch'; id: number; events: PackedDecision[]; dropped: number } | { t: 'close'; id: number; dropped: number };
+export type ToWorker = { t: 'batch' | 'flush' | 'close'; id: number; events: PackedDecision[]; dropped: number };
 export type FromWorker =
   | { t: 'ready'; seq: number }
   | { t: 'fatal'; code?: string; message: string }
@@ -70,8 +70,12 @@ async function main(): Promise<void> {
   post({ t: 'ready', seq: writer.stats().seq });
   port.on('message', (message: ToWorker) => {
     writer.setExternalDropped(message.dropped);
+    for (const p of message.events) writer.record(unpack(p));
+    // Encoded at once: the lines wait for the writer's flush timer, the decision objects do not.
+    writer.encodeBuffered();
     if (message.t === 'batch') {
-      for (const p of message.events) writer.record(unpack(p));
+      post({ t: 'ack', id: message.id, stats: writer.stats() });
+    } else if (message.t === 'flush') {
       void writer.flush().then(() => post({ t: 'ack', id: message.id, stats: writer.stats() }));
     } else {
       void writer.close().then(() => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { type Checkpoint, type CheckpointReason, isCheckpoint, signCheckpoint } from './checkpoint.ts';
-import { type EventBody, GENESIS, encodeEvent, qtypeName } from './event.ts';
+import { type EventBody, GENESIS, encodeEventInto, maxEventBytes, qtypeName } from './event.ts';
 import { type EventFile, checkpointFileName, eventFileName, lastCompleteLine, listEventFiles, publicKeyFileName } from './files.ts';
 import { publicKeyPem, rawPublicKey } from './keys.ts';
 import type { Decision, DecisionSink } from './types.ts';
@@ -52,15 +52,33 @@ export interface AuditWriterStats {
   seq: number;
 }
 
+interface Block {
+  buf: Buffer;
+  used: number;
+}
+
 interface Chunk {
   name: string;
-  text: string;
-  buf?: Buffer;
-  written: number;
+  blocks: Block[];
+  /** Set once writing has started: the chunk then takes no more lines. */
+  writing: boolean;
+  /** Progress of a write interrupted by an error: next block, and bytes of it already written. */
+  blockIndex: number;
+  blockOffset: number;
   count: number;
   lastSeq: number;
   lastHash: string;
 }
+
+const BLOCK_BYTES = 1 << 20;
+/**
+ * Decisions are encoded every ENCODE_BATCH of them or ENCODE_MS: held for a whole flush interval
+ * they would outlive V8's young generation (dnsward runs with a small one) and cost old-space
+ * collections. Writing follows flush_interval_ms.
+ */
+const ENCODE_BATCH = 512;
+const ENCODE_MS = 20;
+const POOLED_BLOCKS = 8;
 
 interface CurrentFile {
   date: string;
@@ -96,6 +114,8 @@ export class AuditWriter implements DecisionSink {
   private dirty = false;
   private work: Promise<void> = Promise.resolve();
   private batchScheduled = false;
+  private encodeScheduled = false;
+  private readonly encodeBatch: number;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -109,6 +129,7 @@ export class AuditWriter implements DecisionSink {
 
   private constructor(options: AuditWriterOptions) {
     this.options = options;
+    this.encodeBatch = Math.min(ENCODE_BATCH, options.maxBatch);
     this.log = options.logger.child({ component: 'audit' });
     this.now = options.now ?? Date.now;
     this.publicKeyRaw = rawPublicKey(options.signingKey);
@@ -138,14 +159,23 @@ export class AuditWriter implements DecisionSink {
     }
     this.counts.recorded++;
     this.pending.push(decision);
-    if (this.pending.length >= this.options.maxBatch && !this.batchScheduled) {
-      this.batchScheduled = true;
-      setImmediate(() => {
-        this.batchScheduled = false;
-        void this.flush();
-      });
+    if (this.pending.length >= this.encodeBatch && !this.encodeScheduled) {
+      this.encodeScheduled = true;
+      setImmediate(this.encodeSoon);
     }
   }
+
+  /** Decisions become lines in small batches (they die young); a full batch of lines is written at once. */
+  private readonly encodeSoon = (): void => {
+    this.encodeScheduled = false;
+    this.encodePending();
+    if (this.outboxEvents >= this.options.maxBatch && !this.batchScheduled) {
+      this.batchScheduled = true;
+      void this.flush().finally(() => {
+        this.batchScheduled = false;
+      });
+    }
+  };
 
   /** Writes everything recorded so far (resolves when it is on disk, or when the attempt failed and was logged). */
   flush(): Promise<void> {
@@ -246,13 +276,18 @@ export class AuditWriter implements DecisionSink {
     }
   }
 
+  /** Turns buffered decisions into chained lines now (the worker does this on receipt, so decisions die young). */
+  encodeBuffered(): void {
+    this.encodePending();
+  }
+
   private encodePending(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     const { instance, pseudonymize } = this.options;
     let chunk: Chunk | undefined = this.outbox.at(-1);
-    if (chunk && chunk.written > 0) chunk = undefined; // never append to a chunk that is half on disk
+    if (chunk && chunk.writing) chunk = undefined; // never append to a chunk being written
     for (const d of batch) {
       if (d.ts !== this.lastTs) {
         this.lastTs = d.ts;
@@ -272,21 +307,43 @@ export class AuditWriter implements DecisionSink {
         response: d.response,
       };
       const seq = this.seq + 1;
-      const { hash, line } = encodeEvent(body, seq, this.prev);
+      const need = maxEventBytes(body);
+      if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
+      const { end: bytes, hash } = encodeEventInto(this.scratch, 0, body, seq, this.prev);
       this.seq = seq;
       this.prev = hash;
-      const target = this.targetFile(body.ts.slice(0, 10), line.length);
-      target.bytes += line.length;
+      const target = this.targetFile(body.ts.slice(0, 10), bytes);
+      target.bytes += bytes;
       if (!chunk || chunk.name !== target.name) {
-        chunk = { name: target.name, text: '', written: 0, count: 0, lastSeq: 0, lastHash: '' };
+        chunk = { name: target.name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHash: '' };
         this.outbox.push(chunk);
       }
-      chunk.text += line;
+      // Into reused blocks until written: lines held as strings for a flush interval would be
+      // promoted to old space, and fresh Buffers at ~20 MB/s would keep the collector busy.
+      let block = chunk.blocks.at(-1);
+      if (!block || block.buf.length - block.used < bytes) {
+        block = this.takeBlock(bytes);
+        chunk.blocks.push(block);
+      }
+      block.used += this.scratch.copy(block.buf, block.used, 0, bytes);
       chunk.count++;
       chunk.lastSeq = seq;
       chunk.lastHash = hash;
       this.outboxEvents++;
     }
+  }
+
+  private readonly pool: Buffer[] = [];
+  private scratch = Buffer.allocUnsafe(8192);
+
+  private takeBlock(atLeast: number): Block {
+    const pooled = atLeast <= BLOCK_BYTES ? this.pool.pop() : undefined;
+    return { buf: pooled ?? Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, atLeast)), used: 0 };
+  }
+
+  private releaseBlocks(chunk: Chunk): void {
+    for (const b of chunk.blocks) if (b.buf.length === BLOCK_BYTES && this.pool.length < POOLED_BLOCKS) this.pool.push(b.buf);
+    chunk.blocks = [];
   }
 
   /** Daily files (UTC date of the event, never going back) and a new index when the size limit is reached. */
@@ -308,13 +365,19 @@ export class AuditWriter implements DecisionSink {
       while (this.outbox.length > 0) {
         const chunk = this.outbox[0] as Chunk;
         const handle = await this.handleFor(chunk.name);
-        chunk.buf ??= Buffer.from(chunk.text, 'utf8');
-        while (chunk.written < chunk.buf.length) {
-          const { bytesWritten } = await handle.write(chunk.buf, chunk.written, chunk.buf.length - chunk.written);
-          chunk.written += bytesWritten;
-          this.dirty = true;
+        chunk.writing = true;
+        while (chunk.blockIndex < chunk.blocks.length) {
+          const block = chunk.blocks[chunk.blockIndex] as Block;
+          while (chunk.blockOffset < block.used) {
+            const { bytesWritten } = await handle.write(block.buf, chunk.blockOffset, block.used - chunk.blockOffset);
+            chunk.blockOffset += bytesWritten;
+            this.dirty = true;
+          }
+          chunk.blockIndex++;
+          chunk.blockOffset = 0;
         }
         this.outbox.shift();
+        this.releaseBlocks(chunk);
         this.outboxEvents -= chunk.count;
         this.counts.written += chunk.count;
         this.headSeq = chunk.lastSeq;
@@ -424,6 +487,9 @@ export class AuditWriter implements DecisionSink {
   }
 
   private startTimers(): void {
+    const encode = setInterval(() => {
+      if (this.pending.length > 0) this.encodeSoon();
+    }, Math.min(ENCODE_MS, this.options.flushIntervalMs));
     const flush = setInterval(() => {
       if (this.pending.length > 0 || this.outbox.length > 0) void this.flush();
     }, this.options.flushIntervalMs);
@@ -434,8 +500,8 @@ export class AuditWriter implements DecisionSink {
       });
     }, this.options.checkpointIntervalMs);
     const retention = setInterval(() => void this.enqueue(() => this.prune()), 3_600_000);
-    for (const t of [flush, checkpoint, retention]) t.unref();
-    this.timers.push(flush, checkpoint, retention);
+    for (const t of [encode, flush, checkpoint, retention]) t.unref();
+    this.timers.push(encode, flush, checkpoint, retention);
   }
 
   // ---- errors --------------------------------------------------------------------------

@@ -22,12 +22,12 @@ afterEach(() => {
 });
 
 describe('AuditWriter', () => {
-  it('writes one event per decision with the schema fields in order, chained from the genesis hash', async () => {
+  it('writes one event per decision with the schema fields in canonical order (hash last), chained from the genesis hash', async () => {
     const dir = await tempDir();
     await writeLog(dir, 3);
     const events = await lines(join(dir, FILE));
     expect(events).toHaveLength(3);
-    expect(Object.keys(events[0]!)).toEqual(['ts', 'instance', 'segment', 'client', 'qname', 'qtype', 'action', 'list', 'rule', 'list_version', 'response', 'seq', 'prev', 'hash']);
+    expect(Object.keys(events[0]!)).toEqual(['action', 'client', 'instance', 'list', 'list_version', 'prev', 'qname', 'qtype', 'response', 'rule', 'segment', 'seq', 'ts', 'hash']);
     expect(events[0]).toMatchObject({
       ts: '2026-11-28T10:00:00.000Z',
       instance: 'a',
