@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // The processes under test and the shared upstream. Each listens on 127.0.0.1:<high port>, keeps its
 // files in the run's temp dir, forwards only to the bench upstream on loopback, and is stopped at the end.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -169,6 +170,13 @@ export interface DnswardOptions {
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
 export const LOG_SEGMENT_SOURCE = '127.0.0.2';
 
+/** The flags after "node" on a `#!/usr/bin/env -S node ...` line. */
+function shebangFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!.*\bnode\b(.*)$/.exec(first);
+  return m?.[1]?.trim() ? (m[1].trim().split(/\s+/)) : [];
+}
+
 export async function startDnsward(o: DnswardOptions): Promise<Server> {
   const port = await freePort();
   const httpPort = await freePort();
@@ -198,7 +206,10 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   ].join('\n');
   const configFile = join(dir, 'dnsward.yaml');
   await writeFile(configFile, yaml);
-  const args = [...o.nodeArgs, join(o.repo, 'bin', 'dnsward'), 'serve', '--config', configFile];
+  // Run it as users do: with the Node flags bin/dnsward's shebang carries (e.g. the small
+  // young generation that keeps resident memory down), then the bench's own.
+  const bin = join(o.repo, 'bin', 'dnsward');
+  const args = [...shebangFlags(bin), ...o.nodeArgs, bin, 'serve', '--config', configFile];
   const proc = startProcess(o.name, process.execPath, args, { cwd: dir });
   const server: Server = { name: o.name, port, proc, describe: `node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
   if (o.noWait) return server;

@@ -2,7 +2,7 @@
 // Hand-written because it runs for every query (dns2's Packet.parse costs ~5 µs and
 // accepts malformed input); it allocates one small object and the qname string.
 import { FLAG, HEADER_SIZE, OPCODE_QUERY, RCODE, TYPE } from './constants.ts';
-import { labelText, skipName } from './names.ts';
+import { skipName } from './names.ts';
 
 export interface EdnsInfo {
   /** Requestor's UDP payload size as sent (not yet clamped). */
@@ -25,6 +25,8 @@ export interface ParsedQuery {
   /** Offset of each label's length byte in the question, for pointers into the qname. */
   labelOffsets: number[];
   edns: EdnsInfo | undefined;
+  /** Answer-cache key: name (lowercased), type, class and the DO bit, as one flat string. */
+  cacheKey: string;
 }
 
 /** Why a query cannot be answered normally: drop silently, or answer with this rcode. */
@@ -43,10 +45,12 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
   const qdcount = buf.readUInt16BE(4);
   if (qdcount !== 1) return reject(RCODE.FORMERR, 'qdcount', id, flags, HEADER_SIZE, undefined);
 
-  // Question: uncompressed name (a pointer could only point into the header).
+  // Question: uncompressed name (a pointer could only point into the header). The dotted,
+  // ASCII-lowercased name is assembled in a scratch buffer and read out as one flat string:
+  // concatenating label strings would leave a tree of string pieces behind every cache key.
   const labelOffsets: number[] = [];
   let pos = HEADER_SIZE;
-  let qname = '';
+  let length = 0;
   let octets = 1;
   while (true) {
     if (pos >= buf.length) return reject(RCODE.FORMERR, 'qname', id, flags, HEADER_SIZE, undefined);
@@ -56,10 +60,15 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
     octets += len + 1;
     const end = pos + 1 + len;
     if (octets > 255 || end > buf.length) return reject(RCODE.FORMERR, 'qname', id, flags, HEADER_SIZE, undefined);
-    const label = labelText(buf, pos + 1, end);
-    if (label === undefined) return reject(RCODE.FORMERR, 'qname', id, flags, HEADER_SIZE, undefined);
     labelOffsets.push(pos);
-    qname = qname === '' ? label : `${qname}.${label}`;
+    if (length > 0) SCRATCH[length++] = 0x2e;
+    for (let i = pos + 1; i < end; i++) {
+      const c = buf[i] as number;
+      // A label holding a "." would make the dotted form ambiguous (RFC 4343 §2.1 escapes it).
+      if (c === 0x2e) return reject(RCODE.FORMERR, 'qname', id, flags, HEADER_SIZE, undefined);
+      // Lowercase A-Z only: DNS case-insensitivity is ASCII-only (RFC 4343).
+      SCRATCH[length++] = c >= 0x41 && c <= 0x5a ? c + 32 : c;
+    }
     pos = end;
   }
   pos += 1;
@@ -70,8 +79,18 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
 
   const edns = parseAdditional(buf, questionEnd);
   if (typeof edns === 'string') return reject(RCODE.FORMERR, edns, id, flags, questionEnd, undefined);
-  return { id, flags, opcode, qname, qtype, qclass, questionEnd, labelOffsets, edns };
+  const qname = SCRATCH.toString('latin1', 0, length);
+  // Cache key: the name, then type, class and the DO bit as octets, read out as one flat string.
+  SCRATCH[length] = 0;
+  SCRATCH.writeUInt16BE(qtype, length + 1);
+  SCRATCH.writeUInt16BE(qclass, length + 3);
+  SCRATCH[length + 5] = edns?.dnssecOk ? 1 : 0;
+  const cacheKey = SCRATCH.toString('latin1', 0, length + 6);
+  return { id, flags, opcode, qname, qtype, qclass, questionEnd, labelOffsets, edns, cacheKey };
 }
+
+/** Reused for every query: a name is at most 255 octets, plus the key's 6. */
+const SCRATCH = Buffer.alloc(512);
 
 function reject(rcode: number, reason: string, id: number, flags: number, questionEnd: number, edns: EdnsInfo | undefined): QueryRejection {
   return { kind: 'rcode', rcode, reason, id, flags, questionEnd, edns };

@@ -33,8 +33,9 @@ export class AnswerCache {
     this.maxStaleMs = maxStaleSeconds * 1000;
   }
 
+  /** The key parseQuery computes as `cacheKey` (name, NUL, type, class, DO as octets). */
   static key(qname: string, qtype: number, qclass: number, dnssecOk: boolean): string {
-    return `${qname}|${qtype}|${qclass}|${dnssecOk ? 1 : 0}`;
+    return `${qname}\0${String.fromCharCode(qtype >> 8, qtype & 0xff, qclass >> 8, qclass & 0xff)}${dnssecOk ? '\x01' : '\0'}`;
   }
 
   get(key: string, now: number): CacheEntry | undefined {

@@ -271,4 +271,5 @@ const EMPTY_QUERY: QueryContext['q'] = {
   questionEnd: HEADER_SIZE,
   labelOffsets: [],
   edns: undefined,
+  cacheKey: '',
 };

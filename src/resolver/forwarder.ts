@@ -7,7 +7,6 @@ import { EDE, FLAG, HEADER_SIZE, RCODE } from '../dns/constants.ts';
 import { edeText } from '../dns/synthesize.ts';
 import type { QueryContext } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
-import { AnswerCache } from './answer-cache.ts';
 import type { ResolverCore } from './core.ts';
 import { randomId } from './random-ids.ts';
 import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
@@ -74,7 +73,7 @@ export class Forwarder {
 
   forward(ctx: QueryContext): void {
     const q = ctx.q;
-    const key = AnswerCache.key(q.qname, q.qtype, q.qclass, q.edns?.dnssecOk === true);
+    const key = q.cacheKey;
     const existing = this.inflight.get(key);
     if (existing !== undefined) {
       this.coalesced++;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RCODE } from '../../../src/dns/constants.ts';
 import { isRejection, parseQuery, type ParsedQuery, type QueryRejection } from '../../../src/dns/query-parser.ts';
+import { AnswerCache } from '../../../src/resolver/answer-cache.ts';
 
 interface MessageSpec {
   id?: number;
@@ -76,6 +77,15 @@ function rejected(buf: Buffer): QueryRejection {
 
 const A_RECORD = record(Buffer.from([0xc0, 12]), 1, 1, 300, Buffer.from([192, 0, 2, 1]));
 
+describe('parseQuery: cache key', () => {
+  it('is the lowercased name with type, class and DO, and tells them apart', () => {
+    const a = parsed(message({ id: 1, flags: 0x0100, body: [question('WWW.Example.com', 1, 1)] }));
+    const aaaa = parsed(message({ id: 2, flags: 0x0100, body: [question('www.example.com', 28, 1)] }));
+    expect(a.cacheKey).toBe(AnswerCache.key('www.example.com', 1, 1, false));
+    expect(aaaa.cacheKey).not.toBe(a.cacheKey);
+  });
+});
+
 describe('parseQuery: accepted queries', () => {
   it('reads header and question', () => {
     const q = parsed(message({ id: 0xbeef, flags: 0x0110, body: [question('www.example.com', 28, 1)] }));
@@ -89,6 +99,7 @@ describe('parseQuery: accepted queries', () => {
       questionEnd: 12 + 17 + 4,
       labelOffsets: [12, 16, 24],
       edns: undefined,
+      cacheKey: AnswerCache.key('www.example.com', 28, 1, false),
     });
   });
 
