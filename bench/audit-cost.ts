@@ -2,10 +2,10 @@
 // a listed name from a `log` segment, so every query writes an event) against the very same
 // queries from a segment with action `allow` (no event), measured alternately on one server;
 // then the events per second the writer sustains on its own (bench/audit-writer.ts).
-//   node bench/audit-cost.ts [--duration 5] [--repeat 3] [--clients 8] [--outstanding 100]
+//   node bench/audit-cost.ts [--duration 5] [--repeat 3] [--clients 8] [--outstanding 100] [--writer auto|thread|inline]
 // Needs dnsperf and dnsmasq (the loopback upstream), like bench/run.ts. Goal: under 10 % slower.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,8 +31,8 @@ const { values: opt } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Diagnostics: decisions go to a sink that does nothing (the log path without the writer). */
     'null-sink': { type: 'boolean', default: false },
-    /** Diagnostics: the writer on the DNS thread (audit.worker_thread: false). */
-    inline: { type: 'boolean', default: false },
+    /** Where the writer runs: auto (the default config: a worker thread with 4+ CPUs), thread, inline. */
+    writer: { type: 'string', default: 'auto' },
     /** Extra Node.js flag for the server (repeatable), e.g. --node-arg=--cpu-prof. */
     'node-arg': { type: 'string', multiple: true, default: [] },
   },
@@ -95,7 +95,7 @@ try {
   );
   const server = startProcess('dnsward', process.execPath, ['--max-semi-space-size=2', ...opt['node-arg'], join(REPO, 'bench', 'audit-server.ts'), configFile], {
     cwd: tmp,
-    env: { ...process.env, BENCH_AUDIT_SINK: opt['null-sink'] ? 'null' : 'file', BENCH_AUDIT_INLINE: opt.inline ? '1' : '0' },
+    env: { ...process.env, BENCH_AUDIT_SINK: opt['null-sink'] ? 'null' : 'file', BENCH_AUDIT_WRITER: opt.writer },
   });
   await waitForAnswer(port, `ready.${BENCH_ZONE}`, 'NOERROR', 20_000, () => server.exitCode() === undefined);
 
@@ -129,7 +129,7 @@ try {
   const m = (name: 'allow' | 'log', key: keyof Run): number => median(runs[name].map((r) => r[key]));
   const slower = (1 - m('log', 'qps') / m('allow', 'qps')) * 100;
   const cpuCost = (m('log', 'mainUs') / m('allow', 'mainUs') - 1) * 100;
-  console.log(`dnsward log-only mix (${seconds} s x ${repeat}, medians, dnsperf -c ${base.clients} -q ${base.outstanding}${opt['null-sink'] ? ', NULL SINK' : ''}${opt.inline ? ', writer on the DNS thread' : ''}):`);
+  console.log(`dnsward log-only mix (${seconds} s x ${repeat}, medians, dnsperf -c ${base.clients} -q ${base.outstanding}${opt['null-sink'] ? ', NULL SINK' : ''}, writer ${opt.writer}${opt.writer === 'auto' ? ` = ${availableParallelism() >= 4 ? 'thread' : 'inline'} on ${availableParallelism()} CPUs` : ''}):`);
   for (const name of ['allow', 'log'] as const) {
     console.log(
       `  segment action ${name.padEnd(5)} ${name === 'allow' ? '(no events)    ' : '(event/query)  '}: ${Math.round(m(name, 'qps')).toLocaleString('en').padStart(8)} qps, ` +

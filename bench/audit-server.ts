@@ -9,8 +9,9 @@ import { loadConfigFile } from '../src/config/load.ts';
 import { createLogger } from '../src/logger.ts';
 
 const config = await loadConfigFile(process.argv[2] ?? 'dnsward.yaml');
-// BENCH_AUDIT_INLINE=1: the writer on the DNS thread (audit.worker_thread: false), for comparison.
-if (process.env.BENCH_AUDIT_INLINE === '1') config.audit.worker_thread = false;
+// BENCH_AUDIT_WRITER=thread|inline: overrides audit.worker_thread (default: the config's, auto).
+if (process.env.BENCH_AUDIT_WRITER === 'thread') config.audit.worker_thread = true;
+if (process.env.BENCH_AUDIT_WRITER === 'inline') config.audit.worker_thread = false;
 const logger = createLogger(config.log.level, config.instance);
 // BENCH_AUDIT_SINK=null: decisions go nowhere (to tell the writer's cost from the log path's own).
 const sink =

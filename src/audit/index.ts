@@ -1,6 +1,7 @@
 // Entry points of the block log for the app: the sink the resolver reports decisions to,
 // and the reader the auditor API and `audit export` use.
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { loadPseudonymSecret, loadSigningKey, rawPublicKey } from './keys.ts';
@@ -41,7 +42,9 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
     if (loaded.created) log.info({ file: audit.pseudonym_secret_file }, 'block log: created a new pseudonym secret (back it up: pseudonyms stay stable only while it does)');
     secret = loaded.value;
   }
-  const writer: AuditSink = audit.worker_thread
+  const threaded = audit.worker_thread === 'auto' ? availableParallelism() >= 4 : audit.worker_thread;
+  log.debug({ threaded, cpus: availableParallelism() }, 'block log writer placement');
+  const writer: AuditSink = threaded
     ? await ThreadedAuditSink.start({
         init: {
           dir: audit.dir,

@@ -131,8 +131,9 @@ describe('block log behind the resolver', () => {
     expect(report.instances[0]).toMatchObject({ lastSeq: 13, lastCheckpointSeq: 13 });
   });
 
-  it('loses nothing when the server stops with queries in flight', async () => {
+  it.each([true, false])('loses nothing when the server stops with queries in flight (worker thread: %s)', async (workerThread) => {
     const { config, dir } = await auditConfig();
+    config.audit.worker_thread = workerThread;
     const sink = await createAuditSink(config, silent);
     const app = await startDnsward(config, { logger: silent, decisions: sink });
     const port = app.dns[0]!.port;

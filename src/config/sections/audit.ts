@@ -17,7 +17,7 @@ export const AUDIT_DEFAULTS = {
   signing_key_file: 'var/audit-keys/signing.key',
   pseudonym_secret_file: 'var/audit-keys/pseudonym.key',
   log_decisions: false,
-  worker_thread: true,
+  worker_thread: 'auto',
 } as const;
 
 export const auditSection = z
@@ -48,8 +48,12 @@ export const auditSection = z
     pseudonym_secret_env: envName.optional(),
     /** Also write one pino info line per decision (as before the block log existed). */
     log_decisions: z.boolean().default(AUDIT_DEFAULTS.log_decisions),
-    /** Encode, hash and write in a worker thread (true), or on the thread that answers DNS (false: for debugging). */
-    worker_thread: z.boolean().default(AUDIT_DEFAULTS.worker_thread),
+    /**
+     * Encode, hash and write in a worker thread (true) or on the thread that answers DNS (false).
+     * auto: a worker with 4 or more CPUs; with fewer it would compete with the DNS thread for the
+     * same cores and cost more in total (docs/AUDIT.md, "Cost").
+     */
+    worker_thread: z.union([z.boolean(), z.literal('auto')]).default(AUDIT_DEFAULTS.worker_thread),
   })
   .default(AUDIT_DEFAULTS);
 

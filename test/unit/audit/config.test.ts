@@ -25,7 +25,7 @@ describe('audit config section', () => {
       signing_key_file: 'var/audit-keys/signing.key',
       pseudonym_secret_file: 'var/audit-keys/pseudonym.key',
       log_decisions: false,
-      worker_thread: true,
+      worker_thread: 'auto',
     });
   });
 
@@ -82,6 +82,31 @@ describe('createAuditSink', () => {
     await sink.close();
     expect(lines.filter((l) => l.component === 'decision')).toHaveLength(1);
     expect(JSON.stringify(lines)).not.toContain('10.20.0.7');
+  });
+
+  it('writes the same through the worker thread (worker_thread: true), and its close() ends the thread', async () => {
+    const { dir, yaml } = await setup('  worker_thread: true\n');
+    const sink = await createAuditSink(parseConfig(yaml), capture().logger);
+    for (let i = 0; i < 2000; i++) sink.record(decision(i, { segment: 'personal', client: `10.20.0.${i % 7}`, pseudonymize: true, action: 'logged', response: 'answer' }));
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ recorded: 2000, written: 2000, dropped: 0, buffered: 0 });
+    await sink.close();
+    const file = (await readdir(dir)).find((n) => n.endsWith('-000.jsonl'))!;
+    const text = await readFile(join(dir, file), 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(2000);
+    expect(text).not.toContain('10.20.0.');
+    const { verifyAuditPath } = await import('../../../src/audit/verify.ts');
+    const report = await verifyAuditPath(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.instances[0]).toMatchObject({ lastSeq: 2000, lastCheckpointSeq: 2000 });
+  });
+
+  it('reports a worker-side start failure as the same coded error', async () => {
+    const { dir, yaml } = await setup('  worker_thread: true\n');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'audit-a-2026-11-28-000.jsonl'), 'garbage\n');
+    await expect(createAuditSink(parseConfig(yaml), capture().logger)).rejects.toThrow(/not a valid event/);
   });
 
   it('only logs (no files, no keys) with enabled: false', async () => {
