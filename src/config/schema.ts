@@ -70,8 +70,8 @@ export const configSchema = z.strictObject({
       max_inflight_upstream: z.number().int().min(1).max(1_000_000).default(4096),
       /** Random 0x20 case on upstream queries; the reply must echo it exactly. */
       upstream_0x20: z.boolean().default(false),
-      /** Maximum cached answers (entries). */
-      cache_size: z.number().int().min(0).max(10_000_000).default(100_000),
+      /** Maximum cached answers (entries; about 1 KB of memory each when full). */
+      cache_size: z.number().int().min(0).max(10_000_000).default(50_000),
       /** TCP connections idle longer than this are closed (ms). */
       tcp_idle_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
       tcp: z

@@ -4,6 +4,8 @@
 import { FLAG, HEADER_SIZE, RCODE, TYPE } from './constants.ts';
 import { checkName, readName, skipName } from './names.ts';
 
+const NO_CNAMES: string[] = [];
+
 /** CNAME records read from one answer before it is treated as garbage. */
 export const MAX_CNAMES = 32;
 
@@ -28,7 +30,8 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
   const nscount = buf.readUInt16BE(8);
   const arcount = buf.readUInt16BE(10);
   const ttlOffsets: number[] = [];
-  const cnameTargets: string[] = [];
+  // Most answers have no CNAME: they share one empty array instead of holding their own.
+  let cnameTargets: string[] = NO_CNAMES;
   let optStart = -1;
   let optEnd = -1;
   let minTtl = Number.MAX_SAFE_INTEGER;
@@ -66,6 +69,7 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
       if (cnameTargets.length >= MAX_CNAMES) return undefined;
       const target = readName(buf, rdata);
       if (target === undefined) return undefined;
+      if (cnameTargets === NO_CNAMES) cnameTargets = [];
       cnameTargets.push(target);
     } else if (i >= ancount && i < ancount + nscount && type === TYPE.SOA) {
       const mnameEnd = skipName(buf, rdata);

@@ -124,7 +124,7 @@ describe('parseConfig: defaults', () => {
     expect(config.dns.allow).toEqual(['127.0.0.0/8', '::1/128']);
     expect(config.dns.upstream_timeout_ms).toBe(1000);
     expect(config.dns.query_timeout_ms).toBe(2500);
-    expect(config.dns.cache_size).toBe(100_000);
+    expect(config.dns.cache_size).toBe(50_000);
     expect(config.dns.upstream_0x20).toBe(false);
     expect(config.dns.tcp).toEqual({ max_connections: 1024, max_connections_per_client: 16, max_inflight_per_connection: 32, message_deadline_ms: 5000 });
     expect(config.dns.rate_limit).toMatchObject({ enabled: true, qps: 100, burst: 200, action: 'slip', exempt: [] });
