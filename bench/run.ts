@@ -313,9 +313,11 @@ async function bigListRun(dir: string, upstreamPort: number, files: Files, refer
   const listsDir = join(dir, 'lists-big');
   await mkdir(listsDir, { recursive: true });
   await cp(join(REPO, 'lists', 'tiktok.list'), join(listsDir, 'tiktok.list'));
-  const bigFile = join(listsDir, 'big.list');
+  // The million names arrive the way big lists do in practice: a subscribed source (a hosts
+  // file), loaded by lists.sources, not one of the maintained lists the feed republishes.
+  const bigFile = join(dir, 'big-hosts.txt');
   log(`[1M] writing ${bigCount.toLocaleString('en-US')} domains to ${bigFile}`);
-  const sample = await writeBigList(bigFile, bigCount, 20261128, 4000);
+  const sample = await writeBigList(bigFile, bigCount, 20261128, 4000, 'hosts');
   const { size } = await stat(bigFile);
   const bigQueries = join(dir, 'blocked-big.txt');
   await writeFile(bigQueries, `${sample.flatMap((d, i) => [`${i % 3 === 0 ? 'www.' : ''}${d} A`, `${d} AAAA`]).join('\n')}\n`);
@@ -323,7 +325,18 @@ async function bigListRun(dir: string, upstreamPort: number, files: Files, refer
   const probeName = sample[sample.length - 1] as string;
   const run: BigRun = { domains: bigCount, listFileMB: Math.round((size / 2 ** 20) * 10) / 10, probes: 0, results: [] };
 
-  const server = await startDnsward({ repo: REPO, dir, upstreamPort, listsDir, lists: ['tiktok', 'big'], nodeArgs: opt['node-arg'], name: 'dnsward-1m', readyTimeoutMs: 60_000, noWait: true });
+  const server = await startDnsward({
+    repo: REPO,
+    dir,
+    upstreamPort,
+    listsDir,
+    lists: ['tiktok', 'big'],
+    sources: [{ name: 'big', file: bigFile, format: 'hosts' }],
+    nodeArgs: opt['node-arg'],
+    name: 'dnsward-1m',
+    readyTimeoutMs: 60_000,
+    noWait: true,
+  });
   const start = Date.now();
   const prober = new Prober();
   try {

@@ -93,12 +93,13 @@ const TLDS = ['com', 'com', 'com', 'com', 'net', 'net', 'org', 'io', 'co', 'info
  * A synthetic `.list` file of `count` distinct domains in the maintained-list format
  * (`domain  YYYY-MM-DD  source  note`), like a big subscribed blocklist. Returns a sample of its domains.
  */
-export async function writeBigList(file: string, count: number, seed: number, sampleSize: number): Promise<string[]> {
+/** Writes `count` distinct synthetic domains: as a hosts file ("0.0.0.0 name", what subscribed lists usually are) or in lists/ format. */
+export async function writeBigList(file: string, count: number, seed: number, sampleSize: number, format: 'hosts' | 'list' = 'list'): Promise<string[]> {
   const rand = rng(seed);
   const seen = new Set<string>();
   const sample: string[] = [];
   const stream = createWriteStream(file);
-  stream.write(`# title: Bench ${count}\n# description: synthetic list of ${count} domains for npm run bench\n# license: CC0-1.0\n#\n`);
+  stream.write(format === 'hosts' ? `# synthetic hosts file of ${count} domains for npm run bench\n` : `# title: Bench ${count}\n# description: synthetic list of ${count} domains for npm run bench\n# license: CC0-1.0\n#\n`);
   let chunk = '';
   while (seen.size < count) {
     const depth = rand();
@@ -108,7 +109,7 @@ export async function writeBigList(file: string, count: number, seed: number, sa
     if (seen.has(domain)) continue;
     seen.add(domain);
     if (seen.size % Math.max(1, Math.floor(count / sampleSize)) === 0 && sample.length < sampleSize) sample.push(domain);
-    chunk += `${domain}  2026-11-28  bench  synthetic entry ${seen.size}\n`;
+    chunk += format === 'hosts' ? `0.0.0.0 ${domain}\n` : `${domain}  2026-11-28  bench  synthetic entry ${seen.size}\n`;
     if (chunk.length > 1 << 16) {
       if (!stream.write(chunk)) await once(stream, 'drain');
       chunk = '';

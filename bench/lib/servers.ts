@@ -165,6 +165,8 @@ export interface DnswardOptions {
   readyTimeoutMs: number;
   /** Skip the readiness probe (the 1M run measures it itself). */
   noWait?: boolean;
+  /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file. */
+  sources?: { name: string; file: string; format: 'hosts' | 'domains' | 'adblock' }[];
 }
 
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
@@ -191,7 +193,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     // dnsperf is one client sending 100k+ qps: the per-client rate limit would answer it TC=1.
     '  rate_limit: { enabled: false }',
     `upstreams: ["127.0.0.1:${o.upstreamPort}"]`,
-    `lists: { dir: ${JSON.stringify(o.listsDir)} }`,
+    `lists: { dir: ${JSON.stringify(o.listsDir)}, cache_dir: ${JSON.stringify(join(dir, 'lists-cache'))}, sources: ${JSON.stringify(o.sources ?? [])} }`,
     'segments:',
     `  - { name: bench-log, networks: ["${LOG_SEGMENT_SOURCE}/32"], action: log, lists: ${lists} }`,
     `  - { name: bench-block, networks: ["127.0.0.0/8"], action: block, lists: ${lists} }`,

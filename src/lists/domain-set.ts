@@ -90,6 +90,18 @@ export class DomainSet {
     return true;
   }
 
+  /**
+   * Trims the name pool and entry arrays to what the set holds (loaders size them from the
+   * file size, then call this once the last name is in). The slot table is kept: re-placing
+   * a million entries would hold the event loop for ~70 ms.
+   */
+  compact(): void {
+    this.pool = this.pool.slice(0, this.poolUsed);
+    this.entryOffset = this.entryOffset.slice(0, this.count);
+    this.entryLength = this.entryLength.slice(0, this.count);
+    this.entryHash = this.entryHash.slice(0, this.count);
+  }
+
   has(name: string): boolean {
     return this.find(name, 0, name.length, DomainSet.hash(name, 0, name.length)) >= 0;
   }
@@ -164,7 +176,7 @@ export class DomainSet {
   }
 
   private growEntries(): void {
-    const size = Math.ceil(this.entryOffset.length * 1.5);
+    const size = Math.max(16, Math.ceil(this.entryOffset.length * 1.5));
     const grow = <T extends Uint32Array | Uint8Array | Int32Array>(old: T, make: (n: number) => T): T => {
       const next = make(size);
       next.set(old);
@@ -182,7 +194,7 @@ export class DomainSet {
 
   private growPool(needed: number): void {
     // Grow by half: a million-name pool is tens of MB, doubling would waste most of it.
-    const next = new Uint8Array(Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed));
+    const next = new Uint8Array(Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256));
     next.set(this.pool.subarray(0, this.poolUsed));
     this.pool = next;
   }

@@ -43,6 +43,9 @@ export interface ListPublication {
   readonly signature: RenderedFile | undefined;
 }
 
+/** Lists with more names than this are rendered on first request, not at start. */
+export const EAGER_RENDER_MAX = 50_000;
+
 export const MANIFEST_NAME = 'sha256sums';
 export const SIGNATURE_NAME = 'sha256sums.sig';
 export const PUBLIC_KEY_NAME = 'signing-key.pem';
@@ -62,11 +65,16 @@ export class ListFeed {
     this.publicKeyPem = options.signingKey ? createPublicKey(options.signingKey).export({ type: 'spki', format: 'pem' }).toString() : undefined;
   }
 
-  /** Renders every published list now and again whenever one changes. */
+  /**
+   * Renders every published list now and again whenever one changes. Lists above
+   * EAGER_RENDER_MAX names render on first request instead: rendering and compressing a
+   * million names in eight formats takes minutes of CPU and hundreds of MB.
+   */
   start(onError: (error: unknown) => void): void {
-    for (const snapshot of this.published()) this.publication(snapshot.name)?.catch(onError);
+    const eager = (snapshot: ListSnapshot): boolean => isPublished(snapshot) && (snapshot.set?.size ?? snapshot.domains.length) <= EAGER_RENDER_MAX;
+    for (const snapshot of this.published()) if (eager(snapshot)) this.publication(snapshot.name)?.catch(onError);
     this.unsubscribe = this.registry.onChange((snapshot) => {
-      if (isPublished(snapshot)) this.publication(snapshot.name)?.catch(onError);
+      if (eager(snapshot)) this.publication(snapshot.name)?.catch(onError);
     });
   }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { durationSeconds, type ListsConfig, type ListSourceConfig } from '../config/sections/lists.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { DomainSet } from './domain-set.ts';
@@ -145,6 +145,8 @@ export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto
     }
   }
   result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
+  // Sized generously above; give back what the list did not use.
+  set.compact();
   return result;
 }
 
@@ -235,8 +237,13 @@ export async function startListSources(config: ListsConfig, registry: ListRegist
       throw new DnswardError(ErrorCodes.CONFIG, `lists.sources: "${source.name}" is also a built-in list in ${config.dir}; give the source another name`);
     }
   }
-  const dispatcher = options.dispatcher ?? new Agent({ headersTimeout: 30_000, bodyTimeout: 60_000, connectTimeout: 10_000 }).compose(interceptors.redirect({ maxRedirections: 5 }));
-  const ownsDispatcher = options.dispatcher === undefined;
+  // undici costs ~30 MB resident: loaded only when some source is fetched over HTTP(S).
+  const needsHttp = config.sources.some((s) => s.url !== undefined);
+  const undici = needsHttp ? await import('undici') : undefined;
+  const dispatcher =
+    options.dispatcher ??
+    (undici ? new undici.Agent({ headersTimeout: 30_000, bodyTimeout: 60_000, connectTimeout: 10_000 }).compose(undici.interceptors.redirect({ maxRedirections: 5 })) : undefined);
+  const ownsDispatcher = options.dispatcher === undefined && dispatcher !== undefined;
   const log = logger.child({ component: 'list-sources' });
   const workers = config.sources.map((source) => new SourceWorker(source, config, registry, log, dispatcher, options.userAgent ?? 'dnsward list fetcher'));
   await mkdir(config.cache_dir, { recursive: true });
@@ -260,7 +267,7 @@ export async function startListSources(config: ListsConfig, registry: ListRegist
     stop: async () => {
       for (const w of workers) w.stopTimer();
       await Promise.allSettled(workers.map((w) => w.idle()));
-      if (ownsDispatcher) await dispatcher.close();
+      if (ownsDispatcher) await dispatcher?.close();
     },
     status: () => Object.fromEntries(workers.map((w) => [w.source.name, { ...w.status }])),
   };
@@ -272,13 +279,13 @@ class SourceWorker {
   private readonly config: ListsConfig;
   private readonly registry: ListRegistry;
   private readonly log: Logger;
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: Dispatcher | undefined;
   private readonly userAgent: string;
   private meta: SourceMeta = {};
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(source: ListSourceConfig, config: ListsConfig, registry: ListRegistry, log: Logger, dispatcher: Dispatcher, userAgent: string) {
+  constructor(source: ListSourceConfig, config: ListsConfig, registry: ListRegistry, log: Logger, dispatcher: Dispatcher | undefined, userAgent: string) {
     this.source = source;
     this.config = config;
     this.registry = registry;
@@ -396,6 +403,7 @@ class SourceWorker {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, 'accept-encoding': 'gzip, br' };
     if (this.meta.etag) headers['if-none-match'] = this.meta.etag;
     if (this.meta.lastModified) headers['if-modified-since'] = this.meta.lastModified;
+    const { request } = await import('undici');
     const response = await request(url, { dispatcher: this.dispatcher, headers });
     if (response.statusCode === 304) {
       await response.body.dump();

@@ -75,3 +75,18 @@ describe('DomainMatcher over sets', () => {
     expect(matcher.match('tiktok.com', 0)).toBeUndefined();
   });
 });
+
+describe('DomainSet.compact', () => {
+  it('shrinks to what it holds and keeps every name findable', () => {
+    const set = new DomainSet(100_000, 4_000_000);
+    const names = Array.from({ length: 1000 }, (_, i) => `n${i}.example.org`);
+    for (const n of names) set.add(n);
+    const before = set.byteSize;
+    set.compact();
+    expect(set.byteSize).toBeLessThan(before / 2);
+    for (const n of names) expect(set.has(n)).toBe(true);
+    expect(set.has('n1000.example.org')).toBe(false);
+    expect(set.add('later.example.org')).toBe(true);
+    expect(set.has('later.example.org')).toBe(true);
+  });
+});
