@@ -33,7 +33,7 @@ const { values: opt } = parseArgs({
     'victim-qps': { type: 'string', default: '50' },
     'flood-qps': { type: 'string', default: '0' },
     flooder: { type: 'string', default: existsSync(DNSPERF) ? 'dnsperf' : 'node' },
-    action: { type: 'string', default: 'slip' },
+    action: { type: 'string', default: 'drop' },
     'no-compare': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -46,7 +46,7 @@ const SECONDS = Number(opt.seconds);
 const VICTIM_QPS = Number(opt['victim-qps']);
 const FLOOD_QPS = Number(opt['flood-qps']);
 const FLOODER = opt.flooder === 'node' ? 'node' : 'dnsperf';
-const ACTION = opt.action === 'drop' ? 'drop' : 'slip';
+const ACTION = opt.action === 'slip' ? 'slip' : 'drop';
 
 function assertLoopback(host: string): void {
   if (!/^127\.\d+\.\d+\.\d+$/.test(host)) throw new Error(`refusing ${host}: loopback only`);

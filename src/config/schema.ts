@@ -91,8 +91,11 @@ export const configSchema = z.strictObject({
           burst: z.number().min(1).max(10_000_000).default(200),
           ipv4_prefix: z.number().int().min(8).max(32).default(32),
           ipv6_prefix: z.number().int().min(16).max(128).default(56),
-          /** slip: answer some over-limit queries TC=1 so real clients retry over TCP; drop: answer nothing. */
-          action: z.enum(['slip', 'drop']).default('slip'),
+          /**
+           * drop (default): answer nothing, which costs a flood the least and keeps other clients
+           * answered; slip: answer some over-limit queries TC=1 so real clients retry over TCP.
+           */
+          action: z.enum(['slip', 'drop']).default('drop'),
           /** With slip: one over-limit query in this many gets the TC=1 reply, the rest are dropped (BIND's "slip 2"). */
           slip_every: z.number().int().min(1).max(100).default(2),
           exempt: z.array(cidr).default([]),

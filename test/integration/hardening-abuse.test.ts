@@ -66,7 +66,7 @@ describe('UDP rate limiting', () => {
   beforeAll(async () => {
     slip = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, action: 'slip', slip_every: 1, exempt: ['127.0.0.12/32'] } });
     drop = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, action: 'drop' } });
-    prefix24 = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, ipv4_prefix: 24, slip_every: 1 } });
+    prefix24 = await start({ rate_limit: { enabled: true, qps: 10, burst: 20, ipv4_prefix: 24, action: 'slip', slip_every: 1 } });
   });
 
   it('slips a client over its rate: header + question with TC=1 and no records', async () => {

@@ -127,7 +127,7 @@ describe('parseConfig: defaults', () => {
     expect(config.dns.cache_size).toBe(50_000);
     expect(config.dns.upstream_0x20).toBe(false);
     expect(config.dns.tcp).toEqual({ max_connections: 1024, max_connections_per_client: 16, max_inflight_per_connection: 32, message_deadline_ms: 5000 });
-    expect(config.dns.rate_limit).toMatchObject({ enabled: true, qps: 100, burst: 200, action: 'slip', exempt: [] });
+    expect(config.dns.rate_limit).toMatchObject({ enabled: true, qps: 100, burst: 200, action: 'drop', slip_every: 2, exempt: [] });
     expect(config.dns.any).toBe('hinfo');
     expect(config.dns.serve_stale.enabled).toBe(true);
     expect(config.upstreams).toBeUndefined();
