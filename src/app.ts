@@ -105,21 +105,34 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
   };
 
   try {
+    const tcpLimits = {
+      idleTimeoutMs: config.dns.tcp_idle_timeout_ms,
+      messageDeadlineMs: config.dns.tcp.message_deadline_ms,
+      maxConnections: config.dns.tcp.max_connections,
+      maxConnectionsPerClient: config.dns.tcp.max_connections_per_client,
+      maxInFlightPerConnection: config.dns.tcp.max_inflight_per_connection,
+    };
     for (const text of config.dns.listen) {
       const address = parseHostPort(text, 53) as HostPort;
-      const udp = new UdpListener(address, core, logger.child({ component: 'udp' }));
-      const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
-      listeners.push(udp);
-      const tcp = new TcpListener(address, core, logger.child({ component: 'tcp' }), {
-        idleTimeoutMs: config.dns.tcp_idle_timeout_ms,
-        messageDeadlineMs: config.dns.tcp.message_deadline_ms,
-        maxConnections: config.dns.tcp.max_connections,
-        maxConnectionsPerClient: config.dns.tcp.max_connections_per_client,
-        maxInFlightPerConnection: config.dns.tcp.max_inflight_per_connection,
-      });
-      await tcp.start(port).catch((error: Error) => listenError('dns.listen', text, error));
-      listeners.push(tcp);
-      bound.push({ host: address.host, port });
+      // UDP and TCP share the port. With port 0 the kernel picks the UDP port, and that
+      // number can already be taken for TCP: then try again with another one.
+      for (let attempt = 1; ; attempt++) {
+        const udp = new UdpListener(address, core, logger.child({ component: 'udp' }));
+        const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
+        const tcp = new TcpListener(address, core, logger.child({ component: 'tcp' }), tcpLimits);
+        const tcpError = await tcp.start(port).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        if (tcpError === undefined) {
+          listeners.push(udp, tcp);
+          bound.push({ host: address.host, port });
+          break;
+        }
+        await udp.close();
+        const retry = address.port === 0 && (tcpError as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 10;
+        if (!retry) listenError('dns.listen', text, tcpError);
+      }
     }
     if (http) {
       const address = parseHostPort(config.http.listen, 8053) as HostPort;

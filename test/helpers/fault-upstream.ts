@@ -202,7 +202,11 @@ export class SlowTcpUpstream {
       socket.on('close', () => this.sockets.delete(socket));
     });
     this.tcp = tcp;
-    await new Promise<void>((resolve) => tcp.listen(this.port, host, () => resolve()));
+    // The kernel picked the UDP port; if that number is taken for TCP, fail loudly rather than hang.
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(this.port, host, () => resolve());
+    });
     return this;
   }
 

@@ -70,15 +70,27 @@ export class StubUpstream {
   }
 
   async start(host = '127.0.0.1'): Promise<this> {
-    const udp = createSocket('udp4');
-    this.udp = udp;
-    udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
-    await new Promise<void>((resolve) => udp.bind(0, host, () => resolve()));
-    this.port = udp.address().port;
-    const tcp = createServer((socket) => this.onTcp(socket));
-    this.tcp = tcp;
-    await new Promise<void>((resolve) => tcp.listen(this.port, host, () => resolve()));
-    return this;
+    // UDP and TCP share one port; the kernel picks the UDP one, which may be taken for TCP:
+    // then try another.
+    for (let attempt = 1; ; attempt++) {
+      const udp = createSocket('udp4');
+      udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
+      await new Promise<void>((resolve) => udp.bind(0, host, () => resolve()));
+      const port = udp.address().port;
+      const tcp = createServer((socket) => this.onTcp(socket));
+      const error = await new Promise<Error | undefined>((resolve) => {
+        tcp.once('error', resolve);
+        tcp.listen(port, host, () => resolve(undefined));
+      });
+      if (error === undefined) {
+        this.udp = udp;
+        this.tcp = tcp;
+        this.port = port;
+        return this;
+      }
+      udp.close();
+      if (attempt >= 10) throw error;
+    }
   }
 
   count(qname?: string): number {
