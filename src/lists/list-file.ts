@@ -148,16 +148,20 @@ export function listLastModified(parsed: ParsedListFile): Date {
   return newest ? new Date(`${newest}T00:00:00Z`) : new Date(0);
 }
 
-/** Reads and parses every `*.list` file in dir (no validation beyond syntax). */
-export async function readListDir(dir: string): Promise<ParsedListFile[]> {
-  let names: string[];
+/** The `*.list` files in dir, sorted; a missing or unreadable dir is a config error naming lists.dir. */
+async function listFileNames(dir: string): Promise<string[]> {
   try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.list')).sort();
+    return (await readdir(dir)).filter((n) => n.endsWith('.list')).sort();
   } catch (error) {
     throw new DnswardError(ErrorCodes.CONFIG, `lists.dir: cannot read "${dir}": ${(error as Error).message}; point lists.dir at the lists/ folder`, {
       cause: error,
     });
   }
+}
+
+/** Reads and parses every `*.list` file in dir (no validation beyond syntax). */
+export async function readListDir(dir: string): Promise<ParsedListFile[]> {
+  const names = await listFileNames(dir);
   const parsed: ParsedListFile[] = [];
   for (const name of names) {
     const file = join(dir, name);
@@ -171,14 +175,7 @@ export const STREAM_THRESHOLD_BYTES = 4 * 1024 * 1024;
 
 /** Loads every `*.list` file in dir. Throws DNSWARD_ERR_LIST_SYNTAX naming file:line for bad lines. */
 export async function loadListDir(dir: string): Promise<ListSnapshot[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.list')).sort();
-  } catch (error) {
-    throw new DnswardError(ErrorCodes.CONFIG, `lists.dir: cannot read "${dir}": ${(error as Error).message}; point lists.dir at the lists/ folder`, {
-      cause: error,
-    });
-  }
+  const names = await listFileNames(dir);
   const snapshots: ListSnapshot[] = [];
   for (const name of names) {
     const file = join(dir, name);
