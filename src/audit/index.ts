@@ -47,16 +47,9 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
   const writer: AuditSink = threaded
     ? await ThreadedAuditSink.start({
         init: {
-          dir: audit.dir,
-          instance: config.instance,
+          ...writerSettings(config),
           signingKeyPem: signing.value.export({ format: 'pem', type: 'pkcs8' }).toString(),
           ...(secret ? { pseudonymSecret: secret.toString('hex') } : {}),
-          flushIntervalMs: audit.flush_interval_ms,
-          maxBatch: audit.max_batch,
-          maxFileBytes: Math.floor(audit.max_file_mb * 1024 * 1024),
-          retentionDays: audit.retention_days,
-          checkpointIntervalMs: audit.checkpoint_interval_s * 1000,
-          fsync: audit.fsync,
           logLevel: logger.level,
         },
         maxBuffered: audit.max_buffered,
@@ -81,21 +74,37 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
 
 /** The writer on the calling thread (audit.worker_thread: false). */
 function openInline(config: Config, logger: Logger, signingKey: KeyObject, secret: Buffer | undefined): Promise<AuditWriter> {
-  const audit = config.audit;
   return AuditWriter.open({
-    dir: audit.dir,
-    instance: config.instance,
+    ...writerSettings(config),
     pseudonymize: secret ? createPseudonymizer(secret) : (address: string): string => address,
     signingKey,
+    maxBuffered: config.audit.max_buffered,
+    logger,
+  });
+}
+
+/** The writer settings from config, the same wherever the writer runs. */
+function writerSettings(config: Config): {
+  dir: string;
+  instance: string;
+  flushIntervalMs: number;
+  maxBatch: number;
+  maxFileBytes: number;
+  retentionDays: number;
+  checkpointIntervalMs: number;
+  fsync: boolean;
+} {
+  const audit = config.audit;
+  return {
+    dir: audit.dir,
+    instance: config.instance,
     flushIntervalMs: audit.flush_interval_ms,
     maxBatch: audit.max_batch,
-    maxBuffered: audit.max_buffered,
     maxFileBytes: Math.floor(audit.max_file_mb * 1024 * 1024),
     retentionDays: audit.retention_days,
     checkpointIntervalMs: audit.checkpoint_interval_s * 1000,
     fsync: audit.fsync,
-    logger,
-  });
+  };
 }
 
 /** The reader over this instance's audit.dir (every instance whose files are there). */

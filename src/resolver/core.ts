@@ -10,7 +10,7 @@ import { isRejection, parseQuery } from '../dns/query-parser.ts';
 import { edeText, type SynthSpec, synthesize } from '../dns/synthesize.ts';
 import { OUTCOME_INDEX, OUTCOMES, type Handler, type Outcome, type QueryContext, type Responder, type Transport } from '../pipeline/context.ts';
 import { buildPipeline } from '../pipeline/order.ts';
-import { type DomainMatch, DomainMatcher } from '../policy/domain-matcher.ts';
+import { type DomainMatch, DomainMatcher, matchesAnySuffix } from '../policy/domain-matcher.ts';
 import type { RateLimiter } from '../policy/rate-limiter.ts';
 import { bindSegments, type ClientClassifier, type ClientInfo, type Segment } from '../policy/segments.ts';
 import type { HostPort } from '../util/address.ts';
@@ -33,7 +33,7 @@ export class ResolverCore {
   readonly rateLimiter: RateLimiter;
   readonly anyPolicy: 'hinfo' | 'refuse';
   matcher: DomainMatcher = DomainMatcher.build([]);
-  /** Per segment × outcome × transport query counts (see countersFor). */
+  /** Per segment × outcome × transport query counts (see countFor). */
   readonly counters: Float64Array;
   dropped = 0;
   internalErrors = 0;
@@ -203,14 +203,11 @@ export class ResolverCore {
     return offsets[offsets.length - labels] ?? HEADER_SIZE;
   }
 
-  forward(ctx: QueryContext): void {
-    this.forwarder.forward(ctx);
-  }
-
   /** Relays an upstream (or cached) answer, unless its CNAME chain enters a listed domain. */
   answerFromUpstream(ctx: QueryContext, stored: Buffer, scan: AnswerScan, elapsedSeconds: number, outcome: Outcome): void {
     const segment = ctx.segment;
-    if (segment.mask !== 0 && scan.cnameTargets.length > 0 && !this.isAllowlisted(ctx)) {
+    // Allowlists beat lists here too (the policy stage already let this name through).
+    if (segment.mask !== 0 && scan.cnameTargets.length > 0 && matchesAnySuffix(ctx.q.qname, segment.allowlist) === undefined) {
       for (const target of scan.cnameTargets) {
         const match = this.matcher.match(target, segment.mask);
         if (match === undefined) continue;
@@ -232,21 +229,6 @@ export class ResolverCore {
     this.send(ctx, out, outcome);
   }
 
-  private isAllowlisted(ctx: QueryContext): boolean {
-    const allow = ctx.segment.allowlist;
-    if (allow.size === 0) return false;
-    const name = ctx.q.qname;
-    for (let dot = -1; ; ) {
-      if (allow.has(dot < 0 ? name : name.slice(dot + 1))) return true;
-      dot = name.indexOf('.', dot + 1);
-      if (dot < 0) return false;
-    }
-  }
-
-  private countOnly(ctx: QueryContext, outcome: Outcome): void {
-    this.countFor(ctx.segment, outcome, ctx.transport);
-  }
-
   private countFor(segment: Segment, outcome: Outcome, transport: Transport): void {
     const slot = (segment.index * OUTCOMES.length + OUTCOME_INDEX[outcome]) * 2 + (transport === 'udp' ? 0 : 1);
     this.counters[slot] = (this.counters[slot] ?? 0) + 1;
@@ -256,7 +238,7 @@ export class ResolverCore {
   private send(ctx: QueryContext, response: Buffer, outcome: Outcome): void {
     let out = response;
     if (out.length > ctx.maxSize) out = synthesize(ctx.query, ctx.q, { rcode: RCODE.NOERROR, truncated: true });
-    this.countOnly(ctx, outcome);
+    this.countFor(ctx.segment, outcome, ctx.transport);
     ctx.responder.send(ctx, out);
   }
 }

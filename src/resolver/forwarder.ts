@@ -31,7 +31,8 @@ interface Inflight {
   staleServed: boolean;
 }
 
-const NO_UPSTREAM_TEXT = edeText('no upstream answered');
+const NO_UPSTREAM = { code: EDE.NO_REACHABLE_AUTHORITY, text: edeText('no upstream answered') };
+const MALFORMED = { code: EDE.NETWORK_ERROR, text: edeText('upstream answer was malformed') };
 const BUSY_TEXT = edeText('too many queries in flight');
 
 export class Forwarder {
@@ -113,10 +114,9 @@ export class Forwarder {
     entry.waiters = [];
     const scan = answer === undefined ? undefined : scanAnswer(answer, HEADER_SIZE + job.question.length);
     if (answer === undefined || scan === undefined) {
+      const ede = answer === undefined ? NO_UPSTREAM : MALFORMED;
       for (const ctx of waiters) {
-        if (this.answerStale(ctx, entry.key)) continue;
-        const text = answer === undefined ? NO_UPSTREAM_TEXT : undefined;
-        this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: answer === undefined ? EDE.NO_REACHABLE_AUTHORITY : EDE.NETWORK_ERROR, text: text ?? edeText('upstream answer was malformed') } }, 'servfail');
+        if (!this.answerStale(ctx, entry.key)) this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede }, 'servfail');
       }
       return;
     }
