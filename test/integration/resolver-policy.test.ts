@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DnsReply, buildQuery, decode, extendedError, findOpt, queryTcp, queryUdp, sendUdp } from '../helpers/dns-client.ts';
 import { startTestServer, type TestServer, testConfig } from '../helpers/dnsward-server.ts';
-import { StubUpstream } from '../helpers/stub-upstream.ts';
+import { defaultHandler, rr, StubUpstream } from '../helpers/stub-upstream.ts';
 
 const SERVICE = '127.0.0.2';
 const PERSONAL = '127.0.0.3';
@@ -221,5 +221,49 @@ describe('segment selection', () => {
       await s.stop();
       await up.stop();
     }
+  });
+});
+
+describe('allowlists and bypass prevention settings', () => {
+  let up: StubUpstream;
+  let s: TestServer;
+  beforeAll(async () => {
+    up = await new StubUpstream((q) => {
+      // A cloaked name whose chain enters tiktokcdn.com.
+      if (q.qname === 'partner.example') return { answers: [rr.cname(q.qname, 'v16.tiktokcdn.com'), rr.a('v16.tiktokcdn.com', '192.0.2.16')] };
+      return defaultHandler(q);
+    }).start();
+    s = await startTestServer(
+      testConfig(up.port, {
+        segments: [
+          { name: 'allowing', networks: ['127.0.0.2/32'], action: 'block', lists: ['tiktok'], allowlist: ['business.tiktok.com', 'partner.example'] },
+          { name: 'no-bypass', networks: ['127.0.0.3/32'], action: 'block', lists: ['tiktok'], bypass_prevention: false },
+          { name: 'default', networks: ['0.0.0.0/0', '::/0'], action: 'allow' },
+        ],
+      }),
+    );
+  });
+  afterAll(async () => {
+    await s?.stop();
+    await up?.stop();
+  });
+
+  it('an allowlisted name and its subdomains resolve on a blocking segment, the rest of the list stays blocked', async () => {
+    expect((await queryUdp(s.port, { name: 'business.tiktok.com', from: '127.0.0.2' })).rcode).toBe(0);
+    expect((await queryUdp(s.port, { name: 'ads.business.tiktok.com', from: '127.0.0.2' })).rcode).toBe(0);
+    expect((await queryUdp(s.port, { name: 'www.tiktok.com', from: '127.0.0.2' })).rcode).toBe(3);
+    expect((await queryUdp(s.port, { name: 'business.tiktok.com', from: '127.0.0.3' })).rcode).toBe(3);
+  });
+
+  it('an allowlisted name is not blocked for CNAME cloaking either', async () => {
+    const allowed = await queryUdp(s.port, { name: 'partner.example', from: '127.0.0.2' });
+    expect(allowed.rcode).toBe(0);
+    expect(allowed.packet.answers.length).toBeGreaterThan(0);
+    expect((await queryUdp(s.port, { name: 'partner.example', from: '127.0.0.3' })).rcode).toBe(3);
+  });
+
+  it('with bypass_prevention: false the canaries resolve normally', async () => {
+    expect((await queryUdp(s.port, { name: 'use-application-dns.net', from: '127.0.0.3' })).rcode).toBe(0);
+    expect((await queryUdp(s.port, { name: 'use-application-dns.net', from: '127.0.0.2' })).rcode).toBe(3);
   });
 });
