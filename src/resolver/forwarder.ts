@@ -42,7 +42,6 @@ export class Forwarder {
   private readonly options: ForwarderOptions;
   private staleTimer: NodeJS.Timeout | undefined;
   coalesced = 0;
-  overloaded = 0;
 
   constructor(core: ResolverCore, upstreams: readonly HostPort[], options: ForwarderOptions, logger: Logger) {
     this.core = core;
@@ -83,7 +82,6 @@ export class Forwarder {
       return;
     }
     if (this.inflight.size >= this.options.maxInflight) {
-      this.overloaded++;
       if (!this.answerStale(ctx, key)) this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.OTHER, text: BUSY_TEXT } }, 'servfail');
       return;
     }

@@ -32,7 +32,6 @@ export class TcpListener implements Responder {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private readonly perClient = new Map<string, number>();
-  rejectedConnections = 0;
   private readonly core: ResolverCore;
   private readonly logger: Logger;
   private readonly limits: TcpLimits;
@@ -67,7 +66,6 @@ export class TcpListener implements Responder {
     const client = socket.remoteAddress ?? '';
     const open = this.perClient.get(client) ?? 0;
     if (open >= this.limits.maxConnectionsPerClient) {
-      this.rejectedConnections++;
       socket.destroy();
       return;
     }
@@ -170,10 +168,6 @@ export class TcpListener implements Responder {
   private sweepSlow(): void {
     const cutoff = Date.now() - this.limits.messageDeadlineMs;
     for (const conn of this.connections) if (conn.partialSince !== 0 && conn.partialSince < cutoff) conn.socket.destroy();
-  }
-
-  get connectionCount(): number {
-    return this.connections.size;
   }
 
   async close(): Promise<void> {

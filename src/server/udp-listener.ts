@@ -10,7 +10,6 @@ export class UdpListener implements Responder {
   private readonly core: ResolverCore;
   private readonly logger: Logger;
   private readonly address: HostPort;
-  sendErrors = 0;
 
   constructor(address: HostPort, core: ResolverCore, logger: Logger) {
     this.address = address;
@@ -20,7 +19,6 @@ export class UdpListener implements Responder {
     this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.core.handleMessage(msg, rinfo.address, 'udp', this, rinfo.address, rinfo.port));
     // Without a send callback, send errors (e.g. EMSGSIZE, unreachable) arrive here; never fatal.
     this.socket.on('error', (error) => {
-      this.sendErrors++;
       this.logger.warn({ err: error }, 'udp socket error');
     });
   }
