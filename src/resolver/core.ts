@@ -181,7 +181,8 @@ export class ResolverCore {
 
   recordDecision(ctx: QueryContext, match: DomainMatch, rule: string, action: Decision['action'], response: DecisionResponse): void {
     this.decisions.record({
-      ts: Date.now(),
+      // When the client asked (also for CNAME decisions made after the upstream answered).
+      ts: ctx.receivedAt,
       segment: ctx.segment.name,
       client: ctx.client,
       pseudonymize: ctx.segment.pseudonymize,
