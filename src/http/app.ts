@@ -1,25 +1,12 @@
 // The HTTP side: built here, started by the caller (tests use inject() or listen on port 0).
 // Each feature contributes a route module under ./routes/.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { AuditReader } from '../audit/reader.ts';
-import type { Config } from '../config/schema.ts';
-import type { ListRegistry } from '../lists/registry.ts';
+import type { HttpDeps } from './deps.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerListRoutes } from './routes/lists.ts';
 
-export interface HttpDeps {
-  config: Config;
-  logger: Logger;
-  metrics: Registry;
-  lists: ListRegistry;
-  /** Reports whether the resolver is serving (listeners bound, lists loaded). */
-  ready: () => boolean;
-  /** Where the auditor API reads the block log; absent: the files in audit.dir. */
-  audit?: AuditReader;
-}
+export type { HttpDeps } from './deps.ts';
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({

@@ -4,7 +4,7 @@ import { CSV_HEADER, csvRow } from '../../audit/csv.ts';
 import { createAuditReader } from '../../audit/index.ts';
 import { type AuditFilter, normalizeQname, parseTime } from '../../audit/reader.ts';
 import { DnswardError } from '../../errors.ts';
-import type { HttpDeps } from '../app.ts';
+import type { HttpDeps } from '../deps.ts';
 import { createAuth } from '../auth.ts';
 
 export const MAX_LIMIT = 1000;

@@ -1,6 +1,6 @@
 // Liveness, readiness and Prometheus metrics: public, no token.
 import type { FastifyInstance } from 'fastify';
-import type { HttpDeps } from '../app.ts';
+import type { HttpDeps } from '../deps.ts';
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -4,7 +4,7 @@
 // representation, answers conditionals with 304, and copies bytes.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, type RenderedFile, renderedFile, SIGNATURE_NAME } from '../../lists/feed.ts';
-import type { HttpDeps } from '../app.ts';
+import type { HttpDeps } from '../deps.ts';
 import { renderListsPage } from '../pages/lists-page.ts';
 
 export function registerListRoutes(app: FastifyInstance, deps: HttpDeps): void {
