@@ -10,10 +10,9 @@ import { buildHttpApp } from './http/app.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { ListRegistry } from './lists/registry.ts';
 import { createMetrics } from './metrics.ts';
-import { DomainMatcher } from './policy/domain-matcher.ts';
-import { RateLimiter } from './policy/rate-limiter.ts';
-import { ClientClassifier, implicitDefaultSegment, makeSegment } from './policy/segments.ts';
-import { ResolverCore } from './resolver/core.ts';
+import { QueryCounters } from './pipeline/counters.ts';
+import { buildPolicySnapshot, type PolicySnapshot, policyInputFromConfig } from './policy/snapshot.ts';
+import { Resolver } from './resolver/resolver.ts';
 import { TcpListener } from './server/tcp-listener.ts';
 import { UdpListener } from './server/udp-listener.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
@@ -24,8 +23,13 @@ export interface RunningDnsward {
   readonly dns: readonly { host: string; port: number }[];
   /** Bound HTTP address, when enabled. */
   readonly http: { host: string; port: number } | undefined;
-  readonly core: ResolverCore;
+  readonly resolver: Resolver;
   readonly lists: ListRegistry;
+  /**
+   * Builds (and validates) the policy `config` describes over the lists loaded now, without
+   * installing it: `resolver.install()` does that, in one pointer write.
+   */
+  buildPolicy(config: Config): PolicySnapshot;
   stop(): Promise<void>;
 }
 
@@ -48,16 +52,14 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
     config.lists.sources.length > 0
       ? await (await import('./lists/sources.ts')).startListSources(config.lists, lists, logger)
       : undefined;
-
-  const segmentPairs = config.segments.map((segmentConfig, index) => ({ config: segmentConfig, segment: makeSegment(segmentConfig, index) }));
-  const fallback = implicitDefaultSegment(segmentPairs.length);
-  const segments = [...segmentPairs.map((p) => p.segment), fallback];
-  const rateLimiter = new RateLimiter(config.dns.rate_limit);
-  const classifier = new ClientClassifier(config.dns.allow, segmentPairs, fallback, rateLimiter);
   const decisions = options.decisions ?? (await createAuditSink(config, logger));
 
-  const core = new ResolverCore(
-    { classifier, segments, rateLimiter, upstreams, decisions, logger: logger.child({ component: 'resolver' }) },
+  // The policy in force is one snapshot, rebuilt and swapped whole when a list changes.
+  const counters = new QueryCounters();
+  const buildPolicy = (from: Config, previous?: PolicySnapshot): PolicySnapshot =>
+    buildPolicySnapshot(policyInputFromConfig(from, lists.all()), { countsFor: counters.forSegment, previous });
+  const resolver = new Resolver(
+    { upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters },
     {
       queryTimeoutMs: config.dns.query_timeout_ms,
       upstreamTimeoutMs: config.dns.upstream_timeout_ms,
@@ -68,28 +70,25 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
       staleAfterMs: config.dns.serve_stale.client_timeout_ms,
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
-      anyPolicy: config.dns.any,
     },
+    buildPolicy(config),
   );
-  // A new matcher reuses every list's compact set, so swapping is cheap; the set of a big
+  // A new snapshot reuses every list's compact set, so swapping is cheap; the set of a big
   // list is built while it loads (in slices), never here.
-  const rebuildMatcher = (): void => {
+  const installPolicy = (): void => {
     const started = Date.now();
-    const matcher = DomainMatcher.build(lists.all());
-    core.setMatcher(matcher);
-    logger.info(
-      { component: 'lists', lists: lists.all().map((l) => ({ name: l.name, version: l.version })), domains: matcher.size, bytes: matcher.byteSize, ms: Date.now() - started },
-      'lists loaded',
-    );
+    const policy = buildPolicy(config, resolver.currentPolicy);
+    resolver.install(policy);
+    logPolicy(logger, policy, Date.now() - started);
   };
-  rebuildMatcher();
-  const unsubscribe = lists.onChange(rebuildMatcher);
-  await core.start();
+  logPolicy(logger, resolver.currentPolicy, 0);
+  const unsubscribe = lists.onChange(installPolicy);
+  await resolver.start();
 
   const listeners: { close(): Promise<void> }[] = [];
   const bound: { host: string; port: number }[] = [];
   let ready = false;
-  const metrics = createMetrics(core, lists);
+  const metrics = createMetrics({ resolver, lists });
   const http = config.http.enabled ? buildHttpApp({ config, logger, metrics, lists, ready: () => ready, audit: createAuditReader(config) }) : undefined;
   let httpAddress: { host: string; port: number } | undefined;
 
@@ -99,7 +98,7 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
     unsubscribe();
     await sources?.stop();
     await Promise.allSettled(listeners.map((l) => l.close()));
-    await core.stop();
+    await resolver.stop();
     await decisions.close();
     if (http) await http.close();
   };
@@ -117,9 +116,9 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
       // UDP and TCP share the port. With port 0 the kernel picks the UDP port, and that
       // number can already be taken for TCP: then try again with another one.
       for (let attempt = 1; ; attempt++) {
-        const udp = new UdpListener(address, core, logger.child({ component: 'udp' }));
+        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }));
         const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
-        const tcp = new TcpListener(address, core, logger.child({ component: 'tcp' }), tcpLimits);
+        const tcp = new TcpListener(address, resolver, logger.child({ component: 'tcp' }), tcpLimits);
         const tcpError = await tcp.start(port).then(
           () => undefined,
           (error: Error) => error,
@@ -149,7 +148,14 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
     { component: 'app', dns: bound.map(formatAddress), http: httpAddress && formatAddress(httpAddress), upstreams: upstreams.map(formatAddress), segments: config.segments.map((s) => `${s.name}:${s.action}`) },
     'dnsward ready',
   );
-  return { dns: bound, http: httpAddress, core, lists, stop };
+  return { dns: bound, http: httpAddress, resolver, lists, buildPolicy: (from) => buildPolicy(from, resolver.currentPolicy), stop };
+}
+
+function logPolicy(logger: Logger, policy: PolicySnapshot, ms: number): void {
+  logger.info(
+    { component: 'lists', generation: policy.generation, lists: policy.lists, domains: policy.matcher.size, bytes: policy.matcher.byteSize, ms },
+    'lists loaded',
+  );
 }
 
 async function resolveUpstreams(config: Config): Promise<HostPort[]> {

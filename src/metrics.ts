@@ -1,14 +1,47 @@
-// Prometheus metrics (dnsward_*). The query path only bumps plain numbers in the
-// resolver; prom-client reads them at scrape time (collect), so scraping costs the
-// hot path nothing.
+// Prometheus metrics (dnsward_*). The query path only bumps plain numbers in the components
+// that count them; at scrape time each metric reads the resolver's one stats() snapshot, so
+// scraping costs the query path nothing and no module reads another's fields.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ListRegistry } from './lists/registry.ts';
-import { OUTCOMES } from './pipeline/context.ts';
-import type { ResolverCore } from './resolver/core.ts';
+import type { ResolverStats } from './resolver/resolver.ts';
 
-export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry {
+export interface MetricsSources {
+  resolver: { stats(): ResolverStats };
+  lists: ListRegistry;
+}
+
+export function createMetrics(sources: MetricsSources): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'dnsward_process_' });
+  // prom-client's default metrics are named process_* and nodejs_*: prefixed dnsward_.
+  collectDefaultMetrics({ register: registry, prefix: 'dnsward_' });
+  // One stats() call per scrape, however many metrics read it.
+  let cached: { at: number; stats: ResolverStats } | undefined;
+  const stats = (): ResolverStats => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > 100) cached = { at: now, stats: sources.resolver.stats() };
+    return cached.stats;
+  };
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
 
   new Counter({
     name: 'dnsward_queries_total',
@@ -17,25 +50,12 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      core.segments.forEach((segment) => {
-        OUTCOMES.forEach((outcome, o) => {
-          for (const [t, transport] of ['udp', 'tcp'].entries()) {
-            const value = core.counters[(segment.index * OUTCOMES.length + o) * 2 + t] ?? 0;
-            if (value > 0) this.inc({ segment: segment.name, outcome, transport }, value);
-          }
-        });
-      });
+      for (const q of stats().queries) this.inc({ segment: q.segment, outcome: q.outcome, transport: q.transport }, q.count);
     },
   });
-  new Counter({
-    name: 'dnsward_queries_dropped_total',
-    help: 'Datagrams dropped without an answer (too short to parse, or QR=1).',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(core.dropped);
-    },
-  });
+  counter('dnsward_queries_dropped_total', 'Datagrams dropped without an answer (too short to parse, or QR=1).', () => stats().dropped);
+  counter('dnsward_ratelimited_total', 'UDP queries over their client rate limit (answered TC=1 or dropped, per dns.rate_limit.action).', () => stats().rateLimited);
+  counter('dnsward_internal_errors_total', 'Exceptions caught on the query path (answered SERVFAIL); a bug if not 0.', () => stats().internalErrors);
   new Counter({
     name: 'dnsward_upstream_queries_total',
     help: 'Queries sent to upstreams, and their results.',
@@ -43,66 +63,27 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      for (const u of core.forwarder.pool.upstreams) {
+      for (const u of stats().forwarder.upstreams) {
         this.inc({ upstream: u.label, result: 'sent' }, u.sent);
         this.inc({ upstream: u.label, result: 'answered' }, u.answered);
         this.inc({ upstream: u.label, result: 'timeout' }, u.timeouts);
       }
     },
   });
-  new Counter({
-    name: 'dnsward_upstream_mismatched_total',
-    help: 'Upstream replies dropped for a wrong source, ID, QR bit or question (RFC 5452).',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(core.forwarder.pool.stats.mismatched);
-    },
-  });
+  counter('dnsward_upstream_mismatched_total', 'Upstream replies dropped for a wrong source, ID, QR bit or question (RFC 5452).', () => stats().forwarder.mismatched);
   new Gauge({
     name: 'dnsward_upstream_up',
     help: '1 when the upstream is considered healthy.',
     labelNames: ['upstream'],
     registers: [registry],
     collect() {
-      const now = Date.now();
-      for (const u of core.forwarder.pool.upstreams) this.set({ upstream: u.label }, u.downUntil <= now ? 1 : 0);
-    },
-  });
-  new Counter({
-    name: 'dnsward_ratelimited_total',
-    help: 'UDP queries over their client rate limit (answered TC=1 or dropped, per dns.rate_limit.action).',
-    registers: [registry],
-    collect() {
       this.reset();
-      this.inc(core.rateLimiter.limited);
+      for (const u of stats().forwarder.upstreams) this.set({ upstream: u.label }, u.up ? 1 : 0);
     },
   });
-  new Counter({
-    name: 'dnsward_upstream_coalesced_total',
-    help: 'Cache misses that joined an identical question already in flight.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(core.forwarder.coalesced);
-    },
-  });
-  new Gauge({
-    name: 'dnsward_upstream_inflight',
-    help: 'Distinct questions waiting for an upstream answer.',
-    registers: [registry],
-    collect() {
-      this.set(core.forwarder.inflightCount);
-    },
-  });
-  new Gauge({
-    name: 'dnsward_cache_entries',
-    help: 'Answers currently cached.',
-    registers: [registry],
-    collect() {
-      this.set(core.cache.size);
-    },
-  });
+  counter('dnsward_upstream_coalesced_total', 'Cache misses that joined an identical question already in flight.', () => stats().forwarder.coalesced);
+  gauge('dnsward_upstream_inflight', 'Distinct questions waiting for an upstream answer.', () => stats().forwarder.inflight);
+  gauge('dnsward_cache_entries', 'Answers currently cached.', () => stats().cache.entries);
   new Counter({
     name: 'dnsward_cache_lookups_total',
     help: 'Cache lookups by result.',
@@ -110,10 +91,12 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ result: 'hit' }, core.cache.stats.hits);
-      this.inc({ result: 'miss' }, core.cache.stats.misses);
+      const cache = stats().cache;
+      this.inc({ result: 'hit' }, cache.hits);
+      this.inc({ result: 'miss' }, cache.misses);
     },
   });
+  gauge('dnsward_policy_generation', 'Generation of the policy snapshot in force (goes up on every list change or reload).', () => stats().policyGeneration);
   new Gauge({
     name: 'dnsward_list_entries',
     help: 'Domains in each loaded list (after de-duplication and parent pruning).',
@@ -121,7 +104,7 @@ export function createMetrics(core: ResolverCore, lists: ListRegistry): Registry
     registers: [registry],
     collect() {
       this.reset();
-      for (const list of lists.all()) this.set({ list: list.name, version: list.version }, list.set?.size ?? list.domains.length);
+      for (const list of sources.lists.all()) this.set({ list: list.name, version: list.version }, list.set?.size ?? list.domains.length);
     },
   });
   return registry;

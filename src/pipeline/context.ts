@@ -1,15 +1,26 @@
-// What flows through the pipeline: one QueryContext per client query, and the typed
-// outcome every stage ends with (bounded labels, fit for metrics).
+// What flows through the pipeline: one QueryContext per client query, the handler shapes
+// of both sides (query side, response side), and the typed outcome every query ends with
+// (bounded labels, fit for metrics).
+import type { AnswerScan } from '../dns/answer-scan.ts';
 import type { ParsedQuery } from '../dns/query-parser.ts';
 import type { DomainMatch } from '../policy/domain-matcher.ts';
 import type { TokenBucket } from '../policy/rate-limiter.ts';
 import type { Segment } from '../policy/segments.ts';
+import type { PolicySnapshot } from '../policy/snapshot.ts';
 
-export const OUTCOMES = ['blocked', 'refused', 'cached', 'forwarded', 'stale', 'servfail', 'formerr', 'notimp', 'answered', 'ratelimited'] as const;
+/**
+ * How a query ended. `logged`: a log-only segment's listed name, answered normally (from
+ * cache or upstream) and recorded.
+ */
+export const OUTCOMES = ['blocked', 'logged', 'refused', 'cached', 'forwarded', 'stale', 'servfail', 'formerr', 'notimp', 'answered', 'ratelimited'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
-export const OUTCOME_INDEX: Record<Outcome, number> = Object.fromEntries(OUTCOMES.map((o, i) => [o, i])) as Record<Outcome, number>;
+export const OUTCOME_INDEX: Readonly<Record<Outcome, number>> = Object.fromEntries(OUTCOMES.map((o, i) => [o, i])) as Record<Outcome, number>;
 
-export type Transport = 'udp' | 'tcp';
+export const TRANSPORTS = ['udp', 'tcp'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+/** Where an answer relayed to the client came from (the response side's input). */
+export type AnswerSource = 'forwarded' | 'cached' | 'stale';
 
 /** A listener's way back to the client (one object per listener, not per query). */
 export interface Responder {
@@ -24,21 +35,34 @@ export interface QueryContext {
   readonly client: string;
   readonly transport: Transport;
   readonly responder: Responder;
-  /** Listener-specific reply address (UDP: port; TCP: the connection). */
+  /** Listener-specific reply address (UDP: host; TCP: the connection). */
   readonly replyTo: unknown;
   readonly replyPort: number;
   /** Largest response the client accepts on this transport. */
   readonly maxSize: number;
   readonly receivedAt: number;
+  /** The policy in force when the query arrived: the query runs to its end on it. */
+  readonly policy: PolicySnapshot;
   /** Whether the client is inside dns.allow (checked by the acl stage). */
   readonly allowed: boolean;
   /** The most specific segment whose network contains the client (longest prefix wins). */
   readonly segment: Segment;
   /** The client's rate-limit bucket (undefined: exempt or limiting off). */
   readonly bucket: TokenBucket | undefined;
-  /** Set by the policy stage on log-only segments when the name is listed. */
+  /** Set when a log-only segment recorded this query (by name or by CNAME): it counts as `logged`. */
   logMatch: DomainMatch | undefined;
 }
 
-/** A pipeline stage: handles the query (answering it) or passes it to `next`. */
+/** A query-side stage: answers the query or passes it to `next`. */
 export type Handler = (ctx: QueryContext) => void;
+
+/**
+ * A response-side stage: inspects an upstream (or cached, or stale) answer for the query and
+ * blocks it or passes it on. Positional arguments: no object per answer on the hot path.
+ */
+export type ResponseHandler = (ctx: QueryContext, answer: Buffer, scan: AnswerScan, ageSeconds: number, source: AnswerSource) => void;
+
+/** What a listener hands each client message to (the Resolver). */
+export interface MessageHandler {
+  handleMessage(buf: Buffer, client: string, transport: Transport, responder: Responder, replyTo: unknown, replyPort: number): void;
+}

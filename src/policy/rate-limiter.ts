@@ -25,9 +25,8 @@ export interface TokenBucket {
 export class RateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly exempt = new CidrTable<true>();
-  private readonly settings: RateLimitSettings;
+  readonly settings: RateLimitSettings;
   private readonly perMs: number;
-  limited = 0;
   private slipCounter = 0;
 
   constructor(settings: RateLimitSettings) {
@@ -68,9 +67,23 @@ export class RateLimiter {
       bucket.tokens -= 1;
       return true;
     }
-    this.limited++;
     return false;
   }
+}
+
+/** Whether two settings limit the same way (then a new policy keeps the old limiter and its buckets). */
+export function sameRateLimitSettings(a: RateLimitSettings, b: RateLimitSettings): boolean {
+  return (
+    a.enabled === b.enabled &&
+    a.qps === b.qps &&
+    a.burst === b.burst &&
+    a.ipv4_prefix === b.ipv4_prefix &&
+    a.ipv6_prefix === b.ipv6_prefix &&
+    a.action === b.action &&
+    a.slip_every === b.slip_every &&
+    a.exempt.length === b.exempt.length &&
+    a.exempt.every((cidr, i) => cidr === b.exempt[i])
+  );
 }
 
 function prefixKey(address: string, v4Prefix: number, v6Prefix: number): string {

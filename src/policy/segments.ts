@@ -1,4 +1,5 @@
 // Segments as the resolver uses them, and the client → (allowed, segment) classification.
+// Both are parts of a policy snapshot (./snapshot.ts): built once, never changed after.
 import type { SegmentConfig } from '../config/schema.ts';
 import { edeText } from '../dns/synthesize.ts';
 import { normalizeDomain } from '../lists/domain.ts';
@@ -12,24 +13,34 @@ export interface Segment {
   readonly name: string;
   readonly action: SegmentAction;
   readonly listNames: readonly string[];
-  /** Bitmask of this segment's lists in the current matcher; 0 when the action is allow. */
-  mask: number;
+  /** Bitmask of this segment's lists in its snapshot's matcher; 0 when the action is allow. */
+  readonly mask: number;
   readonly blockResponse: 'nxdomain' | 'null' | 'refused';
   readonly bypassPrevention: boolean;
   readonly pseudonymize: boolean;
   readonly allowlist: ReadonlySet<string>;
   /** Per-list EDE text "blocked by dnsward: segment X, list Y", built once. */
-  readonly edeByList: Map<string, Buffer>;
-  /** Index into the resolver's per-segment counters. */
-  readonly index: number;
+  readonly edeByList: ReadonlyMap<string, Buffer>;
+  /**
+   * This segment's query counts (outcome × transport, see src/pipeline/counters.ts). The same
+   * array for the same segment name in every snapshot, so counts survive a swap.
+   */
+  readonly counts: Float64Array;
 }
 
-/** Used when a client is allowed but no segment's network contains it. */
-export function implicitDefaultSegment(index: number): Segment {
-  return makeSegment({ name: 'default', networks: ['0.0.0.0/0', '::/0'], action: 'allow', lists: [], allowlist: [], block_response: 'nxdomain', bypass_prevention: false, pseudonymize: false }, index);
-}
+/** The segment of clients that are allowed but inside no segment's network. */
+export const IMPLICIT_DEFAULT_SEGMENT: SegmentConfig = {
+  name: 'default',
+  networks: ['0.0.0.0/0', '::/0'],
+  action: 'allow',
+  lists: [],
+  allowlist: [],
+  block_response: 'nxdomain',
+  bypass_prevention: false,
+  pseudonymize: false,
+};
 
-export function makeSegment(config: SegmentConfig, index: number): Segment {
+export function makeSegment(config: SegmentConfig, matcher: DomainMatcher, counts: Float64Array): Segment {
   const allowlist = new Set<string>();
   for (const entry of config.allowlist) {
     const name = normalizeDomain(entry);
@@ -37,23 +48,18 @@ export function makeSegment(config: SegmentConfig, index: number): Segment {
   }
   const edeByList = new Map<string, Buffer>();
   for (const list of config.lists) edeByList.set(list, edeText(`blocked by dnsward: segment ${config.name}, list ${list}`));
-  return {
+  return Object.freeze({
     name: config.name,
     action: config.action,
-    listNames: config.lists,
-    mask: 0,
+    listNames: Object.freeze([...config.lists]),
+    mask: config.action === 'allow' ? 0 : matcher.maskFor(config.lists),
     blockResponse: config.block_response,
     bypassPrevention: config.bypass_prevention,
     pseudonymize: config.pseudonymize,
     allowlist,
     edeByList,
-    index,
-  };
-}
-
-/** Recomputes every segment's list mask against a (new) matcher. */
-export function bindSegments(segments: readonly Segment[], matcher: DomainMatcher): void {
-  for (const segment of segments) segment.mask = segment.action === 'allow' ? 0 : matcher.maskFor(segment.listNames);
+    counts,
+  });
 }
 
 export interface ClientInfo {
@@ -70,19 +76,18 @@ export class ClientClassifier {
   private readonly memo = new Map<string, ClientInfo>();
   private readonly fallback: Segment;
   private readonly memoLimit: number;
-
   private readonly limiter: RateLimiter;
 
   constructor(
     allow: readonly string[],
-    segments: readonly { config: SegmentConfig; segment: Segment }[],
+    segments: readonly { networks: readonly string[]; segment: Segment }[],
     fallback: Segment,
     limiter: RateLimiter,
     memoLimit = 65_536,
   ) {
     this.limiter = limiter;
     for (const cidr of allow) this.acl.add(cidr, true);
-    for (const { config, segment } of segments) for (const network of config.networks) this.bySegment.add(network, segment);
+    for (const { networks, segment } of segments) for (const network of networks) this.bySegment.add(network, segment);
     this.fallback = fallback;
     this.memoLimit = memoLimit;
   }

@@ -1,13 +1,15 @@
 // Cache misses: one upstream query per distinct question in flight (identical questions
 // are coalesced), a cap on queries in flight, and serve-stale (RFC 8767) when the
-// upstreams fail or are slower than the client response timer.
+// upstreams fail or are slower than the client response timer. Answers are cached and go
+// to the response side (`respond`); failures get SERVFAIL through `reply`.
 import type { Logger } from 'pino';
 import { scanAnswer } from '../dns/answer-scan.ts';
 import { EDE, FLAG, HEADER_SIZE, RCODE } from '../dns/constants.ts';
 import { edeText } from '../dns/synthesize.ts';
-import type { QueryContext } from '../pipeline/context.ts';
+import type { QueryContext, ResponseHandler } from '../pipeline/context.ts';
+import type { Replier } from '../pipeline/reply.ts';
 import type { HostPort } from '../util/address.ts';
-import type { ResolverCore } from './core.ts';
+import type { AnswerCache } from './answer-cache.ts';
 import { randomId } from './random-ids.ts';
 import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
 
@@ -20,6 +22,32 @@ export interface ForwarderOptions {
   serveStale: boolean;
   /** RFC 8767 client response timer: answer stale after this long without an upstream answer. */
   staleAfterMs: number;
+}
+
+export interface ForwarderDeps {
+  upstreams: readonly HostPort[];
+  cache: AnswerCache;
+  reply: Pick<Replier, 'synth'>;
+  respond: ResponseHandler;
+  logger: Logger;
+}
+
+export interface UpstreamState {
+  label: string;
+  up: boolean;
+  sent: number;
+  answered: number;
+  timeouts: number;
+}
+
+export interface ForwarderStats {
+  /** Cache misses that joined an identical question already in flight. */
+  coalesced: number;
+  /** Distinct questions waiting for an upstream answer. */
+  inflight: number;
+  /** Upstream replies dropped for a wrong source, ID, QR bit or question (RFC 5452). */
+  mismatched: number;
+  upstreams: UpstreamState[];
 }
 
 /** One distinct question in flight and the clients waiting for it. */
@@ -36,21 +64,25 @@ const MALFORMED = { code: EDE.NETWORK_ERROR, text: edeText('upstream answer was 
 const BUSY_TEXT = edeText('too many queries in flight');
 
 export class Forwarder {
-  readonly pool: UpstreamPool<Inflight>;
+  private readonly pool: UpstreamPool<Inflight>;
   private readonly inflight = new Map<string, Inflight>();
-  private readonly core: ResolverCore;
+  private readonly cache: AnswerCache;
+  private readonly reply: Pick<Replier, 'synth'>;
+  private readonly respond: ResponseHandler;
   private readonly options: ForwarderOptions;
   private staleTimer: NodeJS.Timeout | undefined;
-  coalesced = 0;
+  private coalesced = 0;
 
-  constructor(core: ResolverCore, upstreams: readonly HostPort[], options: ForwarderOptions, logger: Logger) {
-    this.core = core;
+  constructor(deps: ForwarderDeps, options: ForwarderOptions) {
+    this.cache = deps.cache;
+    this.reply = deps.reply;
+    this.respond = deps.respond;
     this.options = options;
     this.pool = new UpstreamPool<Inflight>(
-      upstreams,
+      deps.upstreams,
       { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000 },
       (job, answer, reason) => this.onResult(job, answer, reason),
-      logger,
+      deps.logger,
     );
   }
 
@@ -67,11 +99,17 @@ export class Forwarder {
     await this.pool.close();
   }
 
-  get inflightCount(): number {
-    return this.inflight.size;
+  stats(): ForwarderStats {
+    const now = Date.now();
+    return {
+      coalesced: this.coalesced,
+      inflight: this.inflight.size,
+      mismatched: this.pool.stats.mismatched,
+      upstreams: this.pool.upstreams.map((u) => ({ label: u.label, up: u.downUntil <= now, sent: u.sent, answered: u.answered, timeouts: u.timeouts })),
+    };
   }
 
-  forward(ctx: QueryContext): void {
+  readonly forward = (ctx: QueryContext): void => {
     const q = ctx.q;
     const key = q.cacheKey;
     const existing = this.inflight.get(key);
@@ -82,7 +120,7 @@ export class Forwarder {
       return;
     }
     if (this.inflight.size >= this.options.maxInflight) {
-      if (!this.answerStale(ctx, key)) this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.OTHER, text: BUSY_TEXT } }, 'servfail');
+      if (!this.answerStale(ctx, key)) this.reply.synth(ctx, { rcode: RCODE.SERVFAIL, ede: { code: EDE.OTHER, text: BUSY_TEXT } }, 'servfail');
       return;
     }
     const entry: Inflight = { key, startedAt: ctx.receivedAt, waiters: [ctx], staleServed: false };
@@ -103,7 +141,7 @@ export class Forwarder {
       query: undefined,
     };
     this.pool.resolve(job);
-  }
+  };
 
   private onResult(job: UpstreamJob<Inflight>, answer: Buffer | undefined, _reason: string): void {
     const entry = job.owner;
@@ -114,24 +152,24 @@ export class Forwarder {
     if (answer === undefined || scan === undefined) {
       const ede = answer === undefined ? NO_UPSTREAM : MALFORMED;
       for (const ctx of waiters) {
-        if (!this.answerStale(ctx, entry.key)) this.core.respondSynth(ctx, { rcode: RCODE.SERVFAIL, ede }, 'servfail');
+        if (!this.answerStale(ctx, entry.key)) this.reply.synth(ctx, { rcode: RCODE.SERVFAIL, ede }, 'servfail');
       }
       return;
     }
-    this.core.cache.set(entry.key, answer, scan, Date.now());
+    this.cache.set(entry.key, answer, scan, Date.now());
     for (const ctx of waiters) {
       // RFC 8767 §4: an upstream SERVFAIL is a failure too; a stale answer beats it.
       if (scan.rcode === RCODE.SERVFAIL && this.answerStale(ctx, entry.key)) continue;
-      this.core.answerFromUpstream(ctx, answer, scan, 0, 'forwarded');
+      this.respond(ctx, answer, scan, 0, 'forwarded');
     }
   }
 
   /** Answers from an expired cache entry if serve-stale allows; false when there is none. */
   private answerStale(ctx: QueryContext, key: string): boolean {
     if (!this.options.serveStale) return false;
-    const stale = this.core.cache.getStale(key, Date.now());
+    const stale = this.cache.getStale(key, Date.now());
     if (stale === undefined) return false;
-    this.core.answerFromUpstream(ctx, stale.buf, stale.scan, 0, 'stale');
+    this.respond(ctx, stale.buf, stale.scan, 0, 'stale');
     return true;
   }
 

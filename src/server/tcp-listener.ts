@@ -3,8 +3,7 @@
 // a cap on connections and on queries in flight per connection, write backpressure.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { QueryContext, Responder } from '../pipeline/context.ts';
-import type { ResolverCore } from '../resolver/core.ts';
+import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
 
 export interface TcpLimits {
@@ -32,15 +31,15 @@ export class TcpListener implements Responder {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private readonly perClient = new Map<string, number>();
-  private readonly core: ResolverCore;
+  private readonly resolver: MessageHandler;
   private readonly logger: Logger;
   private readonly limits: TcpLimits;
   private readonly address: HostPort;
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(address: HostPort, core: ResolverCore, logger: Logger, limits: TcpLimits) {
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, limits: TcpLimits) {
     this.address = address;
-    this.core = core;
+    this.resolver = resolver;
     this.logger = logger;
     this.limits = limits;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
@@ -122,7 +121,7 @@ export class TcpListener implements Responder {
         conn.pending = rest.length === 0 ? EMPTY : rest;
         conn.partialSince = rest.length === 0 ? 0 : Date.now();
         conn.inFlight++;
-        this.core.handleMessage(message, client, 'tcp', this, conn, 0);
+        this.resolver.handleMessage(message, client, 'tcp', this, conn, 0);
         if (conn.socket.destroyed) return;
       }
     } finally {

@@ -1,22 +1,21 @@
 // UDP listener: one socket per configured address; every datagram goes to the resolver.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import type { QueryContext, Responder } from '../pipeline/context.ts';
-import type { ResolverCore } from '../resolver/core.ts';
+import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
 
 export class UdpListener implements Responder {
   private readonly socket: Socket;
-  private readonly core: ResolverCore;
+  private readonly resolver: MessageHandler;
   private readonly logger: Logger;
   private readonly address: HostPort;
 
-  constructor(address: HostPort, core: ResolverCore, logger: Logger) {
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger) {
     this.address = address;
-    this.core = core;
+    this.resolver = resolver;
     this.logger = logger;
     this.socket = createSocket({ type: address.family === 4 ? 'udp4' : 'udp6', ipv6Only: address.family === 6 });
-    this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.core.handleMessage(msg, rinfo.address, 'udp', this, rinfo.address, rinfo.port));
+    this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.resolver.handleMessage(msg, rinfo.address, 'udp', this, rinfo.address, rinfo.port));
     // Without a send callback, send errors (e.g. EMSGSIZE, unreachable) arrive here; never fatal.
     this.socket.on('error', (error) => {
       this.logger.warn({ err: error }, 'udp socket error');

@@ -340,7 +340,7 @@ describe('server fuzz', () => {
     expect(latencies.length).toBeGreaterThan(20);
     expect(Math.max(...latencies)).toBeLessThan(100);
     expect(await probe()).toBeLessThan(100);
-    expect(server.app.core.internalErrors).toBe(0);
+    expect(server.app.resolver.stats().internalErrors).toBe(0);
     expect(rssGrowthMb).toBeLessThan(150);
   }, 60_000);
 

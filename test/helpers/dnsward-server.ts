@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { startDnsward, type RunningDnsward } from '../../src/app.ts';
+import { startDnsward, type RunningDnsward, type StartOptions } from '../../src/app.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 
 export interface TestServer {
@@ -57,7 +57,8 @@ export function auditConfig(): Record<string, unknown> {
   };
 }
 
-export async function startTestServer(config: Config): Promise<TestServer> {
+/** `options.decisions` replaces the block log (e.g. an in-memory sink). */
+export async function startTestServer(config: Config, options: Omit<StartOptions, 'logger'> = {}): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -66,7 +67,7 @@ export async function startTestServer(config: Config): Promise<TestServer> {
     },
   });
   const logger = pino({ level: 'info' }, sink);
-  const app = await startDnsward(config, { logger });
+  const app = await startDnsward(config, { ...options, logger });
   const port = app.dns[0]?.port;
   if (port === undefined) throw new Error('dnsward bound no DNS port');
   return { app, port, logs, stop: () => app.stop() };

@@ -77,7 +77,7 @@ describe('malformed UDP queries', () => {
     await new Promise((r) => setTimeout(r, 300));
     socket.close();
     await stillAnswers();
-    expect(server.app.core.internalErrors).toBe(0);
+    expect(server.app.resolver.stats().internalErrors).toBe(0);
   });
 });
 

@@ -73,7 +73,7 @@ describe('answer cache', () => {
     try {
       for (const name of ['one.example', 'two.example', 'three.example', 'one.example']) await queryUdp(s.port, { name });
       expect(up.count('one.example')).toBe(2);
-      expect(s.app.core.cache.size).toBe(2);
+      expect(s.app.resolver.stats().cache.entries).toBe(2);
     } finally {
       await s.stop();
       await up.stop();

@@ -108,7 +108,7 @@ describe('upstream queries (RFC 5452)', () => {
       expect(reply.packet.answers.map((a) => (a as { address: string }).address)).toEqual(['192.0.2.99']);
       expect(spoofPort).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 50));
-      expect(s.app.core.forwarder.pool.stats.mismatched).toBeGreaterThanOrEqual(3);
+      expect(s.app.resolver.stats().forwarder.mismatched).toBeGreaterThanOrEqual(3);
     } finally {
       spoofer.close();
       await s.stop();

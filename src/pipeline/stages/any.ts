@@ -1,17 +1,18 @@
 // Stage any: QTYPE ANY is an amplification favourite. Answer it minimally (RFC 8482: one
 // HINFO "RFC8482") or refuse it, per dns.any; never forward it.
 import { RCODE, TYPE } from '../../dns/constants.ts';
-import type { ResolverCore } from '../../resolver/core.ts';
-import type { Handler, QueryContext } from '../context.ts';
+import type { Handler } from '../context.ts';
+import type { Replier } from '../reply.ts';
 
 const HINFO = 13;
 const HINFO_RDATA = Buffer.concat([Buffer.from([7]), Buffer.from('RFC8482', 'ascii'), Buffer.from([0])]);
+const HINFO_ANSWER = { type: HINFO, ttl: 3600, rdata: HINFO_RDATA };
 
-export function anyStage(core: ResolverCore, next: Handler): Handler {
-  const refuse = core.anyPolicy === 'refuse';
-  return (ctx: QueryContext) => {
+export function anyStage(deps: { reply: Replier }, next: Handler): Handler {
+  const { reply } = deps;
+  return (ctx) => {
     if (ctx.q.qtype !== TYPE.ANY) return next(ctx);
-    if (refuse) core.respondSynth(ctx, { rcode: RCODE.REFUSED }, 'refused');
-    else core.respondSynth(ctx, { rcode: RCODE.NOERROR, answer: { type: HINFO, ttl: 3600, rdata: HINFO_RDATA } }, 'answered');
+    if (ctx.policy.anyPolicy === 'refuse') reply.synth(ctx, { rcode: RCODE.REFUSED }, 'refused');
+    else reply.synth(ctx, { rcode: RCODE.NOERROR, answer: HINFO_ANSWER }, 'answered');
   };
 }

@@ -1,19 +1,19 @@
 // Stage bypass: on blocking segments, browser DoH canaries and iCloud Private Relay names
-// get NXDOMAIN so devices keep using this resolver instead of routing around it.
+// (the snapshot's bypassNames) get NXDOMAIN, so devices keep using this resolver instead of
+// routing around it.
 import { HEADER_SIZE } from '../../dns/constants.ts';
-import type { ResolverCore } from '../../resolver/core.ts';
-import type { Handler, QueryContext } from '../context.ts';
+import { BYPASS_LIST } from '../../policy/bypass-names.ts';
+import type { Handler } from '../context.ts';
+import type { Verdicts } from '../verdicts.ts';
 
-/** Firefox: use-application-dns.net; Apple: mask.icloud.com, mask-h2.icloud.com. */
-export const BYPASS_CANARIES: ReadonlySet<string> = new Set(['use-application-dns.net', 'mask.icloud.com', 'mask-h2.icloud.com']);
-export const BYPASS_LIST = { name: 'bypass-prevention', version: 'builtin-1' } as const;
-
-export function bypassStage(core: ResolverCore, next: Handler): Handler {
-  return (ctx: QueryContext) => {
+export function bypassStage(deps: { verdicts: Verdicts }, next: Handler): Handler {
+  const { verdicts } = deps;
+  return (ctx) => {
     const segment = ctx.segment;
-    if (segment.action === 'block' && segment.bypassPrevention && BYPASS_CANARIES.has(ctx.q.qname)) {
-      // The SOA is owned by the qname itself (offset 12, right after the header).
-      core.block(ctx, { rule: ctx.q.qname, list: BYPASS_LIST }, 'nxdomain', HEADER_SIZE);
+    const qname = ctx.q.qname;
+    if (segment.action === 'block' && segment.bypassPrevention && ctx.policy.bypassNames.has(qname)) {
+      // The SOA is owned by the qname itself (right after the header).
+      verdicts.block(ctx, { rule: qname, list: BYPASS_LIST }, qname, 'nxdomain', HEADER_SIZE);
       return;
     }
     next(ctx);

@@ -1,11 +1,13 @@
-// Stage cache: answer from a stored upstream answer, TTLs aged, ID and question patched.
-import type { ResolverCore } from '../../resolver/core.ts';
-import type { Handler, QueryContext } from '../context.ts';
+// Stage cache: a stored upstream answer goes to the response side (which inspects it per
+// the client's segment and relays it with TTLs aged); a miss goes on to the forwarder.
+import type { AnswerCache } from '../../resolver/answer-cache.ts';
+import type { Handler, ResponseHandler } from '../context.ts';
 
-export function cacheStage(core: ResolverCore, next: Handler): Handler {
-  return (ctx: QueryContext) => {
-    const entry = core.cache.get(ctx.q.cacheKey, ctx.receivedAt);
+export function cacheStage(deps: { cache: AnswerCache; respond: ResponseHandler }, next: Handler): Handler {
+  const { cache, respond } = deps;
+  return (ctx) => {
+    const entry = cache.get(ctx.q.cacheKey, ctx.receivedAt);
     if (entry === undefined) return next(ctx);
-    core.answerFromUpstream(ctx, entry.buf, entry.scan, Math.floor((ctx.receivedAt - entry.storedAt) / 1000), 'cached');
+    respond(ctx, entry.buf, entry.scan, Math.floor((ctx.receivedAt - entry.storedAt) / 1000), 'cached');
   };
 }

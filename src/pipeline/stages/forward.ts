@@ -1,10 +1,14 @@
-// Stage forward: hand the question to the Forwarder (coalescing, upstream pool, serve-stale);
-// the answer or failure comes back through ResolverCore.answerFromUpstream / respondSynth.
-// Always the last stage.
-import type { ResolverCore } from '../../resolver/core.ts';
-import type { Handler, QueryContext } from '../context.ts';
+// Stage forward: hand the question to the Forwarder (coalescing, upstream pool,
+// serve-stale). Its answer comes back through the response side; a failure as SERVFAIL.
+// Always the last query-side stage.
+import type { Handler } from '../context.ts';
 
-export function forwardStage(core: ResolverCore, _next: Handler): Handler {
-  const forwarder = core.forwarder;
-  return (ctx: QueryContext) => forwarder.forward(ctx);
+/** What the forward stage needs of the Forwarder (src/resolver/forwarder.ts). */
+export interface QueryForwarder {
+  forward: Handler;
+}
+
+export function forwardStage(deps: { forwarder: QueryForwarder }, _next: Handler): Handler {
+  const { forwarder } = deps;
+  return (ctx) => forwarder.forward(ctx);
 }

@@ -1,22 +1,33 @@
 // Stage policy: match the query name against the segment's lists. Allowlists beat lists.
 // block → synthesised answer + decision; log → decision, then answer normally.
-import type { ResolverCore } from '../../resolver/core.ts';
+import { HEADER_SIZE } from '../../dns/constants.ts';
 import { matchesAnySuffix } from '../../policy/domain-matcher.ts';
 import type { Handler, QueryContext } from '../context.ts';
+import type { Verdicts } from '../verdicts.ts';
 
-export function policyStage(core: ResolverCore, next: Handler): Handler {
-  return (ctx: QueryContext) => {
+export function policyStage(deps: { verdicts: Verdicts }, next: Handler): Handler {
+  const { verdicts } = deps;
+  return (ctx) => {
     const segment = ctx.segment;
     if (segment.mask === 0) return next(ctx);
-    if (segment.allowlist.size > 0 && matchesAnySuffix(ctx.q.qname, segment.allowlist) !== undefined) return next(ctx);
-    const match = core.matcher.match(ctx.q.qname, segment.mask);
+    const qname = ctx.q.qname;
+    if (segment.allowlist.size > 0 && matchesAnySuffix(qname, segment.allowlist) !== undefined) return next(ctx);
+    const match = ctx.policy.matcher.match(qname, segment.mask);
     if (match === undefined) return next(ctx);
     if (segment.action === 'block') {
-      core.block(ctx, match, segment.blockResponse, core.ruleOffset(ctx, match.rule));
+      verdicts.block(ctx, match, match.rule, segment.blockResponse, ruleOffset(ctx, match.rule));
       return;
     }
     ctx.logMatch = match;
-    core.recordDecision(ctx, match, match.rule, 'logged', 'answer');
+    verdicts.record(ctx, match, match.rule, 'logged', 'answer');
     next(ctx);
   };
+}
+
+/** Offset of the listed suffix `rule` inside the question's name (the SOA owner of a blocked answer). */
+export function ruleOffset(ctx: QueryContext, rule: string): number {
+  let labels = 1;
+  for (let i = 0; i < rule.length; i++) if (rule.charCodeAt(i) === 46) labels++;
+  const offsets = ctx.q.labelOffsets;
+  return offsets[offsets.length - labels] ?? HEADER_SIZE;
 }

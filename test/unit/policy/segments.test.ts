@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { SegmentConfig } from '../../../src/config/schema.ts';
 import { DomainMatcher } from '../../../src/policy/domain-matcher.ts';
 import { RateLimiter, type RateLimitSettings } from '../../../src/policy/rate-limiter.ts';
-import { bindSegments, ClientClassifier, implicitDefaultSegment, makeSegment, type Segment } from '../../../src/policy/segments.ts';
+import { ClientClassifier, IMPLICIT_DEFAULT_SEGMENT, makeSegment, type Segment } from '../../../src/policy/segments.ts';
+
+const NO_LISTS = DomainMatcher.build([]);
+const counts = (): Float64Array => new Float64Array(22);
 
 function segmentConfig(overrides: Partial<SegmentConfig> & Pick<SegmentConfig, 'name' | 'networks' | 'action'>): SegmentConfig {
   return { lists: [], allowlist: [], block_response: 'nxdomain', bypass_prevention: true, pseudonymize: false, ...overrides };
@@ -11,18 +14,20 @@ function segmentConfig(overrides: Partial<SegmentConfig> & Pick<SegmentConfig, '
 const NO_LIMIT: RateLimitSettings = { enabled: false, qps: 100, burst: 200, ipv4_prefix: 32, ipv6_prefix: 56, action: 'slip', slip_every: 2, exempt: [] };
 
 function classifier(options: { allow?: string[]; configs: SegmentConfig[]; limiter?: RateLimiter; memoLimit?: number }) {
-  const segments = options.configs.map((config, index) => ({ config, segment: makeSegment(config, index) }));
-  const fallback = implicitDefaultSegment(segments.length);
+  const segments = options.configs.map((config) => ({ networks: config.networks, segment: makeSegment(config, NO_LISTS, counts()) }));
+  const fallback = makeSegment(IMPLICIT_DEFAULT_SEGMENT, NO_LISTS, counts());
   const c = new ClientClassifier(options.allow ?? ['0.0.0.0/0', '::/0'], segments, fallback, options.limiter ?? new RateLimiter(NO_LIMIT), options.memoLimit);
   const byName = new Map<string, Segment>(segments.map((s) => [s.segment.name, s.segment]));
   return { c, byName, fallback };
 }
 
 describe('makeSegment', () => {
-  it('copies the config and starts with an empty mask', () => {
+  it('copies the config; with no list loaded the mask is empty', () => {
+    const own = counts();
     const s = makeSegment(
       segmentConfig({ name: 'service', networks: ['10.10.0.0/16'], action: 'block', lists: ['tiktok', 'bytedance'], block_response: 'null', bypass_prevention: false, pseudonymize: true }),
-      3,
+      NO_LISTS,
+      own,
     );
     expect(s).toMatchObject({
       name: 'service',
@@ -32,40 +37,40 @@ describe('makeSegment', () => {
       blockResponse: 'null',
       bypassPrevention: false,
       pseudonymize: true,
-      index: 3,
     });
+    expect(s.counts).toBe(own);
+    expect(Object.isFrozen(s)).toBe(true);
   });
 
   it('builds one EDE text per list naming segment and list', () => {
-    const s = makeSegment(segmentConfig({ name: 'service', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok', 'bytedance'] }), 0);
+    const s = makeSegment(segmentConfig({ name: 'service', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok', 'bytedance'] }), NO_LISTS, counts());
     expect(s.edeByList.get('tiktok')?.toString('utf8')).toBe('blocked by dnsward: segment service, list tiktok');
     expect(s.edeByList.get('bytedance')?.toString('utf8')).toBe('blocked by dnsward: segment service, list bytedance');
     expect(s.edeByList.size).toBe(2);
   });
 
   it('normalises the allowlist (case, trailing dot) and drops invalid entries', () => {
-    const s = makeSegment(segmentConfig({ name: 'x', networks: ['10.0.0.0/8'], action: 'block', lists: ['t'], allowlist: ['Ads.TikTok.com.', ' cdn.example.org ', 'not a domain', 'com', ''] }), 0);
+    const s = makeSegment(segmentConfig({ name: 'x', networks: ['10.0.0.0/8'], action: 'block', lists: ['t'], allowlist: ['Ads.TikTok.com.', ' cdn.example.org ', 'not a domain', 'com', ''] }), NO_LISTS, counts());
     expect([...s.allowlist].sort()).toEqual(['ads.tiktok.com', 'cdn.example.org']);
   });
 });
 
-describe('implicitDefaultSegment', () => {
+describe('IMPLICIT_DEFAULT_SEGMENT', () => {
   it('is an allow segment named default without lists', () => {
-    const s = implicitDefaultSegment(4);
-    expect(s).toMatchObject({ name: 'default', action: 'allow', listNames: [], mask: 0, index: 4, bypassPrevention: false, pseudonymize: false });
+    const s = makeSegment(IMPLICIT_DEFAULT_SEGMENT, NO_LISTS, counts());
+    expect(s).toMatchObject({ name: 'default', action: 'allow', listNames: [], mask: 0, bypassPrevention: false, pseudonymize: false });
   });
 });
 
-describe('bindSegments', () => {
+describe('segment masks', () => {
   it('sets each segment mask from the matcher; allow segments stay 0', () => {
     const matcher = DomainMatcher.build([
       { name: 'tiktok', version: '1', domains: ['tiktok.com'] },
       { name: 'bytedance', version: '1', domains: ['capcut.com'] },
     ]);
-    const block = makeSegment(segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['bytedance'] }), 0);
-    const log = makeSegment(segmentConfig({ name: 'l', networks: ['10.1.0.0/16'], action: 'log', lists: ['tiktok', 'bytedance', 'unknown'] }), 1);
-    const allow = makeSegment(segmentConfig({ name: 'a', networks: ['0.0.0.0/0'], action: 'allow', lists: ['tiktok'] }), 2);
-    bindSegments([block, log, allow], matcher);
+    const block = makeSegment(segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['bytedance'] }), matcher, counts());
+    const log = makeSegment(segmentConfig({ name: 'l', networks: ['10.1.0.0/16'], action: 'log', lists: ['tiktok', 'bytedance', 'unknown'] }), matcher, counts());
+    const allow = makeSegment(segmentConfig({ name: 'a', networks: ['0.0.0.0/0'], action: 'allow', lists: ['tiktok'] }), matcher, counts());
     expect(block.mask).toBe(2);
     expect(log.mask).toBe(3);
     expect(allow.mask).toBe(0);
@@ -73,14 +78,11 @@ describe('bindSegments', () => {
     expect(matcher.match('www.tiktok.com', block.mask)).toBeUndefined();
   });
 
-  it('rebinding against a new matcher follows the new list order', () => {
-    const s = makeSegment(segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok'] }), 0);
-    bindSegments([s], DomainMatcher.build([{ name: 'tiktok', version: '1', domains: [] }]));
-    expect(s.mask).toBe(1);
-    bindSegments([s], DomainMatcher.build([{ name: 'other', version: '1', domains: [] }, { name: 'tiktok', version: '2', domains: [] }]));
-    expect(s.mask).toBe(2);
-    bindSegments([s], DomainMatcher.build([]));
-    expect(s.mask).toBe(0);
+  it('a segment built against another matcher follows that matcher\'s list order', () => {
+    const config = segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok'] });
+    expect(makeSegment(config, DomainMatcher.build([{ name: 'tiktok', version: '1', domains: [] }]), counts()).mask).toBe(1);
+    expect(makeSegment(config, DomainMatcher.build([{ name: 'other', version: '1', domains: [] }, { name: 'tiktok', version: '2', domains: [] }]), counts()).mask).toBe(2);
+    expect(makeSegment(config, DomainMatcher.build([]), counts()).mask).toBe(0);
   });
 });
 
