@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ListRegistry } from '../../src/lists/registry.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import type { ResolverStats } from '../../src/resolver/resolver.ts';
+
+const STATS: ResolverStats = {
+  queries: [
+    { segment: 'service', outcome: 'blocked', transport: 'udp', count: 3 },
+    { segment: 'personal', outcome: 'logged', transport: 'tcp', count: 2 },
+  ],
+  dropped: 4,
+  rateLimited: 5,
+  internalErrors: 0,
+  cache: { hits: 6, misses: 7, inserts: 1, evictions: 0, entries: 8 },
+  forwarder: { coalesced: 9, inflight: 1, mismatched: 2, upstreams: [{ label: '192.0.2.53:53', up: false, sent: 10, answered: 8, timeouts: 2 }] },
+  policyGeneration: 12,
+};
+
+describe('createMetrics', () => {
+  it('exposes the resolver stats as dnsward_* metrics, read at scrape time', async () => {
+    let calls = 0;
+    const lists = new ListRegistry();
+    lists.set({ name: 'tiktok', title: 't', description: '', version: 'abc', lastModified: new Date(0), domains: ['tiktok.com', 'tiktokv.com'] });
+    const registry = createMetrics({ resolver: { stats: () => (calls++, STATS) }, lists });
+    expect(calls).toBe(0);
+    const text = await registry.metrics();
+    expect(text).toContain('dnsward_queries_total{segment="service",outcome="blocked",transport="udp"} 3');
+    expect(text).toContain('dnsward_queries_total{segment="personal",outcome="logged",transport="tcp"} 2');
+    expect(text).toContain('dnsward_queries_dropped_total 4');
+    expect(text).toContain('dnsward_ratelimited_total 5');
+    expect(text).toContain('dnsward_upstream_queries_total{upstream="192.0.2.53:53",result="timeout"} 2');
+    expect(text).toContain('dnsward_upstream_up{upstream="192.0.2.53:53"} 0');
+    expect(text).toContain('dnsward_cache_entries 8');
+    expect(text).toContain('dnsward_cache_lookups_total{result="hit"} 6');
+    expect(text).toContain('dnsward_policy_generation 12');
+    expect(text).toContain('dnsward_list_entries{list="tiktok",version="abc"} 2');
+    // One stats() per scrape, not one per metric.
+    expect(calls).toBe(1);
+  });
+
+  it('prefixes Node and process metrics once: dnsward_process_*, never dnsward_process_process_*', async () => {
+    const text = await createMetrics({ resolver: { stats: () => STATS }, lists: new ListRegistry() }).metrics();
+    expect(text).toMatch(/^dnsward_process_cpu_user_seconds_total /m);
+    expect(text).toMatch(/^dnsward_nodejs_heap_size_total_bytes /m);
+    expect(text).not.toContain('process_process_');
+    for (const line of text.split('\n')) if (line && !line.startsWith('#')) expect(line.startsWith('dnsward_')).toBe(true);
+  });
+});
