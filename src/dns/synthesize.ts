@@ -62,8 +62,11 @@ export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer
   const out = Buffer.allocUnsafe(size);
 
   out.writeUInt16BE(q.id, 0);
-  // Keep opcode, RD and CD from the query; set QR and RA; AA, AD, Z cleared.
-  let flags = FLAG.QR | FLAG.RA | (q.flags & (0x7800 | FLAG.RD | FLAG.CD)) | (spec.rcode & 0xf);
+  // Keep opcode, RD and CD from the query; set QR, and RA for standard queries (recursion is
+  // what we offer for QUERY; an unknown opcode's NOTIMP claims nothing, as ISC's genreport
+  // expects); AA, AD, Z cleared.
+  const opcode = q.flags & 0x7800;
+  let flags = FLAG.QR | (opcode === 0 ? FLAG.RA : 0) | (q.flags & (0x7800 | FLAG.RD | FLAG.CD)) | (spec.rcode & 0xf);
   if (spec.truncated) flags |= FLAG.TC;
   out.writeUInt16BE(flags, 2);
   out.writeUInt16BE(hasQuestion ? 1 : 0, 4);

@@ -232,6 +232,7 @@ describe.each(TRANSPORTS)('header rules over %s', (transport) => {
       expect(reply?.rcode).toBe(RC.NOTIMP);
       expect(reply?.id).toBe(0x5000 + opcode);
       expect(reply?.qr).toBe(true);
+      expect(reply?.ra, 'RA is for standard queries only (genreport "opcode")').toBe(false);
       expect(sent).toBe(0);
     }
   });
@@ -250,22 +251,23 @@ describe.each(TRANSPORTS)('header rules over %s', (transport) => {
 
   it('does not echo Z, AD, AA, TC or RA bits of the query in synthesised answers', async () => {
     const noisy = { rd: true, ad: true, z: true, aa: true, tc: true, ra: false, cd: true };
-    const messages = [
-      query('noisy.example', T.ANY, { header: noisy }), // RFC 8482 HINFO
-      query('www.tiktok.com', T.A, { header: noisy }), // blocked (from 127.0.0.2)
-      query('version.bind', T.TXT, { header: noisy, qclass: CLASS.CH }), // REFUSED
-      query(fresh('noisy-badvers'), T.A, { header: noisy, opts: [{ version: 1 }] }), // BADVERS
-      query(fresh('noisy-notimp'), T.A, { header: { ...noisy, opcode: OPCODE.STATUS } }), // NOTIMP
-      craft({ header: noisy, questions: [] }), // FORMERR
+    // RA is set for standard queries; a NOTIMP to another opcode claims nothing (genreport "opcode").
+    const messages: [Buffer, boolean][] = [
+      [query('noisy.example', T.ANY, { header: noisy }), true], // RFC 8482 HINFO
+      [query('www.tiktok.com', T.A, { header: noisy }), true], // blocked (from 127.0.0.2)
+      [query('version.bind', T.TXT, { header: noisy, qclass: CLASS.CH }), true], // REFUSED
+      [query(fresh('noisy-badvers'), T.A, { header: noisy, opts: [{ version: 1 }] }), true], // BADVERS
+      [query(fresh('noisy-notimp'), T.A, { header: { ...noisy, opcode: OPCODE.STATUS } }), false], // NOTIMP
+      [craft({ header: noisy, questions: [] }), true], // FORMERR
     ];
-    for (const message of messages) {
+    for (const [message, ra] of messages) {
       const reply = await must(transport, message, { from: '127.0.0.2' });
       expect(reply.qr).toBe(true);
       expect(reply.z).toBe(false);
       expect(reply.ad).toBe(false);
       expect(reply.aa).toBe(false);
       expect(reply.tc).toBe(false);
-      expect(reply.ra).toBe(true);
+      expect(reply.ra).toBe(ra);
       expect(reply.rd).toBe(true);
     }
   });

@@ -1,7 +1,7 @@
 import dns2 from 'dns2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EDE, RCODE, TYPE } from '../../../src/dns/constants.ts';
+import { EDE, FLAG, RCODE, TYPE } from '../../../src/dns/constants.ts';
 import { isRejection, parseQuery, type ParsedQuery } from '../../../src/dns/query-parser.ts';
 import { edeText, SYNTH_TTL, synthesize } from '../../../src/dns/synthesize.ts';
 
@@ -251,6 +251,8 @@ describe('synthesize: REFUSED, TC and header bits', () => {
     expect(out.readUInt16BE(0)).toBe(0x4242);
     expect((out.readUInt16BE(2) >> 11) & 0xf).toBe(2);
     expect(out.readUInt16BE(2) & 0xf).toBe(RCODE.NOTIMP);
+    // RA only answers standard queries: NOTIMP to another opcode claims nothing (genreport "opcode").
+    expect(out.readUInt16BE(2) & FLAG.RA).toBe(0);
     expect(counts(out)).toEqual([0, 0, 0, 0]);
   });
 
