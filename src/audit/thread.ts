@@ -1,10 +1,12 @@
-// The block log as the resolver sees it: a DecisionSink whose record() only pushes onto an
-// array. Every flush interval (or full batch) the decisions go, packed as flat arrays, to a
-// worker thread (worker.ts) that pseudonymises, chains, hashes and writes them. Encoding an
-// event costs ~3 µs of CPU; handing it over costs ~0.3 µs of the DNS thread's time.
+// The block log as the resolver sees it: a DecisionSink whose record() only pushes onto the
+// batcher (batcher.ts, shared with the inline writer). Every 512 decisions or 20 ms the batch
+// goes, packed as flat arrays, to a worker thread (worker.ts) that pseudonymises, chains,
+// hashes and writes them. Encoding an event costs ~3 µs of CPU; handing it over costs ~0.3 µs
+// of the DNS thread's time.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DnswardError, ErrorCodes, type ErrorCode } from '../errors.ts';
+import { Batcher } from './batcher.ts';
 import type { Decision, DecisionSink } from './types.ts';
 import type { FromWorker, PackedDecision, ToWorker, WorkerInit } from './worker.ts';
 import type { AuditWriterStats } from './writer.ts';
@@ -16,41 +18,31 @@ export interface ThreadedSinkOptions {
   logger: Logger;
 }
 
-const ERROR_LOG_INTERVAL_MS = 10_000;
-/**
- * Decisions go to the worker at least this often, or every HANDOFF_BATCH of them: held longer
- * they would outlive V8's young generation (dnsward runs with a small one) and cost old-space
- * collections. Writing to disk follows audit.flush_interval_ms in the worker.
- */
-const HANDOFF_MS = 20;
-const HANDOFF_BATCH = 512;
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 export class ThreadedAuditSink implements DecisionSink {
   private readonly worker: Worker;
   private readonly logger: Logger;
-  private readonly maxBuffered: number;
-  private readonly maxBatch: number;
-  private pending: Decision[] = [];
+  private readonly batcher: Batcher<Decision>;
   private readonly inFlight = new Map<number, { count: number; resolve: () => void }>();
   private inFlightEvents = 0;
   private nextId = 1;
-  private recorded = 0;
-  private dropped = 0;
   private workerStats: AuditWriterStats = { recorded: 0, written: 0, dropped: 0, buffered: 0, writeErrors: 0, checkpoints: 0, seq: 0 };
-  private timer: NodeJS.Timeout | undefined;
-  private batchScheduled = false;
   private closed = false;
   private dead = false;
   private closing: Promise<void> | undefined;
-  private lastDropLog = 0;
   private readonly exited: Promise<void>;
 
   private constructor(options: ThreadedSinkOptions, worker: Worker) {
     this.worker = worker;
     this.logger = options.logger;
-    this.maxBuffered = options.maxBuffered;
-    this.maxBatch = Math.min(options.init.maxBatch, HANDOFF_BATCH);
+    this.batcher = new Batcher({
+      batchSize: options.init.maxBatch,
+      intervalMs: options.init.flushIntervalMs,
+      maxBuffered: options.maxBuffered,
+      onBatch: () => this.post(),
+      logger: options.logger.child({ component: 'audit' }),
+    });
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
   }
 
@@ -84,46 +76,29 @@ export class ThreadedAuditSink implements DecisionSink {
     worker.on('message', (m: FromWorker) => sink.onMessage(m));
     worker.on('error', (error) => sink.onWorkerError(error));
     worker.once('exit', () => sink.onExit());
-    sink.timer = setInterval(() => {
-      if (sink.pending.length > 0) sink.post();
-    }, Math.min(HANDOFF_MS, options.init.flushIntervalMs));
-    sink.timer.unref();
+    sink.batcher.start();
     return sink;
   }
 
   /** Hot path: never throws, never waits. */
   record(decision: Decision): void {
-    if (this.closed) return;
-    if (this.dead || this.pending.length + this.inFlightEvents + this.workerStats.buffered >= this.maxBuffered) {
-      this.dropped++;
-      this.noteDrop();
-      return;
-    }
-    this.recorded++;
-    this.pending.push(decision);
-    if (this.pending.length >= this.maxBatch && !this.batchScheduled) {
-      this.batchScheduled = true;
-      setImmediate(() => {
-        this.batchScheduled = false;
-        this.post();
-      });
-    }
+    this.batcher.push(decision);
   }
 
   /** Resolves when everything recorded so far has been handled by the worker (written, or kept for retry and logged). */
   async flush(): Promise<void> {
     if (this.dead) return;
-    await this.send({ t: 'flush', id: 0, events: this.take(), dropped: this.dropped });
+    await this.send({ t: 'flush', id: 0, events: this.take(), dropped: this.batcher.dropped });
   }
 
   /** Hands over the rest, lets the worker write its shutdown checkpoint, and waits for the thread to end. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    clearInterval(this.timer);
+    this.batcher.close();
     this.closing = (async () => {
       if (!this.dead) {
-        await this.send({ t: 'close', id: 0, events: this.take(), dropped: this.dropped });
+        await this.send({ t: 'close', id: 0, events: this.take(), dropped: this.batcher.dropped });
       }
       await this.exited;
     })();
@@ -131,12 +106,11 @@ export class ThreadedAuditSink implements DecisionSink {
   }
 
   stats(): AuditWriterStats {
-    return { ...this.workerStats, recorded: this.recorded, dropped: this.dropped, buffered: this.pending.length + this.inFlightEvents + this.workerStats.buffered };
+    return { ...this.workerStats, recorded: this.batcher.recorded, dropped: this.batcher.dropped, buffered: this.batcher.size + this.batcher.held };
   }
 
   private take(): PackedDecision[] {
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.batcher.take();
     const out: PackedDecision[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const d = batch[i] as Decision;
@@ -146,8 +120,8 @@ export class ThreadedAuditSink implements DecisionSink {
   }
 
   private post(): void {
-    if (this.dead || this.pending.length === 0) return;
-    void this.send({ t: 'batch', id: 0, events: this.take(), dropped: this.dropped });
+    if (this.dead || this.batcher.size === 0) return;
+    void this.send({ t: 'batch', id: 0, events: this.take(), dropped: this.batcher.dropped });
   }
 
   private send(message: ToWorker): Promise<void> {
@@ -156,6 +130,7 @@ export class ThreadedAuditSink implements DecisionSink {
     return new Promise<void>((resolve) => {
       this.inFlight.set(id, { count, resolve });
       this.inFlightEvents += count;
+      this.updateHeld();
       try {
         this.worker.postMessage({ ...message, id });
       } catch (error) {
@@ -169,10 +144,12 @@ export class ThreadedAuditSink implements DecisionSink {
     if (m.t !== 'ack') return;
     this.workerStats = m.stats;
     const pending = this.inFlight.get(m.id);
-    if (!pending) return;
-    this.inFlight.delete(m.id);
-    this.inFlightEvents -= pending.count;
-    pending.resolve();
+    if (pending) {
+      this.inFlight.delete(m.id);
+      this.inFlightEvents -= pending.count;
+    }
+    this.updateHeld();
+    pending?.resolve();
   }
 
   private onWorkerError(error: Error): void {
@@ -187,12 +164,15 @@ export class ThreadedAuditSink implements DecisionSink {
 
   private markDead(): void {
     this.dead = true;
-    this.dropped += this.pending.length + this.inFlightEvents;
-    this.recorded -= this.pending.length + this.inFlightEvents;
-    this.pending = [];
+    this.batcher.fail(this.inFlightEvents);
     this.inFlightEvents = 0;
     for (const p of this.inFlight.values()) p.resolve();
     this.inFlight.clear();
+  }
+
+  /** What the worker holds and what is on its way there count toward max_buffered. */
+  private updateHeld(): void {
+    this.batcher.held = this.inFlightEvents + this.workerStats.buffered;
   }
 
   private relayLog(line: string): void {
@@ -203,15 +183,5 @@ export class ThreadedAuditSink implements DecisionSink {
     } catch {
       this.logger.warn({ component: 'audit', line }, 'unreadable log line from the block log worker');
     }
-  }
-
-  private noteDrop(): void {
-    const now = Date.now();
-    if (now - this.lastDropLog < ERROR_LOG_INTERVAL_MS) return;
-    this.lastDropLog = now;
-    this.logger.error(
-      { component: 'audit', code: ErrorCodes.AUDIT_WRITE, dropped: this.dropped, maxBuffered: this.maxBuffered },
-      'block log: buffer full (disk slow or failing), decisions dropped (the count is signed into the next checkpoint)',
-    );
   }
 }

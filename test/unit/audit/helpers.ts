@@ -3,7 +3,8 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
 import { createPseudonymizer } from '../../../src/audit/pseudonym.ts';
 import type { Decision } from '../../../src/audit/types.ts';
 import { AuditWriter, type AuditWriterOptions } from '../../../src/audit/writer.ts';
@@ -57,4 +58,16 @@ export async function writeLog(dir: string, n: number, overrides: Partial<AuditW
   const writer = await AuditWriter.open(writerOptions(dir, overrides));
   for (let i = 0; i < n; i++) writer.record(make(i));
   await writer.close();
+}
+
+/** A pino logger whose lines land, parsed, in `lines`. */
+export function captureLogs(level = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write: (chunk: Buffer, _e, cb) => {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
 }

@@ -1,0 +1,119 @@
+// The one place decisions wait on their way to the block log, for both placements of the
+// writer (inline: writer.ts; worker thread: thread.ts). push() is the query path's whole
+// cost: a bounds check and an array push. Batches are handed on every BATCH decisions or
+// every few ms: held for a whole flush interval they would outlive V8's young generation
+// (dnsward runs with a small one) and cost old-space collections. Memory is bounded by
+// maxBuffered, counting what the owner still holds downstream (`held`); beyond it decisions
+// are counted as dropped and logged (throttled), never waited for.
+import type { Logger } from 'pino';
+import { ErrorCodes } from '../errors.ts';
+import { ThrottledLog } from './throttled-log.ts';
+
+/** Hand on at least every HANDOFF_BATCH decisions ... */
+export const HANDOFF_BATCH = 512;
+/** ... and at least every HANDOFF_MS. */
+export const HANDOFF_MS = 20;
+
+export interface BatcherOptions {
+  /** Hand on when this many wait (capped at HANDOFF_BATCH). */
+  batchSize: number;
+  /** Hand on at least this often (capped at HANDOFF_MS). */
+  intervalMs: number;
+  /** Decisions held here plus `held` downstream; beyond it they are dropped. */
+  maxBuffered: number;
+  /** Called (outside push()) when a batch is ready: the owner calls take(). */
+  onBatch: () => void;
+  /** Gets the throttled "buffer full" line. */
+  logger: Logger;
+}
+
+export class Batcher<T> {
+  /** Accepted by push(). */
+  recorded = 0;
+  /** Refused because the buffer was full (or the downstream failed). */
+  dropped = 0;
+  /** Accepted earlier and still held by the owner (encoded but unwritten, or in flight): counts toward maxBuffered. */
+  held = 0;
+  private pending: T[] = [];
+  private readonly batchSize: number;
+  private readonly intervalMs: number;
+  private readonly maxBuffered: number;
+  private readonly onBatch: () => void;
+  private readonly dropLog: ThrottledLog;
+  private scheduled = false;
+  private closed = false;
+  private failed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: BatcherOptions) {
+    this.batchSize = Math.max(1, Math.min(HANDOFF_BATCH, options.batchSize));
+    this.intervalMs = Math.max(1, Math.min(HANDOFF_MS, options.intervalMs));
+    this.maxBuffered = options.maxBuffered;
+    this.onBatch = options.onBatch;
+    this.dropLog = new ThrottledLog(options.logger);
+  }
+
+  /** Hot path: never throws, never waits, allocates nothing but the array slot. */
+  push(item: T): void {
+    if (this.closed) return;
+    if (this.failed || this.pending.length + this.held >= this.maxBuffered) {
+      this.dropped++;
+      this.dropLog.error(this.dropFields, 'block log: buffer full (disk slow or failing), decisions dropped (the count is signed into the next checkpoint)');
+      return;
+    }
+    this.recorded++;
+    this.pending.push(item);
+    if (this.pending.length >= this.batchSize && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.fire);
+    }
+  }
+
+  /** Everything waiting, oldest first; the batcher starts a new array. */
+  take(): T[] {
+    const batch = this.pending;
+    this.pending = [];
+    return batch;
+  }
+
+  /** Decisions waiting here (not counting `held`). */
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Starts the interval hand-off (an unref'd timer: it never keeps the process alive). */
+  start(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => {
+      if (this.pending.length > 0) this.onBatch();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; later push() calls are ignored (take() still returns what waits). */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * The downstream is gone: everything waiting, plus `lostDownstream` items accepted earlier,
+   * moves from recorded to dropped, and every later push() is counted as dropped.
+   */
+  fail(lostDownstream: number): void {
+    const lost = this.pending.length + lostDownstream;
+    this.failed = true;
+    this.pending = [];
+    this.held = 0;
+    this.dropped += lost;
+    this.recorded -= lost;
+  }
+
+  private readonly fire = (): void => {
+    this.scheduled = false;
+    this.onBatch();
+  };
+
+  private readonly dropFields = (): Record<string, unknown> => ({ code: ErrorCodes.AUDIT_WRITE, dropped: this.dropped, maxBuffered: this.maxBuffered });
+}

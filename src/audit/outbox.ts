@@ -1,0 +1,73 @@
+// Encoded lines waiting to be appended, grouped by target file, in reused 1 MiB blocks:
+// lines held as strings for a flush interval would be promoted to old space, and fresh
+// Buffers at ~20 MB/s would keep the collector busy.
+
+export interface Block {
+  buf: Buffer;
+  used: number;
+}
+
+/** Consecutive lines for one file. */
+export interface Chunk {
+  name: string;
+  blocks: Block[];
+  /** Set once writing has started: the chunk then takes no more lines. */
+  writing: boolean;
+  /** Progress of a write interrupted by an error: next block, and bytes of it already written. */
+  blockIndex: number;
+  blockOffset: number;
+  count: number;
+  lastSeq: number;
+  lastHash: string;
+}
+
+export const BLOCK_BYTES = 1 << 20;
+const POOLED_BLOCKS = 8;
+
+export class Outbox {
+  /** Oldest first. */
+  readonly chunks: Chunk[] = [];
+  /** Lines in all chunks. */
+  events = 0;
+  private readonly pool: Buffer[] = [];
+
+  /** Appends bytes 0..length of `line` (one event line, newline included) for file `name`. */
+  add(name: string, line: Buffer, length: number, seq: number, hash: string): void {
+    let chunk = this.chunks.at(-1);
+    // Never append to a chunk being written, nor across files.
+    if (!chunk || chunk.writing || chunk.name !== name) {
+      chunk = { name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHash: '' };
+      this.chunks.push(chunk);
+    }
+    let block = chunk.blocks.at(-1);
+    if (!block || block.buf.length - block.used < length) {
+      block = this.takeBlock(length);
+      chunk.blocks.push(block);
+    }
+    block.used += line.copy(block.buf, block.used, 0, length);
+    chunk.count++;
+    chunk.lastSeq = seq;
+    chunk.lastHash = hash;
+    this.events++;
+  }
+
+  /** The chunk to write next. */
+  get first(): Chunk | undefined {
+    return this.chunks[0];
+  }
+
+  /** The first chunk is on disk: drop it and keep its blocks for reuse. */
+  completeFirst(): Chunk | undefined {
+    const chunk = this.chunks.shift();
+    if (!chunk) return undefined;
+    for (const b of chunk.blocks) if (b.buf.length === BLOCK_BYTES && this.pool.length < POOLED_BLOCKS) this.pool.push(b.buf);
+    chunk.blocks = [];
+    this.events -= chunk.count;
+    return chunk;
+  }
+
+  private takeBlock(atLeast: number): Block {
+    const pooled = atLeast <= BLOCK_BYTES ? this.pool.pop() : undefined;
+    return { buf: pooled ?? Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, atLeast)), used: 0 };
+  }
+}

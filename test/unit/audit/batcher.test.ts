@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Batcher, HANDOFF_BATCH } from '../../../src/audit/batcher.ts';
+import { captureLogs, silent } from './helpers.ts';
+
+function make(options: { batchSize?: number; intervalMs?: number; maxBuffered?: number } = {}, logger = silent): { b: Batcher<number>; batches: number[][] } {
+  const batches: number[][] = [];
+  const b: Batcher<number> = new Batcher<number>({
+    batchSize: options.batchSize ?? 4,
+    intervalMs: options.intervalMs ?? 20,
+    maxBuffered: options.maxBuffered ?? 1000,
+    onBatch: () => batches.push(b.take()),
+    logger,
+  });
+  return { b, batches };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Batcher', () => {
+  it('keeps pushed items in order until taken', () => {
+    const { b } = make();
+    for (const i of [1, 2, 3]) b.push(i);
+    expect(b.size).toBe(3);
+    expect(b.recorded).toBe(3);
+    expect(b.take()).toEqual([1, 2, 3]);
+    expect(b.size).toBe(0);
+    expect(b.take()).toEqual([]);
+  });
+
+  it('hands a full batch on after the current task (never inside push), once', async () => {
+    const { b, batches } = make({ batchSize: 4 });
+    for (let i = 0; i < 6; i++) b.push(i);
+    expect(batches).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[0, 1, 2, 3, 4, 5]]);
+  });
+
+  it('hands on what waits every interval once started, and not before', () => {
+    vi.useFakeTimers();
+    const { b, batches } = make({ batchSize: 100, intervalMs: 20 });
+    b.push(1);
+    vi.advanceTimersByTime(100);
+    expect(batches).toEqual([]);
+    b.start();
+    vi.advanceTimersByTime(20);
+    expect(batches).toEqual([[1]]);
+    vi.advanceTimersByTime(100);
+    expect(batches).toEqual([[1]]);
+    b.close();
+  });
+
+  it('caps the batch size and the interval at the hand-off limits', () => {
+    vi.useFakeTimers();
+    const { b, batches } = make({ batchSize: 1_000_000, intervalMs: 1000 });
+    b.start();
+    b.push(1);
+    vi.advanceTimersByTime(20);
+    expect(batches).toEqual([[1]]);
+    for (let i = 0; i < HANDOFF_BATCH; i++) b.push(i);
+    vi.runOnlyPendingTimers();
+    expect(batches[1]).toHaveLength(HANDOFF_BATCH);
+    b.close();
+  });
+
+  it('counts items beyond maxBuffered (what waits plus what the owner holds) as dropped, logging once per interval', () => {
+    const { logger, lines } = captureLogs();
+    const { b } = make({ batchSize: 1000, maxBuffered: 10 }, logger);
+    b.held = 4;
+    for (let i = 0; i < 9; i++) b.push(i);
+    expect([b.recorded, b.dropped, b.size]).toEqual([6, 3, 6]);
+    b.held = 0;
+    b.push(99);
+    expect([b.recorded, b.dropped]).toEqual([7, 3]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, code: 'DNSWARD_ERR_AUDIT_WRITE', dropped: 1, maxBuffered: 10 });
+  });
+
+  it('ignores pushes after close() (not recorded, not dropped) but still gives up what waits', () => {
+    const { b } = make();
+    b.push(1);
+    b.close();
+    b.push(2);
+    expect([b.recorded, b.dropped]).toEqual([1, 0]);
+    expect(b.take()).toEqual([1]);
+  });
+
+  it('fail(): what waits and what was held downstream become dropped, and so does every later push', () => {
+    const { b } = make({ batchSize: 100 });
+    for (let i = 0; i < 10; i++) b.push(i);
+    const inFlight = b.take().length;
+    for (let i = 0; i < 3; i++) b.push(i);
+    b.fail(inFlight);
+    expect([b.recorded, b.dropped, b.size]).toEqual([0, 13, 0]);
+    b.push(1);
+    expect([b.recorded, b.dropped]).toEqual([0, 14]);
+  });
+});

@@ -1,0 +1,93 @@
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ThreadedAuditSink } from '../../../src/audit/thread.ts';
+import { verifyAuditPath } from '../../../src/audit/verify.ts';
+import type { WorkerInit } from '../../../src/audit/worker.ts';
+import { KEY, SECRET, captureLogs, decision, tempDir } from './helpers.ts';
+
+function init(dir: string, overrides: Partial<WorkerInit> = {}): WorkerInit {
+  return {
+    dir,
+    instance: 'a',
+    signingKeyPem: KEY.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    pseudonymSecret: SECRET.toString('hex'),
+    flushIntervalMs: 1000,
+    maxBatch: 4096,
+    maxFileBytes: 64 * 1024 * 1024,
+    retentionDays: 0,
+    checkpointIntervalMs: 3_600_000,
+    fsync: false,
+    logLevel: 'info',
+    ...overrides,
+  };
+}
+
+async function eventLines(dir: string): Promise<string[]> {
+  const name = (await readdir(dir)).find((n) => /-\d{3}\.jsonl$/.test(n));
+  return name ? (await readFile(join(dir, name), 'utf8')).trim().split('\n') : [];
+}
+
+describe('ThreadedAuditSink', () => {
+  it('hands decisions to the worker, which writes them; flush() waits for the disk; close() ends the thread', async () => {
+    const dir = await tempDir();
+    const { logger, lines } = captureLogs();
+    const sink = await ThreadedAuditSink.start({ init: init(dir), maxBuffered: 100_000, logger });
+    for (let i = 0; i < 1500; i++) sink.record(i % 2 === 1 ? decision(i, { pseudonymize: true, client: '10.20.0.7' }) : decision(i));
+    expect(sink.stats()).toMatchObject({ recorded: 1500, dropped: 0 });
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ recorded: 1500, written: 1500, buffered: 0, seq: 1500 });
+    expect(await eventLines(dir)).toHaveLength(1500);
+    await sink.close();
+    sink.record(decision(9999));
+    expect(sink.stats().recorded).toBe(1500);
+    const report = await verifyAuditPath(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.instances[0]).toMatchObject({ lastSeq: 1500, lastCheckpointSeq: 1500 });
+    expect((await readFile(join(dir, (await readdir(dir)).find((n) => n.endsWith('-000.jsonl'))!), 'utf8'))).not.toContain('10.20.0.7');
+    // The worker's log lines come out through the app's logger.
+    expect(lines.some((l) => l.msg === 'block log opened' && l.component === 'audit')).toBe(true);
+  });
+
+  it('hands a batch over without an explicit flush (every 512 decisions or 20 ms)', async () => {
+    const dir = await tempDir();
+    const sink = await ThreadedAuditSink.start({ init: init(dir, { flushIntervalMs: 50 }), maxBuffered: 100_000, logger: captureLogs().logger });
+    sink.record(decision(0));
+    const deadline = Date.now() + 3000;
+    while ((await eventLines(dir)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await eventLines(dir)).toHaveLength(1);
+    await sink.close();
+  });
+
+  it('counts decisions beyond max_buffered as dropped and signs the count', async () => {
+    const dir = await tempDir();
+    const sink = await ThreadedAuditSink.start({ init: init(dir), maxBuffered: 1000, logger: captureLogs().logger });
+    for (let i = 0; i < 1200; i++) sink.record(decision(i));
+    expect(sink.stats()).toMatchObject({ recorded: 1000, dropped: 200 });
+    await sink.close();
+    const cps = (await readFile(join(dir, 'audit-a.checkpoints.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { dropped: number; seq: number });
+    expect(cps.at(-1)).toMatchObject({ seq: 1000, dropped: 200 });
+  });
+
+  it('counts every decision as dropped once the worker is gone, saying so once', async () => {
+    const dir = await tempDir();
+    const { logger, lines } = captureLogs();
+    const sink = await ThreadedAuditSink.start({ init: init(dir), maxBuffered: 100_000, logger });
+    for (let i = 0; i < 10; i++) sink.record(decision(i));
+    // The worker dies (a bug, or killed): the decisions not yet handed over are lost, and counted.
+    await (sink as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    sink.record(decision(10));
+    expect(sink.stats()).toMatchObject({ recorded: 0, dropped: 11, buffered: 0 });
+    await sink.flush();
+    await sink.close();
+    expect(lines.filter((l) => String(l.msg).includes('exited unexpectedly'))).toHaveLength(1);
+  });
+
+  it('rejects with the worker’s coded error when the log cannot be opened', async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'audit-a-2026-11-28-000.jsonl'), 'garbage\n');
+    await expect(ThreadedAuditSink.start({ init: init(dir), maxBuffered: 1000, logger: captureLogs().logger })).rejects.toMatchObject({ code: 'DNSWARD_ERR_AUDIT_CHAIN' });
+  });
+});
