@@ -13,7 +13,7 @@ import type { Dispatcher } from 'undici';
 import { durationSeconds, type ListsConfig, type ListSourceConfig } from '../config/sections/lists.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { DomainSet } from './domain-set.ts';
-import { normalizeBytes } from './list-stream.ts';
+import { normalizeDomainBytes } from '../dns/domain-name.ts';
 import type { ListRegistry } from './registry.ts';
 import type { ListSnapshot } from './types.ts';
 
@@ -68,7 +68,7 @@ export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto
     if (result.invalidSamples.length < 5) result.invalidSamples.push(body.toString('latin1', start, Math.min(end, start + 80)));
   };
   const addName = (start: number, end: number): boolean => {
-    const length = normalizeBytes(body, start, end, scratch);
+    const length = normalizeDomainBytes(body, start, end, scratch);
     if (length < 0) return false;
     set.addBytes(scratch, 0, length);
     return true;
