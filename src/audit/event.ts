@@ -33,17 +33,8 @@ export interface AuditEvent {
 /** Field order of the files, the API and CSV (the issue's order). */
 export const EVENT_FIELDS = ['ts', 'instance', 'segment', 'client', 'qname', 'qtype', 'action', 'list', 'rule', 'list_version', 'response', 'seq', 'prev', 'hash'] as const;
 
-const QTYPES: Record<number, string> = {
-  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 13: 'HINFO', 15: 'MX', 16: 'TXT', 17: 'RP', 18: 'AFSDB', 24: 'SIG', 25: 'KEY',
-  28: 'AAAA', 29: 'LOC', 33: 'SRV', 35: 'NAPTR', 36: 'KX', 37: 'CERT', 39: 'DNAME', 42: 'APL', 43: 'DS', 44: 'SSHFP', 45: 'IPSECKEY',
-  46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 49: 'DHCID', 50: 'NSEC3', 51: 'NSEC3PARAM', 52: 'TLSA', 53: 'SMIMEA', 55: 'HIP', 59: 'CDS',
-  60: 'CDNSKEY', 61: 'OPENPGPKEY', 62: 'CSYNC', 63: 'ZONEMD', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 108: 'EUI48', 109: 'EUI64',
-  249: 'TKEY', 250: 'TSIG', 251: 'IXFR', 252: 'AXFR', 255: 'ANY', 256: 'URI', 257: 'CAA',
-};
-
-export function qtypeName(qtype: number): string {
-  return QTYPES[qtype] ?? `TYPE${qtype}`;
-}
+/** Mnemonic of a qtype ("A", "HTTPS", or "TYPE<n>"): the one table is in src/dns/constants.ts. */
+export { qtypeName } from '../dns/constants.ts';
 
 /**
  * Canonical encoding: RFC 8785 (JCS) of the event without `hash`: members sorted by name,

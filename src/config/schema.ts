@@ -2,7 +2,7 @@
 // Section schemas owned by a feature live in ./sections/.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { normalizeDomain } from '../lists/domain.ts';
+import { normalizeDomain } from '../dns/domain-name.ts';
 import { parseCidr, parseHostPort } from '../util/address.ts';
 import { auditSection } from './sections/audit.ts';
 import { listsSection } from './sections/lists.ts';

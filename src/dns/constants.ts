@@ -75,9 +75,16 @@ export const MAX_NAME_OCTETS = 255;
 /** Compression pointers followed per name before the message is rejected (miekg/dns uses 126). */
 export const MAX_POINTER_HOPS = 126;
 
-const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(TYPE).map(([name, code]) => [code, name]));
+/** Mnemonics of the RR types (IANA "Resource Record (RR) TYPEs"), for logs and the block log. */
+const QTYPE_NAMES: Record<number, string> = {
+  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 13: 'HINFO', 15: 'MX', 16: 'TXT', 17: 'RP', 18: 'AFSDB', 24: 'SIG', 25: 'KEY',
+  28: 'AAAA', 29: 'LOC', 33: 'SRV', 35: 'NAPTR', 36: 'KX', 37: 'CERT', 39: 'DNAME', 42: 'APL', 43: 'DS', 44: 'SSHFP', 45: 'IPSECKEY',
+  46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 49: 'DHCID', 50: 'NSEC3', 51: 'NSEC3PARAM', 52: 'TLSA', 53: 'SMIMEA', 55: 'HIP', 59: 'CDS',
+  60: 'CDNSKEY', 61: 'OPENPGPKEY', 62: 'CSYNC', 63: 'ZONEMD', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 108: 'EUI48', 109: 'EUI64',
+  249: 'TKEY', 250: 'TSIG', 251: 'IXFR', 252: 'AXFR', 255: 'ANY', 256: 'URI', 257: 'CAA',
+};
 
 /** "A", "AAAA", "HTTPS", or RFC 3597 "TYPE123" for types without a mnemonic here. */
-export function typeName(code: number): string {
-  return TYPE_NAMES[code] ?? `TYPE${code}`;
+export function qtypeName(qtype: number): string {
+  return QTYPE_NAMES[qtype] ?? `TYPE${qtype}`;
 }

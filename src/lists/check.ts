@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseDomain } from 'tldts';
+import { findListedSuffix, isSameOrSubdomain, normalizeDomain } from '../dns/domain-name.ts';
 import { type ListEntry, type ParsedListFile, parseListFile, readListDir } from './list-file.ts';
 
 /** The never-block file beside the lists: names no list may block as a whole. */
@@ -86,7 +87,7 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
 
       if (!entry.host) {
         for (const [name, protectedEntry] of protectedNames) {
-          if (name === entry.domain || name.endsWith(`.${entry.domain}`)) {
+          if (isSameOrSubdomain(name, entry.domain)) {
             problems.push(
               `${at(entry.line)}: "${entry.domain}" would block "${name}", which ${neverBlock?.file ?? NEVER_BLOCK_FILE}:${protectedEntry.line} says must never be blocked (${protectedEntry.note || 'shared infrastructure'}); list the specific host instead`,
             );
@@ -101,9 +102,11 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
     for (const segment of options.segments ?? []) {
       if (segment.action === 'allow' || !segment.lists.includes(list.name)) continue;
       for (const allowed of segment.allowlist) {
-        const name = allowed.toLowerCase().replace(/\.$/, '');
+        // The config validated it; normalised the way segments.ts does when it builds the allowlist.
+        const name = normalizeDomain(allowed);
+        if (name === undefined) continue;
         for (const entry of blocking.values()) {
-          if (entry.domain === name || entry.domain.endsWith(`.${name}`)) {
+          if (isSameOrSubdomain(entry.domain, name)) {
             problems.push(`${at(entry.line)}: "${entry.domain}" is never blocked on segment "${segment.name}": its allowlist has "${allowed}"; remove one of them`);
           }
         }
@@ -154,11 +157,8 @@ function checkSourceCodes(list: ParsedListFile, problems: string[]): void {
 }
 
 function nearestParent(domain: string, entries: ReadonlyMap<string, ListEntry>): ListEntry | undefined {
-  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
-    const parent = entries.get(domain.slice(dot + 1));
-    if (parent) return parent;
-  }
-  return undefined;
+  const parent = findListedSuffix(domain, entries, 'parent');
+  return parent === undefined ? undefined : entries.get(parent);
 }
 
 /** Why a name must not be listed as a whole because of the public suffix list, or undefined. */

@@ -14,8 +14,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { findListedSuffix, normalizeDomain } from '../dns/domain-name.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
-import { normalizeDomain } from './domain.ts';
 import { streamListFile } from './list-stream.ts';
 import type { ListSnapshot } from './types.ts';
 
@@ -93,7 +93,7 @@ export function parseListFile(text: string, file: string): ParsedListFile {
 /** The names a list blocks: de-duplicated, sorted, without names covered by a listed parent. */
 export function blockingDomains(entries: readonly { domain: string }[]): string[] {
   const unique = new Set(entries.map((e) => e.domain));
-  return [...unique].filter((d) => !hasListedParent(d, unique)).sort();
+  return [...unique].filter((d) => findListedSuffix(d, unique, 'parent') === undefined).sort();
 }
 
 /** Compiles entries into a snapshot: de-duplicated, sorted, and without names covered by a listed parent. */
@@ -101,7 +101,7 @@ export function compileSnapshot(parsed: ParsedListFile, lastModified: Date): Lis
   const domains = blockingDomains(parsed.entries.filter((e) => !e.host));
   const blocked = new Set(domains);
   // Known hosts: every listed name that exact-name consumers need written out, parents included.
-  const hosts = [...new Set(parsed.entries.map((e) => e.domain))].filter((d) => blocked.has(d) || hasListedParent(d, blocked)).sort();
+  const hosts = [...new Set(parsed.entries.map((e) => e.domain))].filter((d) => findListedSuffix(d, blocked) !== undefined).sort();
   const title = parsed.meta.title ?? parsed.name;
   const description = parsed.meta.description ?? '';
   const hash = createHash('sha256');
@@ -119,22 +119,6 @@ export function compileSnapshot(parsed: ParsedListFile, lastModified: Date): Lis
     provenance: parsed.entries.map((e) => ({ domain: e.domain, added: e.added, sources: e.sources, ...(e.note ? { note: e.note } : {}), ...(e.host ? { host: true } : {}) })),
     sourceCodes: parsed.sources,
   };
-}
-
-export function hasListedParent(domain: string, set: ReadonlySet<string>): boolean {
-  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
-    if (set.has(domain.slice(dot + 1))) return true;
-  }
-  return false;
-}
-
-/** The parent of `domain` that `set` holds, nearest first, or undefined. */
-export function listedParent(domain: string, set: ReadonlySet<string>): string | undefined {
-  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
-    const parent = domain.slice(dot + 1);
-    if (set.has(parent)) return parent;
-  }
-  return undefined;
 }
 
 /** When the list last changed: "# last-modified:" if given, else the newest date added. */

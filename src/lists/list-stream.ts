@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { normalizeDomainBytes } from '../dns/domain-name.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { DomainSet } from './domain-set.ts';
 import type { ListSnapshot } from './types.ts';
@@ -45,7 +46,7 @@ export async function streamListFile(file: string, sizeHint: number): Promise<Li
     }
     let e = s;
     while (e < end && (buf[e] as number) > 32) e++;
-    const length = normalizeBytes(buf, s, e, scratch);
+    const length = normalizeDomainBytes(buf, s, e, scratch);
     if (length < 0) {
       problemCount++;
       if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${file}:${lineNo}: "${buf.toString('latin1', s, e)}" is not a valid domain name`);
@@ -55,6 +56,8 @@ export async function streamListFile(file: string, sizeHint: number): Promise<Li
     let d = e;
     while (d < end && (buf[d] as number) <= 32) d++;
     if (d + 10 <= end && buf[d + 4] === 45 && buf[d + 7] === 45 && compareDate(buf, d, latestAdded) > 0) latestAdded = buf.toString('latin1', d, d + 10);
+    // The version hashes each new name with a newline after it.
+    scratch[length] = NEWLINE;
     if (set.addBytes(scratch, 0, length)) digest.update(scratch.subarray(0, length + 1));
   };
 
@@ -101,36 +104,4 @@ function compareDate(buf: Buffer, at: number, text: string): number {
     if (a !== b) return a - b;
   }
   return 0;
-}
-
-/**
- * Validates buf[start, end) as a domain (LDH labels of 1-63 octets, at least two labels,
- * at most 253 octets, one optional trailing dot) and writes it lowercased into `out`,
- * followed by a newline. Returns the name's length, or -1 when invalid.
- */
-export function normalizeBytes(buf: Uint8Array, start: number, end: number, out: Uint8Array): number {
-  let stop = end;
-  if (stop > start && buf[stop - 1] === 46) stop--;
-  const length = stop - start;
-  if (length <= 0 || length > 253) return -1;
-  let labelLength = 0;
-  let labels = 1;
-  let previous = 46;
-  for (let i = 0; i < length; i++) {
-    let c = buf[start + i] as number;
-    if (c === 46) {
-      if (labelLength === 0 || previous === 45) return -1;
-      labelLength = 0;
-      labels++;
-    } else {
-      if (c >= 65 && c <= 90) c += 32;
-      const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c === 45 && labelLength > 0);
-      if (!ok || ++labelLength > 63) return -1;
-    }
-    out[i] = c;
-    previous = c;
-  }
-  if (labelLength === 0 || labels < 2 || previous === 45) return -1;
-  out[length] = NEWLINE;
-  return length;
 }

@@ -106,15 +106,5 @@ function setOf(list: MatcherInput): DomainSet {
   return set;
 }
 
-/** The listed suffix of `name` in a small set (allowlists), or undefined. */
-export function matchesAnySuffix(name: string, domains: ReadonlySet<string>): string | undefined {
-  if (name === '') return undefined;
-  let candidate = name;
-  let dot = -1;
-  while (true) {
-    if (domains.has(candidate)) return candidate;
-    dot = name.indexOf('.', dot + 1);
-    if (dot < 0) return undefined;
-    candidate = name.slice(dot + 1);
-  }
-}
+/** The listed suffix of `name` in a small set (allowlists), or undefined: the one parent-domain walk. */
+export { findListedSuffix as matchesAnySuffix } from '../dns/domain-name.ts';

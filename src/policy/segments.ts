@@ -2,7 +2,7 @@
 // Both are parts of a policy snapshot (./snapshot.ts): built once, never changed after.
 import type { SegmentConfig } from '../config/schema.ts';
 import { edeText } from '../dns/synthesize.ts';
-import { normalizeDomain } from '../lists/domain.ts';
+import { normalizeDomain } from '../dns/domain-name.ts';
 import { CidrTable } from './cidr-table.ts';
 import type { DomainMatcher } from './domain-matcher.ts';
 import type { RateLimiter, TokenBucket } from './rate-limiter.ts';

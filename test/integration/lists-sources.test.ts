@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listsSection } from '../../src/config/sections/lists.ts';
 import { ListRegistry } from '../../src/lists/registry.ts';
-import { type ListSources, parseSourceBody, startListSources } from '../../src/lists/sources.ts';
+import { type ListSources, startListSources } from '../../src/lists/sources.ts';
 import { DomainMatcher } from '../../src/policy/domain-matcher.ts';
 
 interface Route {
@@ -80,47 +80,6 @@ function config(sources: Record<string, unknown>[], extra: Record<string, unknow
 
 const HOSTS = '# Title: Ads hosts\n127.0.0.1 localhost\n0.0.0.0 ads.example.com  # inline\n0.0.0.0 tracker.example.net another.example.org\n::1 ip6-localhost\n';
 const status = (s: ListSources, name: string) => s.status()[name];
-
-describe('parseSourceBody', () => {
-  it('detects hosts, domains and adblock lines, also mixed, and ignores what it cannot represent', async () => {
-    const body = Buffer.from(
-      [
-        '! Title: Mixed',
-        '[Adblock Plus]',
-        '||ads.example.com^',
-        '||important.example.com^$important',
-        '||third.example.com^$third-party',
-        '@@||allowed.example.com^',
-        '||wild*.example.com^',
-        '0.0.0.0 hosts.example.com',
-        'plain.example.com',
-        '*.wild.example.org',
-        'not a domain!',
-        '',
-      ].join('\n'),
-    );
-    const parsed = await parseSourceBody(body);
-    expect(parsed.title).toBe('Mixed');
-    expect(parsed.formats).toEqual({ hosts: 1, domains: 2, adblock: 2 });
-    expect(parsed.ignored).toBe(3);
-    expect(parsed.invalid).toBe(1);
-    expect(parsed.set.toSortedArray()).toEqual(['ads.example.com', 'hosts.example.com', 'important.example.com', 'plain.example.com', 'wild.example.org']);
-  });
-
-  it('with an explicit format, other lines are invalid', async () => {
-    const parsed = await parseSourceBody(Buffer.from('||a.com^\nb.com\n0.0.0.0 c.com\n'), 'adblock');
-    expect(parsed.formats.adblock).toBe(1);
-    expect(parsed.invalid).toBe(2);
-  });
-
-  it.each([
-    ['<!DOCTYPE html><html><body>Rate limited</body></html>', /HTML/],
-    ['  <html>oops', /HTML/],
-    ['a.com\n\u0000\u0001binary', /control byte/],
-  ])('refuses %j', async (text, message) => {
-    await expect(parseSourceBody(Buffer.from(text))).rejects.toThrow(message);
-  });
-});
 
 describe('startListSources', () => {
   it('loads a hosts source, then refreshes with a conditional request that gets 304', async () => {

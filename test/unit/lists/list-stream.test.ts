@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normalizeBytes, streamListFile } from '../../../src/lists/list-stream.ts';
+import { streamListFile } from '../../../src/lists/list-stream.ts';
 import { DomainMatcher } from '../../../src/policy/domain-matcher.ts';
 
 async function listFile(name: string, text: string): Promise<string> {
@@ -44,16 +44,4 @@ describe('streamListFile', () => {
     const snapshot = await streamListFile(await listFile('m', 'b.com 2026-01-01 s\na.com 2026-01-01 s\n'), 100);
     expect(snapshot.domains).toEqual(['a.com', 'b.com']);
   });
-});
-
-describe('normalizeBytes', () => {
-  const norm = (text: string): string | undefined => {
-    const out = new Uint8Array(300);
-    const buf = Buffer.from(text, 'latin1');
-    const n = normalizeBytes(buf, 0, buf.length, out);
-    return n < 0 ? undefined : Buffer.from(out.subarray(0, n)).toString('latin1');
-  };
-  it('lowercases and strips one trailing dot', () => expect(norm('WWW.TikTok.com.')).toBe('www.tiktok.com'));
-  it.each(['com', '.com', 'a..com', '-a.com', 'a-.com', 'a.com-', 'a b.com', `${'a'.repeat(64)}.com`, 'ä.com', ''])('rejects %j', (bad) => expect(norm(bad)).toBeUndefined());
-  it('accepts underscores and digits', () => expect(norm('_dmarc.1x.example')).toBe('_dmarc.1x.example'));
 });

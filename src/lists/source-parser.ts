@@ -1,0 +1,185 @@
+// Parser for third-party list formats (config lists.sources): hosts files, plain domains and
+// adblock-style rules, one format or a mix ("auto", decided per line). It reads the body's bytes
+// in place into a compact DomainSet, without a string per line, and yields to the event loop
+// in time slices, so a million-name list never stalls the query path. The fetching, caching
+// and refreshing of sources is sources.ts.
+import { normalizeDomainBytes } from '../dns/domain-name.ts';
+import { DomainSet } from './domain-set.ts';
+
+export type SourceFormat = 'hosts' | 'domains' | 'adblock';
+
+export interface ParsedSource {
+  set: DomainSet;
+  /** Rule lines per detected format. */
+  formats: Record<SourceFormat, number>;
+  /** Lines that are neither comments nor usable rules (first few kept as samples). */
+  invalid: number;
+  invalidSamples: string[];
+  /** Rules we cannot represent as "block this name and its subdomains" (allow rules, modifiers, wildcards). */
+  ignored: number;
+  title: string | undefined;
+  /** Longest synchronous slice of the parse, in ms (how long queries could wait). */
+  maxSliceMs: number;
+  /** How many times the parse yielded to the event loop. */
+  slices: number;
+}
+
+/** The parse yields to the event loop once a slice has run this long (checked every 1024 lines). */
+const SLICE_MS = 8;
+const NEWLINE = 10;
+/** Names hosts files carry for the machine itself; never rules. */
+const HOSTS_NOISE = new Set(['localhost', 'localhost.localdomain', 'local', 'broadcasthost', 'ip6-localhost', 'ip6-loopback', 'ip6-localnet', 'ip6-mcastprefix', 'ip6-allnodes', 'ip6-allrouters', 'ip6-allhosts', '0.0.0.0']);
+/** adblock modifiers that keep "||name^" meaning "block name and subdomains". */
+const HARMLESS_MODIFIERS = new Set(['important', 'all', 'document', 'doc']);
+
+function estimateLines(body: Buffer): number {
+  const sample = body.subarray(0, 65_536);
+  let lines = 0;
+  for (let i = sample.indexOf(10); i >= 0; i = sample.indexOf(10, i + 1)) lines++;
+  if (lines === 0) return 16;
+  // 10 % headroom over the sample's rate; the set still grows if the rest differs.
+  return Math.ceil((body.length / sample.length) * lines * 1.1);
+}
+
+/**
+ * Parses a hosts, domains or adblock list (or a mix, with format "auto") into a DomainSet,
+ * yielding to the event loop whenever a slice has run SLICE_MS.
+ */
+export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto' = 'auto'): Promise<ParsedSource> {
+  rejectNonText(body);
+  // Sized from the average line length of the first 64 KB, so a typical list neither grows
+  // the set mid-parse (a grow copies the whole table) nor carries a table twice too big.
+  const set = new DomainSet(estimateLines(body), Math.ceil(body.length * 0.85));
+  const result: ParsedSource = { set, formats: { hosts: 0, domains: 0, adblock: 0 }, invalid: 0, invalidSamples: [], ignored: 0, title: undefined, maxSliceMs: 0, slices: 1 };
+  const scratch = new Uint8Array(256);
+  const invalid = (start: number, end: number): void => {
+    result.invalid++;
+    if (result.invalidSamples.length < 5) result.invalidSamples.push(body.toString('latin1', start, Math.min(end, start + 80)));
+  };
+  const addName = (start: number, end: number): boolean => {
+    const length = normalizeDomainBytes(body, start, end, scratch);
+    if (length < 0) return false;
+    set.addBytes(scratch, 0, length);
+    return true;
+  };
+
+  const handleLine = (s: number, end: number): void => {
+    while (s < end && (body[s] as number) <= 32) s++;
+    while (end > s && (body[end - 1] as number) <= 32) end--;
+    if (s === end) return;
+    const c = body[s] as number;
+    if (c === 0x23 /* # */ || c === 0x21 /* ! */ || c === 0x3b /* ; */ || c === 0x5b /* [ */) {
+      if (result.title === undefined && end - s < 300) {
+        const m = /^[#!]\s*Title:\s*(.+)$/i.exec(body.toString('utf8', s, end));
+        if (m?.[1]) result.title = m[1].trim();
+      }
+      return;
+    }
+    // adblock: ||name^ with optional $modifiers; @@ exceptions are ignored (no allow semantics here).
+    if (c === 0x40 /* @ */ && body[s + 1] === 0x40) {
+      result.ignored++;
+      return;
+    }
+    if (c === 0x7c /* | */ && body[s + 1] === 0x7c) {
+      if (format !== 'auto' && format !== 'adblock') return invalid(s, end);
+      const caret = body.indexOf(0x5e /* ^ */, s + 2);
+      if (caret < 0 || caret >= end) return invalid(s, end);
+      const rest = body.toString('latin1', caret + 1, end);
+      if (rest !== '' && rest !== '|') {
+        const modifiers = rest.startsWith('$') ? rest.slice(1).split(',') : undefined;
+        if (!modifiers || modifiers.some((m) => !HARMLESS_MODIFIERS.has(m.trim().toLowerCase()))) {
+          result.ignored++;
+          return;
+        }
+      }
+      if (body.indexOf(0x2a /* * */, s + 2) >= 0 && body.indexOf(0x2a, s + 2) < caret) {
+        result.ignored++;
+        return;
+      }
+      if (!addName(s + 2, caret)) return invalid(s, end);
+      result.formats.adblock++;
+      return;
+    }
+    // First token: an IP address (hosts line) or a name (domains line).
+    let t = s;
+    while (t < end && (body[t] as number) > 32) t++;
+    if (looksLikeIp(body, s, t)) {
+      if (format !== 'auto' && format !== 'hosts') return invalid(s, end);
+      let any = false;
+      let p = t;
+      while (p < end) {
+        while (p < end && (body[p] as number) <= 32) p++;
+        if (p >= end || body[p] === 0x23) break;
+        let q = p;
+        while (q < end && (body[q] as number) > 32) q++;
+        if (!isHostsNoise(body, p, q)) {
+          if (addName(p, q)) any = true;
+          else invalid(p, q);
+        }
+        p = q;
+      }
+      if (any) result.formats.hosts++;
+      return;
+    }
+    if (format !== 'auto' && format !== 'domains') return invalid(s, end);
+    // "*.name" (wildcard lists) means the same as "name" here: the name and its subdomains.
+    const start = body[s] === 0x2a && body[s + 1] === 0x2e ? s + 2 : s;
+    if (isHostsNoise(body, start, t)) return;
+    if (!addName(start, t)) return invalid(s, end);
+    result.formats.domains++;
+  };
+
+  let start = 0;
+  let lines = 0;
+  let sliceStart = performance.now();
+  for (let nl = body.indexOf(NEWLINE); start < body.length; nl = body.indexOf(NEWLINE, start)) {
+    const end = nl < 0 ? body.length : nl;
+    handleLine(start, end);
+    start = end + 1;
+    if ((++lines & 1023) === 0 && performance.now() - sliceStart >= SLICE_MS) {
+      result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      result.slices++;
+      sliceStart = performance.now();
+    }
+  }
+  result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
+  // Sized generously above; give back what the list did not use.
+  set.compact();
+  return result;
+}
+
+/** localhost, broadcasthost, ip6-*, ...: only short tokens starting with l, b, i or 0 can be one. */
+function isHostsNoise(buf: Buffer, start: number, end: number): boolean {
+  const first = (buf[start] as number) | 0x20;
+  if (end - start > 21 || (first !== 0x6c && first !== 0x62 && first !== 0x69 && first !== 0x30)) return false;
+  return HOSTS_NOISE.has(buf.toString('latin1', start, end).toLowerCase());
+}
+
+function looksLikeIp(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < 2 || end - start > 45) return false;
+  let colon = false;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c === 0x3a) colon = true;
+    else if (c === 0x2e) dots++;
+    else if (c === 0x25 /* % zone */) break;
+    else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return colon || dots === 3;
+}
+
+/** HTML error pages and binary data are not lists (AdGuard Home rejects them the same way). */
+function rejectNonText(body: Buffer): void {
+  let i = 0;
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) i = 3;
+  while (i < body.length && (body[i] as number) <= 32) i++;
+  const head = body.toString('latin1', i, i + 15).toLowerCase();
+  if (head.startsWith('<!doctype') || head.startsWith('<html') || head.startsWith('<?xml')) throw new Error('the body is an HTML/XML page, not a list');
+  const probe = Math.min(body.length, 65_536);
+  for (let j = 0; j < probe; j++) {
+    const c = body[j] as number;
+    if (c < 9 || (c > 13 && c < 32) || c === 127) throw new Error(`the body contains a control byte 0x${c.toString(16)} at offset ${j}: binary data, not a list`);
+  }
+}
