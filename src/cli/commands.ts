@@ -9,6 +9,8 @@ export type Command = (args: string[]) => Promise<number | undefined>;
 const commands: Record<string, { load: () => Promise<Command>; summary: string }> = {
   serve: { load: async () => (await import('./serve.ts')).serveCommand, summary: 'serve --config FILE          run the resolver and HTTP service' },
   'config check': { load: async () => (await import('./config-check.ts')).configCheckCommand, summary: 'config check FILE            validate a config file and exit' },
+  'config reference': { load: async () => (await import('./config-reference.ts')).configReferenceCommand, summary: 'config reference             print every config key with its default and meaning' },
+  'config schema': { load: async () => (await import('./config-reference.ts')).configSchemaCommand, summary: 'config schema                print the JSON Schema of the config (for editors and CI)' },
   'lists check': { load: async () => (await import('./lists.ts')).listsCheckCommand, summary: 'lists check [DIR]            validate the maintained lists (file:line problems, exit 1)' },
   'lists build': { load: async () => (await import('./lists.ts')).listsBuildCommand, summary: 'lists build --out DIR        write every list in every format for static hosting' },
   'audit verify': { load: async () => (await import('./audit-verify.ts')).auditVerifyCommand, summary: 'audit verify DIR|FILE        check the block log chain and checkpoints (exit 0 = intact)' },

@@ -1,12 +1,24 @@
 // YAML text → validated, typed Config. Errors name the key, the bad value and the fix.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { parseCidr } from '../util/address.ts';
+import { resolveConfigPaths } from './paths.ts';
+import { keysAt } from './schema-walk.ts';
 import { type Config, configSchema } from './schema.ts';
 
-export function parseConfig(text: string, source = 'config'): Config {
+/** Where an unknown-key error sends the user: a file in the repository, and a command that works anywhere. */
+export const REFERENCE_HINT = 'every key is in deploy/dnsward.reference.yaml, also printed by `dnsward config reference`';
+
+export interface ParseOptions {
+  /** Relative paths in the config resolve against this directory; absent: they stay relative (to the current directory). */
+  baseDir?: string;
+}
+
+/** Validates config text; `source` names it in errors. Paths resolve against options.baseDir. */
+export function parseConfig(text: string, source = 'config', options: ParseOptions = {}): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => `${source}: YAML syntax: ${e.message.split('\n')[0]}`);
@@ -20,7 +32,7 @@ export function parseConfig(text: string, source = 'config'): Config {
   const config = result.data;
   const problems = semanticProblems(config);
   if (problems.length > 0) throw new DnswardError(ErrorCodes.CONFIG, problems.map((p) => `${source}: ${p}`).join('\n'));
-  return config;
+  return options.baseDir === undefined ? config : resolveConfigPaths(configSchema, config, options.baseDir);
 }
 
 export async function loadConfigFile(path: string): Promise<Config> {
@@ -34,7 +46,8 @@ export async function loadConfigFile(path: string): Promise<Config> {
       { cause: error },
     );
   }
-  return parseConfig(text, path);
+  // Relative paths in the file mean "next to this file", whatever the current directory.
+  return parseConfig(text, path, { baseDir: dirname(resolve(path)) });
 }
 
 function semanticProblems(config: Config): string[] {
@@ -66,8 +79,13 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, source:
   return issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys') {
+        const known = keysAt(configSchema, issue.path);
         return issue.keys
-          .map((k) => `${source}: ${formatPath([...issue.path, k])}: unknown key; remove or correct it (deploy/dnsward.yaml shows every key)`)
+          .map((k) => {
+            const near = closestKey(k, known);
+            const fix = near === undefined ? 'remove or correct it' : `did you mean "${near}"?`;
+            return `${source}: ${formatPath([...issue.path, k])}: unknown key; ${fix} (${REFERENCE_HINT})`;
+          })
           .join('\n');
       }
       const key = formatPath(issue.path);
@@ -83,6 +101,30 @@ function describe(issue: z.core.$ZodIssue): string {
     return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
   }
   return issue.message;
+}
+
+/** The known key a typo most likely meant: at most two edits away (or one for short keys). */
+export function closestKey(typed: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = typed.length <= 4 ? 2 : 3;
+  for (const key of known) {
+    const d = editDistance(typed.toLowerCase(), key);
+    if (d < bestDistance) [best, bestDistance] = [key, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 const SECRET_KEYS = new Set(['token', 'secret', 'password', 'pseudonym_secret', 'signing_key']);

@@ -173,7 +173,7 @@ describe('block log behind the resolver', () => {
     const yaml = {
       dns: config.dns,
       upstreams: config.upstreams,
-      lists: { dir: 'lists' },
+      lists: { dir: join(process.cwd(), 'lists') },
       segments: [{ name: 'service', networks: [`${SERVICE}/32`], action: 'block', lists: ['tiktok'] }, { name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }],
       http: { enabled: false },
       audit: config.audit,

@@ -1,24 +1,26 @@
 // The dnsward command as a user runs it: bin/dnsward in a child process.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryUdp } from '../helpers/dns-client.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 
 const run = promisify(execFile);
-const BIN = 'bin/dnsward';
+const BIN = resolve('bin/dnsward');
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dnsward-cli-'));
+  // Configs here say lists.dir "lists" (or leave it at that default): next to the config file.
+  await symlink(resolve('lists'), join(dir, 'lists'));
 });
 
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], options);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -27,8 +29,10 @@ async function runCli(args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('dnsward config check', () => {
-  it('accepts the config from the issue exactly as written, and the shipped default', async () => {
-    for (const file of ['test/fixtures/issue-example.yaml', 'deploy/dnsward.yaml']) {
+  it('accepts the config from the issue exactly as written (beside a lists/ folder), and the shipped default', async () => {
+    const issueExample = join(dir, 'issue-example.yaml');
+    await copyFile('test/fixtures/issue-example.yaml', issueExample);
+    for (const file of [issueExample, 'deploy/dnsward.yaml']) {
       const result = await runCli(['config', 'check', file]);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
@@ -55,10 +59,27 @@ describe('dnsward config check', () => {
     expect(result.stderr).toContain('tiktok');
   });
 
+  it('resolves the config\'s relative paths against its own directory, from any working directory', async () => {
+    const result = await runCli(['config', 'check', resolve('deploy/dnsward.yaml')], { cwd: tmpdir() });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('OK (3 segments, lists: bytedance=');
+  });
+
   it('reports a missing file clearly', async () => {
     const result = await runCli(['config', 'check', join(dir, 'nope.yaml')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('DNSWARD_ERR_CONFIG_READ');
+  });
+});
+
+describe('dnsward config reference / schema', () => {
+  it('print the files npm run gen:config keeps in deploy/', async () => {
+    const reference = await runCli(['config', 'reference']);
+    expect(reference.code).toBe(0);
+    expect(reference.stdout).toBe(await readFile('deploy/dnsward.reference.yaml', 'utf8'));
+    const schema = await runCli(['config', 'schema']);
+    expect(schema.code).toBe(0);
+    expect(schema.stdout).toBe(await readFile('deploy/dnsward.schema.json', 'utf8'));
   });
 });
 

@@ -1,5 +1,6 @@
 // Config section `lists:` (owned by the lists feature). Keep keys snake_case and defaulted.
 import { z } from 'zod';
+import { configPath } from '../paths.ts';
 
 const listName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'list names are lowercase letters, digits, "-" and "_"');
 
@@ -18,53 +19,47 @@ export function durationSeconds(value: number | string): number {
 
 export const listSourceSchema = z
   .strictObject({
-    /** The list name segments use in `lists:`. */
-    name: listName,
-    /** http(s) URL to fetch, or ... */
+    name: listName.meta({ description: 'The list name segments use in their lists.', examples: ['partner'] }),
     url: z
       .string()
       .regex(/^https?:\/\/[^\s]+$/, 'a source url starts with http:// or https://')
-      .optional(),
-    /** ... a local file to read. */
-    file: z.string().min(1).optional(),
-    /** auto: detect hosts, domains or adblock from the content. */
-    format: z.enum(['auto', 'hosts', 'domains', 'adblock']).default('auto'),
-    /** How often to look for a new version (conditional request; a file is re-read when changed). */
-    refresh: durationSchema.default('6h'),
+      .optional()
+      .meta({ description: 'http(s) URL to fetch (give url or file).', examples: ['https://lists.example/partner.txt'] }),
+    file: configPath().optional().meta({ description: 'A local file to read (give url or file).', examples: ['partner.txt'] }),
+    format: z.enum(['auto', 'hosts', 'domains', 'adblock']).default('auto').describe('The file format; auto: detect hosts, domains or adblock from the content.'),
+    refresh: durationSchema.default('6h').describe('How often to look for a new version: seconds, or "90s", "30m", "6h", "1d" (conditional request; a file is re-read when changed).'),
   })
   .refine((s) => (s.url === undefined) !== (s.file === undefined), { message: 'give exactly one of "url" or "file"' });
 
 export const listsSection = z
   .strictObject({
-    /** Directory holding the maintained lists shipped with dnsward. */
-    dir: z.string().min(1).default('lists'),
-    /** External lists loaded into segments like the built-in ones. */
-    sources: z.array(listSourceSchema).default([]),
-    /** Where the last good copy of every source is kept (survives restarts and failed fetches). */
-    cache_dir: z.string().min(1).default('var/lists'),
-    /** A source larger than this is refused and the previous copy kept. */
+    dir: configPath().default('lists').describe('Directory holding the maintained lists shipped with dnsward (lists/<name>.list).'),
+    sources: z.array(listSourceSchema).default([]).describe('Subscribed lists, usable in segments like the built-in ones.'),
+    cache_dir: configPath().default('var/lists').describe('Where the last good copy of every source is kept (survives restarts and failed fetches).'),
     max_source_bytes: z
       .number()
       .int()
       .min(1024)
       .max(2 ** 31)
-      .default(64 * 1024 * 1024),
-    /** Serve the maintained lists over HTTP (/lists, /lists/<name>/<format>, and the page at /). */
-    feed: z.boolean().default(true),
-    /** The Homepage: header of every served file. Default: the public_url page, else "/" on the serving host. */
-    homepage: z.string().min(1).optional(),
-    /** Absolute base URL subscribers use (e.g. "https://lists.example.org"); makes index URLs absolute. */
+      .default(64 * 1024 * 1024)
+      .describe('A source larger than this (bytes) is refused and the previous copy kept.'),
+    feed: z.boolean().default(true).describe('Serve the maintained lists over HTTP (/lists, /lists/<name>/<format>, and the page at /).'),
+    homepage: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The Homepage: header of every served file; absent: the public_url page, else "/" on the serving host.', examples: ['https://lists.example.org/'] }),
     public_url: z
       .string()
       .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'write an absolute http(s) URL such as "https://lists.example.org"')
+      .meta({ description: 'Absolute base URL subscribers use; makes the index URLs absolute.', examples: ['https://lists.example.org'] })
       .transform((u) => u.replace(/\/+$/, ''))
       .optional(),
-    /** The Expires: header line of the files (how often subscribers should update). */
-    expires: z.string().min(1).default('1 day'),
-    /** HTTP Cache-Control max-age of the feed responses. */
-    cache_max_age_s: z.number().int().min(0).max(7 * 86_400).default(3600),
-    /** PEM Ed25519 private key (openssl genpkey -algorithm ed25519) signing each list version. */
-    signing_key_file: z.string().min(1).optional(),
+    expires: z.string().min(1).default('1 day').describe('The Expires: header line of the served files (how often subscribers should update).'),
+    cache_max_age_s: z.number().int().min(0).max(7 * 86_400).default(3600).describe('HTTP Cache-Control max-age of the feed responses (seconds).'),
+    signing_key_file: configPath()
+      .optional()
+      .meta({ description: 'Ed25519 private key (PEM; openssl genpkey -algorithm ed25519) signing each list version; absent: lists are not signed.', examples: ['keys/lists.key'] }),
   })
   .superRefine((lists, ctx) => {
     const seen = new Set<string>();
@@ -73,7 +68,8 @@ export const listsSection = z
       seen.add(source.name);
     });
   })
-  .prefault({});
+  .prefault({})
+  .describe('The maintained lists, subscribed sources and the public list feed (docs/LISTS.md).');
 
 export type ListsConfig = z.infer<typeof listsSection>;
 export type ListSourceConfig = z.infer<typeof listSourceSchema>;

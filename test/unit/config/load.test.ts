@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
+import { closestKey, formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
 import { DnswardError, ErrorCodes } from '../../../src/errors.ts';
 
 const root = new URL('../../../', import.meta.url);
@@ -95,6 +96,39 @@ describe('parseConfig: accepted configs', () => {
     expect(config.segments[0]?.networks).toContain('127.0.0.1/32');
   });
 
+  it('deploy/dnsward.yaml (npm start) finds the repository\'s lists/ and keeps its state under var/', async () => {
+    const config = await loadConfigFile('deploy/dnsward.yaml');
+    const repo = fileURLToPath(root).replace(/\/$/, '');
+    expect(config.lists.dir).toBe(join(repo, 'lists'));
+    expect(config.lists.cache_dir).toBe(join(repo, 'var/lists'));
+    expect(config.audit.dir).toBe(join(repo, 'var/audit'));
+    expect(config.audit.signing_key_file).toBe(join(repo, 'var/audit-keys/signing.key'));
+    expect(config.audit.pseudonym_secret_file).toBe(join(repo, 'var/audit-keys/pseudonym.key'));
+  });
+
+  it('loadConfigFile resolves relative paths against the file\'s directory, defaults included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-config-'));
+    const path = join(dir, 'c.yaml');
+    writeFileSync(path, `${MINIMAL}lists:\n  dir: ../shared/lists\n  sources: [{ name: local, file: extra.txt }, { name: web, url: "https://x.example/l.txt" }]\naudit:\n  dir: /srv/audit\n`);
+    const config = await loadConfigFile(path);
+    expect(config.lists.dir).toBe(join(dir, '../shared/lists'));
+    expect(config.lists.sources[0]?.file).toBe(join(dir, 'extra.txt'));
+    expect(config.lists.sources[1]?.file).toBeUndefined();
+    expect(config.lists.cache_dir).toBe(join(dir, 'var/lists'));
+    expect(config.audit.dir).toBe('/srv/audit');
+    expect(config.audit.signing_key_file).toBe(join(dir, 'var/audit-keys/signing.key'));
+    expect(config.audit.pseudonym_secret_file).toBe(join(dir, 'var/audit-keys/pseudonym.key'));
+    expect(config.segments[0]?.name).toBe('default');
+  });
+
+  it('parseConfig without a base directory leaves paths relative (to the current directory)', () => {
+    const config = parseConfig(`${MINIMAL}lists:\n  signing_key_file: keys/l.pem\n`);
+    expect(config.lists.dir).toBe('lists');
+    expect(config.lists.signing_key_file).toBe('keys/l.pem');
+    expect(config.audit.dir).toBe('var/audit');
+    expect(parseConfig(`${MINIMAL}lists:\n  signing_key_file: keys/l.pem\n`, 'x', { baseDir: '/etc/dnsward' }).lists.signing_key_file).toBe('/etc/dnsward/keys/l.pem');
+  });
+
   it('loadConfigFile reads and parses a file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-config-'));
     const path = join(dir, 'c.yaml');
@@ -171,9 +205,17 @@ describe('parseConfig: defaults', () => {
 });
 
 describe('parseConfig: errors name the key, the value and the fix', () => {
-  it('unknown top-level key', () => {
+  it('unknown top-level key: points at the reference config, which exists and lists every key', () => {
     const message = configError(`${MINIMAL}bogus: 1\n`);
-    expect(message).toBe('my.yaml: bogus: unknown key; remove or correct it (deploy/dnsward.yaml shows every key)');
+    expect(message).toBe('my.yaml: bogus: unknown key; remove or correct it (every key is in deploy/dnsward.reference.yaml, also printed by `dnsward config reference`)');
+    expect(readRepoFile('deploy/dnsward.reference.yaml')).toContain('\nlog:\n');
+  });
+
+  it('an unknown key close to a known one names it', () => {
+    expect(configError(`${MINIMAL}dns:\n  listne: []\n`)).toContain('dns.listne: unknown key; did you mean "listen"?');
+    expect(configError(`${MINIMAL}audti: {}\n`)).toContain('audti: unknown key; did you mean "audit"?');
+    expect(configError(`segments:\n  - { name: a, networks: ["0.0.0.0/0"], action: allow, netwrks: [] }\n`)).toContain('segments[0].netwrks: unknown key; did you mean "networks"?');
+    expect(configError(`${MINIMAL}lists:\n  sources: [{ name: a, url: "https://x/", refrsh: 5 }]\n`)).toContain('lists.sources[0].refrsh: unknown key; did you mean "refresh"?');
   });
 
   it('unknown nested keys, each on its own line with the full path', () => {
@@ -327,6 +369,17 @@ describe('parseConfig: errors name the key, the value and the fix', () => {
 
   it('uses "config" as the default source name', () => {
     expect(() => parseConfig('bogus: 1\n' + MINIMAL)).toThrow(/^config: bogus: unknown key/);
+  });
+});
+
+describe('closestKey', () => {
+  it('suggests a key at most two edits away, one for short keys, and nothing otherwise', () => {
+    expect(closestKey('listne', ['listen', 'allow'])).toBe('listen');
+    expect(closestKey('Allow', ['listen', 'allow'])).toBe('allow');
+    expect(closestKey('lst', ['log', 'dns'])).toBeUndefined();
+    expect(closestKey('lg', ['log', 'dns'])).toBe('log');
+    expect(closestKey('completely_else', ['listen', 'allow'])).toBeUndefined();
+    expect(closestKey('x', [])).toBeUndefined();
   });
 });
 
