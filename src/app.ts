@@ -1,35 +1,51 @@
-// Builds and starts one dnsward replica from a validated config: lists, resolver,
-// DNS listeners (UDP and TCP per address), HTTP. stop() undoes it in reverse order.
+// Builds and starts one dnsward replica from a validated config: lists and their sources,
+// the block log, the resolver with its policy, DNS listeners, and the two HTTP listeners
+// (public feed, private API). reload() re-reads config and lists without a restart; stop()
+// undoes everything in reverse order.
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAuditReader, createAuditSink } from './audit/index.ts';
+import { type AuditSink, createAuditReader, createAuditSink } from './audit/index.ts';
 import type { DecisionSink } from './audit/types.ts';
 import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
 import { DnswardError, ErrorCodes } from './errors.ts';
-import { buildHttpApp } from './http/app.ts';
+import { buildPrivateApp, buildPublicApp } from './http/app.ts';
+import type { HttpDeps, ReloadResult } from './http/deps.ts';
+import { readTls, swapTls } from './http/listener.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { ListRegistry } from './lists/registry.ts';
+import type { ListSources } from './lists/sources.ts';
 import { createMetrics } from './metrics.ts';
 import { QueryCounters } from './pipeline/counters.ts';
 import { buildPolicySnapshot, type PolicySnapshot, policyInputFromConfig } from './policy/snapshot.ts';
+import { type BoundAddress, bindDnsListeners, type DnsListeners, formatAddress, listenError } from './replica/dns-listeners.ts';
+import { descriptorLimit, fitConnectionLimits } from './replica/fd-budget.ts';
+import { HealthMonitor } from './replica/health.ts';
+import { logPolicy, PolicyControl } from './replica/policy-control.ts';
 import { Resolver } from './resolver/resolver.ts';
-import { TcpListener } from './server/tcp-listener.ts';
-import { UdpListener } from './server/udp-listener.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
 import { systemResolvers } from './util/resolv-conf.ts';
+import { VERSION } from './version.ts';
 
 export interface RunningDnsward {
   /** Bound DNS addresses ("127.0.0.1:1053"), UDP and TCP share each port. */
-  readonly dns: readonly { host: string; port: number }[];
-  /** Bound HTTP address, when enabled. */
-  readonly http: { host: string; port: number } | undefined;
+  readonly dns: readonly BoundAddress[];
+  /** Bound address of the public list feed, when enabled. */
+  readonly http: BoundAddress | undefined;
+  /** Bound address of the private API (health, metrics, auditor and admin API), when enabled. */
+  readonly api: BoundAddress | undefined;
   readonly resolver: Resolver;
   readonly lists: ListRegistry;
+  readonly health: HealthMonitor;
+  /** The config in force (changes with a successful reload). */
+  readonly config: Config;
   /**
    * Builds (and validates) the policy `config` describes over the lists loaded now, without
    * installing it: `resolver.install()` does that, in one pointer write.
    */
   buildPolicy(config: Config): PolicySnapshot;
+  /** Re-reads the config file (or takes `next`) and the lists, and installs them if valid; never throws. */
+  reload(requestedBy: string, next?: Config): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
@@ -37,27 +53,31 @@ export interface StartOptions {
   logger: Logger;
   /** Replaces the default decision sink (the block log). */
   decisions?: DecisionSink;
+  /** Reads and validates the config file again, for reloads (SIGHUP, POST /api/reload). */
+  loadConfig?: () => Promise<Config>;
+  /** Checks a config must pass before it is started or reloaded (those of `config check`). */
+  checkConfig?: (config: Config) => Promise<void>;
 }
 
-export async function startDnsward(config: Config, options: StartOptions): Promise<RunningDnsward> {
+export async function startDnsward(configured: Config, options: StartOptions): Promise<RunningDnsward> {
   const logger = options.logger;
+  const fitted = fitConnectionLimits(configured, descriptorLimit());
+  if (fitted.scaled) {
+    logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
+  }
+  const config = fitted.config;
+  await options.checkConfig?.(config);
   const upstreams = await resolveUpstreams(config);
 
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
-  const sourceNames = config.lists.sources.map((s) => s.name);
-  checkSegmentLists(config, new Set([...lists.names(), ...sourceNames]));
-  // Subscribed sources (and undici, ~30 MB resident) are loaded only when configured.
-  const sources =
-    config.lists.sources.length > 0
-      ? await (await import('./lists/sources.ts')).startListSources(config.lists, lists, logger)
-      : undefined;
-  const decisions = options.decisions ?? (await createAuditSink(config, logger));
+  checkSegmentLists(config, new Set([...lists.names(), ...config.lists.sources.map((s) => s.name)]));
+  const sources = await startSources(config, lists, logger);
+  const audit = options.decisions ? undefined : await createAuditSink(config, logger);
+  const decisions: DecisionSink = options.decisions ?? (audit as AuditSink);
 
-  // The policy in force is one snapshot, rebuilt and swapped whole when a list changes.
+  // The policy in force is one snapshot, rebuilt and swapped whole when a list or the config changes.
   const counters = new QueryCounters();
-  const buildPolicy = (from: Config, previous?: PolicySnapshot): PolicySnapshot =>
-    buildPolicySnapshot(policyInputFromConfig(from, lists.all()), { countsFor: counters.forSegment, previous });
   const resolver = new Resolver(
     { upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters },
     {
@@ -71,73 +91,62 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
     },
-    buildPolicy(config),
+    buildPolicySnapshot(policyInputFromConfig(config, lists.all()), { countsFor: counters.forSegment }),
   );
-  // A new snapshot reuses every list's compact set, so swapping is cheap; the set of a big
-  // list is built while it loads (in slices), never here.
-  const installPolicy = (): void => {
-    const started = Date.now();
-    const policy = buildPolicy(config, resolver.currentPolicy);
-    resolver.install(policy);
-    logPolicy(logger, policy, Date.now() - started);
-  };
-  logPolicy(logger, resolver.currentPolicy, 0);
-  const unsubscribe = lists.onChange(installPolicy);
+  logPolicy(logger.child({ component: 'lists' }), resolver.currentPolicy, 0);
+  const control = new PolicyControl(config, sources, {
+    resolver,
+    lists,
+    counters,
+    logger,
+    loadConfig: options.loadConfig,
+    checkConfig: options.checkConfig,
+    startSources: (next) => startSources(next, lists, logger),
+  });
   await resolver.start();
 
-  const listeners: { close(): Promise<void> }[] = [];
-  const bound: { host: string; port: number }[] = [];
   let ready = false;
+  const health = new HealthMonitor({
+    instance: config.instance,
+    version: VERSION,
+    ready: () => ready,
+    resolver,
+    audit,
+    sources: () => control.listSources?.status() ?? {},
+    lists: () => lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.set?.size ?? l.domains.length })),
+  });
   const metrics = createMetrics({ resolver, lists });
-  const http = config.http.enabled ? buildHttpApp({ config, logger, metrics, lists, ready: () => ready, audit: createAuditReader(config) }) : undefined;
-  let httpAddress: { host: string; port: number } | undefined;
+  let publicApp: FastifyInstance | undefined;
+  let privateApp: FastifyInstance | undefined;
+  const reload = async (requestedBy: string, next?: Config): Promise<ReloadResult> => {
+    const result = await control.reload(requestedBy, next);
+    if (result.ok) await reloadTls(control.config, publicApp, privateApp, logger);
+    return result;
+  };
+  const httpDeps: HttpDeps = { config, logger, metrics, lists, health, reload: (by) => reload(by), audit: createAuditReader(config) };
 
+  let dns: DnsListeners | undefined;
   // Stop taking queries first, then let in-flight ones finish or fail, then flush the block log.
   const stop = async (): Promise<void> => {
     ready = false;
-    unsubscribe();
-    await sources?.stop();
-    await Promise.allSettled(listeners.map((l) => l.close()));
+    await control.stop();
+    await dns?.close();
     await resolver.stop();
     await decisions.close();
-    if (http) await http.close();
+    await Promise.allSettled([publicApp?.close(), privateApp?.close()]);
   };
 
+  let httpAddress: BoundAddress | undefined;
+  let apiAddress: BoundAddress | undefined;
   try {
-    const tcpLimits = {
-      idleTimeoutMs: config.dns.tcp_idle_timeout_ms,
-      messageDeadlineMs: config.dns.tcp.message_deadline_ms,
-      maxConnections: config.dns.tcp.max_connections,
-      maxConnectionsPerClient: config.dns.tcp.max_connections_per_client,
-      maxInFlightPerConnection: config.dns.tcp.max_inflight_per_connection,
-    };
-    for (const text of config.dns.listen) {
-      const address = parseHostPort(text, 53) as HostPort;
-      // UDP and TCP share the port. With port 0 the kernel picks the UDP port, and that
-      // number can already be taken for TCP: then try again with another one.
-      for (let attempt = 1; ; attempt++) {
-        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }));
-        const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
-        const tcp = new TcpListener(address, resolver, logger.child({ component: 'tcp' }), tcpLimits);
-        const tcpError = await tcp.start(port).then(
-          () => undefined,
-          (error: Error) => error,
-        );
-        if (tcpError === undefined) {
-          listeners.push(udp, tcp);
-          bound.push({ host: address.host, port });
-          break;
-        }
-        await udp.close();
-        const retry = address.port === 0 && (tcpError as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 10;
-        if (!retry) listenError('dns.listen', text, tcpError);
-      }
+    dns = await bindDnsListeners(config.dns, resolver, logger);
+    if (config.http.enabled) {
+      publicApp = buildPublicApp(httpDeps, await readTls(config.http.tls, 'http'));
+      httpAddress = await listen(publicApp, config.http.listen, 'http.listen');
     }
-    if (http) {
-      const address = parseHostPort(config.http.listen, 8053) as HostPort;
-      await http.listen({ host: address.host, port: address.port }).catch((error: Error) => listenError('http.listen', config.http.listen, error));
-      const info = http.server.address();
-      httpAddress = { host: address.host, port: typeof info === 'object' && info !== null ? info.port : address.port };
+    if (config.api.enabled) {
+      privateApp = buildPrivateApp(httpDeps, await readTls(config.api.tls, 'api'));
+      apiAddress = await listen(privateApp, config.api.listen, 'api.listen');
     }
   } catch (error) {
     await stop();
@@ -145,17 +154,61 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
   }
   ready = true;
   logger.info(
-    { component: 'app', dns: bound.map(formatAddress), http: httpAddress && formatAddress(httpAddress), upstreams: upstreams.map(formatAddress), segments: config.segments.map((s) => `${s.name}:${s.action}`) },
+    {
+      component: 'app',
+      version: VERSION,
+      dns: dns.bound.map(formatAddress),
+      http: httpAddress && formatAddress(httpAddress),
+      api: apiAddress && formatAddress(apiAddress),
+      upstreams: upstreams.map(formatAddress),
+      segments: config.segments.map((s) => `${s.name}:${s.action}`),
+    },
     'dnsward ready',
   );
-  return { dns: bound, http: httpAddress, resolver, lists, buildPolicy: (from) => buildPolicy(from, resolver.currentPolicy), stop };
+  return {
+    dns: dns.bound,
+    http: httpAddress,
+    api: apiAddress,
+    resolver,
+    lists,
+    health,
+    get config() {
+      return control.config;
+    },
+    buildPolicy: (from) => control.build(from),
+    reload,
+    stop,
+  };
 }
 
-function logPolicy(logger: Logger, policy: PolicySnapshot, ms: number): void {
-  logger.info(
-    { component: 'lists', generation: policy.generation, lists: policy.lists, domains: policy.matcher.size, bytes: policy.matcher.byteSize, ms },
-    'lists loaded',
-  );
+async function startSources(config: Config, lists: ListRegistry, logger: Logger): Promise<ListSources | undefined> {
+  // Subscribed sources (and undici, ~30 MB resident) are loaded only when configured.
+  if (config.lists.sources.length === 0) return undefined;
+  return (await import('./lists/sources.ts')).startListSources(config.lists, lists, logger);
+}
+
+async function listen(app: FastifyInstance, text: string, key: string): Promise<BoundAddress> {
+  const address = parseHostPort(text, 8053) as HostPort;
+  await app.listen({ host: address.host, port: address.port }).catch((error: Error) => listenError(key, text, error));
+  const info = app.server.address();
+  return { host: address.host, port: typeof info === 'object' && info !== null ? info.port : address.port };
+}
+
+/** New certificates take effect on reload; a listener that gained or lost TLS needs a restart. */
+async function reloadTls(config: Config, publicApp: FastifyInstance | undefined, privateApp: FastifyInstance | undefined, logger: Logger): Promise<void> {
+  for (const [app, tls, section] of [
+    [publicApp, config.http.tls, 'http'],
+    [privateApp, config.api.tls, 'api'],
+  ] as const) {
+    if (app === undefined || tls === undefined || !('setSecureContext' in app.server)) continue;
+    try {
+      const material = await readTls(tls, section);
+      if (material) swapTls(app, material);
+      logger.info({ component: 'app', listener: section }, 'reload: TLS certificate re-read');
+    } catch (error) {
+      logger.error({ component: 'app', err: error, listener: section }, 'reload: TLS certificate could not be read; the previous one stays');
+    }
+  }
 }
 
 async function resolveUpstreams(config: Config): Promise<HostPort[]> {
@@ -165,14 +218,4 @@ async function resolveUpstreams(config: Config): Promise<HostPort[]> {
     throw new DnswardError(ErrorCodes.CONFIG, 'upstreams: none configured and /etc/resolv.conf has no nameserver; add e.g. upstreams: ["192.0.2.53:53"]');
   }
   return system;
-}
-
-function listenError(key: string, value: string, error: Error): never {
-  const code = (error as NodeJS.ErrnoException).code;
-  const hint = code === 'EADDRINUSE' ? 'another process uses that port; pick a free one' : code === 'EACCES' ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE' : code === 'EADDRNOTAVAIL' ? 'that address is not configured on this host' : error.message;
-  throw new DnswardError(ErrorCodes.LISTEN, `${key}: cannot listen on "${value}": ${code ?? error.message}; ${hint}`, { cause: error });
-}
-
-function formatAddress(a: { host: string; port: number }): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

@@ -3,20 +3,13 @@
 // JSON Schema in deploy/ (npm run gen:config). Section schemas live in ./sections/.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { listenAddress, upstreamAddress } from './fields.ts';
+import { upstreamAddress } from './fields.ts';
 import { auditSection } from './sections/audit.ts';
 import { authSection } from './sections/auth.ts';
 import { dnsSection } from './sections/dns.ts';
+import { apiSection, httpSection } from './sections/http.ts';
 import { listsSection } from './sections/lists.ts';
 import { segmentsSection } from './sections/segments.ts';
-
-const httpSection = z
-  .strictObject({
-    listen: listenAddress.default('127.0.0.1:8053').describe('"host:port" of the HTTP service.'),
-    enabled: z.boolean().default(true).describe('false: no HTTP service at all.'),
-  })
-  .prefault({})
-  .describe('HTTP: the list feed, the auditor API, /healthz, /readyz and /metrics.');
 
 const redisSection = z
   .strictObject({
@@ -51,6 +44,7 @@ export const configSchema = z
     lists: listsSection,
     segments: segmentsSection,
     http: httpSection,
+    api: apiSection,
     audit: auditSection,
     auth: authSection,
     redis: redisSection,

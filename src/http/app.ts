@@ -1,24 +1,39 @@
-// The HTTP side: built here, started by the caller (tests use inject() or listen on port 0).
+// The two HTTP listeners' apps, built here and started by the caller (tests use inject() or
+// listen on port 0):
+// - public: the list feed for subscribers; no token needed, none accepted;
+// - private: the auditor and admin API, health, readiness and metrics; loopback by default.
 // Each feature contributes a route module under ./routes/.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { HttpListenerConfig } from '../config/sections/http.ts';
 import type { HttpDeps } from './deps.ts';
+import { createListenerApp, type TlsMaterial } from './listener.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerListRoutes } from './routes/lists.ts';
+import { registerReloadRoutes } from './routes/reload.ts';
 
 export type { HttpDeps } from './deps.ts';
 
-export function buildHttpApp(deps: HttpDeps): FastifyInstance {
-  const app = Fastify({
-    // pino's Logger is a FastifyBaseLogger at runtime; the cast only aligns the generic types.
-    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    // One line per HTTP request would drown the decision log; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
-    // Never echo request bodies larger than we need; the API takes none of size.
-    bodyLimit: 64 * 1024,
-  });
+export function buildPublicApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInstance {
+  const app = createListenerApp(deps.config.http, tls, deps.logger.child({ component: 'http' }));
+  registerListRoutes(app, deps);
+  return app;
+}
+
+export function buildPrivateApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInstance {
+  const app = createListenerApp(deps.config.api, tls, deps.logger.child({ component: 'api' }));
   registerHealthRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerReloadRoutes(app, deps);
+  return app;
+}
+
+/** Both listeners' routes on one app: for tests that exercise routes through inject(). */
+export function buildHttpApp(deps: HttpDeps, listener: HttpListenerConfig = deps.config.api): FastifyInstance {
+  const app = createListenerApp(listener, undefined, deps.logger.child({ component: 'http' }));
+  registerHealthRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  registerReloadRoutes(app, deps);
   registerListRoutes(app, deps);
   return app;
 }

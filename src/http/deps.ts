@@ -6,14 +6,26 @@ import type { Registry } from 'prom-client';
 import type { AuditReader } from '../audit/reader.ts';
 import type { Config } from '../config/schema.ts';
 import type { ListRegistry } from '../lists/registry.ts';
+import type { HealthReport } from '../replica/health.ts';
+
+/** The outcome of a reload (SIGHUP or POST /api/reload). */
+export interface ReloadResult {
+  ok: boolean;
+  /** What happened, or why the new config was refused (the old policy stays in force then). */
+  message: string;
+  /** Changed keys that take effect only after a restart (listeners, upstreams, ...). */
+  restartNeeded: string[];
+  policyGeneration: number;
+}
 
 export interface HttpDeps {
   config: Config;
   logger: Logger;
   metrics: Registry;
   lists: ListRegistry;
-  /** Reports whether the resolver is serving (listeners bound, lists loaded). */
-  ready: () => boolean;
+  health: { report(): HealthReport };
+  /** Re-reads the config and the lists (absent: reload is not offered, e.g. in tests). */
+  reload?: (requestedBy: string) => Promise<ReloadResult>;
   /** Where the auditor API reads the block log; absent: the files in audit.dir. */
   audit?: AuditReader;
 }

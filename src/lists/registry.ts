@@ -27,6 +27,14 @@ export class ListRegistry {
     this.events.emit('change', snapshot);
   }
 
+  /** Removes a list (no longer configured) and notifies subscribers. */
+  remove(name: string): void {
+    const previous = this.snapshots.get(name);
+    if (previous === undefined) return;
+    this.snapshots.delete(name);
+    this.events.emit('change', previous);
+  }
+
   onChange(listener: (snapshot: ListSnapshot) => void): () => void {
     this.events.on('change', listener);
     return () => this.events.off('change', listener);

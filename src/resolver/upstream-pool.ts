@@ -73,6 +73,8 @@ export interface UpstreamPoolOptions {
 }
 
 const SWEEP_MS = 20;
+/** Truncated answers retried over TCP at once, at most (each holds a socket). */
+export const MAX_TCP_RETRIES_IN_FLIGHT = 64;
 const MAX_DOWN_MS = 30_000;
 
 export class UpstreamPool<T> {
@@ -86,6 +88,7 @@ export class UpstreamPool<T> {
   private sweeper: NodeJS.Timeout | undefined;
   private rotator: NodeJS.Timeout | undefined;
   private rotateNext = 0;
+  private tcpInFlight = 0;
   private closed = false;
 
   constructor(targets: readonly HostPort[], options: UpstreamPoolOptions, onResult: UpstreamResult<T>, logger: Logger) {
@@ -227,9 +230,17 @@ export class UpstreamPool<T> {
   }
 
   private retryOverTcp(job: UpstreamJob<T>, upstream: Upstream): void {
+    // Each retry holds a descriptor: a bounded number at once (src/replica/fd-budget.ts counts on it).
+    if (this.tcpInFlight >= MAX_TCP_RETRIES_IN_FLIGHT) {
+      this.stats.failures++;
+      this.onResult(job, undefined, 'tcp-busy');
+      return;
+    }
     this.stats.tcpRetries++;
+    this.tcpInFlight++;
     const remaining = Math.max(job.deadline - Date.now(), 1);
     tcpQuery(upstream.host, upstream.port, job.query as Buffer, (reply) => replyQuestionMatches(reply, job), remaining, (answer, reason) => {
+      this.tcpInFlight--;
       if (this.closed) return;
       if (answer) this.stats.answered++;
       else this.stats.failures++;

@@ -38,6 +38,7 @@ export function testConfig(upstreamPort: number, overrides: Record<string, unkno
       { name: 'default', networks: ['0.0.0.0/0', '::/0'], action: 'allow' },
     ],
     http: { listen: '127.0.0.1:0' },
+    api: { listen: '127.0.0.1:0' },
     // Each server gets its own block log and keys; decisions are also logged as pino lines,
     // which is what most tests assert on.
     audit: auditConfig(),

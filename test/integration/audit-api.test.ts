@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readyHealth } from '../helpers/health.ts';
 import type { AuditEvent } from '../../src/audit/event.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
@@ -53,7 +54,7 @@ beforeAll(async () => {
     instance: 'a',
   });
   const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) }));
-  app = buildHttpApp({ config, logger, metrics: new Registry(), lists: new ListRegistry(), ready: () => true });
+  app = buildHttpApp({ config, logger, metrics: new Registry(), lists: new ListRegistry(), health: readyHealth() });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address !== 'object') throw new Error('no address');

@@ -54,7 +54,7 @@ async function burst(port: number, from: string, count: number, name: string, wa
 }
 
 async function metric(s: TestServer, name: string): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${s.app.http?.port}/metrics`).then((r) => r.text());
+  const text = await fetch(`http://127.0.0.1:${s.app.api?.port}/metrics`).then((r) => r.text());
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }

@@ -28,7 +28,7 @@ async function server(upstreamPort: number, dns: Record<string, unknown> = {}): 
 }
 
 async function metric(s: TestServer, name: string): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${s.app.http?.port}/metrics`).then((r) => r.text());
+  const text = await fetch(`http://127.0.0.1:${s.app.api?.port}/metrics`).then((r) => r.text());
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readyHealth } from '../helpers/health.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { buildStaticLists } from '../../src/cli/lists.ts';
@@ -32,7 +33,7 @@ beforeAll(async () => {
     lists: { dir: 'lists', signing_key_file: join(dir, 'key.pem'), homepage: 'https://lists.example.org/', cache_max_age_s: 600 },
     audit: { dir: join(dir, 'audit') },
   });
-  app = buildHttpApp({ config, logger: pino({ level: 'silent' }), metrics: new Registry(), lists: registry, ready: () => true });
+  app = buildHttpApp({ config, logger: pino({ level: 'silent' }), metrics: new Registry(), lists: registry, health: readyHealth() });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -152,7 +152,7 @@ describe('failover', () => {
     expect(second.rcode).toBe(0);
     expect(silent.count()).toBe(1);
     expect(Date.now() - started).toBeLessThan(300);
-    const metrics = await fetch(`http://127.0.0.1:${s.app.http?.port}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`http://127.0.0.1:${s.app.api?.port}/metrics`).then((r) => r.text());
     expect(metrics).toContain(`dnsward_upstream_up{upstream="127.0.0.1:${silent.port}"} 0`);
     expect(metrics).toContain(`dnsward_upstream_up{upstream="127.0.0.1:${healthy.port}"} 1`);
   });
@@ -184,7 +184,7 @@ describe('failover', () => {
 describe('metrics', () => {
   it('count queries by segment and outcome', async () => {
     await queryUdp(server.port, { name: 'www.tiktok.com', from: '127.0.0.2' });
-    const text = await fetch(`http://127.0.0.1:${server.app.http?.port}/metrics`).then((r) => r.text());
+    const text = await fetch(`http://127.0.0.1:${server.app.api?.port}/metrics`).then((r) => r.text());
     expect(text).toMatch(/dnsward_queries_total\{segment="service",outcome="blocked",transport="udp"\} [1-9]/);
     expect(text).toMatch(/dnsward_queries_total\{segment="default",outcome="forwarded",transport="udp"\} [1-9]/);
     expect(text).toMatch(/dnsward_list_entries\{list="tiktok",version="[0-9a-f]+"\} [1-9]/);

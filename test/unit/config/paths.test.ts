@@ -23,9 +23,13 @@ function allKeys(node: { properties?: Record<string, unknown>; items?: unknown }
 describe('configPath', () => {
   it('marks exactly the config keys that name files and directories', () => {
     expect(listConfigPaths(configSchema).sort()).toEqual([
+      'api.tls.cert_file',
+      'api.tls.key_file',
       'audit.dir',
       'audit.pseudonym_secret_file',
       'audit.signing_key_file',
+      'http.tls.cert_file',
+      'http.tls.key_file',
       'lists.cache_dir',
       'lists.dir',
       'lists.signing_key_file',

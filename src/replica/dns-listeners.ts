@@ -1,0 +1,73 @@
+// DNS listeners: UDP and TCP on the same port for each configured address.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { DnswardError, ErrorCodes } from '../errors.ts';
+import type { MessageHandler } from '../pipeline/context.ts';
+import { TcpListener } from '../server/tcp-listener.ts';
+import { UdpListener } from '../server/udp-listener.ts';
+import { type HostPort, parseHostPort } from '../util/address.ts';
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+export interface DnsListeners {
+  /** Bound DNS addresses; UDP and TCP share each port. */
+  readonly bound: readonly BoundAddress[];
+  close(): Promise<void>;
+}
+
+/** Binds every dns.listen address; on failure closes what was bound and throws DnswardError naming the key. */
+export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHandler, logger: Logger): Promise<DnsListeners> {
+  const listeners: { close(): Promise<void> }[] = [];
+  const bound: BoundAddress[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.allSettled(listeners.map((l) => l.close()));
+  };
+  const tcpLimits = {
+    idleTimeoutMs: dns.tcp_idle_timeout_ms,
+    messageDeadlineMs: dns.tcp.message_deadline_ms,
+    maxConnections: dns.tcp.max_connections,
+    maxConnectionsPerClient: dns.tcp.max_connections_per_client,
+    maxInFlightPerConnection: dns.tcp.max_inflight_per_connection,
+  };
+  try {
+    for (const text of dns.listen) {
+      const address = parseHostPort(text, 53) as HostPort;
+      // UDP and TCP share the port. With port 0 the kernel picks the UDP port, and that
+      // number can already be taken for TCP: then try again with another one.
+      for (let attempt = 1; ; attempt++) {
+        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }));
+        const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
+        const tcp = new TcpListener(address, resolver, logger.child({ component: 'tcp' }), tcpLimits);
+        const tcpError = await tcp.start(port).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        if (tcpError === undefined) {
+          listeners.push(udp, tcp);
+          bound.push({ host: address.host, port });
+          break;
+        }
+        await udp.close();
+        const retry = address.port === 0 && (tcpError as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 10;
+        if (!retry) listenError('dns.listen', text, tcpError);
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { bound, close };
+}
+
+export function listenError(key: string, value: string, error: Error): never {
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint = code === 'EADDRINUSE' ? 'another process uses that port; pick a free one' : code === 'EACCES' ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE' : code === 'EADDRNOTAVAIL' ? 'that address is not configured on this host' : error.message;
+  throw new DnswardError(ErrorCodes.LISTEN, `${key}: cannot listen on "${value}": ${code ?? error.message}; ${hint}`, { cause: error });
+}
+
+export function formatAddress(a: BoundAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
