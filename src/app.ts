@@ -33,6 +33,8 @@ export interface StartOptions {
   logger: Logger;
   /** Replaces the default decision sink (the block log). */
   decisions?: DecisionSink;
+  /** Names the config in errors (its file), as `config check` does. */
+  source?: string;
 }
 
 export async function startDnsward(config: Config, options: StartOptions): Promise<RunningDnsward> {
@@ -42,7 +44,7 @@ export async function startDnsward(config: Config, options: StartOptions): Promi
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
   const sourceNames = config.lists.sources.map((s) => s.name);
-  checkSegmentLists(config, new Set([...lists.names(), ...sourceNames]));
+  checkSegmentLists(config, new Set([...lists.names(), ...sourceNames]), options.source);
   // Subscribed sources (and undici, ~30 MB resident) are loaded only when configured.
   const sources =
     config.lists.sources.length > 0
