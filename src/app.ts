@@ -55,8 +55,8 @@ export interface StartOptions {
   decisions?: DecisionSink;
   /** Reads and validates the config file again, for reloads (SIGHUP, POST /api/reload). */
   loadConfig?: () => Promise<Config>;
-  /** Checks a config must pass before it is started or reloaded (those of `config check`). */
-  checkConfig?: (config: Config) => Promise<void>;
+  /** Names the config in errors (its file), as `config check` does. */
+  source?: string;
 }
 
 export async function startDnsward(configured: Config, options: StartOptions): Promise<RunningDnsward> {
@@ -66,12 +66,11 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
   }
   const config = fitted.config;
-  await options.checkConfig?.(config);
   const upstreams = await resolveUpstreams(config);
 
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
-  checkSegmentLists(config, new Set([...lists.names(), ...config.lists.sources.map((s) => s.name)]));
+  checkSegmentLists(config, new Set([...lists.names(), ...config.lists.sources.map((s) => s.name)]), options.source);
   const sources = await startSources(config, lists, logger);
   const audit = options.decisions ? undefined : await createAuditSink(config, logger);
   const decisions: DecisionSink = options.decisions ?? (audit as AuditSink);
@@ -100,7 +99,6 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     counters,
     logger,
     loadConfig: options.loadConfig,
-    checkConfig: options.checkConfig,
     startSources: (next) => startSources(next, lists, logger),
   });
   await resolver.start();

@@ -9,7 +9,7 @@ import { type AuditFilter, FileAuditReader, normalizeQname, parseTime } from '..
 import { loadConfigFile } from '../config/load.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 
-const USAGE =
+export const USAGE =
   'usage: dnsward audit export --from TIME --to TIME [--segment NAME] [--action blocked|logged] [--list NAME] [--qname SUFFIX] [--client C]\n' +
   '                            [--format csv|jsonl] [--output FILE] [--config FILE | --dir DIR]\n' +
   '  TIME: ISO 8601 (2026-11-28 or 2026-11-28T10:00:00Z) or epoch ms; --from inclusive, --to exclusive';

@@ -7,7 +7,7 @@ import { parsePublicKey } from '../audit/keys.ts';
 import { formatReport, verifyAuditPath } from '../audit/verify.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 
-const USAGE = 'usage: dnsward audit verify DIR|FILE [--public-key FILE]... (FILE: audit-<instance>.pub.pem, kept by the auditor)';
+export const USAGE = 'usage: dnsward audit verify DIR|FILE [--public-key FILE]... (FILE: audit-<instance>.pub.pem, kept by the auditor)';
 
 export async function auditVerifyCommand(args: string[]): Promise<number> {
   let parsed;

@@ -1,15 +1,22 @@
 // `dnsward config check FILE`: the same validation as `serve`, then exit.
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.ts';
+import { checkSegmentLists } from '../config/lists-check.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { loadListDir } from '../lists/list-file.ts';
-import { checkSegmentLists } from '../config/lists-check.ts';
+import { loadServiceConfig } from './service-config.ts';
+
+export const CONFIG_CHECK_USAGE = [
+  'usage: dnsward config check FILE   (or --config FILE)',
+  '  Validate FILE as `dnsward serve` would, then exit: 0 when it is good, 1 with every problem',
+  '  on stderr. Checks the keys and values, the environment variables token_env names, and the',
+  '  lists the segments name. Relative paths in FILE resolve against its directory.',
+].join('\n');
 
 export async function configCheckCommand(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string', short: 'c' } } });
   const file = positionals[0] ?? values.config;
-  if (!file) throw new DnswardError(ErrorCodes.USAGE, 'config check needs a file: dnsward config check my.yaml');
-  const config = await loadConfigFile(file);
+  if (!file) throw new DnswardError(ErrorCodes.USAGE, `config check needs a file: dnsward config check my.yaml\n${CONFIG_CHECK_USAGE}`);
+  const config = await loadServiceConfig(file);
   const lists = await loadListDir(config.lists.dir);
   // Subscribed sources are fetched at start; here only their names count.
   const sources = config.lists.sources.map((s) => s.name);

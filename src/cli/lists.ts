@@ -12,6 +12,18 @@ import { loadListDir } from '../lists/list-file.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import { renderListsPage } from '../http/pages/lists-page.ts';
 
+export const LISTS_CHECK_USAGE = [
+  'usage: dnsward lists check [DIR] [--config FILE] [--never-block FILE]',
+  '  Validate the maintained lists in DIR (default: lists.dir of FILE, else lists/): problems as',
+  '  file:line, exit 1 when there are any. --never-block: names no list may block as a whole',
+  '  (default DIR/never-block.txt); --config also checks the segments\' allowlists against the lists.',
+].join('\n');
+
+export const LISTS_BUILD_USAGE = [
+  'usage: dnsward lists build --out DIR [LISTS_DIR] [--config FILE] [--signing-key FILE] [--public-url URL] [--homepage URL]',
+  '  Write every list in every format, signed when a key is given, for static hosting under DIR.',
+].join('\n');
+
 export async function listsCheckCommand(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
@@ -43,7 +55,7 @@ export async function listsBuildCommand(args: string[]): Promise<number> {
       homepage: { type: 'string' },
     },
   });
-  if (!values.out) throw new DnswardError(ErrorCodes.USAGE, 'lists build needs an output directory: dnsward lists build --out public/ [LISTS_DIR]');
+  if (!values.out) throw new DnswardError(ErrorCodes.USAGE, `lists build needs an output directory: dnsward lists build --out public/ [LISTS_DIR]\n${LISTS_BUILD_USAGE}`);
   const base: Config['lists'] = values.config ? (await loadConfigFile(values.config)).lists : listsSection.parse(undefined);
   const listsConfig = {
     ...base,

@@ -7,6 +7,7 @@ import { DnswardError, ErrorCodes } from '../errors.ts';
 import { parseCidr } from '../util/address.ts';
 import { resolveConfigPaths } from './paths.ts';
 import { keysAt } from './schema-walk.ts';
+import { serviceFindings } from './service-checks.ts';
 import { type Config, configSchema } from './schema.ts';
 
 /** Where an unknown-key error sends the user: a file in the repository, and a command that works anywhere. */
@@ -15,10 +16,26 @@ export const REFERENCE_HINT = 'every key is in deploy/dnsward.reference.yaml, al
 export interface ParseOptions {
   /** Relative paths in the config resolve against this directory; absent: they stay relative (to the current directory). */
   baseDir?: string;
+  /**
+   * Also run the checks of a config about to be served (`serve`, `config check`): clients
+   * that would be REFUSED, an open resolver, weak or missing tokens (./service-checks.ts).
+   */
+  service?: { env: NodeJS.ProcessEnv };
+}
+
+export interface CheckedConfig {
+  config: Config;
+  /** Problems that do not stop the service, each naming the source and the key. */
+  warnings: string[];
 }
 
 /** Validates config text; `source` names it in errors. Paths resolve against options.baseDir. */
 export function parseConfig(text: string, source = 'config', options: ParseOptions = {}): Config {
+  return checkConfigText(text, source, options).config;
+}
+
+/** parseConfig, with the warnings. Throws one DnswardError listing every error. */
+export function checkConfigText(text: string, source = 'config', options: ParseOptions = {}): CheckedConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => `${source}: YAML syntax: ${e.message.split('\n')[0]}`);
@@ -31,11 +48,21 @@ export function parseConfig(text: string, source = 'config', options: ParseOptio
   }
   const config = result.data;
   const problems = semanticProblems(config);
+  const findings = options.service ? serviceFindings(config, options.service.env) : { errors: [], warnings: [] };
+  problems.push(...findings.errors);
   if (problems.length > 0) throw new DnswardError(ErrorCodes.CONFIG, problems.map((p) => `${source}: ${p}`).join('\n'));
-  return options.baseDir === undefined ? config : resolveConfigPaths(configSchema, config, options.baseDir);
+  return {
+    config: options.baseDir === undefined ? config : resolveConfigPaths(configSchema, config, options.baseDir),
+    warnings: findings.warnings.map((w) => `${source}: warning: ${w}`),
+  };
 }
 
-export async function loadConfigFile(path: string): Promise<Config> {
+export async function loadConfigFile(path: string, options: Omit<ParseOptions, 'baseDir'> = {}): Promise<Config> {
+  return (await checkConfigFile(path, options)).config;
+}
+
+/** Reads and checks a config file; relative paths in it resolve against its directory. */
+export async function checkConfigFile(path: string, options: Omit<ParseOptions, 'baseDir'> = {}): Promise<CheckedConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -47,7 +74,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
     );
   }
   // Relative paths in the file mean "next to this file", whatever the current directory.
-  return parseConfig(text, path, { baseDir: dirname(resolve(path)) });
+  return checkConfigText(text, path, { ...options, baseDir: dirname(resolve(path)) });
 }
 
 function semanticProblems(config: Config): string[] {
@@ -127,19 +154,27 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
-const SECRET_KEYS = new Set(['token', 'secret', 'password', 'pseudonym_secret', 'signing_key']);
+const SECRET_KEYS = new Set(['auth', 'tokens', 'token', 'secret', 'password', 'pseudonym_secret', 'signing_key']);
+
+/** A value at this path may be a secret: a token (also one written under the wrong key), a password, an *_env name. */
+function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const key = path.at(-1);
+  if (typeof key === 'string') return SECRET_KEYS.has(key) || key.endsWith('_env');
+  // An entry of a token list: `tokens: ["the-token"]` puts the secret right there.
+  return path.at(-2) === 'tokens';
+}
 
 /**
  * A value as an error shows it: scalars and lists of scalars in JSON, mappings as their keys
  * only, secrets never (errors reach stderr and logs), passwords in URLs masked.
  */
 function showValue(value: unknown, path: readonly PropertyKey[]): string {
-  const key = path.at(-1);
-  if (typeof key === 'string' && SECRET_KEYS.has(key)) return '(hidden)';
+  const mapping = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (mapping) return `{ ${Object.keys(value).join(', ')} }`;
+  if (isSecretPath(path)) return '(value hidden)';
   if (typeof value === 'string') return JSON.stringify(value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'));
   if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value);
   if (Array.isArray(value)) return `a list of ${value.length} entries`;
-  if (value !== null && typeof value === 'object') return `{ ${Object.keys(value).join(', ')} }`;
   return JSON.stringify(value);
 }
 

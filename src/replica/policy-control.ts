@@ -33,12 +33,10 @@ export interface PolicyControlDeps {
   lists: ListRegistry;
   counters: QueryCounters;
   logger: Logger;
-  /** Reads and validates the config file again (absent: reload takes a Config object only). */
+  /** Reads the config file again and runs every check `config check` runs (absent: reload takes a Config object only). */
   loadConfig?: (() => Promise<Config>) | undefined;
   /** Starts the subscribed sources of a config (none configured: undefined). */
   startSources: (config: Config) => Promise<ListSources | undefined>;
-  /** Extra checks a new config must pass before it is installed (the ones `config check` runs). */
-  checkConfig?: ((config: Config) => Promise<void>) | undefined;
 }
 
 export class PolicyControl {
@@ -100,7 +98,6 @@ export class PolicyControl {
         if (next !== undefined) config = next;
         else if (this.deps.loadConfig) config = await this.deps.loadConfig();
         else return this.refuse(requestedBy, 'this replica was started without a config file; nothing to re-read');
-        await this.deps.checkConfig?.(config);
       } catch (error) {
         return this.refuse(requestedBy, `the new config is refused: ${(error as Error).message}`);
       }

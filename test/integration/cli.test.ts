@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryUdp } from '../helpers/dns-client.ts';
+import { repeatedKeys } from '../helpers/json-keys.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 
 const run = promisify(execFile);
@@ -18,7 +19,7 @@ beforeAll(async () => {
   await symlink(resolve('lists'), join(dir, 'lists'));
 });
 
-async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args], options);
     return { code: 0, stdout, stderr };
@@ -29,15 +30,29 @@ async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Proc
 }
 
 describe('dnsward config check', () => {
-  it('accepts the config from the issue exactly as written (beside a lists/ folder), and the shipped default', async () => {
+  it('accepts the shipped default', async () => {
+    const result = await runCli(['config', 'check', 'deploy/dnsward.yaml']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('OK');
+  });
+
+  it('refuses the issue-2 example as written for exactly what it would silently get wrong', async () => {
+    // Its IPv6 service network lies outside its dns.allow (those clients would get REFUSED),
+    // and its token is the placeholder "...". Everything else in it is accepted.
     const issueExample = join(dir, 'issue-example.yaml');
     await copyFile('test/fixtures/issue-example.yaml', issueExample);
-    for (const file of [issueExample, 'deploy/dnsward.yaml']) {
-      const result = await runCli(['config', 'check', file]);
-      expect(result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      expect(result.stdout).toContain('OK');
-    }
+    const result = await runCli(['config', 'check', issueExample]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `DNSWARD_ERR_CONFIG: ${issueExample}: segments[0].networks[1]: "fd00:10::/48" (segment service) is outside dns.allow, so every client in it gets REFUSED; add it to dns.allow`,
+      `${issueExample}: auth.tokens[0].token: token "audit-team" has 3 characters; a token needs at least 24 characters, e.g. from "openssl rand -hex 24" (better kept in an environment variable named by token_env)`,
+    ]);
+    const fixed = (await readFile(issueExample, 'utf8')).replace('"::1/128"]', '"::1/128", "fd00::/8"]').replace('token: "..."', `token: "${'x'.repeat(24)}"`);
+    await writeFile(issueExample, fixed);
+    const again = await runCli(['config', 'check', issueExample]);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toContain('OK (3 segments');
   });
 
   it('refuses a bad config naming the key, the value and the fix, and exits non-zero', async () => {
@@ -52,7 +67,7 @@ describe('dnsward config check', () => {
 
   it('names an unknown list and the lists that exist', async () => {
     const file = join(dir, 'unknown-list.yaml');
-    await writeFile(file, 'segments:\n  - name: s\n    networks: ["10.0.0.0/8"]\n    action: block\n    lists: [tiktokk]\n');
+    await writeFile(file, 'dns: { allow: ["10.0.0.0/8"] }\nsegments:\n  - name: s\n    networks: ["10.0.0.0/8"]\n    action: block\n    lists: [tiktokk]\n');
     const result = await runCli(['config', 'check', file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('segments[0].lists[0]: "tiktokk" is not a known list; use one of:');
@@ -136,6 +151,7 @@ describe('dnsward config check with subscribed sources', () => {
     await writeFile(
       file,
       [
+        'dns: { allow: ["10.0.0.0/8"] }',
         'lists:',
         '  dir: lists',
         '  sources: [{ name: partner, url: "http://127.0.0.1:9/partner.txt" }]',
@@ -146,5 +162,182 @@ describe('dnsward config check with subscribed sources', () => {
     const result = await runCli(['config', 'check', file]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('partner=subscribed');
+  });
+});
+
+/** Runs `dnsward serve` until it logs "dnsward ready" (or exits); kill it with stop(). */
+async function serveUntilReady(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: () => string; stderr: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 200 && !stdout.includes('dnsward ready') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** The environment without any variable a config in these tests names. */
+const cleanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DNSWARD_AUDIT_TOKEN: undefined, DNSWARD_TOKEN: undefined });
+
+describe('config check and serve refuse the same configs with the same message', () => {
+  // Each would otherwise start: loopback listener on a free port, HTTP on a free port.
+  const base = (dns: string, rest: string, listen = '127.0.0.1:0'): string =>
+    [`dns: { listen: ["${listen}"], ${dns} }`, 'upstreams: ["127.0.0.1:9"]', 'http: { listen: "127.0.0.1:0" }', 'audit: { enabled: false }', rest].join('\n') + '\n';
+  const CATCH_ALL = 'segments:\n  - { name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }';
+  const cases: [string, string, string][] = [
+    ['an unset token_env', base('allow: ["127.0.0.0/8"]', `${CATCH_ALL}\nauth: { tokens: [{ name: t, role: auditor, token_env: DNSWARD_TOKEN }] }`), 'auth.tokens[0].token_env: environment variable DNSWARD_TOKEN (token "t") is not set'],
+    [
+      'a segment network outside dns.allow',
+      base('allow: ["127.0.0.0/8", "10.0.0.0/8", "::1/128"]', `${CATCH_ALL}\n  - { name: service, networks: ["10.10.0.0/16", "fd00:10::/48"], action: block, lists: [tiktok] }`),
+      'segments[1].networks[1]: "fd00:10::/48" (segment service) is outside dns.allow, so every client in it gets REFUSED',
+    ],
+    ['a short token', base('allow: ["127.0.0.0/8"]', `${CATCH_ALL}\nauth: { tokens: [{ name: t, role: auditor, token: "0123456789abcdefghij" }] }`), 'auth.tokens[0].token: token "t" has 20 characters; a token needs at least 24'],
+    ['an open resolver', base('allow: ["0.0.0.0/0"]', CATCH_ALL, '0.0.0.0:0'), 'dns.allow: lets every IPv4 address on the Internet query "0.0.0.0:0": an open resolver'],
+    ['a CIDR with host bits', base('allow: ["127.0.0.1/8"]', CATCH_ALL), 'dns.allow[0]: "127.0.0.1/8" is not valid: host bits are set; write "127.0.0.0/8" for that network, or "127.0.0.1/32" for the one address'],
+    ['a token under the wrong key', base('allow: ["127.0.0.0/8"]', `${CATCH_ALL}\nauth: { tokens: ["s3cr3t-0123456789abcdefghijkl"] }`), 'auth.tokens[0]: (value hidden) is not valid: each token is a mapping'],
+    ['a token value as token_env', base('allow: ["127.0.0.0/8"]', `${CATCH_ALL}\nauth: { tokens: [{ name: t, role: admin, token_env: "s3cr3t-0123456789abcdefghijkl" }] }`), 'auth.tokens[0].token_env: (value hidden) is not valid'],
+  ];
+
+  it.each(cases)('%s', async (name, text, expected) => {
+    const file = join(dir, `refused-${name.replaceAll(' ', '-')}.yaml`);
+    await writeFile(file, text);
+    const check = await runCli(['config', 'check', file], { env: cleanEnv() });
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain(`DNSWARD_ERR_CONFIG: ${file}: `);
+    expect(check.stderr).toContain(expected);
+    expect(check.stderr).not.toContain('s3cr3t');
+    const started = Date.now();
+    const serve = await runCli(['serve', '--config', file], { env: cleanEnv(), timeout: 20_000 });
+    expect(serve.code, 'serve exits non-zero, at once').toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(serve.stderr).toBe(check.stderr);
+    expect(serve.stdout, 'nothing started, nothing logged').toBe('');
+  });
+
+  it('serve exits at once with the listen error when the HTTP address is not available', async () => {
+    const file = join(dir, 'bad-http.yaml');
+    await writeFile(file, base('allow: ["127.0.0.0/8"]', CATCH_ALL).replace('http: { listen: "127.0.0.1:0" }', 'http: { listen: "192.0.2.1:8053" }'));
+    const started = Date.now();
+    const serve = await runCli(['serve', '--config', file], { env: cleanEnv(), timeout: 20_000 });
+    expect(serve.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(serve.stderr).toContain('DNSWARD_ERR_LISTEN: http.listen: cannot listen on "192.0.2.1:8053"');
+  });
+
+  it('both warn about allowed clients in no segment, naming the implicit default, and still run', async () => {
+    const file = join(dir, 'no-catch-all.yaml');
+    await writeFile(file, base('allow: ["127.0.0.0/8"]', 'segments:\n  - { name: local, networks: ["127.0.0.1/32"], action: block, lists: [tiktok] }'));
+    const check = await runCli(['config', 'check', file], { env: cleanEnv() });
+    expect(check.code).toBe(0);
+    const warning = `${file}: warning: segments: no segment contains 127.0.0.0 (allowed by dns.allow "127.0.0.0/8"); such clients get the implicit segment "default" (action allow, no lists).`;
+    expect(check.stderr).toContain(warning);
+    const serve = await serveUntilReady(file, cleanEnv());
+    try {
+      expect(serve.stdout()).toContain('dnsward ready');
+      expect(serve.stderr()).toBe(check.stderr);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+});
+
+describe('the README config example', () => {
+  it('passes config check (beside a lists/ folder, with its token variable set)', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## Config (YAML)'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const file = join(dir, 'readme-example.yaml');
+    await writeFile(file, example as string);
+    const result = await runCli(['config', 'check', file], { env: { ...cleanEnv(), DNSWARD_AUDIT_TOKEN: 'a'.repeat(48) } });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(': OK (3 segments, lists: bytedance=');
+    expect(result.stdout).toContain('partner=subscribed');
+  });
+});
+
+describe('the command line', () => {
+  const commands = ['serve', 'config check', 'config reference', 'config schema', 'lists check', 'lists build', 'audit verify', 'audit export'];
+
+  it.each(commands)('dnsward %s --help prints its usage and exits 0', async (command) => {
+    const result = await runCli([...command.split(' '), '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(new RegExp(`^usage: dnsward ${command}\\b`));
+  });
+
+  it('--help and --version', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of commands) expect(help.stdout).toContain(`dnsward ${command}`);
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `dnsward ${pkg.version}\n`, stderr: '' });
+  });
+
+  it.each([
+    [['serv'], 'unknown command "serv"; did you mean "dnsward serve"?'],
+    [['lists', 'chek'], 'unknown command "lists chek"; did you mean "dnsward lists check"?'],
+    [['config'], '"config" needs a sub-command; use one of: dnsward config check, dnsward config reference, dnsward config schema'],
+    [['config', 'check', '--confg', 'x'], "config check: Unknown option '--confg'; did you mean --config?"],
+    [['serve', 'my.yaml'], "serve: Unexpected argument 'my.yaml'"],
+    [['lists', 'check', '--config'], "lists check: Option '-c, --config <value>' argument missing"],
+    [['lists', 'build'], 'lists build needs an output directory'],
+    [['audit', 'export', '--from'], 'audit export:'],
+  ])('a usage mistake (%j) is one coded line and the usage, never a stack trace', async (args, expected) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.startsWith(`DNSWARD_ERR_USAGE: ${expected}`), result.stderr).toBe(true);
+    expect(result.stderr).toContain('usage: dnsward');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('dnsward serve log lines', () => {
+  it('never repeat a key (checked on the raw text, which JSON.parse would hide)', async () => {
+    const file = join(dir, 'log-keys.yaml');
+    // A dead upstream (logged by the resolver's upstream child) and an unauthorized API
+    // request (logged by the HTTP request logger with its own component) exercise both ways
+    // a key could repeat: a child of a child, and a call repeating a binding.
+    await writeFile(
+      file,
+      [
+        'dns: { listen: ["127.0.0.1:0"], allow: ["127.0.0.0/8"], upstream_timeout_ms: 100, query_timeout_ms: 300 }',
+        'upstreams: ["127.0.0.1:9"]',
+        'segments:\n  - { name: service, networks: ["127.0.0.0/8"], action: block, lists: [tiktok] }',
+        'http: { listen: "127.0.0.1:0" }',
+        'api: { listen: "127.0.0.1:0" }',
+        `audit: { dir: "${join(dir, 'audit-keys-test')}", signing_key_file: "${join(dir, 'keys2/signing.key')}", pseudonym_secret_file: "${join(dir, 'keys2/pseudonym.key')}", log_decisions: true }`,
+        'auth: { tokens: [{ name: t, role: auditor, token_env: DNSWARD_TOKEN }] }',
+        'log: { level: debug }',
+      ].join('\n'),
+    );
+    const serve = await serveUntilReady(file, { ...cleanEnv(), DNSWARD_TOKEN: 't'.repeat(32) });
+    let code: number | null;
+    try {
+      const ready = JSON.parse(serve.stdout().split('\n').find((l) => l.includes('dnsward ready')) as string) as { dns: string[]; api: string };
+      const dnsPort = Number(ready.dns[0]?.split(':').at(-1));
+      expect((await queryUdp(dnsPort, { name: 'www.tiktok.com' })).rcode).toBe(3);
+      await queryUdp(dnsPort, { name: 'example.org' }).catch(() => undefined);
+      expect((await fetch(`http://${ready.api}/api/audit/events`)).status).toBe(401);
+      for (let i = 0; i < 40 && !serve.stdout().includes('"upstream"'); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      code = await serve.stop();
+    }
+    expect(code).toBe(0);
+    const lines = serve.stdout().trim().split('\n');
+    expect(lines.some((l) => l.includes('"component":"upstream"'))).toBe(true);
+    expect(lines.some((l) => l.includes('"component":"auth"'))).toBe(true);
+    expect(lines.some((l) => l.includes('"msg":"query blocked"'))).toBe(true);
+    for (const line of lines) expect(repeatedKeys(line), line).toEqual([]);
   });
 });

@@ -46,6 +46,10 @@ export const dnsSection = z
       .default(['127.0.0.1:1053'])
       .describe('Addresses to serve DNS on, UDP and TCP on each: "host:port", IPv6 as "[::1]:53".'),
     allow: z.array(cidr).default(['127.0.0.0/8', '::1/128']).describe('Client networks that may query; everyone else gets REFUSED.'),
+    open_resolver: z
+      .boolean()
+      .default(false)
+      .describe('true: allow may let every address query a listener other hosts can reach (an open resolver, abused for DNS amplification); dnsward refuses that otherwise.'),
     upstream_timeout_ms: z.number().int().min(50).max(10_000).default(1000).describe('Wait per upstream before the next one is tried (ms).'),
     query_timeout_ms: z.number().int().min(100).max(10_000).default(2500).describe('Overall budget for one client query before SERVFAIL (ms).'),
     max_inflight_upstream: z.number().int().min(1).max(1_000_000).default(4096).describe('Queries in flight to the upstreams at once; beyond it new cache misses get SERVFAIL.'),

@@ -31,7 +31,7 @@ describe('audit config section', () => {
 
   it('names the key, the value and the fix', () => {
     expect(() => parseConfig(`${SEGMENTS}audit:\n  flush_interval_ms: 5000\n`)).toThrow('audit.flush_interval_ms: 5000 is not valid: at most 1000: events must reach the file within a second');
-    expect(() => parseConfig(`${SEGMENTS}audit:\n  pseudonym_secret_env: "my-secret"\n`)).toThrow('audit.pseudonym_secret_env: "my-secret" is not valid: an environment variable name');
+    expect(() => parseConfig(`${SEGMENTS}audit:\n  pseudonym_secret_env: "my-secret"\n`)).toThrow('audit.pseudonym_secret_env: (value hidden) is not valid: an environment variable name');
     expect(() => parseConfig(`${SEGMENTS}audit:\n  retention: 30\n`)).toThrow('audit.retention: unknown key');
   });
 });

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { closestKey, formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
+import { checkConfigText, closestKey, formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
 import { DnswardError, ErrorCodes } from '../../../src/errors.ts';
 
 const root = new URL('../../../', import.meta.url);
@@ -80,6 +80,19 @@ describe('parseConfig: accepted configs', () => {
     expect(config.auth.tokens[0]).toMatchObject({ name: 'audit-team', role: 'auditor', token: '...' });
     expect(config.redis?.url).toBe('redis://127.0.0.1:6379/0');
     expect(config.instance).toBe('a');
+  });
+
+  it('as served (serve, config check), the issue-2 example is refused for exactly two reasons', () => {
+    let message = '';
+    try {
+      checkConfigText(ISSUE_2_CONFIG, 'issue-2', { service: { env: {} } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      'issue-2: segments[0].networks[1]: "fd00:10::/48" (segment service) is outside dns.allow, so every client in it gets REFUSED; add it to dns.allow',
+      'issue-2: auth.tokens[0].token: token "audit-team" has 3 characters; a token needs at least 24 characters, e.g. from "openssl rand -hex 24" (better kept in an environment variable named by token_env)',
+    ]);
   });
 
   it('the fixture copy of the issue-2 config is the same text and is accepted', () => {
@@ -418,8 +431,34 @@ describe('parseConfig: stricter checks', () => {
   });
 
   it('the same network in two segments is refused, whatever its spelling', () => {
-    const text = 'segments:\n  - { name: a, networks: ["10.0.0.0/8"], action: allow }\n  - { name: b, networks: ["10.1.2.3/8"], action: allow }\n';
-    expect(error(text)).toContain('segments[1].networks[0]: "10.1.2.3/8" is already in segments[0] (a)');
+    const text = 'segments:\n  - { name: a, networks: ["10.0.0.0/8"], action: allow }\n  - { name: b, networks: ["fd00:0::/8", "10.0.0.0/8"], action: allow }\n  - { name: c, networks: ["fd00::/8"], action: allow }\n';
+    expect(error(text)).toContain('segments[1].networks[1]: "10.0.0.0/8" is already in segments[0] (a)');
+    expect(error(text)).toContain('segments[2].networks[0]: "fd00::/8" is already in segments[1] (b)');
+  });
+
+  it('a CIDR with host bits set names the network it stands for, and the single address', () => {
+    expect(error('segments:\n  - { name: a, networks: ["10.1.2.3/8"], action: allow }\n')).toBe(
+      'c.yaml: segments[0].networks[0]: "10.1.2.3/8" is not valid: host bits are set; write "10.0.0.0/8" for that network, or "10.1.2.3/32" for the one address',
+    );
+    expect(error(`${base}dns:\n  allow: ["fd00:10::1/48"]\n`)).toContain('dns.allow[0]: "fd00:10::1/48" is not valid: host bits are set; write "fd00:10::/48" for that network, or "fd00:10::1/128" for the one address');
+    expect(error(`${base}dns:\n  rate_limit: { exempt: ["192.168.1.1/24"] }\n`)).toContain('write "192.168.1.0/24"');
+  });
+
+  it('never echoes a secret written under the wrong key', () => {
+    const cases = [
+      ['auth:\n  tokens: ["s3cr3t-token-value-0123456789"]\n', 'auth.tokens[0]: (value hidden) is not valid: each token is a mapping, e.g. { name: audit-team, role: auditor, token_env: DNSWARD_AUDIT_TOKEN }'],
+      ['auth:\n  tokens: "s3cr3t-token-value-0123456789"\n', 'auth.tokens: (value hidden) is not valid: a list of tokens'],
+      ['auth:\n  tokens: [{ name: a, role: auditor, token_env: "s3cr3t-token-value-0123456789" }]\n', 'auth.tokens[0].token_env: (value hidden) is not valid: the name of the environment variable that holds the token'],
+      ['auth: "s3cr3t-token-value-0123456789"\n', 'auth: (value hidden) is not valid'],
+      ['auth:\n  tokens: [{ name: a, role: auditor, tokn: "s3cr3t-token-value-0123456789" }]\n', 'auth.tokens[0].tokn: unknown key; did you mean "token"?'],
+      ['audit:\n  pseudonym_secret_env: "s3cr3t-token-value-0123456789"\n', 'audit.pseudonym_secret_env: (value hidden) is not valid'],
+      ['redis:\n  url: "http://:s3cr3t-token-value-0123456789@host:6379"\n', 'redis.url'],
+    ];
+    for (const [extra, expected] of cases) {
+      const message = error(`${base}${extra}`);
+      expect(message).toContain(expected);
+      expect(message).not.toContain('s3cr3t');
+    }
   });
 
   it('a password in a Redis URL is masked', () => {
