@@ -1,6 +1,12 @@
 // Config section `lists:` (owned by the lists feature). Keep keys snake_case and defaulted.
 import { z } from 'zod';
 
+export const LISTS_DEFAULTS = {
+  signing_key_file: 'var/list-keys/signing.key',
+} as const;
+
+const absoluteUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'write an absolute http(s) URL such as "https://lists.example.org"');
+
 const listName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'list names are lowercase letters, digits, "-" and "_"');
 
 /** A duration: seconds as a number, or "90s", "30m", "6h", "1d". */
@@ -51,20 +57,20 @@ export const listsSection = z
       .default(64 * 1024 * 1024),
     /** Serve the maintained lists over HTTP (/lists, /lists/<name>/<format>, and the page at /). */
     feed: z.boolean().default(true),
-    /** The Homepage: header of every served file. Default: the public_url page, else "/" on the serving host. */
-    homepage: z.string().min(1).optional(),
-    /** Absolute base URL subscribers use (e.g. "https://lists.example.org"); makes index URLs absolute. */
-    public_url: z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'write an absolute http(s) URL such as "https://lists.example.org"')
-      .transform((u) => u.replace(/\/+$/, ''))
-      .optional(),
+    /** The Homepage: header of every served file. Default: public_url + "/"; without either, files carry no Homepage line. */
+    homepage: absoluteUrl.optional(),
+    /**
+     * The address subscribers use (e.g. "https://lists.example.org"): the page at "/", the index
+     * and the files' Source line give absolute URLs under it. Without it they give paths only:
+     * nothing is taken from a request's Host header.
+     */
+    public_url: absoluteUrl.transform((u) => u.replace(/\/+$/, '')).optional(),
     /** The Expires: header line of the files (how often subscribers should update). */
     expires: z.string().min(1).default('1 day'),
     /** HTTP Cache-Control max-age of the feed responses. */
     cache_max_age_s: z.number().int().min(0).max(7 * 86_400).default(3600),
-    /** PEM Ed25519 private key (openssl genpkey -algorithm ed25519) signing each list version. */
-    signing_key_file: z.string().min(1).optional(),
+    /** PEM Ed25519 private key signing each list version; created (mode 0600) at first start when missing. */
+    signing_key_file: z.string().min(1).default(LISTS_DEFAULTS.signing_key_file),
   })
   .superRefine((lists, ctx) => {
     const seen = new Set<string>();
