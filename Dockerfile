@@ -22,10 +22,10 @@ COPY src ./src
 COPY lists ./lists
 COPY deploy/docker.yaml /etc/dnsward/dnsward.yaml
 # The build stamp must be newer than src/ so bin/dnsward runs the compiled JavaScript.
-RUN touch dist/.build-stamp && mkdir -p /var/lib/dnsward/audit /var/lib/dnsward/audit-keys /var/lib/dnsward/lists && chown -R node:node /var/lib/dnsward
+RUN touch dist/.build-stamp && mkdir -p /var/lib/dnsward/audit /var/lib/dnsward/audit-keys /var/lib/dnsward/lists /var/lib/dnsward/list-keys && chown -R node:node /var/lib/dnsward
 USER node
 # Unprivileged port inside the container; map it to 53 on the host.
 EXPOSE 1053/udp 1053/tcp 8053/tcp
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8053/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8054/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["/app/bin/dnsward"]
 CMD ["serve", "--config", "/etc/dnsward/dnsward.yaml"]

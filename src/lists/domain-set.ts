@@ -7,6 +7,13 @@
 // over the name read right to left, so one pass over a query name from its end yields
 // the hash of every suffix (com, tiktok.com, www.tiktok.com).
 
+/** A copy of a set's names for another thread: the name bytes, and each name's offset and length in them. */
+export interface NameBlock {
+  readonly pool: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint8Array;
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 /** The table keeps at least 1/0.75 slots per entry (linear probing stays short below ~0.75 load). */
@@ -127,6 +134,31 @@ export class DomainSet {
     }
   }
 
+  /**
+   * Copies the names out as three typed arrays, to transfer to a worker thread (names() reads
+   * them there): for a million names, 25 MB copied in 2 MB steps with a yield between, where
+   * building the strings here would hold the event loop for hundreds of ms.
+   */
+  async exportNames(): Promise<NameBlock> {
+    const block = { pool: new Uint8Array(this.poolUsed), offsets: new Uint32Array(this.count), lengths: new Uint8Array(this.count) };
+    await copyInSteps(block.pool, this.pool);
+    await copyInSteps(block.offsets, this.entryOffset);
+    await copyInSteps(block.lengths, this.entryLength);
+    return block;
+  }
+
+  /** The names of a block from exportNames(), in insertion order. */
+  static names(block: NameBlock): string[] {
+    const { pool, offsets, lengths } = block;
+    const bytes = Buffer.from(pool.buffer, pool.byteOffset, pool.byteLength);
+    const out = new Array<string>(offsets.length);
+    for (let e = 0; e < offsets.length; e++) {
+      const offset = offsets[e] as number;
+      out[e] = bytes.toString('latin1', offset, offset + (lengths[e] as number));
+    }
+    return out;
+  }
+
   /** All names, sorted (materialises strings: for renderers and small lists). */
   toSortedArray(): string[] {
     const out: string[] = [];
@@ -197,5 +229,14 @@ export class DomainSet {
     const next = new Uint8Array(Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256));
     next.set(this.pool.subarray(0, this.poolUsed));
     this.pool = next;
+  }
+}
+
+/** Copies source[0, target.length) into target, about 2 MB at a time, yielding between steps. */
+async function copyInSteps<T extends Uint8Array | Uint32Array>(target: T, source: T): Promise<void> {
+  const step = Math.max(1, Math.floor((2 * 1024 * 1024) / source.BYTES_PER_ELEMENT));
+  for (let i = 0; i < target.length; i += step) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    target.set(source.subarray(i, Math.min(i + step, target.length)), i);
   }
 }

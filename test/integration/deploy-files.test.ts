@@ -33,7 +33,7 @@ describe('Dockerfile', () => {
     expect(pkg.scripts.prepare).toContain('build');
   });
 
-  it('exposes the ports the baked config listens on, and the health check uses the HTTP port', () => {
+  it('exposes the ports the baked config listens on, and the health check uses the private API port', () => {
     const config = parseConfig(readFileSync('deploy/docker.yaml', 'utf8'), 'deploy/docker.yaml');
     const dnsPorts = new Set(config.dns.listen.map((l) => l.split(':').at(-1)));
     const httpPort = config.http.listen.split(':').at(-1);
@@ -42,7 +42,8 @@ describe('Dockerfile', () => {
       expect(dockerfile).toMatch(new RegExp(`EXPOSE .*${port}/tcp`));
     }
     expect(dockerfile).toMatch(new RegExp(`EXPOSE .*${httpPort}/tcp`));
-    expect(dockerfile).toContain(`127.0.0.1:${httpPort}/readyz`);
+    const apiPort = config.api.listen.split(':').at(-1);
+    expect(dockerfile).toContain(`127.0.0.1:${apiPort}/readyz`);
   });
 
   it('keeps every path of the baked config absolute, and its state in directories the image creates for the node user', () => {

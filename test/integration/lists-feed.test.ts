@@ -1,6 +1,6 @@
 // The list feed through a real HTTP server on 127.0.0.1 (fastify listen, undici requests).
 import { execFileSync } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +63,6 @@ describe('GET /lists', () => {
     expect(index.signing_key).toBe('/lists/signing-key.pem');
     const hosts = await get(tiktok.formats.hosts as string);
     expect(tiktok.sha256.hosts).toMatch(/^[0-9a-f]{64}$/);
-    const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(hosts.body).digest('hex')).toBe(tiktok.sha256.hosts);
   });
 });
@@ -187,13 +186,89 @@ describe('integrity', () => {
 });
 
 describe('the subscriber page', () => {
-  it('explains the lists and gives per-tool instructions with this server\'s URLs', async () => {
+  it('explains the lists and gives per-tool instructions; without lists.public_url the addresses are paths', async () => {
     const r = await get('/');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^text\/html/);
     const html = r.body.toString();
-    for (const text of ['Pi-hole', 'AdGuard Home', 'Unbound', 'BIND', 'dnsmasq', 'Belgian Centre for Cybersecurity', `${base}/lists/tiktok/adblock`, 'openssl pkeyutl -verify']) expect(html).toContain(text);
+    for (const text of ['Pi-hole', 'AdGuard Home', 'Unbound', 'BIND', 'dnsmasq', 'Belgian Centre for Cybersecurity', '&lt;server&gt;/lists/tiktok/adblock', 'href="/lists/tiktok/adblock"', 'openssl pkeyutl -verify']) {
+      expect(html).toContain(text);
+    }
     expect(html).not.toContain('<script');
+  });
+
+  it('is the same bytes whatever Host or X-Forwarded-Proto a request sends: no http:// link, no echoed host', async () => {
+    const first = await get('/');
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await get('/', { host: `random-${i}.example`, 'x-forwarded-proto': 'https', 'x-forwarded-host': `fwd-${i}.example` });
+      expect(r.body.equals(first.body)).toBe(true);
+      seen.add(r.headers.etag as string);
+    }
+    expect([...seen]).toEqual([first.headers.etag]);
+    const html = first.body.toString();
+    expect(html).not.toContain('http://');
+    expect(html).not.toMatch(/random-\d|fwd-\d|127\.0\.0\.1/);
+  });
+
+  it('tells the Pi-hole history right: adblock lines since v5.16 (March 2023), v6 from February 2025', async () => {
+    const html = (await get('/')).body.toString();
+    expect(html).toContain('v5.16 (March 2023)');
+    expect(html).toContain('v6 (February 2025)');
+    expect(html).not.toMatch(/before v6 \(March 2023\)/);
+  });
+
+  it('shows the signing key\'s fingerprint, the SHA-256 that openssl gives for the served key', async () => {
+    const pem = (await get('/lists/signing-key.pem')).body;
+    const der = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'DER'], { input: pem });
+    const fingerprint = createHash('sha256').update(der).digest('hex');
+    const index = JSON.parse((await get('/lists')).body.toString()) as { signing_key_sha256: string };
+    expect(index.signing_key_sha256).toBe(fingerprint);
+    expect((await get('/')).body.toString()).toContain(`<code>${fingerprint}</code>`);
+  });
+});
+
+describe('addresses in the feed', () => {
+  async function appWith(lists: Record<string, unknown>): Promise<FastifyInstance> {
+    const config = configSchema.parse({
+      upstreams: ['127.0.0.1:9'],
+      segments: [{ name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }],
+      lists: { dir: 'lists', signing_key_file: join(dir, 'key.pem'), ...lists },
+      audit: { dir: join(dir, 'audit') },
+    });
+    return buildHttpApp({ config, logger: pino({ level: 'silent' }), metrics: new Registry(), lists: registry, health: readyHealth() });
+  }
+
+  it('with lists.public_url: absolute https addresses on the page, in the index and in each file\'s Homepage and Source', async () => {
+    const other = await appWith({ public_url: 'https://lists.example.org/' });
+    try {
+      const page = (await other.inject({ url: '/', headers: { host: 'internal:8053' } })).body;
+      expect(page).toContain('<code>https://lists.example.org/lists/tiktok/adblock</code>');
+      expect(page).not.toContain('&lt;server&gt;');
+      expect(page).not.toContain('http://');
+      const index = JSON.parse((await other.inject('/lists')).body) as { homepage: string; lists: { name: string; formats: Record<string, string> }[] };
+      expect(index.homepage).toBe('https://lists.example.org/');
+      expect(index.lists.find((l) => l.name === 'tiktok')?.formats.rpz).toBe('https://lists.example.org/lists/tiktok/rpz');
+      const hosts = (await other.inject('/lists/tiktok/hosts')).body;
+      expect(hosts).toContain('# Homepage: https://lists.example.org/\n');
+      expect(hosts).toContain('# Source: https://lists.example.org/lists/tiktok/hosts\n');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('without lists.homepage and lists.public_url: no file says "Homepage: /", the index has no homepage', async () => {
+    const other = await appWith({});
+    try {
+      for (const format of ['hosts', 'adblock', 'rpz', 'json']) {
+        const body = (await other.inject(`/lists/tiktok/${format}`)).body;
+        expect(body, format).not.toMatch(/Homepage/i);
+      }
+      const index = JSON.parse((await other.inject('/lists')).body) as { homepage: unknown };
+      expect(index.homepage).toBeNull();
+    } finally {
+      await other.close();
+    }
   });
 });
 

@@ -2,6 +2,12 @@
 import { z } from 'zod';
 import { configPath } from '../paths.ts';
 
+export const LISTS_DEFAULTS = {
+  signing_key_file: 'var/list-keys/signing.key',
+} as const;
+
+const absoluteUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'write an absolute http(s) URL such as "https://lists.example.org"');
+
 const listName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'list names are lowercase letters, digits, "-" and "_"');
 
 /** A duration: seconds as a number, or "90s", "30m", "6h", "1d". */
@@ -44,22 +50,21 @@ export const listsSection = z
       .default(64 * 1024 * 1024)
       .describe('A source larger than this (bytes) is refused and the previous copy kept.'),
     feed: z.boolean().default(true).describe('Serve the maintained lists over HTTP (/lists, /lists/<name>/<format>, and the page at /).'),
-    homepage: z
-      .string()
-      .min(1)
+    homepage: absoluteUrl
       .optional()
-      .meta({ description: 'The Homepage: header of every served file; absent: the public_url page, else "/" on the serving host.', examples: ['https://lists.example.org/'] }),
-    public_url: z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'write an absolute http(s) URL such as "https://lists.example.org"')
-      .meta({ description: 'Absolute base URL subscribers use; makes the index URLs absolute.', examples: ['https://lists.example.org'] })
+      .meta({ description: 'The Homepage: header of every served file; absent: public_url + "/", and without either the files carry no Homepage line.', examples: ['https://lists.example.org/'] }),
+    public_url: absoluteUrl
+      .meta({
+        description: 'The address subscribers use: the page at "/", the index and the files\' Source line give absolute URLs under it. Absent: paths only (nothing is taken from a request\'s Host header).',
+        examples: ['https://lists.example.org'],
+      })
       .transform((u) => u.replace(/\/+$/, ''))
       .optional(),
     expires: z.string().min(1).default('1 day').describe('The Expires: header line of the served files (how often subscribers should update).'),
     cache_max_age_s: z.number().int().min(0).max(7 * 86_400).default(3600).describe('HTTP Cache-Control max-age of the feed responses (seconds).'),
     signing_key_file: configPath()
-      .optional()
-      .meta({ description: 'Ed25519 private key (PEM; openssl genpkey -algorithm ed25519) signing each list version; absent: lists are not signed.', examples: ['keys/lists.key'] }),
+      .default(LISTS_DEFAULTS.signing_key_file)
+      .describe('Ed25519 private key (PEM) signing each list version; created (mode 0600) at first start when missing, its fingerprint logged.'),
   })
   .superRefine((lists, ctx) => {
     const seen = new Set<string>();

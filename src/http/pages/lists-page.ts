@@ -1,5 +1,7 @@
 // The subscriber page at "/": what the lists are, why they exist, and copy-paste setup per tool.
-// Plain server-rendered HTML, no scripts, no external assets.
+// Plain server-rendered HTML, no scripts, no external assets. Rendered once per index version:
+// its addresses come from lists.public_url, never from a request (a Host header would make a
+// page per client, and behind a TLS proxy the request says http).
 
 interface IndexList {
   name: string;
@@ -16,16 +18,27 @@ interface IndexList {
   signature: string | null;
 }
 
-interface Index {
-  homepage: string;
+export interface Index {
+  homepage: string | null;
   signing_key: string | null;
+  signing_key_sha256: string | null;
   lists: IndexList[];
 }
 
-export function renderListsPage(index: Index, base: string): string {
-  const abs = (url: string): string => (/^https?:\/\//.test(url) ? url : `${base}${url}`);
+/** Stands for this server's address in copy-paste text when lists.public_url is not set. */
+const PLACEHOLDER = '<server>';
+
+/** `publicUrl`: lists.public_url, or "" / undefined when it is not set (links are then paths). */
+export function renderListsPage(index: Index, publicUrl: string | undefined): string {
+  const base = publicUrl ?? '';
+  const absolute = (url: string): boolean => /^https?:\/\//.test(url);
+  /** For href: a browser resolves a path against the page it is on. */
+  const abs = (url: string): string => (absolute(url) ? url : `${base}${url}`);
+  /** For text a subscriber copies into another tool: a path needs the server's address before it. */
+  const shown = (url: string): string => (absolute(url) || base ? abs(url) : `${PLACEHOLDER}${url}`);
   const first = index.lists.find((l) => l.name === 'tiktok') ?? index.lists[0];
-  const url = (format: string): string => (first ? abs(first.formats[format] ?? '') : `${base}/lists/tiktok/${format}`);
+  const path = (format: string): string => first?.formats[format] ?? `/lists/tiktok/${format}`;
+  const url = (format: string): string => shown(path(format));
   const rows = index.lists
     .map(
       (l) => `<tr><td><b>${esc(l.title)}</b> <code>${esc(l.name)}</code><br><small>${esc(l.description)}</small></td>
@@ -35,7 +48,6 @@ export function renderListsPage(index: Index, base: string): string {
         .join(' · ')}<br><small><a href="${esc(abs(l.manifest))}">sha256sums</a>${l.signature ? ` · <a href="${esc(abs(l.signature))}">signature</a>` : ''}</small></td></tr>`,
     )
     .join('\n');
-  const keyUrl = index.signing_key ? abs(index.signing_key) : undefined;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dnsward blocklists: TikTok and ByteDance</title>
@@ -57,13 +69,20 @@ Blocking <code>tiktok</code> also blocks ByteDance infrastructure the app shares
 <table><tr><th>List</th><th>Size</th><th>Version</th><th>Formats</th></tr>
 ${rows}
 </table>
-<p>Machine-readable index: <a href="${esc(`${base}/lists`)}">${esc(`${base}/lists`)}</a>. Files carry ETag and Last-Modified,
+<p>Machine-readable index: <a href="${esc(abs('/lists'))}">${esc(shown('/lists'))}</a>. Files carry ETag and Last-Modified,
 answer conditional requests with 304, and are served gzip or brotli compressed when asked.</p>
 
-<h2>Subscribe</h2>
-<h3>Pi-hole (v6)</h3>
-<p>Settings → Lists → add <code>${esc(url('adblock'))}</code>, then <code>pihole -g</code>. The adblock format blocks each
-domain with all its subdomains; Pi-hole before v6 (March 2023) needs the hosts format instead (exact names only).</p>
+<h2>Subscribe</h2>${
+    base
+      ? ''
+      : `
+<p>Below, <code>${esc(PLACEHOLDER)}</code> stands for this server's address: the start of the address of this page, such as
+<code>https://lists.example.org</code>. (The operator can set <code>lists.public_url</code> to show full addresses here.)</p>`
+  }
+<h3>Pi-hole</h3>
+<p>Add <code>${esc(url('adblock'))}</code> as a blocklist (Lists in Pi-hole v6, Adlists in v5), then run <code>pihole -g</code>.
+The adblock format blocks each domain with all its subdomains. Pi-hole reads it since v5.16 (March 2023); v6 (February 2025)
+reads it too. An older Pi-hole counts these lines as invalid: give it the hosts format instead (exact names only).</p>
 <h3>AdGuard Home</h3>
 <p>Filters → DNS blocklists → Add blocklist → Add a custom list: <code>${esc(url('adblock'))}</code></p>
 <h3>Unbound</h3>
@@ -88,19 +107,33 @@ Save it as <code>/etc/dnsmasq.d/tiktok.conf</code> (or load it with <code>conf-f
 written out, but names the list does not know are not blocked: prefer a DNS-level format where you can.</p>
 
 <h2>Verify</h2>
-<p>Each list version has a <code>sha256sums</code> manifest of all its formats${keyUrl ? `, signed with Ed25519. The public key is at <a href="${esc(keyUrl)}">${esc(keyUrl)}</a>` : ''}.</p>
-<pre>curl -fsSO ${esc(url('hosts'))}
-curl -fsSO ${esc(first ? abs(first.manifest) : `${base}/lists/tiktok/sha256sums`)}${
-    keyUrl
+<p>Each list version has a <code>sha256sums</code> manifest of all its formats${
+    index.signing_key
+      ? `, signed with Ed25519. The public key is at <a href="${esc(abs(index.signing_key))}">${esc(shown(index.signing_key))}</a>${
+          index.signing_key_sha256
+            ? `; its fingerprint (SHA-256 of the key in DER form) is <code>${esc(index.signing_key_sha256)}</code>. Get the key once, compare the fingerprint with the one
+your list operator gives you over another channel, and keep it`
+            : ''
+        }`
+      : ''
+  }.</p>
+<pre>${
+    index.signing_key
+      ? `curl -fsSO ${esc(shown(index.signing_key))}
+openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum     # once: the fingerprint above
+`
+      : ''
+  }curl -fsSO ${esc(url('hosts'))}
+curl -fsSO ${esc(shown(first?.manifest ?? '/lists/tiktok/sha256sums'))}${
+    index.signing_key
       ? `
-curl -fsSO ${esc(first?.signature ? abs(first.signature) : `${base}/lists/tiktok/sha256sums.sig`)}
-curl -fsSO ${esc(keyUrl)}
+curl -fsSO ${esc(shown(first?.signature ?? '/lists/tiktok/sha256sums.sig'))}
 openssl pkeyutl -verify -pubin -inkey signing-key.pem -rawin -in sha256sums -sigfile sha256sums.sig`
       : ''
   }
 sha256sum -c --ignore-missing sha256sums</pre>
 <p>Scope, inclusion criteria and how to propose a change: see <code>docs/LISTS.md</code> in the dnsward repository${
-    index.homepage.startsWith('http') ? ` and <a href="${esc(index.homepage)}">${esc(index.homepage)}</a>` : ''
+    index.homepage ? ` and <a href="${esc(index.homepage)}">${esc(index.homepage)}</a>` : ''
   }.</p>
 </body></html>
 `;

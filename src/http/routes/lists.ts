@@ -1,43 +1,45 @@
 // The public list feed (no authentication): GET /lists (JSON index), GET /lists/<name>/<format>,
 // the signed sha256sums manifest per list, the public key, and the subscriber page at /.
-// Every body is pre-rendered per list version (src/lists/feed.ts); a request only picks the
-// representation, answers conditionals with 304, and copies bytes.
+// Every body is pre-rendered per list version (src/lists/feed.ts), the page per index version;
+// a request only picks the representation, answers conditionals with 304, and copies bytes.
+// No request header changes a body: addresses come from lists.public_url, else are paths.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, type RenderedFile, renderedFile, SIGNATURE_NAME } from '../../lists/feed.ts';
 import type { HttpDeps } from '../deps.ts';
-import { renderListsPage } from '../pages/lists-page.ts';
+import { type Index, renderListsPage } from '../pages/lists-page.ts';
 
 export function registerListRoutes(app: FastifyInstance, deps: HttpDeps): void {
   if (!deps.config.lists.feed) return;
   // A plugin so that the signing key loads (and fails) before the server listens.
   app.register(async (scope) => {
-    const feed = new ListFeed(deps.lists, await feedOptionsFromConfig(deps.config.lists));
     const log = deps.logger.child({ component: 'lists-feed' });
+    const feed = new ListFeed(deps.lists, await feedOptionsFromConfig(deps.config.lists, log));
+    log.info({ signing_key: deps.config.lists.signing_key_file, sha256: feed.publicKeyFingerprint, public_url: deps.config.lists.public_url ?? null }, 'lists: feed ready');
+    if (!deps.config.lists.public_url) log.warn('lists.public_url is not set: the page at / shows paths, not full addresses, and files carry no Homepage (set it to the address subscribers use)');
     feed.start((error) => log.error({ err: error }, 'rendering a list failed'));
     scope.addHook('onClose', async () => feed.stop());
     const maxAge = deps.config.lists.cache_max_age_s;
     const keyFile = feed.publicKeyPem ? renderedFile('key', PUBLIC_KEY_NAME, 'application/x-pem-file', feed.publicKeyPem) : undefined;
 
-    // The page shows this server's URLs, so it is rendered per index version and Host (a few kept).
-    const pages = new Map<string, Promise<RenderedFile>>();
+    // The page: rendered and compressed once per index version, the same bytes for every request.
+    let page: { index: RenderedFile; file: Promise<RenderedFile> } | undefined;
     scope.get('/', async (request, reply) => {
       const indexFile = await feed.index();
-      const base = deps.config.lists.public_url ?? `${request.protocol}://${request.host}`;
-      const key = `${indexFile.etag} ${base}`;
-      let page = pages.get(key);
-      if (!page) {
-        const index = JSON.parse(indexFile.body.toString('utf8')) as Parameters<typeof renderListsPage>[0];
-        page = renderedFile('page', 'index.html', 'text/html; charset=utf-8', renderListsPage(index, base));
-        if (pages.size >= 16) pages.clear();
-        pages.set(key, page);
+      if (page?.index !== indexFile) {
+        const index = JSON.parse(indexFile.body.toString('utf8')) as Index;
+        const file = renderedFile('page', 'index.html', 'text/html; charset=utf-8', renderListsPage(index, deps.config.lists.public_url));
+        page = { index: indexFile, file };
+        file.catch(() => {
+          if (page?.file === file) page = undefined;
+        });
       }
-      return sendRendered(request, reply, await page, undefined, 300);
+      return sendRendered(request, reply, await page.file, undefined, 300);
     });
 
     scope.get('/lists', async (request, reply) => sendRendered(request, reply, await feed.index(), newestChange(feed), maxAge));
 
     scope.get(`/lists/${PUBLIC_KEY_NAME}`, async (request, reply) => {
-      if (!keyFile) return notFound(reply, 'no signing key is configured (lists.signing_key_file)');
+      if (!keyFile) return notFound(reply, 'this feed has no signing key');
       return sendRendered(request, reply, await keyFile, undefined, maxAge);
     });
 

@@ -3,8 +3,8 @@
 import type { ListSnapshot } from '../types.ts';
 
 export interface RenderOptions {
-  /** Where subscribers read about the lists (config lists.homepage). */
-  homepage: string;
+  /** Where subscribers read about the lists (config lists.homepage, else public_url + "/"); absent: no Homepage line. */
+  homepage?: string | undefined;
   /** How long consumers may keep a copy, e.g. "1 day" (config lists.expires). */
   expires: string;
   /** The absolute URL of this rendered file when known (config lists.public_url). */
@@ -30,11 +30,13 @@ export function exactNames(snapshot: ListSnapshot): readonly string[] {
 }
 
 export function headerFields(snapshot: ListSnapshot, options: RenderOptions, syntax: string, entries: number): [string, string][] {
+  // Without a configured address the file cannot name its homepage: a relative "/" would
+  // point at nothing on the subscriber's machine, so the line is left out.
   const fields: [string, string][] = [
     ['Title', snapshot.title],
     ['Description', oneLine(snapshot.description)],
-    ['Homepage', options.homepage],
-    ['License', snapshot.license ?? 'see Homepage'],
+    ...(options.homepage ? [['Homepage', options.homepage] as [string, string]] : []),
+    ['License', snapshot.license ?? (options.homepage ? 'see Homepage' : 'not stated')],
     ['Version', snapshot.version],
     ['Last modified', snapshot.lastModified.toISOString().replace(/\.\d{3}Z$/, 'Z')],
     ['Expires', options.expires],

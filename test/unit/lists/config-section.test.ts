@@ -3,7 +3,17 @@ import { durationSeconds, listsSection } from '../../../src/config/sections/list
 
 describe('lists config section', () => {
   it('defaults everything', () => {
-    expect(listsSection.parse(undefined)).toEqual({ dir: 'lists', sources: [], cache_dir: 'var/lists', max_source_bytes: 64 * 1024 * 1024, feed: true, expires: '1 day', cache_max_age_s: 3600 });
+    expect(listsSection.parse(undefined)).toEqual({
+      dir: 'lists',
+      sources: [],
+      cache_dir: 'var/lists',
+      max_source_bytes: 64 * 1024 * 1024,
+      feed: true,
+      expires: '1 day',
+      cache_max_age_s: 3600,
+      // Signed by default: the key is made there at first start.
+      signing_key_file: 'var/list-keys/signing.key',
+    });
   });
 
   it('takes sources with a url or a file, a format and a refresh duration', () => {
@@ -22,6 +32,7 @@ describe('lists config section', () => {
     [{ sources: [{ name: 'a', url: 'https://x/', refresh: 'often' }] }, 'write a duration'],
     [{ sources: [{ name: 'a', url: 'https://x/' }, { name: 'a', file: '/y' }] }, 'is used twice'],
     [{ public_url: 'lists.example.org' }, 'absolute http(s) URL'],
+    [{ homepage: '/' }, 'absolute http(s) URL'],
     [{ sourcez: [] }, 'sourcez'],
   ])('rejects %j', (input, message) => {
     const result = listsSection.safeParse(input);

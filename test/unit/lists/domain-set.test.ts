@@ -90,3 +90,17 @@ describe('DomainSet.compact', () => {
     expect(set.has('later.example.org')).toBe(true);
   });
 });
+
+describe('DomainSet.exportNames', () => {
+  it('copies the names out as typed arrays that DomainSet.names reads back, in insertion order', async () => {
+    const set = DomainSet.from(['b.example.com', 'a.example.com']);
+    set.add('c.example.org');
+    const block = await set.exportNames();
+    expect(DomainSet.names(block)).toEqual(['b.example.com', 'a.example.com', 'c.example.org']);
+    // A copy: the set keeps working after the block's memory is transferred away.
+    structuredClone(block, { transfer: [block.pool.buffer, block.offsets.buffer, block.lengths.buffer] as ArrayBuffer[] });
+    expect(set.has('a.example.com')).toBe(true);
+    expect(set.toSortedArray()).toEqual(['a.example.com', 'b.example.com', 'c.example.org']);
+  });
+});
+

@@ -1,13 +1,10 @@
-import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DomainSet } from '../../../src/lists/domain-set.ts';
-import { buildPublication, EAGER_RENDER_MAX, feedOptionsFromConfig, ListFeed, loadSigningKey, renderedFile } from '../../../src/lists/feed.ts';
+import { EAGER_RENDER_MAX, feedOptionsFromConfig, ListFeed } from '../../../src/lists/feed.ts';
 import { ListRegistry } from '../../../src/lists/registry.ts';
-import { FORMATS } from '../../../src/lists/render/index.ts';
 import type { ListSnapshot } from '../../../src/lists/types.ts';
 
 const demo: ListSnapshot = {
@@ -22,39 +19,6 @@ const demo: ListSnapshot = {
   origin: 'maintained',
 };
 const options = { homepage: 'https://lists.example.org/', expires: '1 day' };
-
-describe('renderedFile', () => {
-  it('carries the body, its SHA-256, a strong ETag from it, and gzip and brotli bodies of the same bytes', async () => {
-    const file = await renderedFile('hosts', 'demo.hosts.txt', 'text/plain; charset=utf-8', 'x'.repeat(10_000));
-    expect(file.body.toString()).toBe('x'.repeat(10_000));
-    expect(file.sha256).toBe(createHash('sha256').update('x'.repeat(10_000)).digest('hex'));
-    expect(file.etag).toBe(`"${file.sha256.slice(0, 32)}"`);
-    expect(gunzipSync(file.gzip).equals(file.body)).toBe(true);
-    expect(brotliDecompressSync(file.br).equals(file.body)).toBe(true);
-    expect(file.gzip.length).toBeLessThan(100);
-  });
-});
-
-describe('buildPublication', () => {
-  it('renders every format, lists their SHA-256 in the manifest, and signs the manifest when a key is given', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const pub = await buildPublication(demo, { ...options, signingKey: privateKey }, (f) => `/lists/demo/${f}`);
-    expect([...pub.files.keys()]).toEqual(FORMATS);
-    const manifest = pub.manifest.body.toString();
-    for (const file of pub.files.values()) expect(manifest).toContain(`\n${file.sha256}  ${file.format}\n`);
-    expect(manifest.split('\n')[0]).toBe('# dnsward list manifest: demo version abcdef012345, last modified 2026-11-28T09:30:00.000Z');
-    expect(pub.signature?.body.length).toBe(64);
-    expect(verify(null, pub.manifest.body, publicKey, pub.signature?.body as Buffer)).toBe(true);
-    expect((await buildPublication(demo, options, (f) => f)).signature).toBeUndefined();
-  });
-
-  it('writes a Source line with the absolute URL only when a public URL is set', async () => {
-    const relative = await buildPublication(demo, options, (f) => `/lists/demo/${f}`);
-    expect(relative.files.get('hosts')?.body.toString()).not.toContain('Source:');
-    const absolute = await buildPublication(demo, { ...options, publicUrl: 'https://lists.example.org' }, (f) => `https://lists.example.org/lists/demo/${f}`);
-    expect(absolute.files.get('hosts')?.body.toString()).toContain('# Source: https://lists.example.org/lists/demo/hosts\n');
-  });
-});
 
 describe('ListFeed', () => {
   it('builds a publication once per list version, and a new one when the version changes', async () => {
@@ -85,13 +49,68 @@ describe('ListFeed', () => {
     const feed = new ListFeed(registry, options);
     const index = await feed.index();
     expect(await feed.index()).toBe(index);
-    const body = JSON.parse(index.body.toString()) as { homepage: string; signing_key: null; lists: Record<string, unknown>[] };
+    const body = JSON.parse(index.body.toString()) as { homepage: string; signing_key: null; signing_key_sha256: null; lists: Record<string, unknown>[] };
     expect(body.homepage).toBe('https://lists.example.org/');
     expect(body.signing_key).toBeNull();
+    expect(body.signing_key_sha256).toBeNull();
     expect(body.lists[0]).toMatchObject({ name: 'demo', version: 'abcdef012345', entries: 2, hosts: 3, formats: { rpz: '/lists/demo/rpz' }, manifest: '/lists/demo/sha256sums', signature: null });
     registry.set({ ...demo, version: '0123456789ab' });
     expect(await feed.index()).not.toBe(index);
   });
+
+  it('renders a big list without holding the event loop: every step on this thread is short', async () => {
+    // DNSWARD_FEED_TEST_NAMES=1000000 for the figure in docs/LISTS.md; the default keeps CI quick.
+    const n = Number(process.env.DNSWARD_FEED_TEST_NAMES ?? 150_000);
+    const set = new DomainSet(n, n * 24);
+    for (let i = 0; i < n; i++) set.add(`host${i}.example${i % 997}.com`);
+    set.compact();
+    let materialised: string[] | undefined;
+    const registry = new ListRegistry();
+    registry.set({
+      ...demo,
+      name: 'big',
+      hosts: undefined,
+      provenance: undefined,
+      set,
+      get domains() {
+        materialised ??= set.toSortedArray();
+        return materialised;
+      },
+    });
+    const feed = new ListFeed(registry, options);
+    // CPU time of this thread between two timer ticks: the longest stretch the event loop was
+    // busy, without the noise of a shared machine's scheduler (wall-clock gaps include it).
+    const cpuMs = (): number => {
+      const u = process.threadCpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    let worstCpu = 0;
+    let worstWall = 0;
+    let lastCpu = cpuMs();
+    let lastWall = performance.now();
+    const ticker = setInterval(() => {
+      const c = cpuMs();
+      const w = performance.now();
+      worstCpu = Math.max(worstCpu, c - lastCpu);
+      worstWall = Math.max(worstWall, w - lastWall);
+      lastCpu = c;
+      lastWall = w;
+    }, 1);
+    const started = performance.now();
+    const startCpu = cpuMs();
+    const pub = await feed.publication('big');
+    clearInterval(ticker);
+    const hosts = pub?.files.get('hosts')?.body.toString() ?? '';
+    console.log(
+      `first render of a ${n}-name list: ${Math.round(performance.now() - started)} ms, ${Math.round(cpuMs() - startCpu)} ms CPU on the event loop's thread, ` +
+        `longest step ${worstCpu.toFixed(1)} ms CPU (${worstWall.toFixed(0)} ms wall), hosts ${(hosts.length / 1e6).toFixed(1)} MB`,
+    );
+    expect(hosts).toContain(`# Number of entries: ${n}\n`);
+    expect(hosts).toContain('\n0.0.0.0 host0.example0.com\n');
+    expect(materialised).toBeUndefined();
+    // Rendered on this thread, the strings alone (sorting, then each format) hold it for hundreds of ms.
+    expect(worstCpu).toBeLessThan(50);
+  }, 180_000);
 
   it('renders small lists at start and big ones only when asked', async () => {
     const registry = new ListRegistry();
@@ -118,25 +137,23 @@ describe('ListFeed', () => {
   });
 });
 
-describe('loadSigningKey', () => {
-  it('loads an Ed25519 PEM key and refuses anything else with the fix in the message', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dnsward-feed-key-'));
-    const good = join(dir, 'good.pem');
-    await writeFile(good, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    expect(createPublicKey(await loadSigningKey(good)).asymmetricKeyType).toBe('ed25519');
-    const rsa = join(dir, 'rsa.pem');
-    await writeFile(rsa, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    await expect(loadSigningKey(rsa)).rejects.toThrow(/rsa key; lists are signed with Ed25519/);
-    const junk = join(dir, 'junk.pem');
-    await writeFile(junk, 'not a key');
-    await expect(loadSigningKey(junk)).rejects.toThrow(/not a PEM private key; create one with: openssl genpkey -algorithm ed25519/);
-    await expect(loadSigningKey(join(dir, 'missing.pem'))).rejects.toThrow(/lists.signing_key_file: cannot read/);
-  });
-});
-
 describe('feedOptionsFromConfig', () => {
-  it('takes homepage, else public_url + "/"', async () => {
-    expect((await feedOptionsFromConfig({ expires: '1 day', homepage: 'https://h.example/' })).homepage).toBe('https://h.example/');
-    expect((await feedOptionsFromConfig({ expires: '1 day', public_url: 'https://lists.example.org' })).homepage).toBe('https://lists.example.org/');
+  it('signs by default: makes the key at lists.signing_key_file when missing and logs its fingerprint', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'dnsward-feed-key-')), 'list-keys', 'signing.key');
+    const logged: [object, string][] = [];
+    const options = await feedOptionsFromConfig({ expires: '1 day', signing_key_file: file }, { info: (fields, message) => logged.push([fields, message]) });
+    expect(options.signingKey?.asymmetricKeyType).toBe('ed25519');
+    const feed = new ListFeed(new ListRegistry(), options);
+    expect(logged).toEqual([[{ file, sha256: feed.publicKeyFingerprint }, expect.stringMatching(/created a new signing key/)]]);
+    const again: unknown[] = [];
+    await feedOptionsFromConfig({ expires: '1 day', signing_key_file: file }, { info: (fields) => again.push(fields) });
+    expect(again).toEqual([]);
+  });
+
+  it('takes homepage, else public_url + "/", else none at all (never a relative "/")', async () => {
+    const signing_key_file = join(await mkdtemp(join(tmpdir(), 'dnsward-feed-key-')), 'k');
+    expect((await feedOptionsFromConfig({ expires: '1 day', signing_key_file, homepage: 'https://h.example/' })).homepage).toBe('https://h.example/');
+    expect((await feedOptionsFromConfig({ expires: '1 day', signing_key_file, public_url: 'https://lists.example.org' })).homepage).toBe('https://lists.example.org/');
+    expect((await feedOptionsFromConfig({ expires: '1 day', signing_key_file })).homepage).toBeUndefined();
   });
 });

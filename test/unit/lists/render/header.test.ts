@@ -24,6 +24,12 @@ describe('headerFields', () => {
   it('points at the Homepage for the licence when the list states none', () => {
     expect(headerFields({ ...snapshot, license: undefined }, options, 'Hosts', 3)).toContainEqual(['License', 'see Homepage']);
   });
+
+  it('leaves the Homepage line out when there is no homepage (never a relative "/")', () => {
+    const fields = headerFields({ ...snapshot, license: undefined }, { expires: '1 day' }, 'Hosts', 3);
+    expect(fields.map(([k]) => k)).toEqual(['Title', 'Description', 'License', 'Version', 'Last modified', 'Expires', 'Number of entries', 'Syntax']);
+    expect(fields).toContainEqual(['License', 'not stated']);
+  });
 });
 
 describe('commentHeader', () => {

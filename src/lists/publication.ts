@@ -1,0 +1,46 @@
+// One list version as published: every format rendered (off the event loop, render-thread.ts),
+// a sha256sums manifest naming each format's SHA-256, and its Ed25519 signature.
+import { type KeyObject, sign } from 'node:crypto';
+import { renderInWorker } from './render-thread.ts';
+import { type RenderedFile, renderedFile } from './rendered-file.ts';
+import { RENDERERS } from './render/index.ts';
+import type { ListSnapshot } from './types.ts';
+
+export interface FeedOptions {
+  /** The Homepage header of every file; absent when neither lists.homepage nor lists.public_url is set. */
+  homepage?: string | undefined;
+  expires: string;
+  /** Absolute base URL ("https://lists.example.org") or undefined for relative URLs. */
+  publicUrl?: string | undefined;
+  signingKey?: KeyObject | undefined;
+}
+
+export interface ListPublication {
+  readonly snapshot: ListSnapshot;
+  readonly files: ReadonlyMap<string, RenderedFile>;
+  /** "sha256  file" lines for every format, signed as a whole. */
+  readonly manifest: RenderedFile;
+  /** Raw 64-byte Ed25519 signature of the manifest, when a key is configured. */
+  readonly signature: RenderedFile | undefined;
+}
+
+export const MANIFEST_NAME = 'sha256sums';
+export const SIGNATURE_NAME = 'sha256sums.sig';
+export const PUBLIC_KEY_NAME = 'signing-key.pem';
+
+/** `urlOf` gives a format's absolute URL; it is used only when options.publicUrl is set. */
+export async function buildPublication(snapshot: ListSnapshot, options: FeedOptions, urlOf: (format: string) => string): Promise<ListPublication> {
+  const urls = options.publicUrl ? Object.fromEntries(RENDERERS.map((r) => [r.format, urlOf(r.format)])) : undefined;
+  const rendered = await renderInWorker(snapshot, options.homepage, options.expires, urls);
+  const files = new Map(rendered.map((f) => [f.format, f]));
+  const lines = [
+    `# dnsward list manifest: ${snapshot.name} version ${snapshot.version}, last modified ${snapshot.lastModified.toISOString()}`,
+    '# verify the signature of this file, then: sha256sum -c --ignore-missing sha256sums',
+    ...rendered.map((f) => `${f.sha256}  ${f.format}`),
+  ];
+  const manifest = await renderedFile('manifest', MANIFEST_NAME, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
+  const signature = options.signingKey
+    ? await renderedFile('signature', SIGNATURE_NAME, 'application/octet-stream', sign(null, manifest.body, options.signingKey))
+    : undefined;
+  return { snapshot, files, manifest, signature };
+}
