@@ -113,7 +113,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     sources: () => control.listSources?.status() ?? {},
     lists: () => lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.set?.size ?? l.domains.length })),
   });
-  const metrics = createMetrics({ resolver, lists });
+  const metrics = createMetrics({ resolver, lists, audit, sources: () => control.listSources?.status() ?? {} });
   let publicApp: FastifyInstance | undefined;
   let privateApp: FastifyInstance | undefined;
   const reload = async (requestedBy: string, next?: Config): Promise<ReloadResult> => {

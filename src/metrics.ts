@@ -2,12 +2,18 @@
 // that count them; at scrape time each metric reads the resolver's one stats() snapshot, so
 // scraping costs the query path nothing and no module reads another's fields.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditWriterStats } from './audit/writer.ts';
 import type { ListRegistry } from './lists/registry.ts';
+import type { SourceStatus } from './lists/sources.ts';
 import type { ResolverStats } from './resolver/resolver.ts';
 
 export interface MetricsSources {
   resolver: { stats(): ResolverStats };
   lists: ListRegistry;
+  /** The block log (absent when decisions go elsewhere, e.g. in tests). */
+  audit?: { stats(): AuditWriterStats } | undefined;
+  /** Subscribed sources by name. */
+  sources?: () => Record<string, SourceStatus>;
 }
 
 export function createMetrics(sources: MetricsSources): Registry {
@@ -107,5 +113,25 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const list of sources.lists.all()) this.set({ list: list.name, version: list.version }, list.set?.size ?? list.domains.length);
     },
   });
+  const audit = sources.audit;
+  if (audit) {
+    counter('dnsward_audit_events_written_total', 'Block-log events durably written.', () => audit.stats().written);
+    counter('dnsward_audit_dropped_total', 'Block-log events dropped because the buffer was full (signed into the next checkpoint).', () => audit.stats().dropped);
+    counter('dnsward_audit_write_errors_total', 'Failed block-log writes (disk full, permissions); events are kept and retried.', () => audit.stats().writeErrors);
+    gauge('dnsward_audit_buffered_events', 'Block-log events accepted but not yet on disk; growing while writes fail.', () => audit.stats().buffered);
+  }
+  const listSources = sources.sources;
+  if (listSources) {
+    new Gauge({
+      name: 'dnsward_list_source_stale',
+      help: '1 when a subscribed list is not fresh: its last refresh failed, it runs on the copy kept on disk, or it never loaded.',
+      labelNames: ['list'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [name, status] of Object.entries(listSources())) this.set({ list: name }, status.lastOutcome === 'loaded' || status.lastOutcome === 'unchanged' ? 0 : 1);
+      },
+    });
+  }
   return registry;
 }

@@ -38,6 +38,24 @@ describe('createMetrics', () => {
     expect(calls).toBe(1);
   });
 
+  it('exposes the block log and subscribed sources when given', async () => {
+    const text = await createMetrics({
+      resolver: { stats: () => STATS },
+      lists: new ListRegistry(),
+      audit: { stats: () => ({ recorded: 10, written: 7, dropped: 1, buffered: 3, writeErrors: 2, checkpoints: 1, seq: 7 }) },
+      sources: () => ({
+        partner: { version: 'v', entries: 5, lastOutcome: 'failed', lastError: 'HTTP 500', lastCheck: undefined },
+        fresh: { version: 'w', entries: 5, lastOutcome: 'unchanged', lastError: undefined, lastCheck: undefined },
+      }),
+    }).metrics();
+    expect(text).toContain('dnsward_audit_events_written_total 7');
+    expect(text).toContain('dnsward_audit_dropped_total 1');
+    expect(text).toContain('dnsward_audit_write_errors_total 2');
+    expect(text).toContain('dnsward_audit_buffered_events 3');
+    expect(text).toContain('dnsward_list_source_stale{list="partner"} 1');
+    expect(text).toContain('dnsward_list_source_stale{list="fresh"} 0');
+  });
+
   it('prefixes Node and process metrics once: dnsward_process_*, never dnsward_process_process_*', async () => {
     const text = await createMetrics({ resolver: { stats: () => STATS }, lists: new ListRegistry() }).metrics();
     expect(text).toMatch(/^dnsward_process_cpu_user_seconds_total /m);
