@@ -14,7 +14,10 @@ import { registerReloadRoutes } from './routes/reload.ts';
 
 export type { HttpDeps } from './deps.ts';
 
-export function buildPublicApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInstance {
+/** What the public feed needs: no metrics, health or audit (it runs in its own thread, see feed-thread.ts). */
+export type FeedDeps = Pick<HttpDeps, 'config' | 'logger' | 'lists'>;
+
+export function buildPublicApp(deps: FeedDeps, tls?: TlsMaterial): FastifyInstance {
   const app = createListenerApp(deps.config.http, tls, deps.logger.child({ component: 'http' }));
   registerListRoutes(app, deps);
   return app;
