@@ -8,7 +8,6 @@
 //   node bench/http-abuse.ts [--seconds 20] [--qps 200] [--clients 16] [--names 200000] [--markdown]
 import { createSocket } from 'node:dgram';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { describeMachine } from './lib/machine.ts';
 import { assertLoopback, buildQuery, waitForAnswer } from './lib/probe.ts';
 import { freePort, startProcess, stopAll, stopProcess } from './lib/procs.ts';
 import { writeBigList } from './lib/querygen.ts';
+import type { HttpLoad } from './lib/http-hammer.ts';
 import { table } from './lib/report.ts';
 import { StubUpstream } from '../test/helpers/stub-upstream.ts';
 
@@ -81,45 +81,12 @@ async function probeDns(port: number, seconds: number): Promise<DnsPhase> {
   return { sent: total, answered: latencies.length, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? Number.NaN };
 }
 
-interface HttpLoad {
-  requests: number;
-  bytes: number;
-  errors: number;
-  statuses: Record<number, number>;
-}
-
-/** CLIENTS keep-alive clients, each from its own loopback address, requesting random feed paths with random Host headers. */
-function hammer(port: number, until: () => boolean): Promise<HttpLoad> {
-  const load: HttpLoad = { requests: 0, bytes: 0, errors: 0, statuses: {} };
-  const paths = ['/', '/lists', ...FORMATS.map((f) => `/lists/big/${f}`), ...FORMATS.map((f) => `/lists/tiktok/${f}`)];
-  const client = async (index: number): Promise<void> => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: `127.0.5.${index + 1}` });
-    while (!until()) {
-      const path = paths[Math.floor(Math.random() * paths.length)] as string;
-      const host = `${Math.random().toString(36).slice(2)}.example`;
-      await new Promise<void>((done) => {
-        const req = request({ host: '127.0.0.1', port, path, agent, headers: { host, 'accept-encoding': 'br, gzip' } }, (res) => {
-          load.statuses[res.statusCode ?? 0] = (load.statuses[res.statusCode ?? 0] ?? 0) + 1;
-          res.on('data', (c: Buffer) => (load.bytes += c.length));
-          res.on('end', () => {
-            load.requests++;
-            done();
-          });
-          res.on('error', () => {
-            load.errors++;
-            done();
-          });
-        });
-        req.on('error', () => {
-          load.errors++;
-          setTimeout(done, 10);
-        });
-        req.end();
-      });
-    }
-    agent.destroy();
-  };
-  return Promise.all(Array.from({ length: CLIENTS }, (_, i) => client(i))).then(() => load);
+/** The HTTP clients run in their own process: reading their bodies must not delay the DNS prober's clock. */
+async function hammer(port: number, seconds: number): Promise<HttpLoad> {
+  const child = startProcess('http-hammer', process.execPath, [join(REPO, 'bench', 'lib', 'http-hammer.ts'), String(port), String(CLIENTS), String(seconds), FORMATS.join(',')]);
+  await child.exited;
+  const line = child.tail().trim().split('\n').at(-1) ?? '{}';
+  return JSON.parse(line) as HttpLoad;
 }
 
 async function main(): Promise<void> {
@@ -150,17 +117,12 @@ async function main(): Promise<void> {
     await waitForAnswer(dnsPort, 'ready.bench.test', undefined, 30_000, () => proc.exitCode() === undefined);
     // Warm the cache and the feed (the first request of a big list renders it, in a worker).
     await probeDns(dnsPort, 1);
-    let warm = false;
-    const warming = hammer(httpPort, () => warm);
-    await new Promise((r) => setTimeout(r, 5000));
-    warm = true;
-    await warming;
+    await hammer(httpPort, 5);
 
     const alone = await probeDns(dnsPort, SECONDS);
-    let stop = false;
-    const loading = hammer(httpPort, () => stop);
+    const loading = hammer(httpPort, SECONDS + 1);
+    await new Promise((r) => setTimeout(r, 500));
     const loaded = await probeDns(dnsPort, SECONDS);
-    stop = true;
     const http = await loading;
     await stopProcess(proc);
 
