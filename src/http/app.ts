@@ -8,6 +8,7 @@ import type { HttpListenerConfig } from '../config/sections/http.ts';
 import type { HttpDeps } from './deps.ts';
 import { createListenerApp, type TlsMaterial } from './listener.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerListRoutes } from './routes/lists.ts';
 import { registerReloadRoutes } from './routes/reload.ts';
@@ -28,6 +29,7 @@ export function buildPrivateApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInsta
   registerHealthRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerReloadRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
   return app;
 }
 
@@ -37,6 +39,7 @@ export function buildHttpApp(deps: HttpDeps, listener: HttpListenerConfig = deps
   registerHealthRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerReloadRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
   registerListRoutes(app, deps);
   return app;
 }
