@@ -5,7 +5,7 @@
 // api.listen. (deploy-image.test.ts runs it in the image's model with the config unchanged.)
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await upstream?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function freePort(): Promise<number> {

@@ -6,7 +6,7 @@
 // reload dnsward` the signals the unit sends (SIGTERM, start, SIGHUP as its ExecReload says).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -60,6 +60,7 @@ class Host {
 
   async install(upstreamPort: number, change: (config: Record<string, any>) => void = () => {}): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'dnsward-ops-'));
+    temporary.push(this.dir);
     [this.etc, this.state, this.root] = ['etc', 'state', 'root'].map((d) => join(this.dir, d)) as [string, string, string];
     for (const d of [this.etc, this.state, this.root]) await mkdir(d);
     this.dnsPort = await freePort();
@@ -148,6 +149,7 @@ class Host {
 
 let upstream: StubUpstream;
 let host: Host;
+const temporary: string[] = [];
 beforeAll(async () => {
   upstream = await new StubUpstream().start();
 });
@@ -156,6 +158,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await upstream?.stop();
+  for (const dir of temporary) await rm(dir, { recursive: true, force: true });
 });
 
 describe('docs/OPERATIONS.md, run as written', () => {
@@ -268,6 +271,7 @@ describe('docs/OPERATIONS.md, run as written', () => {
 
   it('re-reads TLS certificates on reload', async () => {
     const tls = await mkdtemp(join(tmpdir(), 'dnsward-ops-tls-'));
+    temporary.push(tls);
     const make = async (name: string) => {
       const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(tls, `${name}.key`), '-out', join(tls, `${name}.crt`), '-days', '2', '-subj', `/CN=${name}.example`]);
       expect(made.code, made.stderr).toBe(0);
