@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.ts';
+import { DEFAULT_PORTS } from '../../src/config/sections/http.ts';
+import { type HostPort, parseHostPort } from '../../src/util/address.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 import { flagValue, imageSpec, run, waitFor } from './deploy-support.ts';
 
@@ -141,7 +143,7 @@ describe('the HEALTHCHECK command (bin/dnsward-healthcheck)', () => {
       ['api: { listen: "0.0.0.0:9000" }', 'http://127.0.0.1:9000/readyz'],
       ['api: { listen: "[::]:9001", tls: { cert_file: c.pem, key_file: k.pem } }', 'https://127.0.0.1:9001/readyz'],
       ['api: { listen: "[::1]:9002" }', 'http://[::1]:9002/readyz'],
-      ['api: { listen: "127.0.0.2" }', 'http://127.0.0.2:8053/readyz'],
+      ['api: { listen: "127.0.0.2" }', 'http://127.0.0.2:8054/readyz'],
     ];
     for (const [api, expected] of cases) {
       const file = join(dir, 'print-url.yaml');
@@ -149,10 +151,9 @@ describe('the HEALTHCHECK command (bin/dnsward-healthcheck)', () => {
       await writeFile(file, text);
       const printed = await run(SCRIPT, ['--print-url', file]);
       expect(printed.stdout.trim(), api).toBe(expected);
-      // The app's own reading of the same text: the listen address (port-less means 8053, src/app.ts).
-      const listen = parseConfig(text).api.listen;
-      const port = /:(\d+)$/.exec(listen.replace(/^\[[^\]]+\]$/, ''))?.[1] ?? '8053';
-      expect(expected, api).toContain(`:${port}/readyz`);
+      // The app's own reading of the same text (src/app.ts binds parseHostPort(listen, DEFAULT_PORTS.api)).
+      const bound = parseHostPort(parseConfig(text).api.listen, DEFAULT_PORTS.api) as HostPort;
+      expect(expected, api).toContain(`:${bound.port}/readyz`);
     }
     await writeFile(join(dir, 'off.yaml'), 'api: { enabled: false }\n');
     const off = await run(SCRIPT, [join(dir, 'off.yaml')]);
