@@ -29,7 +29,8 @@ const RESTART_KEYS = [
 ] as const;
 
 export interface PolicyControlDeps {
-  resolver: Resolver;
+  /** Where the policy is in force: the resolver, or an embedder's policy engine (src/plugin/engine.ts). */
+  resolver: Pick<Resolver, 'currentPolicy' | 'install'>;
   lists: ListRegistry;
   counters: QueryCounters;
   logger: Logger;
