@@ -3,9 +3,13 @@
 // checks `dnsward serve` and `dnsward config check` run, so an embedded engine refuses the
 // same configs with the same messages, naming the key and the fix.
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkConfigFile, checkConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+
+/** The maintained lists that come with dnsward (tiktok, bytedance, doh-bypass): a value for lists.dir. */
+export const LISTS_DIR: string = fileURLToPath(new URL('../../lists', import.meta.url));
 
 /** The config as YAML keys (snake_case), e.g. `{ segments: [...], lists: { dir: 'lists' }, audit: { dir: 'var/audit' } }`. */
 export type ConfigSections = Readonly<Record<string, unknown>>;

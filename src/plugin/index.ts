@@ -10,6 +10,6 @@ export type { ListSnapshot } from '../lists/types.ts';
 export type { QueryCount } from '../pipeline/counters.ts';
 export type { PolicySnapshot } from '../policy/snapshot.ts';
 export { VERSION } from '../version.ts';
-export type { ConfigSections } from './config.ts';
+export { type ConfigSections, LISTS_DIR } from './config.ts';
 export type { AnswerOutcome, AnswerVerdict, PolicyVerdict } from './decider.ts';
 export { type CheckOptions, createPolicyEngine, PolicyEngine, type PolicyEngineOptions } from './engine.ts';
