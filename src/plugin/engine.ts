@@ -24,7 +24,7 @@ import { type ConfigSections, type ConfigSource, configFromSections, loadEmbedde
 import { type AnswerVerdict, createDecider, type Decider, type PolicyVerdict } from './decider.ts';
 
 export interface PolicyEngineOptions extends ConfigSource {
-  /** A pino logger (e.g. fastify's `app.log`); default: JSON lines on stdout at the config's log.level. */
+  /** A pino logger; default: JSON lines on stdout at the config's log.level. */
   logger?: Logger | undefined;
   /** Where decisions go instead of the block log that the config's audit: section describes. */
   decisions?: DecisionSink | undefined;
