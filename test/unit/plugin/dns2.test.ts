@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision, DecisionSink } from '../../../src/audit/types.ts';
 import { EDE, RCODE, TYPE } from '../../../src/dns/constants.ts';
-import { dnswardHandler, guardDns2Server } from '../../../src/plugin/dns2.ts';
+import { clientOf, dnswardHandler, guardDns2Server } from '../../../src/plugin/dns2.ts';
 import { createPolicyEngine, type PolicyEngine } from '../../../src/plugin/engine.ts';
 import { buildQuery, decode, exchangeTcp, extendedError, sendUdp } from '../../helpers/dns-client.ts';
 
@@ -29,6 +29,8 @@ function resolveLikeTheHost(request: Packet, send: (response: Packet | Buffer) =
   const name = question?.name ?? '';
   if (name === 'throws.example') throw new Error('host resolution threw');
   if (name === 'rejects.example') return Promise.reject(new Error('host resolution rejected'));
+  // An answer the client's advertised size allows but no UDP datagram can carry: dns2's send() rejects (EMSGSIZE).
+  if (name === 'huge.example') return send(Buffer.concat([request.toBuffer().subarray(0, 12), Buffer.alloc(65_520 - 12)]));
   const response = PacketClass.createResponseFromRequest(request);
   if (name === 'cloaked.example') {
     response.answers.push({ name, type: PacketClass.TYPE.CNAME, class: PacketClass.CLASS.IN, ttl: 300, domain: 'edge.tiktokcdn.com' } as never);
@@ -113,6 +115,19 @@ describe('dns2 handler', () => {
     expect(decode(await udp('throws.example', '127.0.0.9')).rcode).toBe(RCODE.SERVFAIL);
     expect(decode(await udp('rejects.example', '127.0.0.9')).rcode).toBe(RCODE.SERVFAIL);
     expect(errors.slice(before).map((e) => (e as Error).message)).toEqual(['host resolution threw', 'host resolution rejected']);
+  });
+
+  it('catches a send() that fails (EMSGSIZE) instead of letting it end the process, and answers SERVFAIL', async () => {
+    const before = errors.length;
+    const answer = await sendUdp(udpPort, buildQuery({ name: 'huge.example', edns: 65_535 }), { from: '127.0.0.9' });
+    // The host's resolution returned send()'s promise, so its failure is the resolution's: SERVFAIL.
+    expect(answer && decode(answer).rcode).toBe(RCODE.SERVFAIL);
+    expect(errors.slice(before)).toContainEqual(expect.objectContaining({ code: 'EMSGSIZE' }));
+  });
+
+  it('takes the client address as dns2 gives it, an IPv4 client of a dual-stack socket as IPv4', () => {
+    expect(clientOf({ address: '::ffff:10.10.0.7', family: 'IPv6', port: 5353, size: 40 })).toEqual({ address: '10.10.0.7', transport: 'udp' });
+    expect(clientOf({ address: '2001:db8::1', family: 'IPv6', port: 5353, size: 40 })).toEqual({ address: '2001:db8::1', transport: 'udp' });
   });
 
   it('refuses clients outside dns.allow and answers ANY minimally, as the resolver does', async () => {
