@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.ts';
 import type { ChainHead, SharedState } from '../state/types.ts';
 import { ChainFile, chainProblem } from './chain-file.ts';
-import { type ChangeRecord, changeShapeProblem, OrgEntries } from './org-entries.ts';
+import { type ChangeRecord, changeShapeProblem, inChangeOrder, OrgEntries } from './org-entries.ts';
 
 export interface ChangeLogOptions {
   dir: string;
@@ -129,7 +129,7 @@ export class ChangeLog {
   }
 
   private take(record: ChangeRecord, line: string): void {
-    this.recordList.push(record);
+    this.recordList.push(inChangeOrder(record));
     this.lines.push(line);
     this.entries.apply(record);
   }

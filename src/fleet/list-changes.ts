@@ -80,6 +80,8 @@ export class ListChanges {
     const base = this.deps.lists.base(request.list);
     if (base === undefined) return refuse(404, 'not_found', `no list "${request.list}"; use one of: ${this.deps.lists.names().join(', ') || '(none loaded)'}`);
     if (request.action === 'add') {
+      const suffix = await publicSuffix(domain);
+      if (suffix) return refuse(409, 'public_suffix', suffix);
       const rule = await this.neverBlockRule(domain);
       if (rule) return refuse(409, 'never_block', rule);
     }
@@ -139,10 +141,7 @@ export class ListChanges {
 
   /** The never-block rule the name would break, as a sentence, or undefined. */
   private async neverBlockRule(domain: string): Promise<string | undefined> {
-    // tldts (the public suffix list) loads only when a change is made.
-    const { NEVER_BLOCK_FILE, publicSuffixProblem } = await import('../lists/check.ts');
-    const suffix = publicSuffixProblem(domain);
-    if (suffix) return `"${domain}" ${suffix}`;
+    const { NEVER_BLOCK_FILE } = await import('../lists/check.ts');
     const file = join(this.deps.listsDir, NEVER_BLOCK_FILE);
     let text: string;
     try {
@@ -158,6 +157,14 @@ export class ListChanges {
     }
     return undefined;
   }
+}
+
+/** Refuses a public suffix or an IP address (an unknown top-level domain, e.g. an internal one, is allowed). */
+async function publicSuffix(domain: string): Promise<string | undefined> {
+  // tldts (the public suffix list) loads only when a change is made.
+  const { publicSuffixProblem } = await import('../lists/check.ts');
+  const problem = publicSuffixProblem(domain);
+  return problem && !problem.includes('unknown top-level domain') ? `"${domain}" ${problem}` : undefined;
 }
 
 function refuse(status: 400 | 404 | 409 | 503, error: string, message: string): ChangeOutcome {

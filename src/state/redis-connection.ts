@@ -85,6 +85,7 @@ export class ConnectionTracker {
   private readonly listeners = new Set<(status: StateStatus) => void>();
   private readonly clients: RedisClient[];
   private readonly log: Logger;
+  private closed = false;
 
   constructor(clients: RedisClient[], log: Logger) {
     this.clients = clients;
@@ -107,6 +108,12 @@ export class ConnectionTracker {
   onChange(listener: (status: StateStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Closing on purpose: no more state changes or log lines. */
+  close(): void {
+    this.closed = true;
+    this.listeners.clear();
   }
 
   /** Whether a command may be sent now (the connections are ready). */
@@ -141,6 +148,7 @@ export class ConnectionTracker {
   }
 
   private update(): void {
+    if (this.closed) return;
     const ready = this.ready();
     let state: ConnectionState;
     if (ready && this.failed === undefined) state = 'up';

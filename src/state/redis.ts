@@ -158,6 +158,7 @@ export class RedisState implements SharedState {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.tracker.close();
     this.listeners.clear();
     await Promise.allSettled([this.main, this.bulk, this.sub].map((c) => (c.status === 'ready' ? c.quit() : Promise.resolve(c.disconnect()))));
     for (const c of [this.main, this.bulk, this.sub]) c.disconnect();
