@@ -86,7 +86,8 @@ function run(command: string, args: string[]): { child: ChildProcess; output: Pr
 
 interface Dnsward {
   port: number;
-  httpPort: number;
+  /** The private listener (metrics). */
+  apiPort: number;
   child: ChildProcess;
 }
 
@@ -100,7 +101,7 @@ async function freePort(): Promise<number> {
 
 async function startDnsward(dir: string, upstreamPort: number, rateLimit: boolean): Promise<Dnsward> {
   const port = await freePort();
-  const httpPort = await freePort();
+  const apiPort = await freePort();
   const yaml = [
     'dns:',
     `  listen: ["127.0.0.1:${port}"]`,
@@ -110,7 +111,8 @@ async function startDnsward(dir: string, upstreamPort: number, rateLimit: boolea
     `lists: { dir: ${JSON.stringify(join(REPO, 'lists'))} }`,
     'segments:',
     '  - { name: default, networks: ["0.0.0.0/0"], action: allow }',
-    `http: { listen: "127.0.0.1:${httpPort}" }`,
+    'http: { enabled: false }',
+    `api: { listen: "127.0.0.1:${apiPort}" }`,
     'log: { level: warn }',
     `audit: { enabled: false, dir: ${JSON.stringify(join(dir, 'audit'))}, signing_key_file: ${JSON.stringify(join(dir, 'k', 's.key'))}, pseudonym_secret_file: ${JSON.stringify(join(dir, 'k', 'p.key'))} }`,
     'instance: flood',
@@ -122,13 +124,13 @@ async function startDnsward(dir: string, upstreamPort: number, rateLimit: boolea
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`dnsward exited: ${await output}`);
     const r = await queryOnce(port, 'ready.flood.test', VICTIM_SOURCE, 200);
-    if (r !== undefined) return { port, httpPort, child };
+    if (r !== undefined) return { port, apiPort, child };
   }
   throw new Error('dnsward did not come up');
 }
 
 async function metrics(d: Dnsward): Promise<Record<string, number>> {
-  const text = await fetch(`http://127.0.0.1:${d.httpPort}/metrics`).then((r) => r.text());
+  const text = await fetch(`http://127.0.0.1:${d.apiPort}/metrics`).then((r) => r.text());
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || !line.startsWith('dnsward_')) continue;

@@ -10,9 +10,10 @@ import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
 import { DnswardError, ErrorCodes } from './errors.ts';
 import { Fleet } from './fleet/fleet.ts';
-import { buildPrivateApp, buildPublicApp } from './http/app.ts';
+import { buildPrivateApp } from './http/app.ts';
 import type { HttpDeps, ReloadResult } from './http/deps.ts';
-import { readTls, swapTls } from './http/listener.ts';
+import { type FeedThread, startFeedThread } from './http/feed-thread.ts';
+import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { ListRegistry } from './lists/registry.ts';
 import type { ListSources, SourceShare } from './lists/sources.ts';
@@ -142,11 +143,11 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     health: () => health.report(),
     refreshSource: (name) => void control.listSources?.refresh(name),
   });
-  let publicApp: FastifyInstance | undefined;
+  let feed: FeedThread | undefined;
   let privateApp: FastifyInstance | undefined;
   const reload = async (requestedBy: string, next?: Config): Promise<ReloadResult> => {
     const result = await control.reload(requestedBy, next);
-    if (result.ok) await reloadTls(control.config, publicApp, privateApp, logger);
+    if (result.ok) await reloadTls(control.config, feed, privateApp, logger);
     return result;
   };
   const httpDeps: HttpDeps = {
@@ -170,7 +171,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     await decisions.close();
     // After the block log: its last events still go into the fleet-wide stream.
     await fleet.stop();
-    await Promise.allSettled([publicApp?.close(), privateApp?.close()]);
+    await Promise.allSettled([feed?.close(), privateApp?.close()]);
   };
 
   let httpAddress: BoundAddress | undefined;
@@ -178,8 +179,9 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger);
     if (config.http.enabled) {
-      publicApp = buildPublicApp(httpDeps, await readTls(config.http.tls, 'http'));
-      httpAddress = await listen(publicApp, config.http.listen, 'http.listen');
+      // The public feed runs in its own thread: HTTP work never delays a DNS answer.
+      feed = await startFeedThread(config, lists, await readTls(config.http.tls, 'http'), logger);
+      httpAddress = { host: (parseHostPort(config.http.listen, 8053) as HostPort).host, port: feed.port };
     }
     if (config.api.enabled) {
       privateApp = buildPrivateApp(httpDeps, await readTls(config.api.tls, 'api'));
@@ -240,15 +242,16 @@ async function listen(app: FastifyInstance, text: string, key: string): Promise<
 }
 
 /** New certificates take effect on reload; a listener that gained or lost TLS needs a restart. */
-async function reloadTls(config: Config, publicApp: FastifyInstance | undefined, privateApp: FastifyInstance | undefined, logger: Logger): Promise<void> {
-  for (const [app, tls, section] of [
-    [publicApp, config.http.tls, 'http'],
-    [privateApp, config.api.tls, 'api'],
-  ] as const) {
-    if (app === undefined || tls === undefined || !('setSecureContext' in app.server)) continue;
+async function reloadTls(config: Config, feed: FeedThread | undefined, privateApp: FastifyInstance | undefined, logger: Logger): Promise<void> {
+  const targets: [((tls: TlsMaterial) => void | Promise<void>) | undefined, Config['http']['tls'], string][] = [
+    [feed && ((material) => feed.swapTls(material)), config.http.tls, 'http'],
+    [privateApp && 'setSecureContext' in privateApp.server ? (material) => swapTls(privateApp, material) : undefined, config.api.tls, 'api'],
+  ];
+  for (const [swap, tls, section] of targets) {
+    if (swap === undefined || tls === undefined) continue;
     try {
       const material = await readTls(tls, section);
-      if (material) swapTls(app, material);
+      if (material) await swap(material);
       logger.info({ component: 'app', listener: section }, 'reload: TLS certificate re-read');
     } catch (error) {
       logger.error({ component: 'app', err: error, listener: section }, 'reload: TLS certificate could not be read; the previous one stays');

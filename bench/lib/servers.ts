@@ -182,6 +182,7 @@ function shebangFlags(file: string): string[] {
 export async function startDnsward(o: DnswardOptions): Promise<Server> {
   const port = await freePort();
   const httpPort = await freePort();
+  const apiPort = await freePort();
   const dir = join(o.dir, o.name);
   await mkdir(join(dir, 'audit'), { recursive: true });
   const lists = `[${o.lists.join(', ')}]`;
@@ -198,6 +199,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     `  - { name: bench-log, networks: ["${LOG_SEGMENT_SOURCE}/32"], action: log, lists: ${lists} }`,
     `  - { name: bench-block, networks: ["127.0.0.0/8"], action: block, lists: ${lists} }`,
     `http: { listen: "127.0.0.1:${httpPort}" }`,
+    `api: { listen: "127.0.0.1:${apiPort}" }`,
     'log: { level: warn }',
     'audit:',
     `  dir: ${JSON.stringify(join(dir, 'audit'))}`,

@@ -143,3 +143,50 @@ export async function lastCompleteLine(path: string, maxTail = 1 << 20): Promise
     await handle.close();
   }
 }
+
+/** Where a restart puts lines it found after the last seal (not an event-file name: never part of the chain). */
+export function unsealedFileName(instance: string, runStarted: string): string {
+  return `audit-${fileSafeInstance(instance)}.unsealed-${runStarted.replace(/[-:.]/g, '')}.jsonl`;
+}
+
+/** The complete lines of a file from its end backwards (the incomplete last line, if any, is skipped). */
+export async function* linesBackward(path: string, chunkSize = 64 * 1024): AsyncGenerator<{ text: string; start: number; end: number }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    // buf holds bytes [bufStart, bufStart + buf.length) of the file.
+    let bufStart = size;
+    let buf: Buffer = Buffer.alloc(0);
+    const extend = async (): Promise<boolean> => {
+      if (bufStart === 0) return false;
+      const n = Math.min(chunkSize, bufStart);
+      const chunk = Buffer.allocUnsafe(n);
+      await handle.read(chunk, 0, n, bufStart - n);
+      bufStart -= n;
+      buf = Buffer.concat([chunk, buf]);
+      return true;
+    };
+    // The end of the last complete line: just after the last newline.
+    let lineEnd = -1;
+    while (lineEnd < 0) {
+      const nl = buf.lastIndexOf(10);
+      if (nl >= 0) lineEnd = bufStart + nl + 1;
+      else if (!(await extend())) return;
+    }
+    while (lineEnd > 0) {
+      // The newline before this line's own newline (at lineEnd - 1).
+      let lineStart = -1;
+      while (lineStart < 0) {
+        const from = lineEnd - 2 - bufStart;
+        const nl = from >= 0 ? buf.lastIndexOf(10, from) : -1;
+        if (nl >= 0) lineStart = bufStart + nl + 1;
+        else if (!(await extend())) lineStart = 0;
+      }
+      yield { text: buf.toString('utf8', lineStart - bufStart, lineEnd - 1 - bufStart), start: lineStart, end: lineEnd };
+      buf = buf.subarray(0, lineStart - bufStart);
+      lineEnd = lineStart;
+    }
+  } finally {
+    await handle.close();
+  }
+}

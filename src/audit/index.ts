@@ -4,7 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import { loadPseudonymSecret, loadSigningKey, rawPublicKey } from './keys.ts';
+import { keyFingerprint, loadPseudonymSecret, loadSigningKey, rawPublicKey } from './keys.ts';
 import { createLogDecisionSink } from './log-sink.ts';
 import { createPseudonymizer } from './pseudonym.ts';
 import { type AuditReader, FileAuditReader } from './reader.ts';
@@ -35,7 +35,13 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
   }
   const log = logger.child({ component: 'audit' });
   const signing = await loadSigningKey(audit.signing_key_file);
-  if (signing.created) log.info({ file: audit.signing_key_file, key: rawPublicKey(signing.value) }, 'block log: created a new checkpoint signing key');
+  if (signing.created) {
+    // Printed once, so that the key can be pinned somewhere the host cannot rewrite.
+    log.info(
+      { file: audit.signing_key_file, key: rawPublicKey(signing.value), fingerprint: keyFingerprint(signing.value) },
+      'block log: created a new signing key; pin its fingerprint (or audit-<instance>.pub.pem) where auditors keep it',
+    );
+  }
   let secret: Buffer | undefined;
   if (config.segments.some((s) => s.pseudonymize)) {
     const loaded = await loadPseudonymSecret({ file: audit.pseudonym_secret_file, env: audit.pseudonym_secret_env });

@@ -1,7 +1,7 @@
 // Secrets of the block log: the Ed25519 checkpoint key and the pseudonym secret.
 // Both are created on first start (mode 0600, directory 0700) when the configured file is
 // missing, so a fresh install works; operators who manage keys put theirs in place first.
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DnswardError, ErrorCodes } from '../errors.ts';
@@ -69,6 +69,14 @@ export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim();
   if (trimmed.startsWith('-----BEGIN')) return createPublicKey(trimmed);
   return publicKeyFromRaw(trimmed);
+}
+
+/**
+ * The key's fingerprint, to pin it somewhere else: SHA-256 of its SubjectPublicKeyInfo (DER), as
+ * `openssl pkey -pubin -in audit-<instance>.pub.pem -outform DER | sha256sum` prints it.
+ */
+export function keyFingerprint(key: KeyObject): string {
+  return 'sha256:' + createHash('sha256').update(publicOf(key).export({ format: 'der', type: 'spki' })).digest('hex');
 }
 
 export function publicKeyPem(key: KeyObject): string {

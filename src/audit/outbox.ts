@@ -30,12 +30,18 @@ export class Outbox {
   /** Lines in all chunks. */
   events = 0;
   private readonly pool: Buffer[] = [];
+  private readonly maxPerChunk: number;
+
+  /** `maxPerChunk`: lines per chunk at most (each chunk is one write). */
+  constructor(maxPerChunk = Number.MAX_SAFE_INTEGER) {
+    this.maxPerChunk = maxPerChunk;
+  }
 
   /** Appends bytes 0..length of `line` (one event line, newline included) for file `name`. */
   add(name: string, line: Buffer, length: number, seq: number, hash: string): void {
     let chunk = this.chunks.at(-1);
-    // Never append to a chunk being written, nor across files.
-    if (!chunk || chunk.writing || chunk.name !== name) {
+    // Never append to a chunk being written, nor across files, nor beyond the chunk size.
+    if (!chunk || chunk.writing || chunk.name !== name || chunk.count >= this.maxPerChunk) {
       chunk = { name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHash: '' };
       this.chunks.push(chunk);
     }
@@ -49,6 +55,12 @@ export class Outbox {
     chunk.lastSeq = seq;
     chunk.lastHash = hash;
     this.events++;
+  }
+
+  /** Adds a last line that is not an event (the seal) to a chunk; the chunk then takes no more lines. */
+  close(chunk: Chunk, line: Buffer): void {
+    chunk.writing = true;
+    chunk.blocks.push({ buf: line, used: line.length });
   }
 
   /** The chunk to write next. */

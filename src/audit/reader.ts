@@ -193,7 +193,8 @@ export class FileAuditReader implements AuditReader {
         } catch {
           continue; // damaged line: `audit verify` reports it
         }
-        if (event === null || typeof event !== 'object' || typeof event.ts !== 'string') continue;
+        // Seal lines (signatures) are not events.
+        if (event === null || typeof event !== 'object' || typeof event.ts !== 'string' || 'type' in event) continue;
         if (matches(event, filter)) yield { event: inSchemaOrder(event as unknown as Record<string, unknown>), instance, file: f.name, end: line.end };
       }
     }

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DnswardError, ErrorCodes, type ErrorCode } from '../errors.ts';
 import { Batcher } from './batcher.ts';
+import { relayLogLine } from '../util/thread-log.ts';
 import type { Decision, DecisionSink } from './types.ts';
 import type { FromWorker, PackedDecision, ToWorker, WorkerInit } from './worker.ts';
 import type { AuditWriterStats } from './writer.ts';
@@ -18,7 +19,6 @@ export interface ThreadedSinkOptions {
   logger: Logger;
 }
 
-const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 export class ThreadedAuditSink implements DecisionSink {
   private readonly worker: Worker;
@@ -176,12 +176,6 @@ export class ThreadedAuditSink implements DecisionSink {
   }
 
   private relayLog(line: string): void {
-    try {
-      const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(line) as Record<string, unknown>;
-      const method = LEVELS[level as number] ?? 'info';
-      this.logger[method](fields, typeof msg === 'string' ? msg : 'block log');
-    } catch {
-      this.logger.warn({ component: 'audit', line }, 'unreadable log line from the block log worker');
-    }
+    relayLogLine(this.logger, line, 'block log');
   }
 }

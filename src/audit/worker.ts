@@ -1,10 +1,9 @@
 // Worker-thread side of the block log (see thread.ts): owns the AuditWriter, so encoding,
 // hashing, pseudonymising and disk I/O never run on the thread that answers DNS.
 import { createPrivateKey } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
 import { DnswardError } from '../errors.ts';
+import { threadLogger } from '../util/thread-log.ts';
 import { createPseudonymizer } from './pseudonym.ts';
 import type { Decision } from './types.ts';
 import { AuditWriter } from './writer.ts';
@@ -45,7 +44,7 @@ async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   const post = (message: FromWorker): void => port.postMessage(message);
   // Log lines travel to the main thread, which writes them with the app's logger.
-  const logger = pino({ level: init.logLevel }, new Writable({ write: (chunk: Buffer, _e, cb) => (post({ t: 'log', line: chunk.toString('utf8') }), cb()) }));
+  const logger = threadLogger(init.logLevel, (line) => post({ t: 'log', line }));
   let writer: AuditWriter;
   try {
     writer = await AuditWriter.open({

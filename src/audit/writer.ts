@@ -2,9 +2,10 @@
 // and owns the order of disk work:
 //   batcher.ts    record() pushes; batches are handed on every 512 decisions or 20 ms
 //   encoder.ts    decisions become chained, hashed lines (rotation.ts picks the file)
-//   outbox.ts     the lines wait in reused blocks, per file
-//   appender.ts   one append per chunk, resumed after errors, fdatasync
-//   recovery.ts   where the chain continues at open
+//   outbox.ts     the lines wait in reused blocks, per file, at most MAX_SEALED_EVENTS per write
+//   seal.ts       each write ends with a signed seal line covering its lines
+//   appender.ts   one writev per write (lines and seal), resumed after errors, fdatasync
+//   recovery.ts   where the chain continues at open: after the last good seal; the rest is set aside
 //   checkpoint-log.ts, retention.ts   signed checkpoints, deleting expired files
 // One promise chain serialises every disk operation, so lines, checkpoints and pruning
 // never interleave. A disk error keeps the encoded lines for the next attempt; memory is
@@ -20,11 +21,12 @@ import type { CheckpointReason } from './checkpoint.ts';
 import { CheckpointLog } from './checkpoint-log.ts';
 import { ChainEncoder } from './encoder.ts';
 import { publicKeyFileName } from './files.ts';
-import { publicKeyPem, rawPublicKey } from './keys.ts';
-import { Outbox } from './outbox.ts';
+import { keyFingerprint, publicKeyPem, rawPublicKey } from './keys.ts';
+import { type Chunk, Outbox } from './outbox.ts';
 import { type RecoveredChain, ensureAuditDir, recoverChain } from './recovery.ts';
 import { pruneExpired } from './retention.ts';
 import { FileRotation } from './rotation.ts';
+import { MAX_SEALED_EVENTS, type SealReason, type UnsignedSeal, sealLine, signSeal } from './seal.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import type { Decision, DecisionSink } from './types.ts';
 
@@ -63,6 +65,8 @@ export interface AuditWriterStats {
 }
 
 const RETENTION_CHECK_MS = 3_600_000;
+/** Room kept in each file for seal lines (a seal is ~450 bytes; a start seal with `recovered` ~800). */
+const SEAL_RESERVE_BYTES = 1024;
 
 export class AuditWriter implements DecisionSink {
   private readonly options: AuditWriterOptions;
@@ -71,10 +75,12 @@ export class AuditWriter implements DecisionSink {
   private readonly batcher: Batcher<Decision>;
   private readonly encoder: ChainEncoder;
   private readonly files: FileRotation;
-  private readonly outbox = new Outbox();
+  private readonly outbox = new Outbox(MAX_SEALED_EVENTS);
   private readonly appender: EventAppender;
   private readonly checkpoints: CheckpointLog;
   private readonly errorLog: ThrottledLog;
+  private readonly publicKeyRaw: string;
+  private readonly runStarted: string;
   /** Durable head: the last event on disk. */
   private headSeq: number;
   private headHash: string;
@@ -88,15 +94,17 @@ export class AuditWriter implements DecisionSink {
   private writeErrors = 0;
   private externalDropped = 0;
 
-  private constructor(options: AuditWriterOptions, log: Logger, checkpoints: CheckpointLog, chain: RecoveredChain) {
+  private constructor(options: AuditWriterOptions, log: Logger, checkpoints: CheckpointLog, chain: RecoveredChain, runStarted: string) {
     this.options = options;
     this.log = log;
     this.now = options.now ?? Date.now;
     this.checkpoints = checkpoints;
+    this.publicKeyRaw = rawPublicKey(options.signingKey);
+    this.runStarted = runStarted;
     this.errorLog = new ThrottledLog(log);
     this.batcher = new Batcher({ batchSize: options.maxBatch, intervalMs: options.flushIntervalMs, maxBuffered: options.maxBuffered, onBatch: this.onBatch, logger: log });
     this.encoder = new ChainEncoder(options.instance, options.pseudonymize, chain);
-    this.files = new FileRotation(options.instance, options.maxFileBytes, chain.current);
+    this.files = new FileRotation(options.instance, options.maxFileBytes, chain.current, SEAL_RESERVE_BYTES);
     this.appender = new EventAppender(options.dir, options.fsync);
     this.headSeq = chain.seq;
     this.headHash = chain.hash;
@@ -104,18 +112,27 @@ export class AuditWriter implements DecisionSink {
     this.checkpointedSeq = chain.checkpointedSeq;
   }
 
-  /** Opens the log: recovers the chain head from the newest file, applies retention, starts the timers. */
+  /**
+   * Opens the log: continues the chain after the last good seal (setting aside, and declaring in
+   * a start seal, anything after it), applies retention, starts the timers.
+   */
   static async open(options: AuditWriterOptions): Promise<AuditWriter> {
     const { dir, instance, signingKey } = options;
     const log = options.logger.child({ component: 'audit' });
     const now = options.now ?? Date.now;
     const publicKeyRaw = rawPublicKey(signingKey);
+    const runStarted = new Date(now()).toISOString();
     await ensureAuditDir(dir);
-    const checkpoints = new CheckpointLog({ dir, instance, signingKey, publicKeyRaw, runStarted: new Date(now()).toISOString(), fsync: options.fsync, now });
-    const chain = await recoverChain(dir, instance, checkpoints, log);
+    const checkpoints = new CheckpointLog({ dir, instance, signingKey, publicKeyRaw, runStarted, fsync: options.fsync, now });
+    const chain = await recoverChain(dir, instance, checkpoints, log, runStarted);
     await writeFile(join(dir, publicKeyFileName(instance)), publicKeyPem(signingKey));
-    log.info({ dir, seq: chain.seq, file: chain.file || undefined, key: publicKeyRaw }, 'block log opened');
-    const writer = new AuditWriter(options, log, checkpoints, chain);
+    const previousKey = chain.anchor && chain.anchor.key !== publicKeyRaw ? chain.anchor.key : undefined;
+    if (previousKey) log.warn({ previousKey, key: publicKeyRaw }, 'block log: the log so far is sealed by another key (was the signing key replaced?); pin both keys to verify it');
+    log.info({ dir, seq: chain.seq, file: chain.file || undefined, key: publicKeyRaw, fingerprint: keyFingerprint(signingKey) }, 'block log opened');
+    const writer = new AuditWriter(options, log, checkpoints, chain, runStarted);
+    if (chain.tail || previousKey) {
+      await writer.appendSeal('start', { ...(chain.tail ? { recovered: chain.tail } : {}), ...(previousKey ? { previous_key: previousKey } : {}) });
+    }
     await writer.prune();
     writer.startTimers();
     return writer;
@@ -135,7 +152,7 @@ export class AuditWriter implements DecisionSink {
     return this.enqueue(() => this.drain());
   }
 
-  /** Flushes, writes a shutdown checkpoint, and closes the files. Idempotent. */
+  /** Flushes, ends the run with a shutdown seal and a shutdown checkpoint, and closes the files. Idempotent. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.batcher.close();
@@ -148,6 +165,10 @@ export class AuditWriter implements DecisionSink {
       }
       const lost = this.unwritten();
       if (lost > 0) this.log.error({ code: ErrorCodes.AUDIT_WRITE, events: lost }, 'block log: events could not be written before shutdown');
+      // The run ends here: nothing after this seal is dnsward's. Never after a write that stopped
+      // half-way (a disk error): its records are unsealed and the next start sets them aside.
+      const halfWritten = this.outbox.first !== undefined && (this.outbox.first.blockIndex > 0 || this.outbox.first.blockOffset > 0);
+      if (this.files.current && !halfWritten) await this.appendSeal('shutdown').catch((error: unknown) => this.writeFailed(error, 'shutdown seal'));
       await this.writeCheckpoint('shutdown').catch((error: unknown) => this.writeFailed(error, 'shutdown checkpoint'));
       await this.appender.close();
       this.log.info({ seq: this.headSeq, written: this.written, dropped: this.batcher.dropped }, 'block log closed');
@@ -202,6 +223,7 @@ export class AuditWriter implements DecisionSink {
     this.encodePending();
     try {
       for (let chunk = this.outbox.first; chunk; chunk = this.outbox.first) {
+        if (!chunk.writing) this.seal(chunk);
         await this.appender.write(chunk);
         this.outbox.completeFirst();
         this.batcher.held = this.outbox.events;
@@ -215,6 +237,25 @@ export class AuditWriter implements DecisionSink {
       this.writeFailed(error, 'events');
       await this.appender.close().catch(() => undefined);
     }
+  }
+
+  /** Ends the chunk with its seal: signed once, so a retried write writes the same bytes. */
+  private seal(chunk: Chunk): void {
+    const line = sealLine(signSeal(this.sealBody('batch', chunk.lastSeq, chunk.lastHash, chunk.count), this.options.signingKey, this.publicKeyRaw));
+    this.outbox.close(chunk, line);
+    this.files.account(chunk.name, line.length);
+  }
+
+  /** A seal covering no events (start, shutdown) at the durable head, in the current file. */
+  private async appendSeal(reason: SealReason, extra: Partial<UnsignedSeal> = {}): Promise<void> {
+    const line = sealLine(signSeal({ ...this.sealBody(reason, this.headSeq, this.headHash, 0), ...extra }, this.options.signingKey, this.publicKeyRaw));
+    const name = this.files.placeOther(new Date(this.now()).toISOString().slice(0, 10), line.length);
+    await this.appender.appendLine(name, line);
+    await this.appender.sync();
+  }
+
+  private sealBody(reason: SealReason, seq: number, hash: string, count: number): UnsignedSeal {
+    return { reason, instance: this.options.instance, run_started: this.runStarted, ts: new Date(this.now()).toISOString(), seq, hash, count };
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {

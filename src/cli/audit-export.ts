@@ -2,10 +2,12 @@
 // of a time range, for handing to an auditor offline. Reads audit.dir (from --config, or --dir).
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { CSV_HEADER, csvRow } from '../audit/csv.ts';
 import { type AuditFilter, FileAuditReader, normalizeQname, parseTime } from '../audit/reader.ts';
+import { endQuietlyOnEpipe, terminalSafe } from '../audit/terminal.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 
@@ -50,6 +52,9 @@ export async function auditExportCommand(args: string[]): Promise<number> {
   if (values.action !== undefined && values.action !== 'blocked' && values.action !== 'logged') throw usage(`--action "${values.action}" is not valid; use blocked or logged`);
   if (values.dir !== undefined && values.config !== undefined) throw usage('give --config or --dir, not both');
   const dir = values.dir ?? (await loadConfigFile(values.config ?? 'deploy/dnsward.yaml')).audit.dir;
+  // A mistyped directory must not look like a quiet day.
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new DnswardError(ErrorCodes.USAGE, `audit export: ${dir} is not a directory; pass audit.dir with --dir, or the config whose audit.dir it is with --config`);
 
   const filter: AuditFilter = { from, to };
   if (values.segment !== undefined) filter.segment = values.segment;
@@ -58,21 +63,31 @@ export async function auditExportCommand(args: string[]): Promise<number> {
   if (values.client !== undefined) filter.client = values.client;
   if (values.qname !== undefined) filter.qname = normalizeQname(values.qname);
 
-  const out: Writable = values.output !== undefined ? createWriteStream(values.output, { flags: 'wx', mode: 0o640 }) : process.stdout;
+  const toStdout = values.output === undefined;
+  const out: Writable = toStdout ? process.stdout : createWriteStream(values.output as string, { flags: 'wx', mode: 0o640 });
+  // `audit export ... | head`: the reader going away ends the export quietly.
+  const readerGone = toStdout ? endQuietlyOnEpipe(process.stdout) : () => false;
   const write = async (text: string): Promise<void> => {
     if (!out.write(text)) await once(out, 'drain');
   };
   const csv = values.format === 'csv';
-  if (csv) await write(CSV_HEADER);
   let count = 0;
-  for await (const event of new FileAuditReader(dir).stream(filter)) {
-    await write(csv ? csvRow(event) : JSON.stringify(event) + '\n');
-    count++;
+  try {
+    if (csv) await write(CSV_HEADER);
+    for await (const event of new FileAuditReader(dir).stream(filter)) {
+      if (readerGone()) break;
+      await write(csv ? csvRow(event) : JSON.stringify(event) + '\n');
+      count++;
+    }
+  } catch (error) {
+    if (readerGone() || (error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+    throw error;
   }
-  if (out !== process.stdout) {
+  if (readerGone()) return 0;
+  if (!toStdout) {
     out.end();
     await once(out, 'finish');
   }
-  console.error(`exported ${count} event(s) from ${dir} (${from} .. ${to})`);
+  console.error(terminalSafe(`exported ${count} event(s) from ${dir} (${from} .. ${to})`));
   return 0;
 }

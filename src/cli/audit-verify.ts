@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { KeyObject } from 'node:crypto';
 import { parsePublicKey } from '../audit/keys.ts';
+import { endQuietlyOnEpipe } from '../audit/terminal.ts';
 import { formatReport, verifyAuditPath } from '../audit/verify.ts';
+import { formatProblem } from '../audit/verify-report.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 
 export const USAGE = 'usage: dnsward audit verify DIR|FILE [--public-key FILE]... (FILE: audit-<instance>.pub.pem, kept by the auditor)';
@@ -34,10 +36,12 @@ export async function auditVerifyCommand(args: string[]): Promise<number> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DnswardError(ErrorCodes.USAGE, `audit verify: ${path} does not exist; pass audit.dir or one of its files`);
     throw error;
   }
-  console.log(formatReport(report, publicKeys.length > 0));
+  // `audit verify DIR | head`: the reader may go away; the verdict (exit code) stays.
+  endQuietlyOnEpipe(process.stdout);
+  process.stdout.write(formatReport(report, publicKeys.length > 0) + '\n');
   if (!report.ok) {
     const first = report.problems[0];
-    if (first) console.error(`${ErrorCodes.AUDIT_CHAIN}: ${first.file}:${first.line}: ${first.seq !== undefined ? `seq ${first.seq}: ` : ''}${first.message}`);
+    if (first) console.error(`${ErrorCodes.AUDIT_CHAIN}: ${formatProblem(first)}`);
     return 1;
   }
   return 0;

@@ -1,6 +1,7 @@
 // The checks of a config about to be served, which `serve` and `config check` both run after
 // the schema: configs the schema accepts that would silently do the wrong thing. Errors stop
 // the service; warnings are printed and it runs. Secrets are never part of a message.
+import { IMPLICIT_DEFAULT_SEGMENT } from '../policy/segments.ts';
 import { parseHostPort } from '../util/address.ts';
 import { coversFamily, firstUncovered, formatAddress, overlaps, rangesOf } from './networks.ts';
 import type { Config } from './schema.ts';
@@ -13,14 +14,14 @@ export interface Findings {
 /** Shorter tokens can be guessed or brute-forced against the API. */
 export const MIN_TOKEN_LENGTH = 24;
 
-/** What a client in no segment gets (src/policy/segments.ts implicitDefaultSegment; a unit test keeps them equal). */
-export const IMPLICIT_SEGMENT = { name: 'default', action: 'allow' } as const;
+/** What a client in no segment gets. */
+export const IMPLICIT_SEGMENT = { name: IMPLICIT_DEFAULT_SEGMENT.name, action: IMPLICIT_DEFAULT_SEGMENT.action } as const;
 
 const CATCH_ALL_EXAMPLE = '{ name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }';
 
 export function serviceFindings(config: Config, env: NodeJS.ProcessEnv): Findings {
   return {
-    errors: [...segmentsOutsideAllow(config), ...openResolver(config), ...tokenProblems(config, env), ...pseudonymSecretProblems(config, env)],
+    errors: [...segmentsOutsideAllow(config), ...openResolver(config), ...tokenProblems(config, env), ...plainHttpTokens(config), ...pseudonymSecretProblems(config, env)],
     warnings: uncoveredClients(config),
   };
 }
@@ -62,6 +63,17 @@ function openResolver(config: Config): string[] {
     }
   }
   return problems;
+}
+
+/** Bearer tokens must not cross a network in clear text: a private listener off loopback needs TLS (or an explicit opt-in). */
+function plainHttpTokens(config: Config): string[] {
+  const api = config.api;
+  if (!api.enabled || api.tls !== undefined || api.plain_http_tokens || config.auth.tokens.length === 0) return [];
+  const address = parseHostPort(api.listen, 8054);
+  if (typeof address === 'string' || isLoopback(address.host)) return [];
+  return [
+    `api.listen: "${api.listen}" is reachable from other hosts over plain HTTP, so auth.tokens would travel in clear text; add api.tls: { cert_file, key_file }, listen on loopback behind a TLS proxy, or set api.plain_http_tokens: true if the network is trusted`,
+  ];
 }
 
 function isLoopback(host: string): boolean {

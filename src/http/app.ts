@@ -10,6 +10,7 @@ import { createListenerApp, type TlsMaterial } from './listener.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerChangeRoutes } from './routes/changes.ts';
 import { registerFleetRoutes } from './routes/fleet.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerListEntryRoutes } from './routes/list-entries.ts';
 import { registerListRoutes } from './routes/lists.ts';
@@ -17,7 +18,10 @@ import { registerReloadRoutes } from './routes/reload.ts';
 
 export type { HttpDeps } from './deps.ts';
 
-export function buildPublicApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInstance {
+/** What the public feed needs: no metrics, health or audit (it runs in its own thread, see feed-thread.ts). */
+export type FeedDeps = Pick<HttpDeps, 'config' | 'logger' | 'lists'>;
+
+export function buildPublicApp(deps: FeedDeps, tls?: TlsMaterial): FastifyInstance {
   const app = createListenerApp(deps.config.http, tls, deps.logger.child({ component: 'http' }));
   registerListRoutes(app, deps);
   return app;
@@ -31,6 +35,7 @@ export function buildPrivateApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInsta
   registerFleetRoutes(app, deps);
   registerListEntryRoutes(app, deps);
   registerChangeRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
   return app;
 }
 
@@ -43,6 +48,7 @@ export function buildHttpApp(deps: HttpDeps, listener: HttpListenerConfig = deps
   registerFleetRoutes(app, deps);
   registerListEntryRoutes(app, deps);
   registerChangeRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
   registerListRoutes(app, deps);
   return app;
 }

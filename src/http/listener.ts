@@ -42,10 +42,16 @@ export function createListenerApp(config: HttpListenerConfig, tls: TlsMaterial |
     requestTimeout: config.request_timeout_ms,
     // Socket inactivity of any kind (an idle connection that never sends a request).
     connectionTimeout: config.idle_timeout_ms + config.request_timeout_ms,
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    // Node checks the header and request deadlines only every connectionsCheckingInterval
+    // (30 s by default): check often enough for headers_timeout to mean what it says.
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, ...deadlineChecks(config) } } : { http: deadlineChecks(config) }),
   }) as unknown as FastifyInstance;
   applyConnectionLimits(app.server, config);
   return app;
+}
+
+function deadlineChecks(config: HttpListenerConfig): { headersTimeout: number; connectionsCheckingInterval: number } {
+  return { headersTimeout: config.headers_timeout_ms, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headers_timeout_ms / 4))) };
 }
 
 /** Caps connections in total and per client address, and bounds how long headers may take. */

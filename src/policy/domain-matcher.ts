@@ -105,6 +105,3 @@ function setOf(list: MatcherInput): DomainSet {
   }
   return set;
 }
-
-/** The listed suffix of `name` in a small set (allowlists), or undefined: the one parent-domain walk. */
-export { findListedSuffix as matchesAnySuffix } from '../dns/domain-name.ts';

@@ -9,7 +9,7 @@ import type { AuditEvent } from '../../src/audit/event.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { ListRegistry } from '../../src/lists/registry.ts';
-import { decision, tempDir, writeLog } from '../unit/audit/helpers.ts';
+import { FORMULA_CELL, HOSTILE_QNAMES, RAW_CONTROL, decision, parseCsv, tempDir, writeLog } from '../unit/audit/helpers.ts';
 
 const AUDITOR = 'auditor-token-0123456789abcdef';
 const ADMIN = 'admin-token-fedcba9876543210';
@@ -208,7 +208,9 @@ describe('GET /api/audit/events', () => {
     }
     const res = await get('/api/audit/events?format=csv&qname=tiktok.com&segment=personal&list=tiktok', AUDITOR);
     const csv = await res.text();
-    expect(csv).toContain(",'=cmd|x5.tiktok.com,");
+    // DNS presentation form: "=" and "|" become \061 and \124, so the cell cannot be a formula.
+    expect(csv).toContain(',\\061cmd\\124x5.tiktok.com,');
+    expect(csv).not.toContain('=cmd');
   });
 
   it('rejects bad parameters with 400 and a message naming the parameter', async () => {
@@ -225,6 +227,53 @@ describe('GET /api/audit/events', () => {
       const res = await get(`/api/audit/events${query}`, AUDITOR);
       expect(res.status, query).toBe(400);
       expect(((await res.json()) as { message: string }).message).toContain(message);
+    }
+  });
+});
+
+describe('unknown parameters', () => {
+  it.each([
+    ['/api/audit/events?sgment=service', 'unknown parameter "sgment"; known: from, to, segment, action, list, client, qname, limit, cursor, format'],
+    ['/api/audit/summary?segment=service&actoin=blocked', 'unknown parameter "actoin"; known: from, to, segment, action, list, client, qname'],
+    ['/api/audit/summary?limit=5', 'unknown parameter "limit"'],
+  ])('%s: 400 naming the known ones (a typo never widens the answer)', async (path, message) => {
+    const res = await get(path, AUDITOR);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain(message);
+  });
+});
+
+describe('CSV with names from the network', () => {
+  it('has no formula cell and no raw control character, read with "," or with ";" (Belgian locales)', async () => {
+    const dir = await tempDir('dnsward-audit-api-csv-');
+    await writeLog(dir, HOSTILE_QNAMES.length, {}, (i) =>
+      decision(i, { qname: HOSTILE_QNAMES[i]!, rule: i % 2 ? `cname:${HOSTILE_QNAMES[i]!}` : 'tiktok.com', segment: i === 0 ? '=seg' : 'service', list: i === 1 ? '+list;=x' : 'tiktok' }),
+    );
+    const config = configSchema.parse({ segments: [{ name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }], audit: { dir }, auth: { tokens: [{ name: 'a', role: 'auditor', token: AUDITOR }] }, instance: 'a' });
+    const small = buildHttpApp({ config, logger: pino({ level: 'silent' }), metrics: new Registry(), lists: new ListRegistry(), health: readyHealth() });
+    await small.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(small.server.address() as { port: number }).port}/api/audit/events?format=csv`, { headers: { authorization: `Bearer ${AUDITOR}` } });
+      const csv = await res.text();
+      expect(csv).not.toMatch(RAW_CONTROL);
+      for (const sep of [',', ';'] as const) {
+        const rows = parseCsv(csv, sep);
+        expect(rows).toHaveLength(HOSTILE_QNAMES.length + 1);
+        for (const cell of rows.flat()) expect(cell, `${sep}: ${cell}`).not.toMatch(FORMULA_CELL);
+      }
+      const rows = parseCsv(csv, ',');
+      expect(rows.map((r) => r.length)).toEqual(rows.map(() => 14));
+      // DNS presentation form: the query of the issue, inert.
+      expect(rows[1]![4]).toBe('x\\059\\061cmd\\124\\039\\032\\047C\\032calc\\039\\033A0\\059y.tiktok.com');
+      expect(rows[3]![4]).toBe('\\027\\09131mred\\007\\000.tiktok.com');
+      expect(rows[2]![8]).toBe('cname:a\\044\\0611\\0431\\044b.tiktok.com');
+      expect(rows[1]![2]).toBe("'=seg");
+      expect(rows[2]![7]).toBe("'+list\\059=x");
+      // JSON stays as it is: the same names, exactly.
+      const json = await fetch(`http://127.0.0.1:${(small.server.address() as { port: number }).port}/api/audit/events`, { headers: { authorization: `Bearer ${AUDITOR}` } });
+      expect(((await json.json()) as { events: AuditEvent[] }).events.map((e) => e.qname)).toEqual(HOSTILE_QNAMES);
+    } finally {
+      await small.close();
     }
   });
 });

@@ -1,10 +1,11 @@
 // `dnsward audit verify` and `dnsward audit export` as a user runs them: bin/dnsward in a child process.
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { decision, tempDir, writeLog } from '../unit/audit/helpers.ts';
+import { keyFingerprint } from '../../src/audit/keys.ts';
+import { FORMULA_CELL, HOSTILE_QNAMES, KEY, RAW_CONTROL, decision, parseCsv, tempDir, writeLog } from '../unit/audit/helpers.ts';
 
 const run = promisify(execFile);
 const FILE = 'audit-a-2026-11-28-000.jsonl';
@@ -18,6 +19,15 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** Runs the CLI with its stdout read by `reader` (which may close it early, as `| head` does). */
+function piped(args: string[], reader: (stdout: NodeJS.ReadableStream & { destroy(): void }) => void): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/dnsward', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  reader(child.stdout);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
 }
 
 function mix(i: number): ReturnType<typeof decision> {
@@ -55,7 +65,82 @@ describe('dnsward audit verify', () => {
   });
 });
 
+describe('dnsward audit verify: what it refuses, and what it prints', () => {
+  it('fails on a directory or a file that holds no block log', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'notes.txt'), 'hello\n');
+    const empty = await cli(['audit', 'verify', dir]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('no block log here');
+    await writeFile(join(dir, 'empty.jsonl'), '');
+    const file = await cli(['audit', 'verify', join(dir, 'empty.jsonl')]);
+    expect(file.code).toBe(1);
+    expect(file.stderr).toContain('empty.jsonl:0: holds no block-log records');
+  });
+
+  it('prints the signing key with its fingerprint, and no control character from file names or records', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, 3, {}, mix);
+    const ok = await cli(['audit', 'verify', dir]);
+    expect(ok.stdout).toContain(`(${keyFingerprint(KEY)}) (not pinned`);
+    // A file named by someone who can write the directory: ESC and BEL in the instance part.
+    await copyFile(join(dir, FILE), join(dir, 'audit-x\u001b]0;owned\u0007-2026-11-28-000.jsonl'));
+    const bad = await cli(['audit', 'verify', dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).not.toMatch(RAW_CONTROL);
+    expect(bad.stdout).toContain('[instance x\\027]0;owned\\007]');
+  });
+
+  it('ends quietly with its verdict when the reader of its output goes away (| head)', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, 3, {}, mix);
+    const res = await piped(['audit', 'verify', dir], (stdout) => stdout.destroy());
+    expect(res).toEqual({ code: 0, stderr: '' });
+    const lines = (await readFile(join(dir, FILE), 'utf8')).split('\n');
+    lines[1] = lines[1]!.replace('"segment":"personal"', '"segment":"other"');
+    await writeFile(join(dir, FILE), lines.join('\n'));
+    const bad = await piped(['audit', 'verify', dir], (stdout) => stdout.destroy());
+    expect(bad).toEqual({ code: 1, stderr: `DNSWARD_ERR_AUDIT_CHAIN: ${FILE}:2: seq 2: content does not match its hash: the record was edited\n` });
+  });
+});
+
 describe('dnsward audit export', () => {
+  it('fails on a missing directory instead of exporting nothing', async () => {
+    const res = await cli(['audit', 'export', '--dir', '/nonexistent/dnsward-audit', '--from', '2026-11-28', '--to', '2026-11-29']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('DNSWARD_ERR_USAGE: audit export: /nonexistent/dnsward-audit is not a directory');
+    expect(res.stderr).not.toContain('exported');
+  });
+
+  it('ends quietly when the reader goes away after the first lines (| head)', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, 20_000, {}, (i) => decision(i, { ts: T0 + i }));
+    let first = '';
+    const res = await piped(['audit', 'export', '--dir', dir, '--from', '2026-11-28', '--to', '2026-11-29'], (stdout) => {
+      stdout.once('data', (chunk: Buffer) => {
+        first = chunk.toString();
+        stdout.destroy();
+      });
+    });
+    expect(first).toContain('"seq":1,');
+    expect(res).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('writes CSV where no cell is a formula and no control character is raw, whether read with "," or ";"', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, HOSTILE_QNAMES.length, {}, (i) => decision(i, { qname: HOSTILE_QNAMES[i]!, rule: `cname:${HOSTILE_QNAMES[i]!}` }));
+    const res = await cli(['audit', 'export', '--dir', dir, '--from', '2026-11-28', '--to', '2026-11-29', '--format', 'csv']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toMatch(RAW_CONTROL);
+    for (const sep of [',', ';'] as const) {
+      for (const cell of parseCsv(res.stdout, sep).flat()) expect(cell, `${sep}: ${cell}`).not.toMatch(FORMULA_CELL);
+    }
+    expect(parseCsv(res.stdout, ',')[1]![4]).toBe("x\\059\\061cmd\\124\\039\\032\\047C\\032calc\\039\\033A0\\059y.tiktok.com");
+    // JSONL stays as it is.
+    const jsonl = await cli(['audit', 'export', '--dir', dir, '--from', '2026-11-28', '--to', '2026-11-29']);
+    expect(jsonl.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { qname: string }).qname)).toEqual(HOSTILE_QNAMES);
+  });
+
   it('writes JSON Lines of a time range and segment, which verify as a chain fragment when unfiltered', async () => {
     const dir = await tempDir();
     await writeLog(dir, 20, {}, mix);

@@ -2,14 +2,14 @@
 // logged and allowed queries (CNAME cloaking included), pseudonyms on the personal segment,
 // and nothing lost when the server stops with queries in flight (in-process stop, and a real
 // SIGTERM to `dnsward serve`).
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../src/audit/event.ts';
+import { type AuditEvent, eventHash } from '../../src/audit/event.ts';
 import { createAuditSink } from '../../src/audit/index.ts';
 import { verifyAuditPath } from '../../src/audit/verify.ts';
 import { startDnsward } from '../../src/app.ts';
@@ -54,7 +54,8 @@ async function readEvents(dir: string): Promise<AuditEvent[]> {
   const names = (await readdir(dir)).filter((n) => /-\d{3}\.jsonl$/.test(n)).sort();
   const out: AuditEvent[] = [];
   for (const n of names) {
-    for (const line of (await readFile(join(dir, n), 'utf8')).split('\n')) if (line) out.push(JSON.parse(line) as AuditEvent);
+    // Seal lines (the signature ending each write) are not events.
+    for (const line of (await readFile(join(dir, n), 'utf8')).split('\n')) if (line && !line.startsWith('{"type":')) out.push(JSON.parse(line) as AuditEvent);
   }
   return out;
 }
@@ -167,56 +168,176 @@ describe('block log behind the resolver', () => {
   });
 
   it('loses nothing across a real SIGTERM to dnsward serve with queries in flight', async () => {
-    const { config, dir } = await auditConfig();
-    const root = join(dir, '..');
-    const file = join(root, 'dnsward.yaml');
-    const yaml = {
-      dns: config.dns,
-      upstreams: config.upstreams,
-      lists: { dir: join(process.cwd(), 'lists') },
-      segments: [{ name: 'service', networks: [`${SERVICE}/32`], action: 'block', lists: ['tiktok'] }, { name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }],
-      http: { enabled: false },
-      audit: config.audit,
-      instance: 'sigterm',
-    };
-    await writeFile(file, JSON.stringify(yaml));
-    const child = spawn(process.execPath, ['bin/dnsward', 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready: ${out}`)), 15_000);
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const m = /"msg":"dnsward ready"/.test(out) && /"dns":\["127\.0\.0\.1:(\d+)"/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, SERVICE, () => resolve()));
-    let answered = 0;
-    socket.on('message', (msg) => {
-      if ((msg.readUInt16BE(2) & 0xf) === 3) answered++;
-    });
-    let sent = 0;
-    for (let burst = 0; burst < 60; burst++) {
-      for (let i = 0; i < 100; i++) {
-        socket.send(buildQuery({ name: `s${sent}.tiktok.com`, id: sent & 0xffff }), port, '127.0.0.1');
-        sent++;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-      if (burst === 30) child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
-    socket.close();
+    const { dir, file } = await serveConfig('sigterm');
+    const serve = await startServe(file);
+    const traffic = await sendBursts(serve.port, { bursts: 60, during: (burst) => burst === 30 && serve.child.kill('SIGTERM') });
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
     const events = await readEvents(dir);
-    expect(answered).toBeGreaterThan(100);
-    expect(events.length).toBeGreaterThanOrEqual(answered);
-    expect(events.length).toBeLessThanOrEqual(sent);
+    expect(traffic.answered).toBeGreaterThan(100);
+    expect(events.length).toBeGreaterThanOrEqual(traffic.answered);
+    expect(events.length).toBeLessThanOrEqual(traffic.sent);
     const report = await verifyAuditPath(dir);
     expect(report.problems).toEqual([]);
     expect(report.instances[0]!.lastCheckpointSeq).toBe(events.length);
   });
+
+  it('verifies after a SIGKILL in mid-burst and a restart: a write cut short is set aside, declared, and not adopted', async () => {
+    const { dir, file } = await serveConfig('killed');
+    const first = await startServe(file);
+    // Two sealed writes first (a flush interval is 100 ms), then a burst the kill interrupts.
+    for (let i = 0; i < 2; i++) {
+      await sendBursts(first.port, { bursts: 1 });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const traffic = await sendBursts(first.port, { bursts: 60, during: (burst) => burst === 30 && first.child.kill('SIGKILL') });
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(traffic.answered).toBeGreaterThan(100);
+    const [name] = await eventFileNames(dir);
+    const path = join(dir, name!);
+    // The kill came between two writes or inside one. The kernel can stop a write at a page
+    // boundary when the process is killed; the test makes sure that case is exercised too:
+    // it cuts the last write (events and seal) in the middle of its second line.
+    const text = await readFile(path, 'utf8');
+    const lines = text.split('\n').slice(0, -1);
+    const lastSeal = lines.findLastIndex((l) => l.startsWith('{"type":"seal"'));
+    const before = lines.slice(0, lastSeal).findLastIndex((l) => l.startsWith('{"type":"seal"'));
+    expect(before).toBeGreaterThan(0);
+    expect(lastSeal - before).toBeGreaterThan(2);
+    const writeStart = Buffer.byteLength(lines.slice(0, before + 1).map((l) => l + '\n').join(''));
+    const cutAt = writeStart + Buffer.byteLength(lines[before + 1]! + '\n') + 40;
+    await truncate(path, cutAt);
+    const signed = JSON.parse(lines[before]!) as { seq: number; hash: string };
+    const sealedSeq = signed.seq;
+
+    const second = await startServe(file);
+    const after = await sendBursts(second.port, { bursts: 2 });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(after.answered).toBeGreaterThan(0);
+
+    const verify = await cli(['audit', 'verify', dir, '--public-key', join(dir, 'audit-killed.pub.pem')]);
+    expect(verify.stderr).toBe('');
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain(`unsealed tail: 1 record(s), seq ${sealedSeq + 1}..${sealedSeq + 1} of a write the run started`);
+    expect(verify.stdout).toContain('an incomplete last line (40 bytes, a write cut in mid-line) was cut at the restart');
+    expect(verify.stdout).toMatch(/note: instance killed: the run started \S+ ended without a shutdown seal/);
+    // Not adopted: the restarted run continued from the last sealed record.
+    const events = await readEvents(dir);
+    const firstNew = events.find((e) => e.seq === sealedSeq + 1)!;
+    expect(firstNew.prev).toBe(signed.hash);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
+  });
+
+  it('does not sign records appended while it was stopped: verify with the pinned key fails naming the first forged seq', async () => {
+    const { dir, file } = await serveConfig('forged');
+    const first = await startServe(file);
+    await sendBursts(first.port, { bursts: 1 });
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+
+    // The attacker, who can write audit.dir but has no key, appends two records with correctly
+    // recomputed hashes that continue the chain.
+    const [name] = await eventFileNames(dir);
+    const path = join(dir, name!);
+    const last = (await readEvents(dir)).at(-1)!;
+    let prev = last.hash;
+    let forged = '';
+    for (const seq of [last.seq + 1, last.seq + 2]) {
+      const record: Record<string, unknown> = { ...last, seq, prev, qname: `innocent${seq}.example`, ts: new Date().toISOString() };
+      delete record.hash;
+      record.hash = eventHash(record);
+      prev = record.hash as string;
+      forged += JSON.stringify(record) + '\n';
+    }
+    await appendFile(path, forged);
+
+    const second = await startServe(file);
+    await sendBursts(second.port, { bursts: 1 });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+
+    const verify = await cli(['audit', 'verify', dir, '--public-key', join(dir, 'audit-forged.pub.pem')]);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toMatch(new RegExp(`^DNSWARD_ERR_AUDIT_CHAIN: ${name}:\\d+: seq ${last.seq + 1}: 2 line\\(s\\), seq ${last.seq + 1}\\.\\.${last.seq + 2} after the last seal were set aside .*dnsward did not write them`));
+    // Never under a genuine signature: not in the log, which went on from the signed head.
+    const events = await readEvents(dir);
+    expect(events.some((e) => e.qname.startsWith('innocent'))).toBe(false);
+    expect(events.find((e) => e.seq === last.seq + 1)?.prev).toBe(last.hash);
+  });
 });
+
+/** A config file for `dnsward serve` with its own block log: 127.0.0.2 is a blocking segment. */
+async function serveConfig(instance: string): Promise<{ dir: string; file: string }> {
+  const { config, dir } = await auditConfig();
+  const file = join(dir, '..', 'dnsward.yaml');
+  const yaml = {
+    dns: config.dns,
+    upstreams: config.upstreams,
+    // Relative paths resolve against the config file's directory (a temporary one here).
+    lists: { dir: join(process.cwd(), 'lists') },
+    segments: [{ name: 'service', networks: [`${SERVICE}/32`], action: 'block', lists: ['tiktok'] }, { name: 'default', networks: ['0.0.0.0/0'], action: 'allow' }],
+    http: { enabled: false },
+    api: { enabled: false },
+    audit: config.audit,
+    instance,
+  };
+  await writeFile(file, JSON.stringify(yaml));
+  return { dir, file };
+}
+
+interface Serve {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts bin/dnsward serve and resolves once it is ready, with its DNS port. */
+async function startServe(file: string): Promise<Serve> {
+  const child = spawn(process.execPath, ['bin/dnsward', 'serve', '--config', file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${out}`)), 15_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"msg":"dnsward ready"/.test(out) && /"dns":\["127\.0\.0\.1:(\d+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { child, port, exited };
+}
+
+/** Bursts of 100 listed names from the blocking segment, 2 ms apart; `during` runs after each burst. */
+async function sendBursts(port: number, options: { bursts: number; during?: (burst: number) => unknown }): Promise<{ sent: number; answered: number }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, SERVICE, () => resolve()));
+  let answered = 0;
+  socket.on('message', (msg) => {
+    if ((msg.readUInt16BE(2) & 0xf) === 3) answered++;
+  });
+  let sent = 0;
+  for (let burst = 0; burst < options.bursts; burst++) {
+    for (let i = 0; i < 100; i++) {
+      socket.send(buildQuery({ name: `s${sent}-${port}.tiktok.com`, id: sent & 0xffff }), port, '127.0.0.1');
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+    options.during?.(burst);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  socket.close();
+  return { sent, answered };
+}
+
+async function eventFileNames(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => /-\d{3}\.jsonl$/.test(n)).sort();
+}
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/dnsward', ...args], (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}

@@ -118,6 +118,7 @@ describe('dnsward serve', () => {
         'segments:',
         '  - { name: service, networks: ["127.0.0.0/8"], action: block, lists: [tiktok] }',
         'http: { listen: "127.0.0.1:0" }',
+        'api: { listen: "127.0.0.1:0" }',
         `audit: { dir: "${join(dir, 'audit')}", signing_key_file: "${join(dir, 'keys/signing.key')}", pseudonym_secret_file: "${join(dir, 'keys/pseudonym.key')}", log_decisions: true }`,
       ].join('\n'),
     );
@@ -190,7 +191,7 @@ const cleanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DNSWARD_AUDIT_TOKEN
 describe('config check and serve refuse the same configs with the same message', () => {
   // Each would otherwise start: loopback listener on a free port, HTTP on a free port.
   const base = (dns: string, rest: string, listen = '127.0.0.1:0'): string =>
-    [`dns: { listen: ["${listen}"], ${dns} }`, 'upstreams: ["127.0.0.1:9"]', 'http: { listen: "127.0.0.1:0" }', 'audit: { enabled: false }', rest].join('\n') + '\n';
+    [`dns: { listen: ["${listen}"], ${dns} }`, 'upstreams: ["127.0.0.1:9"]', 'http: { listen: "127.0.0.1:0" }', 'api: { listen: "127.0.0.1:0" }', 'audit: { enabled: false }', rest].join('\n') + '\n';
   const CATCH_ALL = 'segments:\n  - { name: default, networks: ["0.0.0.0/0", "::/0"], action: allow }';
   const cases: [string, string, string][] = [
     ['an unset token_env', base('allow: ["127.0.0.0/8"]', `${CATCH_ALL}\nauth: { tokens: [{ name: t, role: auditor, token_env: DNSWARD_TOKEN }] }`), 'auth.tokens[0].token_env: environment variable DNSWARD_TOKEN (token "t") is not set'],

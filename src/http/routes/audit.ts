@@ -15,6 +15,18 @@ class BadRequest extends Error {}
 
 type Query = Record<string, string | string[] | undefined>;
 
+const FILTER_PARAMETERS = ['from', 'to', 'segment', 'action', 'list', 'client', 'qname'] as const;
+const EVENTS_PARAMETERS: readonly string[] = [...FILTER_PARAMETERS, 'limit', 'cursor', 'format'];
+const SUMMARY_PARAMETERS: readonly string[] = FILTER_PARAMETERS;
+
+/** A mistyped parameter (`sgment=`) must not silently widen the answer to everything. */
+function onlyKnown(query: Query, known: readonly string[]): void {
+  const unknown = Object.keys(query).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new BadRequest(`unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${known.join(', ')}`);
+  }
+}
+
 function one(query: Query, key: string): string | undefined {
   const value = query[key];
   if (Array.isArray(value)) throw new BadRequest(`${key}: give it once`);
@@ -75,6 +87,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: HttpDeps): void 
     let filter: AuditFilter;
     let limit = DEFAULT_LIMIT;
     try {
+      onlyKnown(query, EVENTS_PARAMETERS);
       csv = wantsCsv(request, query);
       filter = parseFilter(query);
       const limitText = one(query, 'limit');
@@ -107,6 +120,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: HttpDeps): void 
   app.get('/api/audit/summary', auditor, async (request, reply) => {
     let filter: AuditFilter;
     try {
+      onlyKnown(request.query as Query, SUMMARY_PARAMETERS);
       filter = parseFilter(request.query as Query);
     } catch (error) {
       if (error instanceof BadRequest) return badRequest(reply, error.message);

@@ -8,7 +8,7 @@ import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, type R
 import type { HttpDeps } from '../deps.ts';
 import { type Index, renderListsPage } from '../pages/lists-page.ts';
 
-export function registerListRoutes(app: FastifyInstance, deps: HttpDeps): void {
+export function registerListRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'config' | 'logger' | 'lists'>): void {
   if (!deps.config.lists.feed) return;
   // A plugin so that the signing key loads (and fails) before the server listens.
   app.register(async (scope) => {

@@ -2,7 +2,7 @@
 // is blocked (blocking segments) or recorded (log-only segments), on fresh and cached
 // answers alike, per the client's segment. Allowlists beat lists here too.
 import { HEADER_SIZE } from '../../dns/constants.ts';
-import { matchesAnySuffix } from '../../policy/domain-matcher.ts';
+import { findListedSuffix } from '../../dns/domain-name.ts';
 import type { ResponseHandler } from '../context.ts';
 import type { Verdicts } from '../verdicts.ts';
 
@@ -10,7 +10,7 @@ export function cnameStage(deps: { verdicts: Verdicts }, next: ResponseHandler):
   const { verdicts } = deps;
   return (ctx, answer, scan, ageSeconds, source) => {
     const segment = ctx.segment;
-    if (segment.mask !== 0 && scan.cnameTargets.length > 0 && matchesAnySuffix(ctx.q.qname, segment.allowlist) === undefined) {
+    if (segment.mask !== 0 && scan.cnameTargets.length > 0 && findListedSuffix(ctx.q.qname, segment.allowlist) === undefined) {
       const matcher = ctx.policy.matcher;
       for (const target of scan.cnameTargets) {
         const match = matcher.match(target, segment.mask);

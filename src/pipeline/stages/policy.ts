@@ -1,7 +1,7 @@
 // Stage policy: match the query name against the segment's lists. Allowlists beat lists.
 // block → synthesised answer + decision; log → decision, then answer normally.
 import { HEADER_SIZE } from '../../dns/constants.ts';
-import { matchesAnySuffix } from '../../policy/domain-matcher.ts';
+import { findListedSuffix } from '../../dns/domain-name.ts';
 import type { Handler, QueryContext } from '../context.ts';
 import type { Verdicts } from '../verdicts.ts';
 
@@ -11,7 +11,7 @@ export function policyStage(deps: { verdicts: Verdicts }, next: Handler): Handle
     const segment = ctx.segment;
     if (segment.mask === 0) return next(ctx);
     const qname = ctx.q.qname;
-    if (segment.allowlist.size > 0 && matchesAnySuffix(qname, segment.allowlist) !== undefined) return next(ctx);
+    if (segment.allowlist.size > 0 && findListedSuffix(qname, segment.allowlist) !== undefined) return next(ctx);
     const match = ctx.policy.matcher.match(qname, segment.mask);
     if (match === undefined) return next(ctx);
     if (segment.action === 'block') {

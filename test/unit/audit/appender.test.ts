@@ -2,7 +2,7 @@ import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventAppender } from '../../../src/audit/appender.ts';
-import { Outbox } from '../../../src/audit/outbox.ts';
+import { BLOCK_BYTES, Outbox } from '../../../src/audit/outbox.ts';
 import { tempDir } from './helpers.ts';
 
 function outboxOf(name: string, texts: string[]): Outbox {
@@ -52,5 +52,23 @@ describe('EventAppender', () => {
     await app.sync();
     await app.close();
     expect(app.openName).toBe('');
+  });
+
+  it('writes a chunk of several blocks and its seal together, and appends single lines', async () => {
+    const dir = await tempDir();
+    const o = new Outbox();
+    const big = Buffer.alloc(BLOCK_BYTES - 2, 0x61);
+    big[big.length - 1] = 10;
+    o.add('x.jsonl', big, big.length, 1, 'h1');
+    o.add('x.jsonl', Buffer.from('second\n'), 7, 2, 'h2');
+    o.close(o.first!, Buffer.from('seal\n'));
+    expect(o.first!.blocks).toHaveLength(3);
+    const app = new EventAppender(dir, true);
+    await app.write(o.first!);
+    await app.appendLine('x.jsonl', Buffer.from('shutdown\n'));
+    await app.close();
+    const text = await readFile(join(dir, 'x.jsonl'), 'utf8');
+    expect(text.length).toBe(big.length + 7 + 5 + 9);
+    expect(text.endsWith('\nsecond\nseal\nshutdown\n')).toBe(true);
   });
 });

@@ -6,11 +6,13 @@ import {
   eventFileName,
   fileSafeInstance,
   lastCompleteLine,
+  linesBackward,
   listCheckpointInstances,
   listEventFiles,
   parseEventFileName,
   publicKeyFileName,
   readLines,
+  unsealedFileName,
 } from '../../../src/audit/files.ts';
 import { tempDir } from './helpers.ts';
 
@@ -27,6 +29,8 @@ describe('block-log file names', () => {
     expect(eventFileName('a', '2026-11-28', 1234)).toBe('audit-a-2026-11-28-1234.jsonl');
     expect(checkpointFileName('a/b')).toBe('audit-a_b.checkpoints.jsonl');
     expect(publicKeyFileName('a')).toBe('audit-a.pub.pem');
+    expect(unsealedFileName('a/b', '2026-11-28T12:00:00.123Z')).toBe('audit-a_b.unsealed-20261128T120000123Z.jsonl');
+    expect(parseEventFileName(unsealedFileName('a', '2026-11-28T12:00:00.123Z'))).toBeUndefined();
   });
 
   it('parse back, also for instance names with dashes', () => {
@@ -77,5 +81,24 @@ describe('lastCompleteLine', () => {
     expect(await lastCompleteLine(path)).toEqual({ text: undefined, completeEnd: 0, size: 7 });
     await writeFile(path, 'x'.repeat(100) + '\n');
     await expect(lastCompleteLine(path, 50)).rejects.toThrow(/longer than 50 bytes/);
+  });
+});
+
+describe('linesBackward', () => {
+  it('yields the complete lines from the last to the first, with offsets, skipping an incomplete last line, across chunks', async () => {
+    const path = join(await tempDir(), 'f');
+    await writeFile(path, 'first\nçé\n\nlast\npartial');
+    const out: [string, number, number][] = [];
+    for await (const l of linesBackward(path, 3)) out.push([l.text, l.start, l.end]);
+    expect(out).toEqual([
+      ['last', 12, 17],
+      ['', 11, 12],
+      ['çé', 6, 11],
+      ['first', 0, 6],
+    ]);
+    await writeFile(path, 'no newline at all');
+    const none: string[] = [];
+    for await (const l of linesBackward(path)) none.push(l.text);
+    expect(none).toEqual([]);
   });
 });

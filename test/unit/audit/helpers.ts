@@ -71,3 +71,50 @@ export function captureLogs(level = 'info'): { logger: Logger; lines: Record<str
   });
   return { logger: pino({ level }, stream), lines };
 }
+
+/** Query names an attacker can send: a formula for `;` locales, ESC/BEL/NUL, bidi override, quotes. */
+export const HOSTILE_QNAMES = [
+  "x;=cmd|' /C calc'!A0;y.tiktok.com",
+  'a,=1+1,b.tiktok.com',
+  '\u001b[31mred\u0007\u0000.tiktok.com',
+  '-2+3.tiktok.com',
+  '@sum.tiktok.com',
+  '"quoted".tiktok.com',
+  'tab\there.tiktok.com',
+  '\u202egnp.tiktok.com',
+];
+
+/** Splits CSV text into rows of cells as a spreadsheet does with separator `sep` (RFC 4180 quoting). */
+export function parseCsv(text: string, sep: ',' | ';'): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"' && cell === '') quoted = true;
+    else if (ch === sep) {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
+  return rows;
+}
+
+/** What makes a cell a formula in a spreadsheet, and characters that must never appear raw. */
+export const FORMULA_CELL = /^[=+\-@\t\r]/;
+// eslint-disable-next-line no-control-regex
+export const RAW_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;

@@ -7,6 +7,11 @@ import { createAuditSink } from '../../../src/audit/index.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { decision, tempDir } from './helpers.ts';
 
+/** The event lines of a file's text (seal lines left out). */
+function eventLines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '' && !l.startsWith('{"type":'));
+}
+
 const SEGMENTS = 'segments:\n  - { name: personal, networks: ["10.20.0.0/16"], action: log, lists: [tiktok], pseudonymize: true }\n';
 
 describe('audit config section', () => {
@@ -70,7 +75,7 @@ describe('createAuditSink', () => {
     const again = await createAuditSink(parseConfig(yaml), capture().logger);
     again.record(decision(1, { segment: 'personal', client: '10.20.0.7', pseudonymize: true, action: 'logged', response: 'answer' }));
     await again.close();
-    const clients = (await readFile(join(dir, file), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { client: string }).client);
+    const clients = eventLines(await readFile(join(dir, file), 'utf8')).map((l) => (JSON.parse(l) as { client: string }).client);
     expect(clients[0]).toBe(clients[1]);
   });
 
@@ -93,7 +98,7 @@ describe('createAuditSink', () => {
     await sink.close();
     const file = (await readdir(dir)).find((n) => n.endsWith('-000.jsonl'))!;
     const text = await readFile(join(dir, file), 'utf8');
-    expect(text.trim().split('\n')).toHaveLength(2000);
+    expect(eventLines(text)).toHaveLength(2000);
     expect(text).not.toContain('10.20.0.');
     const { verifyAuditPath } = await import('../../../src/audit/verify.ts');
     const report = await verifyAuditPath(dir);
@@ -104,9 +109,24 @@ describe('createAuditSink', () => {
   it('reports a worker-side start failure as the same coded error', async () => {
     const { dir, yaml } = await setup('  worker_thread: true\n');
     const { mkdir, writeFile } = await import('node:fs/promises');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'audit-a-2026-11-28-000.jsonl'), 'garbage\n');
-    await expect(createAuditSink(parseConfig(yaml), capture().logger)).rejects.toThrow(/not a valid event/);
+    await mkdir(join(dir, '..'), { recursive: true });
+    await writeFile(dir, 'a file where audit.dir should be');
+    await expect(createAuditSink(parseConfig(yaml), capture().logger)).rejects.toMatchObject({ code: 'DNSWARD_ERR_AUDIT_WRITE', message: expect.stringContaining('audit.dir: cannot create') });
+  });
+
+  it('prints the new signing key and its fingerprint at first start, so it can be pinned elsewhere', async () => {
+    const { keys, yaml } = await setup('');
+    const { logger, lines } = capture();
+    await (await createAuditSink(parseConfig(yaml), logger)).close();
+    const created = lines.find((l) => String(l.msg).includes('created a new signing key'));
+    const { createPublicKey } = await import('node:crypto');
+    const der = createPublicKey(await readFile(join(keys, 'signing.key'), 'utf8')).export({ format: 'der', type: 'spki' });
+    const { createHash } = await import('node:crypto');
+    expect(created).toMatchObject({ fingerprint: `sha256:${createHash('sha256').update(der).digest('hex')}` });
+    const again = capture();
+    await (await createAuditSink(parseConfig(yaml), again.logger)).close();
+    expect(again.lines.some((l) => String(l.msg).includes('created a new signing key'))).toBe(false);
+    expect(again.lines.find((l) => l.msg === 'block log opened')).toMatchObject({ fingerprint: created!.fingerprint });
   });
 
   it('only logs (no files, no keys) with enabled: false', async () => {

@@ -60,4 +60,19 @@ describe('Outbox', () => {
     o.add('a', huge, huge.length, 3, 'h3');
     expect(o.first!.blocks.at(-1)!.buf.length).toBe(BLOCK_BYTES + 5);
   });
+
+  it('starts a new chunk after maxPerChunk lines (one write is at most that many)', () => {
+    const o = new Outbox(2);
+    for (let i = 1; i <= 5; i++) o.add('a', line(String(i)), 2, i, `h${i}`);
+    expect(o.chunks.map((c) => c.count)).toEqual([2, 2, 1]);
+  });
+
+  it('close() ends a chunk with a last line (its seal): it takes no more lines', () => {
+    const o = new Outbox();
+    o.add('a', line('1'), 2, 1, 'h1');
+    o.close(o.first!, Buffer.from('seal\n'));
+    o.add('a', line('2'), 2, 2, 'h2');
+    expect(contents(o)).toEqual(['a:1\nseal\n', 'a:2\n']);
+    expect(o.first!.count).toBe(1);
+  });
 });

@@ -35,4 +35,17 @@ describe('FileRotation', () => {
     expect(r.place('2026-11-28', 40)).toBe('audit-a-2026-11-28-003.jsonl');
     expect(r.place('2026-11-28', 40)).toBe('audit-a-2026-11-28-004.jsonl');
   });
+
+  it('keeps room for seal lines, and counts lines that are not events', () => {
+    const r = new FileRotation('a', 1000, undefined, 300);
+    expect(r.place('2026-11-28', 600)).toBe('audit-a-2026-11-28-000.jsonl');
+    expect(r.place('2026-11-28', 200)).toBe('audit-a-2026-11-28-001.jsonl');
+    r.account('audit-a-2026-11-28-001.jsonl', 300);
+    r.account('audit-a-2026-11-28-000.jsonl', 999);
+    expect(r.current).toMatchObject({ index: 1, bytes: 500 });
+    expect(r.placeOther('2026-11-30', 100)).toBe('audit-a-2026-11-28-001.jsonl');
+    const empty = new FileRotation('a', 1000);
+    expect(empty.placeOther('2026-11-30', 100)).toBe('audit-a-2026-11-30-000.jsonl');
+    expect(empty.current).toMatchObject({ bytes: 100 });
+  });
 });

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ThreadedAuditSink } from '../../../src/audit/thread.ts';
@@ -25,7 +25,7 @@ function init(dir: string, overrides: Partial<WorkerInit> = {}): WorkerInit {
 
 async function eventLines(dir: string): Promise<string[]> {
   const name = (await readdir(dir)).find((n) => /-\d{3}\.jsonl$/.test(n));
-  return name ? (await readFile(join(dir, name), 'utf8')).trim().split('\n') : [];
+  return name ? (await readFile(join(dir, name), 'utf8')).split('\n').filter((l) => l !== '' && !l.startsWith('{"type":')) : [];
 }
 
 describe('ThreadedAuditSink', () => {
@@ -85,9 +85,8 @@ describe('ThreadedAuditSink', () => {
   });
 
   it('rejects with the worker’s coded error when the log cannot be opened', async () => {
-    const dir = await tempDir();
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'audit-a-2026-11-28-000.jsonl'), 'garbage\n');
-    await expect(ThreadedAuditSink.start({ init: init(dir), maxBuffered: 1000, logger: captureLogs().logger })).rejects.toMatchObject({ code: 'DNSWARD_ERR_AUDIT_CHAIN' });
+    const dir = join(await tempDir(), 'taken');
+    await writeFile(dir, 'a file where audit.dir should be');
+    await expect(ThreadedAuditSink.start({ init: init(join(dir, 'log')), maxBuffered: 1000, logger: captureLogs().logger })).rejects.toMatchObject({ code: 'DNSWARD_ERR_AUDIT_WRITE' });
   });
 });

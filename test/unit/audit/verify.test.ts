@@ -111,8 +111,9 @@ describe('audit verify', () => {
 
   it('finds a tail cut in the middle of a line', async () => {
     const dir = await intact();
-    const size = (await readFile(join(dir, FILE))).length;
-    await truncate(join(dir, FILE), size - 30);
+    // 30 bytes into record 10 (the seal lines after it go too).
+    const nine = (await readLinesOf(dir)).slice(0, 9).join('\n').length + 1;
+    await truncate(join(dir, FILE), nine + 30);
     expect(await firstProblem(dir)).toMatchObject({ file: FILE, line: 10, seq: 10, message: expect.stringContaining('incomplete last line') });
   });
 
@@ -170,6 +171,15 @@ describe('audit verify', () => {
     lines2[2] = JSON.stringify(r);
     await writeLinesOf(dir2, lines2);
     expect(await firstProblem(dir2)).toMatchObject({ line: 3, seq: 3, message: 'field "list_version" is missing' });
+  });
+
+  it('fails on a directory or a file that holds no block log; throws ENOENT for a missing path', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'readme.txt'), 'x');
+    expect((await verifyAuditPath(dir)).problems).toEqual([{ instance: '', file: dir, line: 0, message: expect.stringContaining('no block log here') }]);
+    await writeFile(join(dir, 'empty.jsonl'), '');
+    expect((await verifyAuditPath(join(dir, 'empty.jsonl'))).problems[0]).toMatchObject({ file: 'empty.jsonl', message: 'holds no block-log records (empty, or not a block-log file)' });
+    await expect(verifyAuditPath(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('verifies an exported or copied file under another name (chain only)', async () => {

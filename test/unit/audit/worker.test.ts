@@ -64,7 +64,10 @@ describe('audit worker', () => {
     expect(closed).toMatchObject({ t: 'ack', id: 3, stats: { checkpoints: 1 } });
     await exited;
     const name = (await readdir(dir)).find((n) => n.endsWith('-000.jsonl'))!;
-    const events = (await readFile(join(dir, name), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { client: string; qname: string });
+    const events = (await readFile(join(dir, name), 'utf8'))
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('{"type":'))
+      .map((l) => JSON.parse(l) as { client: string; qname: string });
     expect(events.map((e) => e.qname)).toEqual(['host0.tiktok.com', 'host1.tiktok.com', 'host2.tiktok.com']);
     expect(events[1]!.client).toMatch(/^anon:[0-9a-f]{16}$/);
     expect(events[0]!.client).toBe('10.20.0.7');
@@ -75,11 +78,11 @@ describe('audit worker', () => {
   });
 
   it('reports a start failure as fatal with its code', async () => {
-    const dir = await tempDir();
+    const dir = join(await tempDir(), 'taken');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(dir, 'audit-w-2026-11-28-000.jsonl'), 'not an event\n');
-    const { first, worker } = await start(init(dir));
-    expect(first).toMatchObject({ t: 'fatal', code: 'DNSWARD_ERR_AUDIT_CHAIN', message: expect.stringContaining('not a valid event') });
+    await writeFile(dir, 'a file where audit.dir should be');
+    const { first, worker } = await start(init(join(dir, 'log')));
+    expect(first).toMatchObject({ t: 'fatal', code: 'DNSWARD_ERR_AUDIT_WRITE', message: expect.stringContaining('audit.dir: cannot create') });
     await worker.terminate();
   });
 });

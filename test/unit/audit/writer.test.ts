@@ -1,20 +1,37 @@
 import { readdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GENESIS, eventHash } from '../../../src/audit/event.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { type EventBody, GENESIS, encodeEvent, eventHash } from '../../../src/audit/event.ts';
+import { rawPublicKey } from '../../../src/audit/keys.ts';
+import { MAX_SEALED_EVENTS, type Seal, checkSealSignature } from '../../../src/audit/seal.ts';
 import { verifyAuditPath } from '../../../src/audit/verify.ts';
 import { AuditWriter } from '../../../src/audit/writer.ts';
-import { decision, tempDir, writeLog, writerOptions } from './helpers.ts';
+import { KEY, decision, tempDir, writeLog, writerOptions } from './helpers.ts';
 
 const FILE = 'audit-a-2026-11-28-000.jsonl';
 
-async function lines(path: string): Promise<Record<string, unknown>[]> {
+async function allLines(path: string): Promise<Record<string, unknown>[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+async function seals(path: string): Promise<Seal[]> {
+  return (await allLines(path)).filter((r) => r.type === 'seal') as unknown as Seal[];
+}
+
+function body(i: number): EventBody {
+  const d = decision(i);
+  return { ts: new Date(d.ts).toISOString(), instance: 'a', segment: d.segment, client: d.client, qname: d.qname, qtype: 'A', action: d.action, list: d.list, rule: d.rule, list_version: d.listVersion, response: d.response };
+}
+
+/** The events of a file (seal lines left out). */
+async function lines(path: string): Promise<Record<string, unknown>[]> {
+  return (await allLines(path)).filter((r) => !('type' in r));
+}
+
 async function checkpoints(dir: string): Promise<Record<string, unknown>[]> {
-  return lines(join(dir, 'audit-a.checkpoints.jsonl'));
+  return allLines(join(dir, 'audit-a.checkpoints.jsonl'));
 }
 
 afterEach(() => {
@@ -103,11 +120,94 @@ describe('AuditWriter', () => {
     expect((await verifyAuditPath(dir)).ok).toBe(true);
   });
 
-  it('refuses to start on a damaged last record, naming the file and the command to run', async () => {
+  it('sets aside a line it did not write after the shutdown seal instead of adopting it; verify names it', async () => {
     const dir = await tempDir();
     await writeLog(dir, 2);
     await appendFile(join(dir, FILE), 'garbage\n');
-    await expect(AuditWriter.open(writerOptions(dir))).rejects.toThrow(/DNSWARD_ERR_AUDIT_CHAIN|not a valid event/);
+    await writeLog(dir, 1);
+    // The chain went on from the signed head (seq 2): the line is out of the log, in the unsealed file.
+    expect((await lines(join(dir, FILE))).map((e) => e.seq)).toEqual([1, 2, 3]);
+    const moved = (await readdir(dir)).filter((n) => n.includes('.unsealed-'));
+    expect(moved).toHaveLength(1);
+    expect(await readFile(join(dir, moved[0]!), 'utf8')).toBe('garbage\n');
+    const start = (await seals(join(dir, FILE))).find((x) => x.reason === 'start');
+    expect(start).toMatchObject({ seq: 2, count: 0, recovered: { after: 'shutdown', lines: 1, chained: false, moved_to: moved[0], bytes: 8 } });
+    const report = await verifyAuditPath(dir);
+    expect(report.problems[0]).toMatchObject({ seq: 3, message: expect.stringContaining('dnsward did not write them') });
+  });
+
+  it('ends every write with a signed seal covering its events, and a clean close with a shutdown seal', async () => {
+    const dir = await tempDir();
+    const writer = await AuditWriter.open(writerOptions(dir));
+    for (let i = 0; i < 3; i++) writer.record(decision(i));
+    await writer.flush();
+    writer.record(decision(3));
+    await writer.close();
+    const all = await allLines(join(dir, FILE));
+    expect(all.map((r) => ('type' in r ? `${String(r.reason)}:${String(r.count)}` : `e${String(r.seq)}`))).toEqual(['e1', 'e2', 'e3', 'batch:3', 'e4', 'batch:1', 'shutdown:0']);
+    const events = all.filter((r) => !('type' in r));
+    expect(all[3]).toMatchObject({ type: 'seal', seq: 3, hash: events[2]!.hash, instance: 'a', key: rawPublicKey(KEY) });
+    expect(all[6]).toMatchObject({ seq: 4, hash: events[3]!.hash });
+    for (const seal of all.filter((r) => 'type' in r)) expect(checkSealSignature(seal as unknown as Seal)).toBeUndefined();
+    expect((await verifyAuditPath(dir, { publicKeys: [KEY] })).problems).toEqual([]);
+  });
+
+  it('seals at most MAX_SEALED_EVENTS events per write', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, MAX_SEALED_EVENTS + 10);
+    expect((await seals(join(dir, FILE))).map((x) => x.count)).toEqual([MAX_SEALED_EVENTS, 10, 0]);
+  });
+
+  it('after a run stopped in mid-write, sets the unsealed records aside (not adopted), declares them, and verify passes with a note', async () => {
+    const dir = await tempDir();
+    // A run that wrote one sealed write and was then killed (no close: no shutdown seal). Runs are
+    // told apart by their start time: this one started an hour before the next.
+    const killed = await AuditWriter.open(writerOptions(dir, { now: () => Date.UTC(2026, 10, 28, 11, 0, 0) }));
+    for (let i = 0; i < 3; i++) killed.record(decision(i));
+    await killed.flush();
+    // What a write cut short leaves: two whole event lines of the next write and part of a third, no seal.
+    const head = (await lines(join(dir, FILE))).at(-1)!;
+    const e4 = encodeEvent(body(4), 4, head.hash as string);
+    const e5 = encodeEvent(body(5), 5, e4.hash);
+    const torn = e4.line + e5.line + encodeEvent(body(6), 6, e5.hash).line.slice(0, 50);
+    await appendFile(join(dir, FILE), torn);
+    await writeLog(dir, 1);
+    const events = await lines(join(dir, FILE));
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(events[3]!.prev).toBe(head.hash);
+    const start = (await seals(join(dir, FILE))).find((x) => x.reason === 'start')!;
+    expect(start.recovered).toMatchObject({ after: 'batch', lines: 2, first_seq: 4, last_seq: 5, chained: true, partial_bytes: 50, files: 1 });
+    expect(await readFile(join(dir, start.recovered!.moved_to), 'utf8')).toBe(torn);
+    const report = await verifyAuditPath(dir, { publicKeys: [KEY] });
+    expect(report.problems).toEqual([]);
+    expect(report.notes.join('\n')).toContain('unsealed tail: 2 record(s), seq 4..5 of a write the run started');
+    expect(report.notes.join('\n')).toContain('an incomplete last line (50 bytes');
+  });
+
+  it('after a run killed in the first write of a new log, sets that write aside and verify passes with a note', async () => {
+    const dir = await tempDir();
+    const e1 = encodeEvent(body(1), 1, GENESIS);
+    await writeFile(join(dir, FILE), e1.line + encodeEvent(body(2), 2, e1.hash).line.slice(0, 30));
+    await writeLog(dir, 1);
+    expect((await lines(join(dir, FILE))).map((e) => [e.seq, e.prev])).toEqual([[1, GENESIS]]);
+    const report = await verifyAuditPath(dir, { publicKeys: [KEY] });
+    expect(report.problems).toEqual([]);
+    expect(report.notes.join('\n')).toContain('unsealed tail: 1 record(s), seq 1..1 of the first write of a new log did not finish (killed or crashed)');
+  });
+
+  it('continues after a seal by another key (a replaced key), saying so in a signed start seal', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, 2);
+    const other = generateKeyPairSync('ed25519').privateKey;
+    await writeLog(dir, 1, { signingKey: other });
+    const start = (await seals(join(dir, FILE))).find((x) => x.reason === 'start');
+    expect(start).toMatchObject({ seq: 2, previous_key: rawPublicKey(KEY), key: rawPublicKey(other) });
+    const report = await verifyAuditPath(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.warnings.join('\n')).toContain('signed by 2 different keys and none is pinned');
+    expect(report.notes.join('\n')).toContain(`the signing key changed at ${FILE}:5: the run started 2026-11-28T12:00:00.000Z seals with ${rawPublicKey(other)}, the seals before with ${rawPublicKey(KEY)}`);
+    expect((await verifyAuditPath(dir, { publicKeys: [KEY, other] })).warnings).toEqual([]);
+    expect((await verifyAuditPath(dir, { publicKeys: [KEY] })).problems[0]).toMatchObject({ seq: 3, message: expect.stringContaining('not signed by the pinned public key') });
   });
 
   it('rotates daily by the UTC date of the event, continuing the chain into the next file', async () => {

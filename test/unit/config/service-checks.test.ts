@@ -97,6 +97,23 @@ describe('service checks: pseudonym secret from the environment', () => {
   });
 });
 
+describe('service checks: tokens over plain HTTP', () => {
+  const withApi = (api: string): string => `segments:\n${CATCH_ALL}auth:\n  tokens:\n    - { name: t, role: auditor, token: "${GOOD_TOKEN}" }\napi: ${api}\n`;
+
+  it('refuses a private listener off loopback without TLS when tokens are configured', () => {
+    expect(check(withApi('{ listen: "0.0.0.0:8054" }')).errors).toEqual([
+      'my.yaml: api.listen: "0.0.0.0:8054" is reachable from other hosts over plain HTTP, so auth.tokens would travel in clear text; add api.tls: { cert_file, key_file }, listen on loopback behind a TLS proxy, or set api.plain_http_tokens: true if the network is trusted',
+    ]);
+  });
+
+  it('accepts loopback, TLS, or the explicit opt-in', () => {
+    expect(check(withApi('{ listen: "127.0.0.1:8054" }')).errors).toEqual([]);
+    expect(check(withApi('{ listen: "[::1]:8054" }')).errors).toEqual([]);
+    expect(check(withApi('{ listen: "0.0.0.0:8054", tls: { cert_file: c.pem, key_file: k.pem } }')).errors).toEqual([]);
+    expect(check(withApi('{ listen: "0.0.0.0:8054", plain_http_tokens: true }')).errors).toEqual([]);
+  });
+});
+
 describe('service checks: clients in no segment', () => {
   it('warns, naming the implicit default segment, when allowed clients are in no segment', () => {
     const { errors, warnings } = check(`dns:\n  allow: ["127.0.0.0/8", "::1/128"]\nsegments:\n  - { name: local, networks: ["127.0.0.1/32"], action: block, lists: [tiktok] }\n`);

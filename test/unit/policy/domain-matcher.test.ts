@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainSet } from '../../../src/lists/domain-set.ts';
-import { DomainMatcher, MAX_LISTS, matchesAnySuffix } from '../../../src/policy/domain-matcher.ts';
+import { DomainMatcher, MAX_LISTS } from '../../../src/policy/domain-matcher.ts';
 
 const tiktok = { name: 'tiktok', version: 'v1', domains: ['tiktok.com', 'tiktokv.com', 'tiktokcdn.com', 'byteoversea.com'] };
 const bytedance = { name: 'bytedance', version: 'v2', domains: ['bytedance.com', 'capcut.com', 'www.tiktok.com', 'tiktokv.com'] };
@@ -147,27 +147,5 @@ describe('DomainMatcher: agrees with a naive suffix search', () => {
       ),
       { numRuns: 500 },
     );
-  });
-});
-
-describe('matchesAnySuffix', () => {
-  const allow = new Set(['ads.example.com', 'good.org']);
-
-  it('returns the matching entry for the name or a subdomain', () => {
-    expect(matchesAnySuffix('good.org', allow)).toBe('good.org');
-    expect(matchesAnySuffix('www.good.org', allow)).toBe('good.org');
-    expect(matchesAnySuffix('x.ads.example.com', allow)).toBe('ads.example.com');
-  });
-
-  it('rejects look-alikes, parents and the root', () => {
-    expect(matchesAnySuffix('notgood.org', allow)).toBeUndefined();
-    expect(matchesAnySuffix('example.com', allow)).toBeUndefined();
-    expect(matchesAnySuffix('org', allow)).toBeUndefined();
-    expect(matchesAnySuffix('', allow)).toBeUndefined();
-    expect(matchesAnySuffix('good.org', new Set())).toBeUndefined();
-  });
-
-  it('returns the most specific entry', () => {
-    expect(matchesAnySuffix('a.b.c', new Set(['c', 'b.c']))).toBe('b.c');
   });
 });

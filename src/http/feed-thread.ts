@@ -1,0 +1,81 @@
+// The public list feed in its own worker thread, so that HTTP work (parsing, routing, writing
+// hundreds of MB/s of list bodies, TLS) never delays a DNS answer on the main thread. The
+// main thread keeps the list registry and mirrors every published list to the thread as it
+// changes; the thread runs the same fastify app and list routes as before.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { DnswardError, ErrorCodes } from '../errors.ts';
+import type { ListRegistry } from '../lists/registry.ts';
+import type { ListSnapshot } from '../lists/types.ts';
+import { relayLogLine } from '../util/thread-log.ts';
+import type { FeedFromThread, FeedToThread } from './feed-worker.ts';
+import { toWire } from './feed-wire.ts';
+import type { TlsMaterial } from './listener.ts';
+
+export interface FeedThread {
+  readonly port: number;
+  /** Installs a new certificate; resolves once the thread uses it for new connections. */
+  swapTls(tls: TlsMaterial): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts the thread and resolves once its listener is bound (or rejects with its error). */
+export async function startFeedThread(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
+  const url = new URL(import.meta.url.endsWith('.ts') ? './feed-worker.ts' : './feed-worker.js', import.meta.url);
+  const worker = new Worker(url, { workerData: { config, tls, logLevel: logger.level }, name: 'dnsward-feed' });
+  const log = logger.child({ component: 'http' });
+  // The log relay writes the thread's lines with `logger` (the lines carry their own component).
+  const post = (message: FeedToThread): void => worker.postMessage(message);
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+
+  // Every published list now, then each change (in order: a slow export never overtakes a later one).
+  let sending = Promise.resolve();
+  const mirror = (snapshot: ListSnapshot): void => {
+    sending = sending
+      .then(async () => {
+        if (snapshot.origin === 'subscribed') return;
+        if (lists.get(snapshot.name) !== snapshot) post({ t: 'remove', name: snapshot.name });
+        else post({ t: 'list', snapshot: await toWire(snapshot) });
+      })
+      .catch((error: unknown) => log.error({ err: error, list: snapshot.name }, 'a list could not be handed to the feed thread; the feed keeps the previous version'));
+  };
+  for (const snapshot of lists.all()) mirror(snapshot);
+  const unsubscribe = lists.onChange(mirror);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const onMessage = (m: FeedFromThread): void => {
+      if (m.t === 'log') return relayLogLine(logger, m.line, 'feed');
+      if (m.t === 'listening') resolve(m.port);
+      else if (m.t === 'fatal') reject(new DnswardError(m.code === ErrorCodes.LISTEN ? ErrorCodes.LISTEN : ErrorCodes.CONFIG, m.message));
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (error) => reject(new DnswardError(ErrorCodes.CONFIG, `the list feed thread failed to start: ${error.message}`, { cause: error })));
+    void exited.then(() => reject(new DnswardError(ErrorCodes.CONFIG, 'the list feed thread exited before it listened')));
+  }).catch(async (error: unknown) => {
+    unsubscribe();
+    await worker.terminate();
+    throw error;
+  });
+  worker.on('error', (error) => log.error({ err: error }, 'the list feed thread failed (bug); the feed is down until a restart'));
+
+  return {
+    port,
+    swapTls: (material) =>
+      new Promise<void>((resolve) => {
+        const onSwapped = (m: FeedFromThread): void => {
+          if (m.t !== 'tls-swapped') return;
+          worker.off('message', onSwapped);
+          resolve();
+        };
+        worker.on('message', onSwapped);
+        post({ t: 'tls', tls: material });
+      }),
+    async close() {
+      unsubscribe();
+      await sending;
+      post({ t: 'close' });
+      await exited;
+    },
+  };
+}
