@@ -56,8 +56,6 @@ export class StreamShipper {
   private position: Position | undefined;
   /** No position known in the stream: skip events past retention. */
   private fresh = false;
-  /** Seen a seal line: events count as written only once a seal follows them. */
-  private sealed = false;
   private shippedSeq = 0;
   private shipped = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -135,7 +133,12 @@ export class StreamShipper {
     this.backlogLogged = backlog > this.batchSize;
   }
 
-  /** The events after `pos`, up to a batch; undefined when there is nothing new. */
+  /**
+   * The events after `pos`, up to a batch; undefined when there is nothing new. An event counts
+   * as written once the seal of its write follows it (a restart sets unsealed lines aside and
+   * reuses their seq numbers, so they must never reach the stream). A finished file without any
+   * seal was written before seals existed: its events count as they are.
+   */
   private async readBatch(pos: Position): Promise<Batch | undefined> {
     const files = await this.files(pos.file);
     const lines: string[] = [];
@@ -144,9 +147,12 @@ export class StreamShipper {
     let next: Position = pos;
     let pending: { line: string; seq: number; end: number; file: string }[] = [];
     const cutoff = this.fresh && this.options.retentionDays > 0 ? new Date(Date.now() - this.options.retentionDays * 86_400_000).toISOString() : '';
+    /** Takes the pending events; true when the batch is full (or ends at a gap). */
     const commit = (): boolean => {
-      for (const p of pending) {
+      while (pending.length > 0) {
+        const p = pending[0] as (typeof pending)[number];
         if (lines.length > 0 && p.seq !== lastSeq + 1) return true; // a gap: this batch ends before it
+        pending.shift();
         if (p.seq <= lastSeq) {
           this.log.warn({ file: p.file, seq: p.seq, after: lastSeq }, 'block-log line out of order skipped ("dnsward audit verify" reports it)');
         } else if (cutoff === '' || extractTs(p.line) >= cutoff) {
@@ -157,26 +163,32 @@ export class StreamShipper {
         next = { file: p.file, offset: p.end, seq: Math.max(lastSeq, p.seq) };
         if (lines.length >= this.batchSize) return true;
       }
-      pending = [];
       return false;
     };
-    for (const f of files) {
+    for (const [i, f] of files.entries()) {
       const from = f.name === pos.file ? pos.offset : 0;
+      let sealed = false;
+      let end = from;
       for await (const line of readLines(f.path, from)) {
         if (!line.complete) break;
-        if (line.text.includes('"type":"seal"')) {
-          this.sealed = true;
+        end = line.end;
+        if (line.text.startsWith('{"type":"seal"')) {
+          sealed = true;
           if (commit()) return this.batch(lines, firstSeq, next, pos);
           next = { file: f.name, offset: line.end, seq: next.seq };
           continue;
         }
         const m = SEQ.exec(line.text);
-        if (!m || !line.text.includes('"action":')) continue;
-        pending.push({ line: line.text, seq: Number(m[1]), end: line.end, file: f.name });
-        if (!this.sealed && commit()) return this.batch(lines, firstSeq, next, pos);
+        if (m && line.text.includes('"action":')) pending.push({ line: line.text, seq: Number(m[1]), end: line.end, file: f.name });
+      }
+      if (i === files.length - 1) break; // the newest file: its unsealed events wait for their seal
+      if (!sealed && commit()) return this.batch(lines, firstSeq, next, pos);
+      if (pending.length > 0) {
+        this.log.warn({ file: f.name, events: pending.length }, 'unsealed block-log events in a finished file are not shipped ("dnsward audit verify" reports them)');
+        pending = [];
+        next = { file: f.name, offset: end, seq: next.seq };
       }
     }
-    if (!this.sealed && commit()) return this.batch(lines, firstSeq, next, pos);
     if (lines.length === 0 && next === pos) return undefined;
     return this.batch(lines, firstSeq, next, pos);
   }
@@ -208,7 +220,6 @@ export class StreamShipper {
     let offset = 0;
     for await (const line of readLines(holder.path)) {
       if (!line.complete) break;
-      if (line.text.includes('"type":"seal"')) this.sealed = true;
       const m = SEQ.exec(line.text);
       if (m && line.text.includes('"action":') && Number(m[1]) > seq) break;
       offset = line.end;

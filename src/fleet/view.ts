@@ -26,13 +26,35 @@ export interface Heartbeat {
   checkpoint?: Checkpoint | undefined;
 }
 
+/** One replica in the fleet view (the dashboard reads instance, version, self, lists, last_heartbeat, redis, audit.written and audit.spooled). */
+export interface ReplicaView {
+  instance: string;
+  version: string;
+  /** The replica that answered. */
+  self: boolean;
+  last_heartbeat: string;
+  age_s: number;
+  /** Redis as this replica sees it: up, down or connecting. */
+  redis: StateStatus['state'];
+  redis_since: string;
+  status: 'ok' | 'degraded';
+  degraded: string[];
+  started: string;
+  policy_generation: number;
+  lists: Heartbeat['lists'];
+  changes: Heartbeat['changes'];
+  audit: Heartbeat['audit'];
+  /** The newest signed checkpoint of its block log. */
+  checkpoint: { seq: number; ts: string } | null;
+}
+
 export interface FleetView {
   /** When the view was made (ISO), by which replica. */
   ts: string;
   by: string;
   redis: StateStatus;
   /** Live replicas, by name. */
-  replicas: (Heartbeat & { age_s: number; live: true })[];
+  replicas: ReplicaView[];
   /** Replicas whose heartbeat stopped (kept for an hour), newest first. */
   gone: { instance: string; last_heartbeat: string; version: string }[];
   /** Per list: which replicas enforce which version. */
@@ -61,7 +83,7 @@ export function buildFleetView(self: Heartbeat, beats: Record<string, string> | 
   const gone: FleetView['gone'] = [];
   for (const beat of all.values()) {
     const age = now - Date.parse(beat.ts);
-    if (beat.instance === self.instance || age <= 3 * beat.interval_s * 1000) live.push({ ...beat, age_s: Math.max(0, Math.round(age / 100) / 10), live: true });
+    if (beat.instance === self.instance || age <= 3 * beat.interval_s * 1000) live.push(replicaView(beat, beat.instance === self.instance, age));
     else if (age <= FORGET_AFTER_MS) gone.push({ instance: beat.instance, last_heartbeat: beat.ts, version: beat.version });
   }
   live.sort((a, b) => a.instance.localeCompare(b.instance));
@@ -78,6 +100,26 @@ export function buildFleetView(self: Heartbeat, beats: Record<string, string> | 
   const sameChanges = new Set(live.map((r) => `${r.changes.seq}:${r.changes.hash}`)).size <= 1;
   if (!sameChanges) notes.push('the replicas are at different points of the admin change log (a change is being installed, or one cannot follow it)');
   return { ts: new Date(now).toISOString(), by: self.instance, redis, replicas: live, gone, lists, consistent: sameLists && sameChanges, notes };
+}
+
+function replicaView(beat: Heartbeat, self: boolean, ageMs: number): ReplicaView {
+  return {
+    instance: beat.instance,
+    version: beat.version,
+    self,
+    last_heartbeat: beat.ts,
+    age_s: Math.max(0, Math.round(ageMs / 100) / 10),
+    redis: beat.redis.state,
+    redis_since: beat.redis.since,
+    status: beat.status,
+    degraded: beat.degraded,
+    started: beat.started,
+    policy_generation: beat.policy_generation,
+    lists: beat.lists,
+    changes: beat.changes,
+    audit: beat.audit,
+    checkpoint: beat.checkpoint ? { seq: beat.checkpoint.seq, ts: beat.checkpoint.ts } : null,
+  };
 }
 
 /** Instances whose heartbeat is older than FORGET_AFTER_MS. */
