@@ -80,10 +80,10 @@ export class ListChanges {
     const base = this.deps.lists.base(request.list);
     if (base === undefined) return refuse(404, 'not_found', `no list "${request.list}"; use one of: ${this.deps.lists.names().join(', ') || '(none loaded)'}`);
     if (request.action === 'add') {
-      const suffix = await publicSuffix(domain);
-      if (suffix) return refuse(409, 'public_suffix', suffix);
       const rule = await this.neverBlockRule(domain);
       if (rule) return refuse(409, 'never_block', rule);
+      const suffix = await publicSuffix(domain);
+      if (suffix) return refuse(409, 'public_suffix', suffix);
     }
     const { state, changes } = this.deps;
     if (state.status().state !== 'up') return unavailable(state);
