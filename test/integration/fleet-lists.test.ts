@@ -8,7 +8,7 @@ import { verifyFleetDirs } from '../../src/fleet/verify-fleet.ts';
 import { queryUdp } from '../helpers/dns-client.ts';
 import type { TestServer } from '../helpers/dnsward-server.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
-import { ADMIN, AUDITOR, api, dropPrefix, freePort, SHARED_REDIS, startReplica, uniquePrefix, waitFor } from './fleet-support.ts';
+import { AUDITOR, api, dropPrefix, freePort, SHARED_REDIS, startReplica, uniquePrefix, waitFor } from './fleet-support.ts';
 
 const SERVICE = '127.0.0.2';
 const NAME = 'tiktok-mirror.example.com';

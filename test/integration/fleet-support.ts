@@ -156,6 +156,13 @@ export class RedisProcess {
     );
   }
 
+  /** SIGSTOP for `ms`, then SIGCONT: a Redis that does not answer, with its connections open. */
+  async freeze(ms: number): Promise<void> {
+    this.child?.kill('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGKILL: no shutdown, no goodbye to the clients. */
   async kill(): Promise<void> {
     const child = this.child;
