@@ -64,7 +64,7 @@ export class FleetSourceShare implements SourceShare {
     const freshFor = durationSeconds(source.refresh) * 1000 * 0.9;
     try {
       let shared = await this.meta(name);
-      if (fresh(shared, freshFor)) return await this.take(name, shared as SharedSourceMeta, held);
+      if (fresh(shared, freshFor)) return await this.take(name, shared as SharedSourceMeta, held, direct);
       const lease = leaseName(name);
       if (!(await state.acquireLease(lease, instance, this.leaseMs))) {
         // Another replica is downloading it: wait for its copy, within reason.
@@ -72,7 +72,7 @@ export class FleetSourceShare implements SourceShare {
         while (Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 500));
           shared = await this.meta(name);
-          if (fresh(shared, freshFor)) return await this.take(name, shared as SharedSourceMeta, held);
+          if (fresh(shared, freshFor)) return await this.take(name, shared as SharedSourceMeta, held, direct);
           if ((await state.leaseHolder(lease)) === undefined) break;
         }
         if (!(await state.acquireLease(lease, instance, this.leaseMs))) return this.download(direct);
@@ -81,7 +81,7 @@ export class FleetSourceShare implements SourceShare {
       shared = await this.meta(name);
       if (fresh(shared, freshFor)) {
         await state.releaseLease(lease, instance);
-        return await this.take(name, shared as SharedSourceMeta, held);
+        return await this.take(name, shared as SharedSourceMeta, held, direct);
       }
       this.hold(name);
       const result = await this.download(direct);
@@ -137,12 +137,15 @@ export class FleetSourceShare implements SourceShare {
     return direct();
   }
 
-  private async take(name: string, shared: SharedSourceMeta, held: SourceMeta): Promise<FetchResult> {
+  /** The fleet's copy; a copy that is gone or damaged is downloaded instead. */
+  private async take(name: string, shared: SharedSourceMeta, held: SourceMeta, direct: () => Promise<FetchResult>): Promise<FetchResult> {
     if (shared.sha256 === held.sha256) return 'unchanged';
     const copy = await this.options.state.getSource(name);
-    if (!copy) throw new SharedStateUnavailable(`the shared copy of ${name} is gone`);
-    const body = await gunzipAsync(copy.body);
-    if ((await sha256InSlices(body)) !== shared.sha256) throw new Error(`the shared copy of ${name} does not match its SHA-256 (being replaced?); trying again at the next refresh`);
+    const body = copy ? await gunzipAsync(copy.body).catch(() => undefined) : undefined;
+    if (body === undefined || (await sha256InSlices(body)) !== shared.sha256) {
+      this.log.warn({ source: name }, 'the shared copy of this source is gone or does not match its SHA-256; downloading it');
+      return this.download(direct);
+    }
     this.taken++;
     this.log.info({ source: name, sha256: shared.sha256.slice(0, 12), by: shared.by }, 'list source taken from the fleet (not downloaded)');
     return { body, validators: { ...(shared.etag ? { etag: shared.etag } : {}), ...(shared.lastModified ? { lastModified: shared.lastModified } : {}) } };
