@@ -6,6 +6,7 @@
 import { type AuditEvent, inSchemaOrder } from '../audit/event.ts';
 import { type AuditEventsQuery, type AuditFilter, type AuditPage, type AuditReader, type AuditSummary, type AuditSummaryRow, matches } from '../audit/reader.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { idBeforeTime, parseEventId } from '../state/stream-ids.ts';
 import type { SharedState, StreamEntry } from '../state/types.ts';
 
 /** How far before `from` the scan starts: an event reaches the stream after its ts (and clocks differ). */
@@ -121,12 +122,11 @@ export class StreamAuditReader implements AuditReader {
 /** Where a scan for events from `from` on starts ('' = the beginning). */
 function startId(filter: AuditFilter): string {
   if (filter.from === undefined) return '';
-  const ms = Date.parse(filter.from) - ARRIVAL_SLACK_MS;
-  return ms > 0 ? `${ms - 1}-18446744073709551615` : '';
+  return idBeforeTime(Date.parse(filter.from) - ARRIVAL_SLACK_MS);
 }
 
 function checkId(id: string): string {
-  if (!/^\d+-\d+$/.test(id)) throw new DnswardError(ErrorCodes.AUDIT_READ, 'cursor is not valid: pass the "next" value of the previous page unchanged');
+  if (parseEventId(id) === undefined) throw new DnswardError(ErrorCodes.AUDIT_READ, 'cursor is not valid: pass the "next" value of the previous page unchanged');
   return id;
 }
 

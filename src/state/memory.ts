@@ -4,7 +4,8 @@
 // fleet code cannot tell them apart; it is always up.
 import { EventEmitter } from 'node:events';
 import { GENESIS } from '../audit/event.ts';
-import type { ChainHead, FleetEvent, SharedSource, SharedState, ShipResult, StateStatus, StreamEntry } from './types.ts';
+import { compareEventIds } from './stream-ids.ts';
+import type { ChainHead, EventSpan, FleetEvent, SharedSource, SharedState, ShipResult, StateStatus, StreamEntry } from './types.ts';
 
 export interface MemoryStateOptions {
   /** The stream keeps at most this many entries (oldest dropped first). */
@@ -105,14 +106,15 @@ export class MemoryState implements SharedState {
     this.sources.set(name, { meta: source.meta, body: Buffer.from(source.body) });
   }
 
-  async shipEvents(instance: string, firstSeq: number, lines: readonly string[], gap = false): Promise<ShipResult> {
+  async shipEvents(instance: string, span: EventSpan, gap = false): Promise<ShipResult> {
     const shipped = this.shipped.get(instance);
-    if (shipped !== undefined && shipped !== firstSeq - 1 && !(gap && shipped < firstSeq)) return { ok: false, shipped };
-    lines.forEach((line, i) => this.stream.push({ id: this.nextId(), instance, seq: firstSeq + i, line }));
+    if (shipped !== undefined && !(span.first === shipped + 1 || (gap && span.first > shipped))) return { ok: false, shipped };
+    const entry = this.nextId();
+    const lines = span.lines.toString('utf8').split('\n').filter((l) => l !== '');
+    lines.forEach((line, k) => this.stream.push({ id: `${entry}/${k}`, instance, seq: Number(/"seq":(\d+)/.exec(line)?.[1] ?? 0), line }));
     if (this.stream.length > this.maxEvents) this.stream.splice(0, this.stream.length - this.maxEvents);
-    const seq = firstSeq + lines.length - 1;
-    this.shipped.set(instance, seq);
-    return { ok: true, seq };
+    this.shipped.set(instance, span.last);
+    return { ok: true, seq: span.last, count: span.last - span.first + 1 };
   }
 
   async shippedSeq(instance: string): Promise<number | undefined> {
@@ -120,7 +122,7 @@ export class MemoryState implements SharedState {
   }
 
   async readStream(after: string, count: number): Promise<StreamEntry[]> {
-    const start = after === '' ? 0 : this.stream.findIndex((e) => compareIds(e.id, after) > 0);
+    const start = after === '' ? 0 : this.stream.findIndex((e) => compareEventIds(e.id, after) > 0);
     return start < 0 ? [] : this.stream.slice(start, start + count).map((e) => ({ ...e }));
   }
 
@@ -132,7 +134,7 @@ export class MemoryState implements SharedState {
     this.bus.removeAllListeners();
   }
 
-  /** Stream ids as Redis makes them: "<ms>-<n>", increasing. */
+  /** Entry ids as Redis makes them: "<ms>-<n>", increasing. */
   private nextId(): string {
     const ms = Math.max(this.now(), this.lastId.ms);
     this.lastId = ms === this.lastId.ms ? { ms, n: this.lastId.n + 1 } : { ms, n: 0 };
@@ -148,9 +150,3 @@ export function headOf(lines: readonly string[]): ChainHead {
   return { seq: record.seq, hash: record.hash };
 }
 
-/** Orders two stream ids ("<ms>-<n>"). */
-export function compareIds(a: string, b: string): number {
-  const [am = 0, an = 0] = a.split('-').map(Number);
-  const [bm = 0, bn = 0] = b.split('-').map(Number);
-  return am - bm || an - bn;
-}

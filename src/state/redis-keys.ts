@@ -9,10 +9,14 @@ export interface RedisKeys {
   channel: string;
   /** Hash: instance → last heartbeat (JSON). */
   replicas: string;
-  /** Stream: every replica's block-log events (fields i, s, e). */
+  /** Stream: every replica's block-log events, one entry per span of a replica's events (fields i, f, l, e). */
   stream: string;
   /** Hash: instance → last seq in the stream. */
   shipped: string;
+  /** List: "<entry id> <events>" per stream entry, oldest first (what trimming counts by). */
+  spans: string;
+  /** String: events in the stream. */
+  events: string;
   /** Hash: a subscribed source's shared copy (fields meta, body). */
   source(name: string): string;
   /** String with a TTL: who holds a lease (e.g. "sources:<name>"). */
@@ -26,6 +30,8 @@ export function redisKeys(prefix: string): RedisKeys {
     replicas: `${prefix}replicas`,
     stream: `${prefix}{audit}:stream`,
     shipped: `${prefix}{audit}:shipped`,
+    spans: `${prefix}{audit}:spans`,
+    events: `${prefix}{audit}:events`,
     source: (name) => `${prefix}sources:${name}`,
     lease: (name) => `${prefix}${name}:lease`,
   };

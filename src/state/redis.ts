@@ -8,7 +8,8 @@ import { GENESIS } from '../audit/event.ts';
 import { ConnectionTracker, createRedisClients, type RedisClient, type RedisClients } from './redis-connection.ts';
 import { type RedisKeys, redisKeys } from './redis-keys.ts';
 import { ACQUIRE_LEASE, APPEND_CHANGES, RELEASE_LEASE, runScript, SHIP_EVENTS } from './redis-scripts.ts';
-import type { ChainHead, FleetEvent, SharedSource, SharedState, ShipResult, StateStatus, StreamEntry } from './types.ts';
+import { parseEventId } from './stream-ids.ts';
+import type { ChainHead, EventSpan, FleetEvent, SharedSource, SharedState, ShipResult, StateStatus, StreamEntry } from './types.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -129,13 +130,14 @@ export class RedisState implements SharedState {
     await this.tracker.run('sharing a source', () => this.bulk.hset(this.keys.source(name), 'meta', source.meta, 'body', source.body));
   }
 
-  async shipEvents(instance: string, firstSeq: number, lines: readonly string[], gap = false): Promise<ShipResult> {
+  async shipEvents(instance: string, span: EventSpan, gap = false): Promise<ShipResult> {
     const days = this.config.stream_retention_days;
-    const minId = days > 0 ? String(Date.now() - Math.round(days * DAY_MS)) : '0';
-    const result = (await this.tracker.run('shipping block-log events', () =>
-      runScript(this.bulk, SHIP_EVENTS, [this.keys.stream, this.keys.shipped], [instance, String(firstSeq), String(this.config.stream_max_events), minId, gap ? '1' : '0', ...lines]),
-    )) as [number, number];
-    return result[0] === 1 ? { ok: true, seq: Number(result[1]) } : { ok: false, shipped: Number(result[1]) };
+    const cutoff = days > 0 ? String(Date.now() - Math.round(days * DAY_MS)) : '0';
+    const k = this.keys;
+    const args = [instance, String(span.first), String(span.last), gap ? '1' : '0', String(this.config.stream_max_events), cutoff, span.lines];
+    const result = (await this.tracker.run('shipping block-log events', () => runScript(this.bulk, SHIP_EVENTS, [k.stream, k.shipped, k.spans, k.events], args))) as number[];
+    const [ok = 0, seq = -1, count = 0] = result.map(Number);
+    return ok === 1 ? { ok: true, seq, count } : { ok: false, shipped: seq };
   }
 
   async shippedSeq(instance: string): Promise<number | undefined> {
@@ -144,16 +146,31 @@ export class RedisState implements SharedState {
   }
 
   async readStream(after: string, count: number): Promise<StreamEntry[]> {
-    const rows = await this.tracker.run('reading the stream', () => this.bulk.xrange(this.keys.stream, after === '' ? '-' : `(${after}`, '+', 'COUNT', count));
-    return rows.map(([id, fields]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-      return { id, instance: f.i ?? '', seq: Number(f.s), line: f.e ?? '' };
-    });
+    const from = parseEventId(after);
+    const out: StreamEntry[] = [];
+    // The entry of `after` first (the events after it in that entry), then the next ones.
+    let start = from ? from.entry : '-';
+    const skip = from ? from.k + 1 : 0;
+    while (out.length < count) {
+      const rows = await this.tracker.run('reading the stream', () => this.bulk.xrange(this.keys.stream, start, '+', 'COUNT', 8));
+      for (const [id, fields] of rows) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+        const lines = (f.e ?? '').split('\n');
+        // Only the entry `after` is in skips the events up to it.
+        for (let k = id === from?.entry ? skip : 0; k < lines.length; k++) {
+          const line = lines[k] as string;
+          if (line !== '') out.push({ id: `${id}/${k}`, instance: f.i ?? '', seq: Number(/"seq":(\d+)/.exec(line)?.[1] ?? 0), line });
+        }
+      }
+      if (rows.length < 8) break;
+      start = `(${(rows.at(-1) as [string, string[]])[0]}`;
+    }
+    return out;
   }
 
   async streamLength(): Promise<number> {
-    return this.tracker.run('reading the stream length', () => this.bulk.xlen(this.keys.stream));
+    return Number((await this.tracker.run('reading the stream length', () => this.main.get(this.keys.events))) ?? 0);
   }
 
   async close(): Promise<void> {

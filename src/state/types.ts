@@ -28,9 +28,9 @@ export type FleetEvent =
   /** Not sent by anyone: the subscription was (re)established, messages may have been missed. */
   | { type: 'resync' };
 
-/** One event line of a replica's block log, as it goes into the fleet-wide stream. */
+/** One event of the fleet-wide stream, as read back. */
 export interface StreamEntry {
-  /** The stream's own id (arrival order), e.g. "1767225600000-0". */
+  /** Where it is in the stream: the entry's id and the event's index in it ("1767225600000-0/12"). */
   id: string;
   instance: string;
   seq: number;
@@ -38,7 +38,15 @@ export interface StreamEntry {
   line: string;
 }
 
-export type ShipResult = { ok: true; seq: number } | { ok: false; shipped: number };
+/** Consecutive events of one replica for the stream: their lines (each followed by a newline) and the seq of the first and last. */
+export interface EventSpan {
+  first: number;
+  last: number;
+  lines: Buffer;
+}
+
+/** Taken (the stream has the replica up to `seq` now); or refused: the stream has it up to `shipped` (-1: nothing). */
+export type ShipResult = { ok: true; seq: number; count: number } | { ok: false; shipped: number };
 
 /** A subscribed source's shared copy: the validated body and what is known about it (JSON). */
 export interface SharedSource {
@@ -77,17 +85,18 @@ export interface SharedState {
   putSource(name: string, source: SharedSource): Promise<void>;
 
   /**
-   * Appends a replica's events (seq firstSeq, firstSeq + 1, ...) to the fleet-wide stream, exactly
-   * once and in order: refused (with the seq the stream has up to) unless the stream has that
-   * replica up to firstSeq - 1, or knows nothing of it. `gap`: the events between are gone from
-   * the replica's files (retention), so any earlier position is accepted.
+   * Appends consecutive events of a replica to the fleet-wide stream (one stream entry), exactly
+   * once and in order: refused, with where the stream stands, unless they start right after the
+   * replica's last events there (or anywhere after them, when `gap`: the events between are gone
+   * from the replica's files), or the stream has none of the replica yet. The stream keeps about
+   * redis.stream_max_events events, none older than redis.stream_retention_days.
    */
-  shipEvents(instance: string, firstSeq: number, lines: readonly string[], gap?: boolean): Promise<ShipResult>;
+  shipEvents(instance: string, span: EventSpan, gap?: boolean): Promise<ShipResult>;
   /** The last seq of `instance` in the stream (undefined: none recorded). */
   shippedSeq(instance: string): Promise<number | undefined>;
-  /** Up to `count` entries after the stream id `after` ('' = from the start), in arrival order. */
+  /** Up to about `count` events after the event id `after` ('' = from the start), in arrival order. */
   readStream(after: string, count: number): Promise<StreamEntry[]>;
-  /** Entries in the stream now. */
+  /** Events in the stream now. */
   streamLength(): Promise<number>;
 
   close(): Promise<void>;

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { expect } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
 import { auditConfig, startTestServer, type TestServer, testConfig } from '../helpers/dnsward-server.ts';
 
@@ -31,6 +32,22 @@ export async function dropPrefix(prefix: string, url = SHARED_REDIS): Promise<vo
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Every event in the fleet-wide stream, read straight from Redis (one entry per span: fields i, f, l, e). */
+export async function streamEvents(url: string, prefix: string): Promise<{ instance: string; seq: number; line: string; entry: string }[]> {
+  const redis = new Redis(url);
+  try {
+    const rows = await redis.xrange(`${prefix}{audit}:stream`, '-', '+');
+    return rows.flatMap(([entry, fields]) => {
+      const f = Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : []))) as Record<string, string>;
+      const lines = (f.e ?? '').split('\n').filter((l) => l !== '');
+      expect(lines.length).toBe(Number(f.l) - Number(f.f) + 1);
+      return lines.map((line) => ({ instance: f.i ?? '', seq: (JSON.parse(line) as { seq: number }).seq, line, entry }));
+    });
   } finally {
     redis.disconnect();
   }

@@ -7,6 +7,7 @@ import { REDIS_DEFAULTS } from '../../../src/config/sections/redis.ts';
 import { StreamAuditReader } from '../../../src/fleet/stream-reader.ts';
 import { MemoryState } from '../../../src/state/memory.ts';
 import { RedisState } from '../../../src/state/redis.ts';
+import type { EventSpan } from '../../../src/state/types.ts';
 import { freePort } from '../../integration/fleet-support.ts';
 import { silent, tempDir, writeLog } from '../audit/helpers.ts';
 
@@ -15,11 +16,16 @@ function line(instance: string, seq: number, qname: string, minute: number, acti
   return encodeEvent(body, seq, '0'.repeat(64)).line.trimEnd();
 }
 
+function spanOf(lines: string[]): EventSpan {
+  const seqs = lines.map((l) => Number(/"seq":(\d+)/.exec(l)?.[1]));
+  return { first: seqs[0] as number, last: seqs.at(-1) as number, lines: Buffer.from(lines.map((l) => `${l}\n`).join('')) };
+}
+
 async function fleetStream(): Promise<MemoryState> {
   const state = new MemoryState();
-  await state.shipEvents('a', 1, [line('a', 1, 'one.tiktok.com', 1), line('a', 2, 'two.tiktok.com', 2)]);
-  await state.shipEvents('b', 1, [line('b', 1, 'www.tiktok.com', 3, 'logged')]);
-  await state.shipEvents('a', 3, [line('a', 3, 'three.tiktok.com', 4), line('a', 4, 'www.tiktok.com', 5)]);
+  await state.shipEvents('a', spanOf([line('a', 1, 'one.tiktok.com', 1), line('a', 2, 'two.tiktok.com', 2)]));
+  await state.shipEvents('b', spanOf([line('b', 1, 'www.tiktok.com', 3, 'logged')]));
+  await state.shipEvents('a', spanOf([line('a', 3, 'three.tiktok.com', 4), line('a', 4, 'www.tiktok.com', 5)]));
   return state;
 }
 
@@ -29,7 +35,7 @@ describe('StreamAuditReader', () => {
     const first = await reader.events({ limit: 2 });
     expect(first.scope).toBe('fleet');
     expect(first.events.map((e) => `${e.instance}${e.seq}`)).toEqual(['a1', 'a2']);
-    expect(first.next).toMatch(/^s\.\d+-\d+$/);
+    expect(first.next).toMatch(/^s\.\d+-\d+\/\d+$/);
     const second = await reader.events({ limit: 10, cursor: first.next as string });
     expect(second.events.map((e) => `${e.instance}${e.seq}`)).toEqual(['b1', 'a3', 'a4']);
     expect(second.next).toBeNull();
@@ -60,7 +66,7 @@ describe('StreamAuditReader', () => {
     const state = await fleetStream();
     const summary = await new StreamAuditReader(state, new FileAuditReader(await tempDir())).summary({});
     expect(summary).toMatchObject({ scope: 'fleet', truncated: false, total: 5, by_action: { blocked: 4, logged: 1 } });
-    await state.shipEvents('c', 1, Array.from({ length: 2500 }, (_, i) => line('c', i + 1, 'x.tiktok.com', 6)));
+    await state.shipEvents('c', spanOf(Array.from({ length: 2500 }, (_, i) => line('c', i + 1, 'x.tiktok.com', 6))));
     const capped = await new StreamAuditReader(state, new FileAuditReader(await tempDir()), { maxSummaryScan: 1000 }).summary({});
     expect(capped).toMatchObject({ truncated: true, total: 1000 });
     const all: unknown[] = [];

@@ -1,9 +1,20 @@
 // The behaviour every SharedState implementation must have (memory.ts and redis.ts run it).
 import { describe, expect, it } from 'vitest';
 import { GENESIS } from '../../../src/audit/event.ts';
-import type { FleetEvent, SharedState } from '../../../src/state/types.ts';
+import { idBeforeTime } from '../../../src/state/stream-ids.ts';
+import type { EventSpan, FleetEvent, SharedState } from '../../../src/state/types.ts';
 
 const line = (seq: number, hash: string, prev: string): string => JSON.stringify({ seq, prev, hash });
+
+/** An event line as the files hold it (a quoted "seq": inside a value is not its seq). */
+export const event = (seq: number): string => `{"action":"blocked","qname":"q\\"seq\\":99","seq":${seq},"hash":"h"}`;
+
+/** A span of consecutive events. */
+export function span(first: number, last: number): EventSpan {
+  const lines: string[] = [];
+  for (let seq = first; seq <= last; seq++) lines.push(`${event(seq)}\n`);
+  return { first, last, lines: Buffer.from(lines.join('')) };
+}
 const h = (c: string): string => c.repeat(64);
 
 export function sharedStateContract(name: string, make: () => Promise<SharedState>): void {
@@ -74,24 +85,30 @@ export function sharedStateContract(name: string, make: () => Promise<SharedStat
       await state.close();
     });
 
-    it('takes block-log events exactly once and in order per instance', async () => {
+    it('takes spans of block-log events exactly once and in order per instance', async () => {
       const state = await make();
       expect(await state.shippedSeq('a')).toBeUndefined();
-      expect(await state.shipEvents('a', 1, ['e1', 'e2', 'e3'])).toEqual({ ok: true, seq: 3 });
-      expect(await state.shipEvents('b', 7, ['f7'])).toEqual({ ok: true, seq: 7 });
-      // A batch sent again (a lost reply) is refused, and says where the stream stands.
-      expect(await state.shipEvents('a', 2, ['e2', 'e3', 'e4'])).toEqual({ ok: false, shipped: 3 });
-      expect(await state.shipEvents('a', 5, ['e5'])).toEqual({ ok: false, shipped: 3 });
-      expect(await state.shipEvents('a', 4, ['e4'])).toEqual({ ok: true, seq: 4 });
-      // A gap is taken only when declared (the events between are gone from the files).
-      expect(await state.shipEvents('a', 9, ['e9'], true)).toEqual({ ok: true, seq: 9 });
-      expect(await state.shipEvents('a', 9, ['e9'], true)).toEqual({ ok: false, shipped: 9 });
-      expect(await state.shippedSeq('a')).toBe(9);
+      expect(await state.shipEvents('a', span(1, 3))).toEqual({ ok: true, seq: 3, count: 3 });
+      expect(await state.shipEvents('b', span(7, 7))).toEqual({ ok: true, seq: 7, count: 1 });
+      // A span sent again (a lost reply), or one that skips ahead, is refused with the position.
+      expect(await state.shipEvents('a', span(2, 4))).toEqual({ ok: false, shipped: 3 });
+      expect(await state.shipEvents('a', span(5, 5))).toEqual({ ok: false, shipped: 3 });
+      expect(await state.shipEvents('a', span(4, 5))).toEqual({ ok: true, seq: 5, count: 2 });
+      // A gap is taken only when declared (the events between are gone from the files), and never backwards.
+      expect(await state.shipEvents('a', span(5, 6), true)).toEqual({ ok: false, shipped: 5 });
+      expect(await state.shipEvents('a', span(9, 10), true)).toEqual({ ok: true, seq: 10, count: 2 });
+      expect(await state.shippedSeq('a')).toBe(10);
       const all = await state.readStream('', 100);
-      expect(all.map((e) => `${e.instance}:${e.seq}:${e.line}`)).toEqual(['a:1:e1', 'a:2:e2', 'a:3:e3', 'b:7:f7', 'a:4:e4', 'a:9:e9']);
-      const page = await state.readStream((all[2] as { id: string }).id, 2);
-      expect(page.map((e) => e.line)).toEqual(['f7', 'e4']);
-      expect(await state.streamLength()).toBe(6);
+      expect(all.map((x) => `${x.instance}:${x.seq}`)).toEqual(['a:1', 'a:2', 'a:3', 'b:7', 'a:4', 'a:5', 'a:9', 'a:10']);
+      expect(all[0]?.line).toBe(event(1));
+      expect(all[0]?.id).toMatch(/^\d+-\d+\/0$/);
+      // Paging from inside an entry and across entries.
+      expect((await state.readStream((all[1] as { id: string }).id, 3)).map((x) => `${x.instance}:${x.seq}`).slice(0, 3)).toEqual(['a:3', 'b:7', 'a:4']);
+      expect(await state.readStream((all[7] as { id: string }).id, 10)).toEqual([]);
+      // From a time: everything that arrived since.
+      expect((await state.readStream(idBeforeTime(Date.now() - 60_000), 100)).map((x) => x.seq)).toEqual([1, 2, 3, 7, 4, 5, 9, 10]);
+      expect(await state.readStream(idBeforeTime(Date.now() + 60_000), 100)).toEqual([]);
+      expect(await state.streamLength()).toBe(8);
       await state.close();
     });
   });

@@ -9,7 +9,7 @@ import type { RedisConfig } from '../../../src/config/sections/redis.ts';
 import { RedisState } from '../../../src/state/redis.ts';
 import { SharedStateUnavailable } from '../../../src/state/types.ts';
 import { dropPrefix, freePort, RedisProcess, uniquePrefix, waitFor } from '../../integration/fleet-support.ts';
-import { sharedStateContract } from './contract.ts';
+import { sharedStateContract, span } from './contract.ts';
 
 const silent = pino({ level: 'silent' });
 const prefixes: string[] = [];
@@ -36,25 +36,33 @@ describe('RedisState', () => {
   it('keys everything under its prefix, the stream and its positions in one Cluster slot', async () => {
     const c = config();
     const state = await connected(c);
-    await state.shipEvents('a', 1, ['x']);
+    await state.shipEvents('a', span(1, 1));
     await state.putReplica('a', '{}');
     const redis = new Redis('redis://127.0.0.1:6379/0');
     try {
       const keys = (await redis.keys(`${c.key_prefix}*`)).sort();
-      expect(keys).toEqual([`${c.key_prefix}replicas`, `${c.key_prefix}{audit}:shipped`, `${c.key_prefix}{audit}:stream`]);
+      expect(keys).toEqual([`${c.key_prefix}replicas`, `${c.key_prefix}{audit}:events`, `${c.key_prefix}{audit}:shipped`, `${c.key_prefix}{audit}:spans`, `${c.key_prefix}{audit}:stream`]);
     } finally {
       redis.disconnect();
       await state.close();
     }
   });
 
-  it('caps the stream near stream_max_events', async () => {
-    const state = await connected(config({ stream_max_events: 1000 }));
-    for (let i = 0; i < 30; i++) await state.shipEvents('a', i * 100 + 1, Array.from({ length: 100 }, (_, j) => `e${i * 100 + j}`));
-    const length = await state.streamLength();
-    expect(length).toBeGreaterThanOrEqual(1000);
-    expect(length).toBeLessThan(1300);
+  it('keeps at most stream_max_events events, dropping the oldest spans, and none past retention', async () => {
+    const c = config({ stream_max_events: 1000 });
+    const state = await connected(c);
+    for (let i = 0; i < 30; i++) await state.shipEvents('a', span(i * 100 + 1, i * 100 + 100));
+    expect(await state.streamLength()).toBe(1000);
+    const events = await state.readStream('', 5000);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => 2001 + i));
     await state.close();
+    // Retention: entries older than stream_retention_days go at the next span (never the new one).
+    const aged = await connected({ ...c, stream_max_events: 1_000_000, stream_retention_days: 1e-9 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await aged.shipEvents('a', span(3001, 3001));
+    expect((await aged.readStream('', 10)).map((e) => e.seq)).toEqual([3001]);
+    expect(await aged.streamLength()).toBe(1);
+    await aged.close();
   });
 
   it('without Redis: fails fast, reports connecting, logs once', async () => {
@@ -66,7 +74,7 @@ describe('RedisState', () => {
     expect(state.status()).toMatchObject({ state: 'connecting', error: expect.stringContaining('ECONNREFUSED') });
     const started = Date.now();
     await expect(state.changesHead()).rejects.toBeInstanceOf(SharedStateUnavailable);
-    await expect(state.shipEvents('a', 1, ['x'])).rejects.toBeInstanceOf(SharedStateUnavailable);
+    await expect(state.shipEvents('a', span(1, 1))).rejects.toBeInstanceOf(SharedStateUnavailable);
     expect(Date.now() - started).toBeLessThan(50);
     // Reconnection attempts are not logged one by one.
     expect(lines.filter((l) => l.component === 'redis').length).toBe(0);
