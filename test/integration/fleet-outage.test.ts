@@ -11,6 +11,12 @@ import { api, RedisProcess, startReplica, streamEvents, waitFor } from './fleet-
 
 const SERVICE = '127.0.0.2';
 
+/** The unlabelled dnsward_* samples of a replica's /metrics. */
+async function metrics(r: TestServer): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${r.app.api?.port}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(/^(dnsward_[a-z_]+) ([0-9.e+-]+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 interface Answered {
   replica: string;
   qname: string;
@@ -89,6 +95,9 @@ describe('Redis killed and restarted mid-traffic', () => {
       expect((await queryUdp(c.port, { name: 'www.tiktok.com', from: SERVICE })).rcode).toBe(3);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(replicas.some((r) => (r.app.health.report().redis?.spooled ?? 0) > 0)).toBe(true);
+      const during = await metrics(replicas[0] as TestServer);
+      expect(during.dnsward_redis_up).toBe(0);
+      expect(during.dnsward_audit_spooled_events).toBeGreaterThan(0);
 
       await redisServer.start();
       for (const r of replicas) await waitFor(`${r.app.config.instance} to rejoin`, () => r.app.health.report().redis?.state === 'up', 15_000, 50);
@@ -96,6 +105,12 @@ describe('Redis killed and restarted mid-traffic', () => {
       expect(accepted.status).toBe(201);
       await waitFor('the change on the replica started during the outage', async () => (await queryUdp(c.port, { name: 'x.after-outage.example.com', from: SERVICE })).rcode === 3, 2000);
       await new Promise((resolve) => setTimeout(resolve, 500));
+      const after = await waitFor('the three replicas in a heartbeat round', async () => {
+        const m = await metrics(replicas[0] as TestServer);
+        return m.dnsward_fleet_replicas === 3 ? m : undefined;
+      });
+      expect(after.dnsward_redis_up).toBe(1);
+      expect(after.dnsward_audit_stream_shipped_total).toBeGreaterThan(0);
     } finally {
       running = false;
       await traffic;
