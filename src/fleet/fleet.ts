@@ -60,6 +60,7 @@ export class Fleet {
   private unsubscribe: (() => void)[] = [];
   private beating: Promise<void> | undefined;
   private nameConflict: string | undefined;
+  private conflictSeen = 0;
   private liveReplicas = 1;
 
   private constructor(config: Config, logger: Logger, state: SharedState, lists: ListRegistry, changeLog: ChangeLog, witness: WitnessLog | undefined) {
@@ -198,11 +199,13 @@ export class Fleet {
     const self = await this.heartbeat();
     const now = Date.now();
     const beats = await this.state.replicas();
+    // Two processes under one name overwrite each other's heartbeat: each sees the other's now and then.
     const mine = beats[this.config.instance];
     const other = mine ? (JSON.parse(mine) as Heartbeat) : undefined;
-    if (other && other.run !== this.run && now - Date.parse(other.ts) < 3 * other.interval_s * 1000 && Date.parse(other.started) > Date.parse(this.started)) {
+    if (other && other.run !== this.run && now - Date.parse(other.ts) < 3 * other.interval_s * 1000) {
       this.nameConflict = `another process (started ${other.started}) writes heartbeats as instance "${this.config.instance}": give every replica its own instance name`;
-    } else if (other === undefined || other.run === this.run) {
+      this.conflictSeen = now;
+    } else if (this.nameConflict && now - this.conflictSeen > 3 * (this.config.redis?.heartbeat_interval_s ?? 2) * 1000) {
       this.nameConflict = undefined;
     }
     await this.state.putReplica(this.config.instance, JSON.stringify(self));

@@ -69,6 +69,8 @@ describe('the fleet-wide block log and witnessing', () => {
     expect((rest.body.events as unknown[]).length).toBe(PER_REPLICA - 7);
     const summary = await api(c, 'GET', '/api/audit/summary', { token: AUDITOR });
     expect(summary.body).toMatchObject({ total, scope: 'fleet', truncated: false, by_action: { blocked: 3 * PER_REPLICA, logged: 1 } });
+    const timeline = await api(c, 'GET', '/api/audit/timeline?by=action', { token: AUDITOR });
+    expect(timeline.body).toMatchObject({ total, truncated: false });
 
     // The stream itself: each event once, as the replica wrote it.
     const stream = await streamEvents(SHARED_REDIS, prefix);
@@ -76,6 +78,17 @@ describe('the fleet-wide block log and witnessing', () => {
     const dir = (replicas[0] as TestServer).app.config.audit.dir;
     const fileLines = (await Promise.all((await listEventFiles(dir, 'a')).map((f) => readFile(f.path, 'utf8')))).join('').split('\n').filter((l) => l.startsWith('{"action"'));
     expect(stream.filter((e) => e.instance === 'a').map((e) => e.line)).toEqual(fileLines);
+  });
+
+  it('a second process under an instance name already in use is told so', async () => {
+    const twin = await startReplica({ instance: 'a', upstreamPort: upstream.port, redis: { url: SHARED_REDIS, key_prefix: prefix }, overrides: { lists: { dir: 'lists', feed: false } } });
+    try {
+      for (const r of [twin, replicas[0] as TestServer]) {
+        await waitFor('the conflict in /healthz', () => r.app.health.report().degraded.some((d) => d.startsWith('another process (started ') && d.endsWith('writes heartbeats as instance "a": give every replica its own instance name')), 5000, 50);
+      }
+    } finally {
+      await twin.stop();
+    }
   });
 
   it("each replica witnesses the others' checkpoints; a log cut on one host contradicts them", async () => {

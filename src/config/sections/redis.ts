@@ -37,7 +37,7 @@ export const redisSection = z
       .meta({ description: 'Redis Cluster start nodes ("host:port").', examples: [['192.0.2.11:6379', '192.0.2.12:6379']] }),
     password_env: envName('DNSWARD_REDIS_PASSWORD')
       .optional()
-      .meta({ description: 'The name of an environment variable holding the Redis password (Sentinel and Cluster; with url it wins over a password in the URL).', examples: ['DNSWARD_REDIS_PASSWORD'] }),
+      .meta({ description: 'The name of an environment variable holding the Redis password (Sentinel and Cluster; with url, used when the URL has none).', examples: ['DNSWARD_REDIS_PASSWORD'] }),
     key_prefix: z
       .string()
       .regex(/^dnsward:([A-Za-z0-9_.-]+:)*$/, 'the prefix starts with "dnsward:" and ends with ":", e.g. "dnsward:" or "dnsward:site-a:"')
