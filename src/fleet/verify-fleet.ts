@@ -46,7 +46,8 @@ interface Witnessed {
   hash: string;
   ts: string;
   by: string;
-  where: string;
+  file: string;
+  line: number;
 }
 
 export async function verifyFleetDirs(dirs: readonly string[], options: FleetVerifyOptions = {}): Promise<FleetVerifyResult> {
@@ -70,7 +71,7 @@ export async function verifyFleetDirs(dirs: readonly string[], options: FleetVer
         if (kind !== 'witness') return;
         const cp = record.checkpoint as { instance: string; seq: number; hash: string };
         const list = witnessed.get(cp.instance) ?? [];
-        list.push({ seq: cp.seq, hash: cp.hash, ts: record.ts as string, by: record.instance as string, where: `${name}:${line}` });
+        list.push({ seq: cp.seq, hash: cp.hash, ts: record.ts as string, by: record.instance as string, file: name, line });
         witnessed.set(cp.instance, list);
       });
       result.chains.push(summary);
@@ -228,12 +229,12 @@ async function crossCheckWitnessed(result: FleetVerifyResult, dirs: readonly str
         result.notes.push(`${peer}: seq ${seq}, witnessed by ${w.by}, is before the oldest record kept (retention)`);
         continue;
       }
-      result.problems.push({ instance: peer, file: w.where, line: 0, seq, message: `${w.by} witnessed ${peer}'s signed checkpoint for seq ${seq} at ${w.ts}, but ${peer}'s log ${lastSeq < seq ? `ends at seq ${lastSeq}: records ${lastSeq + 1}..${seq} were removed` : `has no record ${seq}`}` });
+      result.problems.push({ instance: peer, file: w.file, line: w.line, seq, message: `${w.by} witnessed ${peer}'s signed checkpoint for seq ${seq} at ${w.ts}, but ${peer}'s log ${lastSeq < seq ? `ends at seq ${lastSeq}: records ${lastSeq + 1}..${seq} were removed` : `has no record ${seq}`}` });
       return;
     }
     const contradicting = list.find((x) => x.hash !== hash);
     if (contradicting) {
-      result.problems.push({ instance: peer, file: contradicting.where, line: 0, seq, message: `${peer}'s record seq ${seq} is not the one ${contradicting.by} witnessed in its signed checkpoint at ${contradicting.ts}: ${peer}'s log was rewritten` });
+      result.problems.push({ instance: peer, file: contradicting.file, line: contradicting.line, seq, message: `${peer}'s record seq ${seq} is not the one ${contradicting.by} witnessed in its signed checkpoint at ${contradicting.ts}: ${peer}'s log was rewritten` });
       return;
     }
   }

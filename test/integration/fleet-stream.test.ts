@@ -2,6 +2,7 @@
 // append their events to one stream; the auditor API of any replica answers for the whole
 // fleet. Each replica witnesses the others' signed checkpoints, so a log cut on one host (whole
 // writes and checkpoints removed: consistent on its own) contradicts what its peers witnessed.
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,12 @@ describe('the fleet-wide block log and witnessing', () => {
 
     const intact = await verifyFleetDirs(dirs);
     expect(intact.problems).toEqual([]);
+    const cli = spawnSync(process.execPath, ['bin/dnsward', 'audit', 'verify', ...dirs], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    for (const instance of ['a', 'b', 'c']) {
+      expect(cli.stdout).toContain(`OK: instance ${instance}:`);
+      expect(cli.stdout).toContain(`OK: witness log witness-${instance}.jsonl:`);
+    }
     for (const instance of ['a', 'b', 'c']) expect(intact.notes.some((n) => n.startsWith(`${instance}: `) && n.endsWith('witnessed checkpoint(s) match its block log'))).toBe(true);
     expect(intact.chains.filter((x) => x.kind === 'witness').every((x) => x.records >= 2 && x.lastCheckpointSeq === x.lastSeq)).toBe(true);
 
@@ -147,6 +154,9 @@ describe('the fleet-wide block log and witnessing', () => {
     expect((await verifyAuditPath(dirA)).problems).toEqual([]);
     // ... but not with what b and c witnessed.
     const cut = await verifyFleetDirs(dirs);
+    const cliCut = spawnSync(process.execPath, ['bin/dnsward', 'audit', 'verify', ...dirs], { encoding: 'utf8' });
+    expect(cliCut.status).toBe(1);
+    expect(cliCut.stderr).toMatch(/^DNSWARD_ERR_AUDIT_CHAIN: witness-(b|c)\.jsonl:\d+: seq \d+: (b|c) witnessed a's signed checkpoint/);
     expect(cut.problems).toHaveLength(1);
     expect(cut.problems[0]?.message).toMatch(new RegExp(`^(b|c) witnessed a's signed checkpoint for seq \\d+ at .*, but a's log ends at seq ${keptSeq}: records ${keptSeq + 1}\\.\\.\\d+ were removed$`));
   });
