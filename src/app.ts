@@ -8,6 +8,7 @@ import { type AuditSink, createAuditReader, createAuditSink } from './audit/inde
 import type { DecisionSink } from './audit/types.ts';
 import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
+import { DEFAULT_PORTS } from './config/sections/http.ts';
 import { DnswardError, ErrorCodes } from './errors.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { buildPrivateApp } from './http/app.ts';
@@ -181,11 +182,11 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     if (config.http.enabled) {
       // The public feed runs in its own thread: HTTP work never delays a DNS answer.
       feed = await startFeedThread(config, lists, await readTls(config.http.tls, 'http'), logger);
-      httpAddress = { host: (parseHostPort(config.http.listen, 8053) as HostPort).host, port: feed.port };
+      httpAddress = { host: (parseHostPort(config.http.listen, DEFAULT_PORTS.http) as HostPort).host, port: feed.port };
     }
     if (config.api.enabled) {
       privateApp = buildPrivateApp(httpDeps, await readTls(config.api.tls, 'api'));
-      apiAddress = await listen(privateApp, config.api.listen, 'api.listen');
+      apiAddress = await listen(privateApp, config.api.listen, 'api.listen', DEFAULT_PORTS.api);
     }
   } catch (error) {
     await stop();
@@ -234,8 +235,8 @@ async function sourceShare(config: Config, state: SharedState, logger: Logger): 
   return new FleetSourceShare({ state, instance: config.instance, logger });
 }
 
-async function listen(app: FastifyInstance, text: string, key: string): Promise<BoundAddress> {
-  const address = parseHostPort(text, 8053) as HostPort;
+async function listen(app: FastifyInstance, text: string, key: string, defaultPort: number): Promise<BoundAddress> {
+  const address = parseHostPort(text, defaultPort) as HostPort;
   await app.listen({ host: address.host, port: address.port }).catch((error: Error) => listenError(key, text, error));
   const info = app.server.address();
   return { host: address.host, port: typeof info === 'object' && info !== null ? info.port : address.port };

@@ -2,6 +2,7 @@
 // by the main thread, and the public fastify app listening on http.listen.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/schema.ts';
+import { DEFAULT_PORTS } from '../config/sections/http.ts';
 import { DnswardError } from '../errors.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import { type HostPort, parseHostPort } from '../util/address.ts';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     }
     else if (m.t === 'close') void app.close().finally(() => port.close());
   });
-  const address = parseHostPort(init.config.http.listen, 8053) as HostPort;
+  const address = parseHostPort(init.config.http.listen, DEFAULT_PORTS.http) as HostPort;
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (error) {

@@ -13,6 +13,7 @@ import { forwardStage, type QueryForwarder } from './stages/forward.ts';
 import { policyStage } from './stages/policy.ts';
 import { qclassStage } from './stages/qclass.ts';
 import { relayStage } from './stages/relay.ts';
+import { responseIpStage } from './stages/response-ip.ts';
 import type { Verdicts } from './verdicts.ts';
 
 /** What response-side stages may ask for. Each factory's own parameter type names the part it uses. */
@@ -49,6 +50,7 @@ export const QUERY_STAGES: readonly Stage<QueryDeps, Handler>[] = [
 // Every answer from cache or upstream (fresh or stale) runs these, on the query's own policy snapshot.
 export const RESPONSE_STAGES: readonly Stage<ResponseDeps, ResponseHandler>[] = [
   { name: 'cname', factory: cnameStage, why: 'a CNAME chain entering a listed domain is blocked or logged (CNAME cloaking), before anything is relayed' },
+  { name: 'response-ip', factory: responseIpStage, why: 'after the name checks (a name decision wins): addresses inside a listed network are blocked or logged' },
   { name: 'relay', factory: relayStage, why: 'last: patch ID, question case and TTLs, then send the bytes' },
 ];
 

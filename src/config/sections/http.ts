@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { listenAddress } from '../fields.ts';
 import { configPath } from '../paths.ts';
 
+/** Ports used when a listen address names none ("127.0.0.1" alone). */
+export const DEFAULT_PORTS = { http: 8053, api: 8054 } as const;
+
 const tlsSchema = z
   .strictObject({
     cert_file: configPath().meta({ description: 'PEM certificate chain.', examples: ['tls/fullchain.pem'] }),
@@ -25,7 +28,7 @@ function limits(defaults: { maxConnections: number; perClient: number }) {
 
 export const httpSection = z
   .strictObject({
-    listen: listenAddress.default('127.0.0.1:8053').describe('"host:port" of the public list feed (/, /lists, /lists/<name>/<format>).'),
+    listen: listenAddress.default(`127.0.0.1:${DEFAULT_PORTS.http}`).describe('"host:port" of the public list feed (/, /lists, /lists/<name>/<format>).'),
     enabled: z.boolean().default(true).describe('false: no public list feed listener.'),
     tls: tlsSchema,
     ...limits({ maxConnections: 256, perClient: 16 }),
@@ -35,7 +38,7 @@ export const httpSection = z
 
 export const apiSection = z
   .strictObject({
-    listen: listenAddress.default('127.0.0.1:8054').describe('"host:port" of the private listener (/api/*, /dashboard, /metrics, /healthz, /readyz); loopback by default.'),
+    listen: listenAddress.default(`127.0.0.1:${DEFAULT_PORTS.api}`).describe('"host:port" of the private listener (/api/*, /dashboard, /metrics, /healthz, /readyz); loopback by default.'),
     enabled: z.boolean().default(true).describe('false: no private listener (no API, metrics or health endpoints).'),
     tls: tlsSchema,
     plain_http_tokens: z

@@ -41,7 +41,8 @@ export function transpilePageModule(fileName: string, source: string, known: Rea
 
 /** Reads page/, transpiles it, and names the result by its content hash (no files written). */
 export async function compileDashboard(sourceDir: string = PAGE_SOURCES): Promise<{ hash: string; files: Map<string, Buffer> }> {
-  const names = (await readdir(sourceDir)).filter((n) => !n.startsWith('.')).sort();
+  // tsconfig.json gives the page its browser types for the type check; it is not served.
+  const names = (await readdir(sourceDir)).filter((n) => !n.startsWith('.') && n !== 'tsconfig.json').sort();
   const modules = names.filter((n) => n.endsWith('.ts'));
   const known = new Set(modules.map((n) => n.replace(/\.ts$/, '.js')));
   if (!known.has(ENTRY)) throw new Error(`${sourceDir}: no main.ts (the page's entry module)`);

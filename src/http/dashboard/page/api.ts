@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The page's side of the auditor API. The token lives in sessionStorage only (gone when the
 // browser session ends), travels only as `Authorization: Bearer`, never in a URL or a cookie;
 // a 401 or 403 forgets it at once.

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // Stacked bar charts as inline SVG, drawn from the geometry in model.ts: one bar per bucket,
 // one colour per series, a <title> per bar (the browser shows it on hover), and a legend with
 // each series' total. Labels are text nodes, like everything else on the page.

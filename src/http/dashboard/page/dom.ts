@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // How the page makes elements: text always goes in as Text nodes (append/textContent), never
 // as HTML, so whatever the block log holds (a qname can be "<script>") stays text. The page's
 // Content-Security-Policy also enforces Trusted Types, which makes every HTML sink throw.

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The dashboard page: asks for a token once (kept in sessionStorage), proves it with the
 // summary before showing anything, then loads the block log page, the charts and the fleet
 // panel. A 401/403 anywhere empties the page and says why. body[data-state] tells a watcher

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The page's tables: the block log page and the fleet panel. Every value is a text node,
 // made printable first (model.ts), so a qname such as "<b>x</b>.tiktok.com" shows as itself.
 import { el } from './dom.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationSeconds, listsSection } from '../../../src/config/sections/lists.ts';
+import { durationSeconds, listsSection } from '../../../../src/config/sections/lists.ts';
 
 describe('lists config section', () => {
   it('defaults everything', () => {

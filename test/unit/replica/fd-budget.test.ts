@@ -1,0 +1,52 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../../src/config/schema.ts';
+import { descriptorLimit, fitConnectionLimits, RESERVED_DESCRIPTORS } from '../../../src/replica/fd-budget.ts';
+
+const config = (extra: Record<string, unknown> = {}) =>
+  configSchema.parse({ dns: { listen: ['127.0.0.1:53', '[::1]:53'] }, upstreams: ['127.0.0.1:53'], segments: [{ name: 'd', networks: ['0.0.0.0/0'], action: 'allow' }], ...extra });
+
+describe('descriptorLimit', () => {
+  it('reads the soft "Max open files" limit of /proc/self/limits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-limits-'));
+    const file = join(dir, 'limits');
+    writeFileSync(file, 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n');
+    expect(descriptorLimit(file)).toBe(1024);
+    writeFileSync(file, 'Max open files            unlimited            unlimited            files     \n');
+    expect(descriptorLimit(file)).toBeUndefined();
+    expect(descriptorLimit(join(dir, 'missing'))).toBeUndefined();
+  });
+
+  it('reads this process\'s own limit on Linux', () => {
+    expect(descriptorLimit()).toBeGreaterThan(0);
+  });
+});
+
+describe('fitConnectionLimits', () => {
+  it('leaves caps that fit alone', () => {
+    const c = config();
+    expect(fitConnectionLimits(c, 1_000_000)).toEqual({ config: c });
+    expect(fitConnectionLimits(c, undefined)).toEqual({ config: c });
+  });
+
+  it('scales every cap down together so they fit the limit minus the reserve, and says what it did', () => {
+    const c = config();
+    const fitted = fitConnectionLimits(c, 1024);
+    const n = fitted.config;
+    // Two DNS addresses, each with its own TCP cap.
+    const total = n.dns.tcp.max_connections * 2 + n.http.max_connections + n.api.max_connections;
+    expect(total).toBeLessThanOrEqual(1024 - RESERVED_DESCRIPTORS);
+    expect(n.http.max_connections).toBeLessThan(c.http.max_connections);
+    expect(n.dns.tcp.max_connections).toBeLessThan(c.dns.tcp.max_connections);
+    expect(fitted.scaled).toMatchObject({ limit: 1024, budget: 1024 - RESERVED_DESCRIPTORS, before: { 'dns.tcp.max_connections': 1024 } });
+  });
+
+  it('counts only enabled HTTP listeners, and never goes below one connection', () => {
+    const off = fitConnectionLimits(config({ http: { enabled: false }, api: { enabled: false } }), RESERVED_DESCRIPTORS + 20).config;
+    expect(off.dns.tcp.max_connections).toBeLessThanOrEqual(10);
+    const tiny = fitConnectionLimits(config(), 10).config;
+    expect(Math.min(tiny.dns.tcp.max_connections, tiny.http.max_connections, tiny.api.max_connections)).toBeGreaterThanOrEqual(1);
+  });
+});
