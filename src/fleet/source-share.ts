@@ -39,6 +39,8 @@ export interface SourceShareOptions {
   waitMs?: number;
   /** Poll step while waiting (ms, default 500). */
   pollMs?: number;
+  /** How long a fetch waits for a Redis that is still connecting at start (ms, default 3 s). */
+  connectWaitMs?: number;
 }
 
 export class FleetSourceShare implements SourceShare {
@@ -60,6 +62,8 @@ export class FleetSourceShare implements SourceShare {
     const { state, instance } = this.options;
     const name = source.name;
     await this.release(name);
+    // At start Redis may still be connecting: worth a short wait, or every replica downloads.
+    if (state.status().state === 'connecting') await untilUp(state, this.options.connectWaitMs ?? 3000);
     if (state.status().state !== 'up') return this.download(direct);
     const freshFor = durationSeconds(source.refresh) * 1000 * 0.9;
     try {
@@ -182,6 +186,22 @@ export class FleetSourceShare implements SourceShare {
     this.holding.delete(name);
     await this.options.state.releaseLease(leaseName(name), this.options.instance).catch(() => undefined);
   }
+}
+
+/** Resolves when the shared state is up, or after `ms`. */
+function untilUp(state: SharedState, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    const unsubscribe = state.onStatus((status) => {
+      if (status.state === 'up') done();
+    });
+    function done(): void {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    }
+    if (state.status().state === 'up') done();
+  });
 }
 
 function leaseName(source: string): string {
