@@ -37,9 +37,12 @@ describe('Redis killed and restarted mid-traffic', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await upstream?.stop();
-    await redisServer.kill();
+    try {
+      await Promise.allSettled(replicas.map((r) => r.stop()));
+      await upstream?.stop();
+    } finally {
+      await redisServer.kill();
+    }
   });
 
   it('answers every query, loses no block-log event, degrades and recovers without a restart', async () => {
