@@ -35,7 +35,7 @@ describe('organisation list entries across a fleet', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.allSettled(replicas.map((r) => r.stop()));
     await upstream?.stop();
     await dropPrefix(prefix);
   });

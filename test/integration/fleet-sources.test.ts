@@ -46,7 +46,7 @@ describe('subscribed sources fetched once for the fleet', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.allSettled(replicas.map((r) => r.stop()));
     await upstream?.stop();
     await new Promise((resolve) => origin?.close(resolve));
     await dropPrefix(prefix);

@@ -34,7 +34,7 @@ describe('the fleet-wide block log and witnessing', () => {
   });
 
   afterAll(async () => {
-    if (!stopped) await Promise.all(replicas.map((r) => r.stop()));
+    if (!stopped) await Promise.allSettled(replicas.map((r) => r.stop()));
     await upstream?.stop();
     await dropPrefix(prefix);
   });
@@ -125,7 +125,7 @@ describe('the fleet-wide block log and witnessing', () => {
     const view = await api(replicas[0] as TestServer, 'GET', '/api/fleet', { token: AUDITOR });
     expect((view.body.replicas as { checkpoint: { seq: number } | null }[]).every((r) => (r.checkpoint?.seq ?? 0) > 0)).toBe(true);
     stopped = true;
-    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.allSettled(replicas.map((r) => r.stop()));
 
     const intact = await verifyFleetDirs(dirs);
     expect(intact.problems).toEqual([]);
