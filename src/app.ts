@@ -86,11 +86,13 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let sources: ListSources | undefined;
   const share = await sourceShare(config, state, logger);
   try {
+    // The block log first: it creates (and announces) the signing key the fleet's logs share.
+    audit = options.decisions ? undefined : await createAuditSink(config, logger);
     fleet = await Fleet.open(config, logger, state, lists);
     sources = await startSources(config, lists, logger, share);
-    audit = options.decisions ? undefined : await createAuditSink(config, logger);
   } catch (error) {
     await sources?.stop();
+    await audit?.close();
     await state.close();
     throw error;
   }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Checkpoint } from '../audit/checkpoint.ts';
-import { loadSigningKey } from '../audit/keys.ts';
+import { loadSigningKey, rawPublicKey } from '../audit/keys.ts';
 import type { AuditReader } from '../audit/reader.ts';
 import type { AuditWriterStats } from '../audit/writer.ts';
 import type { Config } from '../config/schema.ts';
@@ -77,7 +77,9 @@ export class Fleet {
   static async open(config: Config, logger: Logger, state: SharedState, lists: ListRegistry): Promise<Fleet> {
     const audit = config.audit;
     await mkdir(audit.dir, { recursive: true });
-    const signingKey = (await loadSigningKey(audit.signing_key_file)).value;
+    const signing = await loadSigningKey(audit.signing_key_file);
+    if (signing.created) logger.info({ component: 'fleet', file: audit.signing_key_file, key: rawPublicKey(signing.value) }, 'fleet: created a new signing key for the change log and witness log checkpoints');
+    const signingKey = signing.value;
     const common = { dir: audit.dir, instance: config.instance, signingKey, fsync: audit.fsync, logger };
     const changeLog = await ChangeLog.open({ ...common, onChanged: (names) => lists.reapply(names) });
     const witness = audit.enabled && config.redis ? await WitnessLog.open({ ...common, intervalMs: config.redis.witness_interval_s * 1000 }) : undefined;

@@ -63,7 +63,7 @@ describe('organisation list entries across a fleet', () => {
     expect(json.domains).toContain(NAME);
     expect(json.provenance.find((e) => e.domain === NAME)).toMatchObject({ sources: ['ORG'] });
     expect(JSON.stringify(json)).not.toContain('proxy logs');
-  });
+  }, 30_000);
 
   it('refuses what it must, with the reason', async () => {
     const auditor = await api(b, 'POST', '/api/lists/tiktok/entries', { token: AUDITOR, body: { domain: 'x.example.com', reason: 'r' } });
@@ -190,5 +190,5 @@ describe('organisation list entries across a fleet', () => {
       ['b', 5],
       ['c', 5],
     ]);
-  });
+  }, 60_000);
 });
