@@ -59,7 +59,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Loaded> }>
     },
   },
   'audit verify': {
-    summary: 'audit verify DIR|FILE        check the block log chain and checkpoints (exit 0 = intact)',
+    summary: 'audit verify DIR|FILE...     check the block log, change log and witness chains (exit 0 = intact)',
     load: async () => {
       const m = await import('./audit-verify.ts');
       return { run: m.auditVerifyCommand, usage: m.USAGE };
