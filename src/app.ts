@@ -16,6 +16,7 @@ import type { HttpDeps, ReloadResult } from './http/deps.ts';
 import { type FeedThread, startFeedThread } from './http/feed-thread.ts';
 import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
 import { loadListDir } from './lists/list-file.ts';
+import { loadNetworkListDir } from './lists/network-list.ts';
 import { ListRegistry } from './lists/registry.ts';
 import type { ListSources, SourceShare } from './lists/sources.ts';
 import { createMetrics } from './metrics.ts';
@@ -77,7 +78,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
 
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
-  checkSegmentLists(config, new Set([...lists.names(), ...config.lists.sources.map((s) => s.name)]), options.source);
+  const networkLists = await loadNetworkListDir(config.lists.dir);
+  checkSegmentLists(config, new Set([...lists.names(), ...networkLists.map((l) => l.name), ...config.lists.sources.map((s) => s.name)]), options.source);
   // Shared state (Redis, or memory for one replica); never waited for: the organisation's
   // entries come from this replica's copy of the change log until Redis answers.
   const state = await createSharedState(config, logger);
@@ -113,7 +115,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
     },
-    buildPolicySnapshot(policyInputFromConfig(config, lists.all()), { countsFor: counters.forSegment }),
+    buildPolicySnapshot(policyInputFromConfig(config, lists.all(), networkLists), { countsFor: counters.forSegment }),
   );
   logPolicy(logger.child({ component: 'lists' }), resolver.currentPolicy, 0);
   const control = new PolicyControl(config, sources, {
@@ -122,6 +124,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     counters,
     logger,
     loadConfig: options.loadConfig,
+    networkLists,
     startSources: (next) => startSources(next, lists, logger, share),
   });
   await resolver.start();

@@ -14,6 +14,7 @@ import { encodeName } from '../dns/names.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import type { ReloadResult } from '../http/deps.ts';
 import { loadListDir } from '../lists/list-file.ts';
+import { loadNetworkListDir, type NetworkListSnapshot } from '../lists/network-list.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import type { ListSources } from '../lists/sources.ts';
 import { createLogger } from '../logger.ts';
@@ -53,7 +54,7 @@ export class PolicyEngine {
   private closed = false;
 
   /** Use createPolicyEngine(). */
-  constructor(parts: { config: Config; lists: ListRegistry; sources: ListSources | undefined; decisions: DecisionSink; logger: Logger; loadConfig: (() => Promise<Config>) | undefined; baseDir: string | undefined; env: NodeJS.ProcessEnv }) {
+  constructor(parts: { config: Config; lists: ListRegistry; networkLists: readonly NetworkListSnapshot[]; sources: ListSources | undefined; decisions: DecisionSink; logger: Logger; loadConfig: (() => Promise<Config>) | undefined; baseDir: string | undefined; env: NodeJS.ProcessEnv }) {
     this.lists = parts.lists;
     this.logger = parts.logger;
     this.decisions = parts.decisions;
@@ -61,13 +62,14 @@ export class PolicyEngine {
     this.env = parts.env;
     this.counters = new QueryCounters();
     this.decider = createDecider({ decisions: parts.decisions, logger: parts.logger.child({ component: 'engine' }) });
-    this.policyInForce = buildPolicySnapshot(policyInputFromConfig(parts.config, parts.lists.all()), { countsFor: this.counters.forSegment });
+    this.policyInForce = buildPolicySnapshot(policyInputFromConfig(parts.config, parts.lists.all(), parts.networkLists), { countsFor: this.counters.forSegment });
     this.control = new PolicyControl(parts.config, parts.sources, {
       resolver: this,
       lists: parts.lists,
       counters: this.counters,
       logger: parts.logger,
       loadConfig: parts.loadConfig,
+      networkLists: parts.networkLists,
       startSources: (next) => startSources(next, parts.lists, parts.logger),
     });
   }
@@ -164,7 +166,8 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
   for (const warning of warnings) logger.warn({ component: 'engine' }, warning);
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
-  checkSegmentLists(config, new Set([...lists.names(), ...config.lists.sources.map((s) => s.name)]), source);
+  const networkLists = await loadNetworkListDir(config.lists.dir);
+  checkSegmentLists(config, new Set([...lists.names(), ...networkLists.map((l) => l.name), ...config.lists.sources.map((s) => s.name)]), source);
   const sources = await startSources(config, lists, logger);
   let decisions: DecisionSink;
   try {
@@ -176,7 +179,7 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
   const configFile = options.configFile;
   const loadConfig = configFile === undefined ? undefined : async (): Promise<Config> => (await loadEmbeddedConfig({ configFile }, env)).config;
   try {
-    return new PolicyEngine({ config, lists, sources, decisions, logger, loadConfig, baseDir: options.baseDir, env });
+    return new PolicyEngine({ config, lists, networkLists, sources, decisions, logger, loadConfig, baseDir: options.baseDir, env });
   } catch (error) {
     await Promise.allSettled([sources?.stop(), decisions.close()]);
     throw error;

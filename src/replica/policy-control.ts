@@ -10,6 +10,7 @@ import { checkSegmentLists } from '../config/lists-check.ts';
 import type { Config } from '../config/schema.ts';
 import type { ReloadResult } from '../http/deps.ts';
 import { loadListDir } from '../lists/list-file.ts';
+import { loadNetworkListDir, type NetworkListSnapshot } from '../lists/network-list.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { ListSources } from '../lists/sources.ts';
 import type { ListSnapshot } from '../lists/types.ts';
@@ -36,6 +37,8 @@ export interface PolicyControlDeps {
   logger: Logger;
   /** Reads the config file again and runs every check `config check` runs (absent: reload takes a Config object only). */
   loadConfig?: (() => Promise<Config>) | undefined;
+  /** The network lists (`<name>.networks` in lists.dir) loaded at start; a reload re-reads them. */
+  networkLists?: readonly NetworkListSnapshot[];
   /** Starts the subscribed sources of a config (none configured: undefined). */
   startSources: (config: Config) => Promise<ListSources | undefined>;
 }
@@ -47,12 +50,14 @@ export class PolicyControl {
   private readonly log: Logger;
   private readonly listsLog: Logger;
   private reloading = false;
+  private networkLists: readonly NetworkListSnapshot[];
   private readonly unsubscribe: () => void;
 
   constructor(config: Config, sources: ListSources | undefined, deps: PolicyControlDeps) {
     this.active = config;
     this.sources = sources;
     this.deps = deps;
+    this.networkLists = deps.networkLists ?? [];
     this.log = deps.logger.child({ component: 'policy' });
     this.listsLog = deps.logger.child({ component: 'lists' });
     // A list swapped by its source (or removed) rebuilds the policy from the config in force.
@@ -69,9 +74,9 @@ export class PolicyControl {
     return this.sources;
   }
 
-  /** Builds the policy of `config` over `lists` (validated, not installed). */
-  build(config: Config, lists: readonly ListSnapshot[] = this.deps.lists.all()): PolicySnapshot {
-    return buildPolicySnapshot(policyInputFromConfig(config, lists), { countsFor: this.deps.counters.forSegment, previous: this.deps.resolver.currentPolicy });
+  /** Builds the policy of `config` over `lists` and network lists (validated, not installed). */
+  build(config: Config, lists: readonly ListSnapshot[] = this.deps.lists.all(), networkLists: readonly NetworkListSnapshot[] = this.networkLists): PolicySnapshot {
+    return buildPolicySnapshot(policyInputFromConfig(config, lists, networkLists), { countsFor: this.deps.counters.forSegment, previous: this.deps.resolver.currentPolicy });
   }
 
   /** Rebuilds the policy after a list change, with the config in force. */
@@ -104,10 +109,12 @@ export class PolicyControl {
       }
       // Every maintained list must load, and every list a segment names must exist.
       let maintained: ListSnapshot[];
+      let networkLists: NetworkListSnapshot[];
       try {
         maintained = await loadListDir(config.lists.dir);
+        networkLists = await loadNetworkListDir(config.lists.dir);
         const sourceNames = config.lists.sources.map((s) => s.name);
-        checkSegmentLists(config, new Set([...maintained.map((l) => l.name), ...sourceNames]));
+        checkSegmentLists(config, new Set([...maintained.map((l) => l.name), ...networkLists.map((l) => l.name), ...sourceNames]));
       } catch (error) {
         return this.refuse(requestedBy, `the lists are refused: ${(error as Error).message}`);
       }
@@ -118,7 +125,7 @@ export class PolicyControl {
       const candidate = bases.map((l) => this.deps.lists.withOverlay(l)).sort((a, b) => a.name.localeCompare(b.name));
       let policy: PolicySnapshot;
       try {
-        policy = this.build(config, candidate);
+        policy = this.build(config, candidate, networkLists);
       } catch (error) {
         return this.refuse(requestedBy, `the new policy is refused: ${(error as Error).message}`);
       }
@@ -131,6 +138,7 @@ export class PolicyControl {
       const applied = changedKeys(this.active, config, LIVE_KEYS);
       if (config.log.level !== this.active.log.level) this.deps.logger.level = config.log.level;
       this.active = config;
+      this.networkLists = networkLists;
       this.deps.resolver.install(policy);
       if (sourcesChanged) {
         await this.sources?.stop();
