@@ -35,6 +35,7 @@ function decision(i: number, ts: number): Decision {
     rule: 'tiktokv.com',
     listVersion: '2026.11.28.1-3f2a9c1b',
     response: personal ? 'answer' : 'nxdomain',
+    transport: 'udp',
   };
 }
 

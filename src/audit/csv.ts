@@ -59,7 +59,7 @@ export function csvRow(event: AuditEvent): string {
     if (i > 0) out += ',';
     if (field === 'qname') out += guard(presentName(value as string));
     else if (field === 'rule') out += guard(presentRule(value as string));
-    else out += csvCell(value);
+    else out += csvCell(value ?? '');
   }
   return out + '\r\n';
 }

@@ -42,6 +42,7 @@ export class ChainEncoder {
         rule: d.rule,
         list_version: d.listVersion,
         response: d.response,
+        transport: d.transport,
       };
       const seq = this.seq + 1;
       const need = maxEventBytes(body);

@@ -1,6 +1,6 @@
 // The block-log event (schema version 1, docs/AUDIT.md), its canonical encoding and its hash.
 import { hash as oneShotHash } from 'node:crypto';
-import type { DecisionAction, DecisionResponse } from './types.ts';
+import type { DecisionAction, DecisionResponse, DecisionTransport } from './types.ts';
 
 export const SCHEMA_VERSION = 1;
 /** `prev` of the very first event of an instance's chain. */
@@ -22,6 +22,8 @@ export interface AuditEvent {
   rule: string;
   list_version: string;
   response: DecisionResponse;
+  /** How the query came in (udp, tcp, dot, doh); absent in records written before the field existed. */
+  transport?: DecisionTransport;
   /** 1, 2, 3, ... per instance, across restarts and files. */
   seq: number;
   /** `hash` of the previous event of this instance (GENESIS for seq 1). */
@@ -31,7 +33,7 @@ export interface AuditEvent {
 }
 
 /** Field order of the files, the API and CSV (the issue's order). */
-export const EVENT_FIELDS = ['ts', 'instance', 'segment', 'client', 'qname', 'qtype', 'action', 'list', 'rule', 'list_version', 'response', 'seq', 'prev', 'hash'] as const;
+export const EVENT_FIELDS = ['ts', 'instance', 'segment', 'client', 'qname', 'qtype', 'action', 'list', 'rule', 'list_version', 'response', 'transport', 'seq', 'prev', 'hash'] as const;
 
 /** Mnemonic of a qtype ("A", "HTTPS", or "TYPE<n>"): the one table is in src/dns/constants.ts. */
 export { qtypeName } from '../dns/constants.ts';
@@ -100,11 +102,13 @@ export function maxEventBytes(body: EventBody): number {
  */
 export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: string): { end: number; hash: string } {
   // One transient string (young garbage) written with one call: cheaper than a write per member.
-  // action and response are fixed words and ts comes from toISOString(): never escaped.
+  // action, response and transport are fixed words and ts comes from toISOString(): never escaped.
   const canonical =
     `{"action":"${body.action}","client":${quote(body.client)},"instance":${quote(body.instance)},"list":${quote(body.list)},` +
     `"list_version":${quote(body.list_version)},"prev":"${prev}","qname":${quote(body.qname)},"qtype":${quote(body.qtype)},` +
-    `"response":"${body.response}","rule":${quote(body.rule)},"segment":${quote(body.segment)},"seq":${seq},"ts":"${body.ts}"}`;
+    `"response":"${body.response}","rule":${quote(body.rule)},"segment":${quote(body.segment)},"seq":${seq},` +
+    (body.transport === undefined ? '' : `"transport":"${body.transport}",`) +
+    `"ts":"${body.ts}"}`;
   const n = buf.write(canonical, off, 'utf8');
   const hash = oneShotHash('sha256', buf.subarray(off, off + n), 'hex');
   // Replace the closing "}" by the hash member.
@@ -125,7 +129,7 @@ export function encodeEvent(body: EventBody, seq: number, prev: string): { hash:
 /** An event's members in the schema's order (the files keep canonical order; the API and exports show this one). */
 export function inSchemaOrder(record: Readonly<Record<string, unknown>>): AuditEvent {
   const out: Record<string, unknown> = {};
-  for (const field of EVENT_FIELDS) out[field] = record[field];
+  for (const field of EVENT_FIELDS) if (record[field] !== undefined) out[field] = record[field];
   for (const key of Object.keys(record)) if (!(key in out)) out[key] = record[key];
   return out as unknown as AuditEvent;
 }

@@ -20,6 +20,7 @@ export function createLogDecisionSink(logger: Logger): DecisionSink {
           rule: d.rule,
           list_version: d.listVersion,
           response: d.response,
+          transport: d.transport,
         },
         d.action === 'blocked' ? 'query blocked' : 'query logged',
       );

@@ -114,7 +114,7 @@ export class ThreadedAuditSink implements DecisionSink {
     const out: PackedDecision[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const d = batch[i] as Decision;
-      out[i] = [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response];
+      out[i] = [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response, d.transport];
     }
     return out;
   }

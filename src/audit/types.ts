@@ -1,7 +1,7 @@
 // The contract between the resolver (which decides) and the block log (which records).
 
 export type DecisionAction = 'blocked' | 'logged';
-/** How the query came in (DoT and DoH only from embedders' servers so far, src/plugin/dns2.ts). */
+/** How the query came in: plain UDP or TCP, DNS over TLS (RFC 7858) or over HTTPS (RFC 8484). */
 export type DecisionTransport = 'udp' | 'tcp' | 'dot' | 'doh';
 /** What the client received: a synthesised answer, or the real one (log-only). */
 export type DecisionResponse = 'nxdomain' | 'null' | 'refused' | 'answer';
@@ -24,7 +24,7 @@ export interface Decision {
   rule: string;
   listVersion: string;
   response: DecisionResponse;
-  /** How the query came in; absent when the reporter does not say (not yet written to the block log files). */
+  /** How the query came in; the resolver always says, an embedder's plain name check may not (src/plugin). */
   transport?: DecisionTransport;
 }
 

@@ -278,8 +278,10 @@ async function fileSha256(path: string): Promise<string> {
 
 function shapeProblem(r: Record<string, unknown>): string | undefined {
   for (const field of EVENT_FIELDS) {
-    if (!(field in r)) return `field "${field}" is missing`;
+    // transport came later: records written before it do not carry it.
+    if (!(field in r) && field !== 'transport') return `field "${field}" is missing`;
   }
+  if (r.transport !== undefined && r.transport !== 'udp' && r.transport !== 'tcp' && r.transport !== 'dot' && r.transport !== 'doh') return `transport ${JSON.stringify(r.transport)} is not udp, tcp, dot or doh`;
   if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1) return 'seq is not a positive integer';
   if (typeof r.ts !== 'string' || !ISO_MS.test(r.ts)) return 'ts is not an ISO 8601 UTC time with milliseconds';
   if (r.action !== 'blocked' && r.action !== 'logged') return `action ${JSON.stringify(r.action)} is not "blocked" or "logged"`;

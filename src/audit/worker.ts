@@ -25,7 +25,7 @@ export interface WorkerInit {
 }
 
 /** One decision as a flat array (cheaper to clone than an object). */
-export type PackedDecision = [number, string, string, 0 | 1, string, number, Decision['action'], string, string, string, Decision['response']];
+export type PackedDecision = [number, string, string, 0 | 1, string, number, Decision['action'], string, string, string, Decision['response'], Decision['transport']];
 
 export type ToWorker = { t: 'batch' | 'flush' | 'close'; id: number; events: PackedDecision[]; dropped: number };
 export type FromWorker =
@@ -35,7 +35,7 @@ export type FromWorker =
   | { t: 'log'; line: string };
 
 export function unpack(p: PackedDecision): Decision {
-  return { ts: p[0], segment: p[1], client: p[2], pseudonymize: p[3] === 1, qname: p[4], qtype: p[5], action: p[6], list: p[7], rule: p[8], listVersion: p[9], response: p[10] };
+  return { ts: p[0], segment: p[1], client: p[2], pseudonymize: p[3] === 1, qname: p[4], qtype: p[5], action: p[6], list: p[7], rule: p[8], listVersion: p[9], response: p[10], transport: p[11] };
 }
 
 async function main(): Promise<void> {

@@ -16,8 +16,10 @@ export const OUTCOMES = ['blocked', 'logged', 'refused', 'cached', 'forwarded', 
 export type Outcome = (typeof OUTCOMES)[number];
 export const OUTCOME_INDEX: Readonly<Record<Outcome, number>> = Object.fromEntries(OUTCOMES.map((o, i) => [o, i])) as Record<Outcome, number>;
 
-export const TRANSPORTS = ['udp', 'tcp'] as const;
+/** Plain UDP and TCP, DNS over TLS (RFC 7858), DNS over HTTPS (RFC 8484). */
+export const TRANSPORTS = ['udp', 'tcp', 'dot', 'doh'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
+export const TRANSPORT_INDEX: Readonly<Record<Transport, number>> = Object.fromEntries(TRANSPORTS.map((t, i) => [t, i])) as Record<Transport, number>;
 
 /** Where an answer relayed to the client came from (the response side's input). */
 export type AnswerSource = 'forwarded' | 'cached' | 'stale';

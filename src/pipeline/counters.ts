@@ -1,7 +1,7 @@
 // Query counts by segment × outcome × transport. Each segment carries its own small array
 // (Segment.counts), handed out here by segment name so that a new policy snapshot keeps
 // counting where the old one stopped. The query path bumps one slot; metrics read stats().
-import { OUTCOME_INDEX, OUTCOMES, type Outcome, TRANSPORTS, type Transport } from './context.ts';
+import { OUTCOME_INDEX, OUTCOMES, type Outcome, TRANSPORT_INDEX, TRANSPORTS, type Transport } from './context.ts';
 
 const SLOTS = OUTCOMES.length * TRANSPORTS.length;
 
@@ -14,7 +14,7 @@ export interface QueryCount {
 
 /** One query more in `counts` (a Segment.counts array). */
 export function countQuery(counts: Float64Array, outcome: Outcome, transport: Transport): void {
-  const slot = OUTCOME_INDEX[outcome] * 2 + (transport === 'udp' ? 0 : 1);
+  const slot = OUTCOME_INDEX[outcome] * TRANSPORTS.length + TRANSPORT_INDEX[transport];
   counts[slot] = (counts[slot] as number) + 1;
 }
 
@@ -37,7 +37,7 @@ export class QueryCounters {
     for (const [segment, counts] of this.bySegment) {
       OUTCOMES.forEach((outcome, o) => {
         TRANSPORTS.forEach((transport, t) => {
-          const count = counts[o * 2 + t] ?? 0;
+          const count = counts[o * TRANSPORTS.length + t] ?? 0;
           if (count > 0) out.push({ segment, outcome, transport, count });
         });
       });

@@ -37,6 +37,7 @@ export function createVerdicts(deps: { reply: Replier; decisions: DecisionSink }
       rule,
       listVersion: match.list.version,
       response,
+      transport: ctx.transport,
     });
   };
   return {

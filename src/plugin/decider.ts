@@ -69,11 +69,10 @@ export function createDecider(deps: { decisions: DecisionSink; logger: Logger })
       real.synth(ctx, spec, outcome);
     },
   };
-  // The block log, with the decision noted and its transport said (the pipeline only knows udp/tcp).
+  // The block log, with the decision noted; a plain name check (no transport said) records none.
   const decisions: DecisionSink = {
     record(decision) {
-      if (slot.transport !== undefined) decision.transport = slot.transport;
-      else delete decision.transport;
+      if (slot.transport === undefined) delete decision.transport;
       slot.decision = decision;
       deps.decisions.record(decision);
     },
@@ -161,9 +160,9 @@ export function createDecider(deps: { decisions: DecisionSink; logger: Logger })
   };
 }
 
-/** The pipeline counts udp and tcp; DoT and DoH are streams (no UDP size limit), and a plain name check is too. */
+/** A plain name check (no transport said) is judged as a stream query: no UDP size limit. */
 function wireTransport(transport: DecisionTransport | undefined): Transport {
-  return transport === 'udp' ? 'udp' : 'tcp';
+  return transport ?? 'tcp';
 }
 
 /** The outcome a decision stage answered with; a stage added later with an outcome of its own reads as "answered". */
@@ -174,7 +173,7 @@ function answerOutcome(outcome: Outcome | undefined): AnswerOutcome {
 function contextFor(policy: PolicySnapshot, query: Buffer, q: ParsedQuery, client: string, transport: Transport, responder: Responder): QueryContext {
   const info = policy.classifier.classify(client);
   const edns = q.edns;
-  const maxSize = transport === 'tcp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+  const maxSize = transport !== 'udp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
   return {
     query,
     q,

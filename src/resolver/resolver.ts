@@ -170,7 +170,8 @@ function makeContext(
   replyPort: number,
 ): QueryContext {
   const edns = q.edns;
-  const maxSize = transport === 'tcp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+  // Only UDP has a size limit; TCP, DoT and DoH carry up to 65,535 octets.
+  const maxSize = transport !== 'udp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
   return {
     query: buf,
     q,

@@ -137,7 +137,7 @@ describe('GET /api/audit/events', () => {
     expect(page.events).toHaveLength(40);
     expect(page.next).toBeNull();
     expect(page.events.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(Object.keys(page.events[0]!)).toEqual(['ts', 'instance', 'segment', 'client', 'qname', 'qtype', 'action', 'list', 'rule', 'list_version', 'response', 'seq', 'prev', 'hash']);
+    expect(Object.keys(page.events[0]!)).toEqual(['ts', 'instance', 'segment', 'client', 'qname', 'qtype', 'action', 'list', 'rule', 'list_version', 'response', 'transport', 'seq', 'prev', 'hash']);
   });
 
   it('pages with limit and cursor without losing or repeating an event', async () => {
@@ -202,7 +202,7 @@ describe('GET /api/audit/events', () => {
       expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(res.headers.get('x-next-cursor')).toBeTruthy();
       const rows = (await res.text()).split('\r\n').filter((l) => l !== '');
-      expect(rows[0]).toBe('ts,instance,segment,client,qname,qtype,action,list,rule,list_version,response,seq,prev,hash');
+      expect(rows[0]).toBe('ts,instance,segment,client,qname,qtype,action,list,rule,list_version,response,transport,seq,prev,hash');
       expect(rows).toHaveLength(6);
       expect(rows[1]).toMatch(/^2026-11-28T10:00:00.000Z,a,service,10.10.0.5,x0.byteoversea.com,A,blocked,bytedance,byteoversea.com,/);
     }

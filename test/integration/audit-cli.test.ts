@@ -167,7 +167,7 @@ describe('dnsward audit export', () => {
     const res = await cli(['audit', 'export', '--dir', dir, '--from', '2026-11-28', '--to', '2026-11-29', '--format', 'csv', '--output', out]);
     expect(res.code).toBe(0);
     const rows = (await readFile(out, 'utf8')).split('\r\n').filter((l) => l !== '');
-    expect(rows[0]).toBe('ts,instance,segment,client,qname,qtype,action,list,rule,list_version,response,seq,prev,hash');
+    expect(rows[0]).toBe('ts,instance,segment,client,qname,qtype,action,list,rule,list_version,response,transport,seq,prev,hash');
     expect(rows).toHaveLength(5);
   });
 

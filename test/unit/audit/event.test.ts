@@ -14,6 +14,7 @@ const body: EventBody = {
   rule: 'tiktok.com',
   list_version: 'v1',
   response: 'nxdomain',
+  transport: 'udp',
 };
 
 describe('event encoding', () => {
@@ -31,6 +32,15 @@ describe('event encoding', () => {
     expect(eventHash(parsed)).toBe(hash);
     expect(hash).toBe(sha256Hex(canonicalize({ ...body, seq: 1, prev: GENESIS })));
     expect(line.endsWith('}\n')).toBe(true);
+  });
+
+  it('leaves transport out of records that do not say it (written before the field existed), hashing what is there', () => {
+    const { transport: _transport, ...older } = body;
+    const { hash, line } = encodeEvent(older, 1, GENESIS);
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    expect('transport' in parsed).toBe(false);
+    expect(eventHash(parsed)).toBe(hash);
+    expect(Object.keys(inSchemaOrder(parsed))).not.toContain('transport');
   });
 
   it('agrees with the generic canonical form for any strings (escaping, non-ASCII, quotes)', () => {

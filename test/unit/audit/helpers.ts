@@ -30,6 +30,7 @@ export function decision(i: number, overrides: Partial<Decision> = {}): Decision
     rule: 'tiktok.com',
     listVersion: '2026.11.28.1-3f2a9c1b',
     response: 'nxdomain',
+    transport: 'udp',
     ...overrides,
   };
 }

@@ -26,7 +26,7 @@ function init(dir: string, pseudonymSecret?: string): WorkerInit {
 
 function pack(i: number, pseudonymize = false): PackedDecision {
   const d = decision(i, { pseudonymize, client: '10.20.0.7' });
-  return [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response];
+  return [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response, d.transport];
 }
 
 /** Starts the worker and returns a request function that resolves with the matching reply. */

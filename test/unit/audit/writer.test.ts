@@ -44,7 +44,7 @@ describe('AuditWriter', () => {
     await writeLog(dir, 3);
     const events = await lines(join(dir, FILE));
     expect(events).toHaveLength(3);
-    expect(Object.keys(events[0]!)).toEqual(['action', 'client', 'instance', 'list', 'list_version', 'prev', 'qname', 'qtype', 'response', 'rule', 'segment', 'seq', 'ts', 'hash']);
+    expect(Object.keys(events[0]!)).toEqual(['action', 'client', 'instance', 'list', 'list_version', 'prev', 'qname', 'qtype', 'response', 'rule', 'segment', 'seq', 'transport', 'ts', 'hash']);
     expect(events[0]).toMatchObject({
       ts: '2026-11-28T10:00:00.000Z',
       instance: 'a',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OUTCOMES } from '../../../src/pipeline/context.ts';
+import { OUTCOMES, TRANSPORTS } from '../../../src/pipeline/context.ts';
 import { countQuery, QueryCounters } from '../../../src/pipeline/counters.ts';
 
 describe('QueryCounters', () => {
@@ -8,7 +8,7 @@ describe('QueryCounters', () => {
     const a = counters.forSegment('service');
     expect(counters.forSegment('service')).toBe(a);
     expect(counters.forSegment('personal')).not.toBe(a);
-    expect(a.length).toBe(OUTCOMES.length * 2);
+    expect(a.length).toBe(OUTCOMES.length * TRANSPORTS.length);
   });
 
   it('reports every non-zero count by segment, outcome and transport', () => {
@@ -18,20 +18,19 @@ describe('QueryCounters', () => {
     countQuery(service, 'blocked', 'udp');
     countQuery(service, 'logged', 'tcp');
     countQuery(counters.forSegment('default'), 'forwarded', 'udp');
+    countQuery(counters.forSegment('default'), 'forwarded', 'doh');
     counters.forSegment('idle');
     expect(counters.stats()).toEqual([
       { segment: 'service', outcome: 'blocked', transport: 'udp', count: 2 },
       { segment: 'service', outcome: 'logged', transport: 'tcp', count: 1 },
       { segment: 'default', outcome: 'forwarded', transport: 'udp', count: 1 },
+      { segment: 'default', outcome: 'forwarded', transport: 'doh', count: 1 },
     ]);
   });
 
   it('gives each outcome and transport its own slot', () => {
     const counts = new QueryCounters().forSegment('s');
-    for (const outcome of OUTCOMES) {
-      countQuery(counts, outcome, 'udp');
-      countQuery(counts, outcome, 'tcp');
-    }
+    for (const outcome of OUTCOMES) for (const transport of TRANSPORTS) countQuery(counts, outcome, transport);
     expect([...counts].every((c) => c === 1)).toBe(true);
   });
 });

@@ -28,7 +28,7 @@ describe('verdicts', () => {
     expect(sent?.spec?.ede?.code).toBe(EDE.BLOCKED);
     expect(sent?.spec?.ede?.text.toString()).toBe('blocked by dnsward: segment service, list tiktok');
     expect(decisions.decisions).toEqual([
-      { ts: ctx.receivedAt, segment: 'service', client: '10.10.0.1', pseudonymize: false, qname: 'www.tiktok.com', qtype: 1, action: 'blocked', list: 'tiktok', rule: 'tiktok.com', listVersion: 'v1', response },
+      { ts: ctx.receivedAt, segment: 'service', client: '10.10.0.1', pseudonymize: false, qname: 'www.tiktok.com', qtype: 1, action: 'blocked', list: 'tiktok', rule: 'tiktok.com', listVersion: 'v1', response, transport: 'udp' },
     ]);
   });
 

@@ -48,7 +48,8 @@ describe('policy engine', () => {
       expect.arrayContaining([
         { segment: 'service', outcome: 'blocked', transport: 'tcp', count: 1 },
         { segment: 'service', outcome: 'blocked', transport: 'udp', count: 1 },
-        { segment: 'personal', outcome: 'logged', transport: 'tcp', count: 1 },
+        // The pipeline counts DoH as its own transport.
+        { segment: 'personal', outcome: 'logged', transport: 'doh', count: 1 },
       ]),
     );
     await engine.close();
