@@ -11,6 +11,7 @@ import { startTestServer, type TestServer, testConfig } from '../helpers/dnsward
 import { prng, randomBytes } from '../helpers/fault-upstream.ts';
 import { inspect, pointerChainBombQuery, query, T } from '../helpers/packet-craft.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
+import { loadDatagramAddon } from '../../src/server/datagram-addon.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xda7a);
 const TOTAL = 6_000;
@@ -66,6 +67,58 @@ function corpus(): Buffer[] {
     query('txt.example.test', T.TXT, { opts: [{ options: [{ code: 10, data: Buffer.alloc(8, 1) }] }] }),
   ];
 }
+
+describe.runIf(process.platform === 'linux')('the addon does not trust the arrays JavaScript shares with it', () => {
+  it('sends exactly the well-formed entries of 5,000 batches mixed with random offsets, lengths, ports and hosts, and never crashes', async () => {
+    const loaded = loadDatagramAddon();
+    if (!('addon' in loaded)) throw new Error(loaded.error);
+    const a = loaded.addon;
+    const random = prng(SEED ^ 0x5e9d);
+    const sink = createSocket({ type: 'udp4', recvBufferSize: 1 << 22 });
+    await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
+    let received = 0;
+    sink.on('message', () => received++);
+    const sinkPort = sink.address().port;
+    const recvMeta = new Int32Array(a.MAX_BATCH * a.META_INTS);
+    const area = Buffer.alloc(a.MAX_DATAGRAM + 1000);
+    const meta = new Int32Array(a.MAX_BATCH * a.META_INTS);
+    const socket = a.open(4, '127.0.0.1', 0, 0, 0, 0, recvMeta, area, meta, () => undefined);
+    const wild = (): number => [0, -1, 1, 2 ** 31 - 1, -(2 ** 31), 65_535, 65_536, area.length, area.length - 1, Math.floor(random() * 2 ** 32) | 0][Math.floor(random() * 10)] as number;
+    let expected = 0;
+    try {
+      for (let round = 0; round < 5_000; round++) {
+        const count = Math.floor(random() * (a.MAX_BATCH + 1));
+        randomBytes(random, 64).copy(area, 4000 + Math.floor(random() * (area.length - 4064)));
+        let good = 0;
+        for (let i = 0, m = 0; i < count; i++, m += a.META_INTS) {
+          if (random() < 0.3) {
+            // Well formed: the host as text at its own offset, data in bounds, the sink's port.
+            const hostAt = 100 + i * 16;
+            const hostLength = area.write('127.0.0.1', hostAt, 'latin1');
+            meta.set([2000 + Math.floor(random() * 1000), Math.floor(random() * 100), hostAt, hostLength, sinkPort], m);
+            good++;
+          } else {
+            // Anything: out of bounds, negative, huge, port 0 or beyond 65535, a host that is no address.
+            for (let k = 0; k < a.META_INTS; k++) meta[m + k] = wild();
+            if (meta[m + 3] === 0) meta[m + 3] = -1; // length 0 would repeat the host before, which may be good
+          }
+        }
+        const sent = a.sendBatch(socket, count);
+        expect(sent).toBe(good);
+        expected += sent;
+        // Let the sink drain (its buffer would overflow), and check nothing else was sent.
+        if (round % 50 === 49) await expect.poll(() => received, { timeout: 5000, interval: 2 }).toBe(expected);
+      }
+      await expect.poll(() => received, { timeout: 5000 }).toBe(expected);
+      expect(expected).toBeGreaterThan(1000);
+      expect(() => a.sendBatch(socket, a.MAX_BATCH + 1)).toThrow(TypeError);
+      expect(() => a.sendBatch(socket, -1)).toThrow(TypeError);
+    } finally {
+      a.close(socket);
+      sink.close();
+    }
+  });
+});
 
 describe('datagram fuzz', () => {
   let upstream: StubUpstream;
