@@ -68,10 +68,6 @@ struct Socket {
   mmsghdr rmsgs[kMaxBatch];
   iovec riov[kMaxBatch];
   sockaddr_storage rfrom[kMaxBatch];
-  // The previous datagram's sender: the same host again is reported with address length
-  // 0, so JavaScript reuses its string instead of building a new one.
-  sockaddr_storage lastFrom;
-  socklen_t lastFromLen = 0;
   mmsghdr smsgs[kMaxBatch];
   iovec siov[kMaxBatch];
   sockaddr_storage sto[kMaxBatch];
@@ -202,17 +198,6 @@ size_t AddressText(const sockaddr_storage& from, char* out, int* port) {
   return 0;
 }
 
-// Same host as the previous datagram (the port may differ: a client uses many).
-bool SameHost(const Socket* s, const sockaddr_storage& from, socklen_t len) {
-  if (s->lastFromLen == 0 || len != s->lastFromLen || from.ss_family != s->lastFrom.ss_family) return false;
-  if (from.ss_family == AF_INET) {
-    return reinterpret_cast<const sockaddr_in*>(&from)->sin_addr.s_addr == reinterpret_cast<const sockaddr_in*>(&s->lastFrom)->sin_addr.s_addr;
-  }
-  const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&from);
-  const sockaddr_in6* b = reinterpret_cast<const sockaddr_in6*>(&s->lastFrom);
-  return a->sin6_scope_id == b->sin6_scope_id && memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
-}
-
 // One recvmmsg; hands the batch to JavaScript. Returns the number of datagrams read (0: drained).
 int ReceiveOnce(Socket* s) {
   for (unsigned i = 0; i < kMaxBatch; i++) {
@@ -250,16 +235,10 @@ int ReceiveOnce(Socket* s) {
       s->counters[1]++;
       continue;
     }
-    if (SameHost(s, s->rfrom[i], h.msg_namelen)) {
-      ports[i] = ntohs(reinterpret_cast<const sockaddr_in*>(&s->rfrom[i])->sin_port);  // same offset in sockaddr_in6
-    } else {
-      textLen[i] = AddressText(s->rfrom[i], texts[i], &ports[i]);
-      if (textLen[i] == 0) {
-        s->counters[1]++;
-        continue;
-      }
-      memcpy(&s->lastFrom, &s->rfrom[i], h.msg_namelen);
-      s->lastFromLen = h.msg_namelen;
+    textLen[i] = AddressText(s->rfrom[i], texts[i], &ports[i]);
+    if (textLen[i] == 0) {
+      s->counters[1]++;
+      continue;
     }
     keep[i] = true;
     kept++;
@@ -451,7 +430,7 @@ napi_value Open(napi_env env, napi_callback_info info) {
 }
 
 // sendBatch(handle, count): sends the `count` messages described in sendMeta
-// (data offset, data length, host offset, host length (0: the previous message's host), port)
+// (data offset, data length, host offset, host length, port)
 // from sendArea. Returns how many were sent; the rest failed (see lastSendError).
 napi_value SendBatch(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -462,16 +441,12 @@ napi_value SendBatch(napi_env env, napi_callback_info info) {
   int32_t count;
   if (!GetInt(env, argv[1], &count) || count < 0 || count > static_cast<int32_t>(kMaxBatch)) return ThrowType(env, "count must be 0-64");
   unsigned valid = 0;
-  // The host of the message before (length 0 repeats it); none after a host that failed.
-  sockaddr_storage host;
-  socklen_t hostAddrLen = 0;
   for (int32_t i = 0; i < count; i++) {
     const int32_t* m = s->sendMeta + i * kMetaInts;
     int64_t dataOff = m[0], dataLen = m[1], hostOff = m[2], hostLen = m[3], port = m[4];
-    if (hostLen != 0) {
-      bool inside = hostLen > 0 && hostLen < static_cast<int64_t>(kAddrText) && hostOff >= 0 && hostOff + hostLen <= static_cast<int64_t>(s->sendAreaLen);
-      hostAddrLen = inside ? ParseHost(s->family, s->sendArea + hostOff, static_cast<size_t>(hostLen), &host) : 0;
-    }
+    sockaddr_storage host;
+    bool inside = hostLen > 0 && hostLen < static_cast<int64_t>(kAddrText) && hostOff >= 0 && hostOff + hostLen <= static_cast<int64_t>(s->sendAreaLen);
+    socklen_t hostAddrLen = inside ? ParseHost(s->family, s->sendArea + hostOff, static_cast<size_t>(hostLen), &host) : 0;
     bool ok = hostAddrLen != 0 && dataOff >= 0 && dataLen >= 0 && dataLen <= static_cast<int64_t>(kMaxDatagram) && dataOff + dataLen <= static_cast<int64_t>(s->sendAreaLen) && port > 0 && port <= 65535;
     if (!ok) {
       s->counters[2]++;

@@ -41,10 +41,6 @@ export class BatchUdpListener implements Responder {
   /** Answers packed into sendArea and not sent yet, and the bytes they use. */
   private pending = 0;
   private used = 0;
-  /** The host of the last packed answer: the next one to the same host repeats it by length 0. */
-  private lastHost: string | undefined;
-  /** The sender of the previous datagram (the addon reports a repeat by address length 0). */
-  private lastClient = '';
   private inBatch = false;
   private flushScheduled = false;
   private lastSendWarn = 0;
@@ -77,12 +73,8 @@ export class BatchUdpListener implements Responder {
     for (let i = 0, m = 0; i < count; i++, m += this.meta) {
       const offset = meta[m] as number;
       const length = meta[m + 1] as number;
-      const addressLength = meta[m + 3] as number;
-      if (addressLength > 0) {
-        const at = meta[m + 2] as number;
-        this.lastClient = buffer.toString('latin1', at, at + addressLength);
-      }
-      const client = this.lastClient;
+      const at = meta[m + 2] as number;
+      const client = buffer.toString('latin1', at, at + (meta[m + 3] as number));
       try {
         this.resolver.handleMessage(buffer.subarray(offset, offset + length), client, 'udp', this, client, meta[m + 4] as number);
       } catch (error) {
@@ -102,25 +94,16 @@ export class BatchUdpListener implements Responder {
       this.counts.sendFailed++;
       return;
     }
-    let repeat = this.pending > 0 && host === this.lastHost;
-    if (this.used + length + (repeat ? 0 : host.length) > SEND_AREA_BYTES) {
-      this.flush();
-      repeat = false;
-    }
+    if (this.used + length + host.length > SEND_AREA_BYTES) this.flush();
     const m = this.pending * this.meta;
     const meta = this.sendMeta;
     this.sendArea.set(response, this.used);
     meta[m] = this.used;
     meta[m + 1] = length;
     this.used += length;
-    if (repeat) {
-      meta[m + 3] = 0;
-    } else {
-      meta[m + 2] = this.used;
-      meta[m + 3] = this.sendArea.write(host, this.used, 'latin1');
-      this.used += host.length;
-      this.lastHost = host;
-    }
+    meta[m + 2] = this.used;
+    meta[m + 3] = this.sendArea.write(host, this.used, 'latin1');
+    this.used += host.length;
     meta[m + 4] = ctx.replyPort;
     if (++this.pending === this.maxBatch) this.flush();
     else if (!this.inBatch && !this.flushScheduled) {
@@ -143,7 +126,6 @@ export class BatchUdpListener implements Responder {
     if (count === 0 || this.socket === undefined) return;
     this.pending = 0;
     this.used = 0;
-    this.lastHost = undefined;
     this.counts.sendBatches++;
     let sent = 0;
     try {

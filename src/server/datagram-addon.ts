@@ -22,7 +22,7 @@ export interface DatagramAddon {
   /**
    * Binds a UDP socket and starts polling it; `onBatch(buffer, count)` gets each batch, its
    * datagrams described in `recvMeta` (META_INTS per datagram: data offset, data length,
-   * address offset, address length (0: the previous datagram's host), port). Throws with the
+   * address offset, address length, port; the address is text, like node:dgram's). Throws with the
    * errno's name as `code` (EADDRINUSE, ...).
    */
   open(
