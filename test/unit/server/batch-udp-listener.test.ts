@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageHandler, QueryContext } from '../../../src/pipeline/context.ts';
 import { BatchUdpListener } from '../../../src/server/batch-udp-listener.ts';
 import { type DatagramAddon, loadDatagramAddon } from '../../../src/server/datagram-addon.ts';
-import { client, echo, type Seen } from './udp-test-kit.ts';
+import { client, echo, type Seen, testAddon } from './udp-test-kit.ts';
 
 const loaded = loadDatagramAddon();
 const silent = pino({ level: 'silent' });
@@ -39,7 +39,7 @@ function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   return { logger: pino({ level: 'info' }, sink), lines };
 }
 
-describe.runIf(process.platform === 'linux')('BatchUdpListener', () => {
+describe.runIf(testAddon)('BatchUdpListener', () => {
   it('loads the addon that npm ci builds', () => {
     expect(loaded).toHaveProperty('addon');
   });

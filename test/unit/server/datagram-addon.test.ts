@@ -2,6 +2,7 @@
 // happens when the addon cannot be used (auto falls back, addon refuses to start).
 import { describe, expect, it } from 'vitest';
 import { chooseDatagramPath, type DatagramAddon, loadDatagramAddon } from '../../../src/server/datagram-addon.ts';
+import { testAddon } from './udp-test-kit.ts';
 
 const fakeAddon = { MAX_BATCH: 64 } as DatagramAddon;
 const built = () => ({ addon: fakeAddon });
@@ -37,7 +38,7 @@ describe('chooseDatagramPath', () => {
 });
 
 describe('loadDatagramAddon', () => {
-  it.runIf(process.platform === 'linux')('loads the built addon once, with the batch layout this code expects', () => {
+  it.runIf(testAddon)('loads the built addon once, with the batch layout this code expects', () => {
     const first = loadDatagramAddon();
     expect(first).toHaveProperty('addon');
     expect(loadDatagramAddon()).toBe(first);
