@@ -6,13 +6,19 @@
 # test/integration/deploy-image.test.ts runs this file's RUN, USER, ENTRYPOINT, CMD and
 # HEALTHCHECK lines as written, in a model of the image (Docker does not run where we test).
 
-# Build: `npm ci` compiles src/ into dist/ (the `prepare` script); then the dev dependencies go.
+# Build: `npm ci` builds the batched-datagram addon (the `install` script: node-gyp needs g++,
+# make and python3) and compiles src/ into dist/ (the `prepare` script); then the dev
+# dependencies go.
 FROM node:24-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++ make python3 \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY native ./native
 COPY src ./src
 COPY bin ./bin
-RUN npm ci && npm prune --omit=dev
+RUN npm ci && npm run build:addon && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 # Port 53 without root: node gets CAP_NET_BIND_SERVICE as a file capability, the one
@@ -36,6 +42,8 @@ ENV NODE_ENV=production
 # The application is root's and read-only to dnsward; it writes only under /var/lib/dnsward.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# UDP through recvmmsg/sendmmsg batches (src/server/datagram-addon.ts; node:dgram without it).
+COPY --from=build /app/native/build/Release/dnsward_datagram.node ./native/build/Release/dnsward_datagram.node
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

@@ -1,4 +1,4 @@
-// `npm run bench`: dnsward, dnsmasq and unbound side by side, in one run, against the same loopback upstream,
+// `npm run bench`: dnsward, dnsmasq, unbound, PowerDNS Recursor and Knot Resolver side by side, in one run, against the same loopback upstream,
 // blocking the same names (lists/tiktok.list), measured with dnsperf on the same query files.
 // Then dnsward with a 1,000,000-domain list: load time, resident memory, and the rates with it loaded.
 // A script, not a test: it prints figures and asserts nothing. docs/BENCHMARKS.md explains the method.
@@ -15,9 +15,10 @@ import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess,
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
+import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound'] as const;
+const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound', 'pdns', 'kresd'] as const;
 const ALL_MIXES = ['blocked', 'cached', 'miss', 'logonly'] as const;
 type Mix = (typeof ALL_MIXES)[number];
 /** The mixes plus the big-list run's own: subdomains of names sampled from the 1M list. */
@@ -49,6 +50,9 @@ const HELP = `npm run bench -- [options]
   --json-file FILE       also write the JSON results to FILE
   --markdown             print the tables as Markdown
   --keep                 keep the temp dir (configs, query files, dnsward's audit dir)
+  --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
+  --kresd-instances N    Knot Resolver processes sharing the port and cache (default 2)
+  --kresd-policy KIND    suffix (policy.suffix) | rpz (policy.rpz) (default suffix)
 `;
 
 const { values: opt } = parseArgs({
@@ -77,6 +81,9 @@ const { values: opt } = parseArgs({
     markdown: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
+    'pdns-threads': { type: 'string', default: '2' },
+    'kresd-instances': { type: 'string', default: '2' },
+    'kresd-policy': { type: 'string', default: 'suffix' },
   },
 });
 
@@ -132,6 +139,9 @@ if (opt.redis !== undefined && !/^rediss?:\/\//.test(opt.redis)) {
 }
 /** Keys of this run's dnsward-redis, deleted at the end. */
 const REDIS_PREFIX = `dnsward:bench-${process.pid}-${Date.now().toString(36)}:`;
+const pdnsThreads = Math.round(positive('pdns-threads', opt['pdns-threads']));
+const kresdInstances = Math.round(positive('kresd-instances', opt['kresd-instances']));
+const kresdPolicy = listOption('kresd-policy', opt['kresd-policy'], ['suffix', 'rpz'] as const)[0] ?? 'suffix';
 
 /** Miss-mix files hold this many names per second of run: more than any resolver here forwards. */
 const MISS_NAMES_PER_SECOND = 150_000;
@@ -391,7 +401,7 @@ async function bigListRun(dir: string, upstreamPort: number, files: Files, refer
 function machineLines(m: Machine): string[] {
   return [
     `machine: ${m.cores} x ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, load average ${m.loadavg.join(' ')} at start`,
-    `tools:   node ${m.node}; ${m.dnsmasq}; unbound ${m.unbound.replace(/^Version\s*/, '')}; dnsperf ${m.dnsperf.replace(/^Version\s*/, '')}`,
+    `tools:   node ${m.node}; ${m.dnsmasq}; unbound ${m.unbound.replace(/^Version\s*/, '')}; dnsperf ${m.dnsperf.replace(/^Version\s*/, '')}; ${m.pdnsRecursor}; ${m.kresd}`,
   ];
 }
 
@@ -418,6 +428,8 @@ async function main(): Promise<void> {
         if (!existsSync('/usr/sbin/unbound')) throw new Error('/usr/sbin/unbound is missing');
         servers.push(await startUnbound(tmp, upstream.port, blocked, unboundThreads));
       }
+      if (name === 'pdns') servers.push(await startPdnsRecursor(tmp, upstream.port, blocked, pdnsThreads));
+      if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
         servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000 }));
         if (opt.redis !== undefined) {
@@ -464,6 +476,7 @@ async function main(): Promise<void> {
   const report = {
     machine,
     params: { duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
+    peers: { pdnsThreads, kresdInstances, kresdPolicy },
     upstream: upstream.describe,
     servers: Object.fromEntries(servers.map((s) => [s.name, s.describe])),
     skipped,

@@ -1,7 +1,8 @@
 // The machine and tool versions, printed with every run (and copied into docs/BENCHMARKS.md).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { KRESD, PDNS_RECURSOR } from './peers.ts';
 import { DNSMASQ, UNBOUND } from './servers.ts';
 
 function firstLine(command: string, args: string[], match?: RegExp): string {
@@ -24,6 +25,8 @@ export interface Machine {
   dnsmasq: string;
   unbound: string;
   dnsperf: string;
+  pdnsRecursor: string;
+  kresd: string;
   loadavg: number[];
 }
 
@@ -43,6 +46,9 @@ export function describeMachine(): Machine {
     dnsmasq: firstLine(DNSMASQ, ['--version']).replace(/\s+Copyright.*/, ''),
     unbound: firstLine(UNBOUND, ['-V'], /^Version/),
     dnsperf: firstLine('dnsperf', ['-h'], /^Version/),
+    // It prints its version on stderr.
+    pdnsRecursor: /PowerDNS Recursor [\d.]+/.exec(spawnSync(PDNS_RECURSOR, ['--version'], { encoding: 'utf8', timeout: 5000 }).stderr ?? '')?.[0] ?? 'PowerDNS Recursor not installed',
+    kresd: firstLine(KRESD, ['--version']).replace(/, version/, '') || 'Knot Resolver not installed',
     loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }

@@ -29,10 +29,15 @@ export function table(headers: string[], rows: string[][], markdown: boolean): s
 export function resultsTable(results: MixResult[], markdown: boolean, baseline: MixResult[] = results): string {
   const base = new Map<string, number>();
   for (const r of baseline) if (r.resolver === 'dnsmasq') base.set(r.mix, r.stats.qps);
+  // Knot Resolver, the fastest peer: a second ratio column when it ran.
+  const kresd = new Map<string, number>();
+  for (const r of baseline) if (r.resolver === 'kresd') kresd.set(r.mix, r.stats.qps);
   const blockedDnsward = results.find((r) => r.resolver.startsWith('dnsward') && r.mix === 'blocked')?.stats.qps;
   const rows = results.map((r) => {
     const b = r.mix === 'logonly' ? blockedDnsward : base.get(r.mix === 'blocked1m' ? 'blocked' : r.mix);
     const ratio = b ? `${(r.stats.qps / b).toFixed(2)}x${r.mix === 'logonly' ? ' blk' : ''}` : '-';
+    const k = r.mix === 'logonly' ? undefined : kresd.get(r.mix === 'blocked1m' ? 'blocked' : r.mix);
+    const kratio = k ? `${(r.stats.qps / k).toFixed(2)}x` : '-';
     const check = r.expectedShare >= 0.999 ? 'ok' : `${(r.expectedShare * 100).toFixed(1)}% ${r.expectedRcode}`;
     const spread = r.qpsRuns.length > 1 ? `${fmtInt(Math.min(...r.qpsRuns))}-${fmtInt(Math.max(...r.qpsRuns))}` : '';
     return [
@@ -40,6 +45,7 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
       r.mix,
       fmtInt(r.stats.qps),
       ratio,
+      ...(kresd.size > 0 ? [kratio] : []),
       fmtInt(r.stats.lost),
       r.stats.cpu ? `${Math.round(r.stats.cpu.serverPct)}%` : '-',
       r.stats.cpu && r.stats.cpu.serverPct > 0 ? fmtInt(r.stats.qps / (r.stats.cpu.serverPct / 100)) : '-',
@@ -55,5 +61,5 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
       spread,
     ];
   });
-  return table(['resolver', 'mix', 'qps', 'x dnsmasq', 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range'], rows, markdown);
+  return table(['resolver', 'mix', 'qps', 'x dnsmasq', ...(kresd.size > 0 ? ['x kresd'] : []), 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range'], rows, markdown);
 }

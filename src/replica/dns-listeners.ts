@@ -38,7 +38,7 @@ export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHand
       // UDP and TCP share the port. With port 0 the kernel picks the UDP port, and that
       // number can already be taken for TCP: then try again with another one.
       for (let attempt = 1; ; attempt++) {
-        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }));
+        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }), { datagram: dns.datagram });
         const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
         const tcp = new TcpListener(address, resolver, logger.child({ component: 'tcp' }), tcpLimits);
         const tcpError = await tcp.start(port).then(

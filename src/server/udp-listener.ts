@@ -1,56 +1,44 @@
-// UDP listener: one socket per configured address; every datagram goes to the resolver.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+// The UDP listener of one configured address: batched through the addon (recvmmsg and
+// sendmmsg, src/server/batch-udp-listener.ts) where it is built and wanted, node:dgram
+// (src/server/dgram-udp-listener.ts) otherwise. dns.datagram and DNSWARD_DATAGRAM choose
+// (src/server/datagram-addon.ts). Both hand every datagram to the resolver and send its
+// answers back; they differ only in how many datagrams one system call carries.
 import type { Logger } from 'pino';
-import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
+import type { MessageHandler } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
+import { BatchUdpListener, type BatchUdpStats } from './batch-udp-listener.ts';
+import { chooseDatagramPath, type DatagramMode, type DatagramPath } from './datagram-addon.ts';
+import { DgramUdpListener } from './dgram-udp-listener.ts';
 
-export class UdpListener implements Responder {
-  private readonly socket: Socket;
-  private readonly resolver: MessageHandler;
-  private readonly logger: Logger;
-  private readonly address: HostPort;
+export interface UdpListenerOptions {
+  /** dns.datagram (default auto); DNSWARD_DATAGRAM overrides it. */
+  datagram?: DatagramMode;
+}
 
-  constructor(address: HostPort, resolver: MessageHandler, logger: Logger) {
-    this.address = address;
-    this.resolver = resolver;
-    this.logger = logger;
-    this.socket = createSocket({ type: address.family === 4 ? 'udp4' : 'udp6', ipv6Only: address.family === 6 });
-    this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.resolver.handleMessage(msg, rinfo.address, 'udp', this, rinfo.address, rinfo.port));
-    // Without a send callback, send errors (e.g. EMSGSIZE, unreachable) arrive here; never fatal.
-    this.socket.on('error', (error) => {
-      this.logger.warn({ err: error }, 'udp socket error');
-    });
+export class UdpListener {
+  /** Which way this listener's datagrams go. */
+  readonly path: DatagramPath;
+  private readonly impl: BatchUdpListener | DgramUdpListener;
+
+  /** Throws DNSWARD_ERR_CONFIG when the addon is demanded (addon) but cannot be used here. */
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, options: UdpListenerOptions = {}) {
+    const choice = chooseDatagramPath(options.datagram);
+    this.path = choice.path;
+    this.impl = choice.addon ? new BatchUdpListener(address, resolver, logger, choice.addon) : new DgramUdpListener(address, resolver, logger);
+    logger.info({ datagram: choice.path, reason: choice.reason }, choice.path === 'addon' ? 'udp: batched datagrams (recvmmsg/sendmmsg addon)' : 'udp: node:dgram');
   }
 
   /** Binds and returns the bound port (useful when port 0 was asked for). */
-  async start(port = this.address.port): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.socket.once('error', onError);
-      this.socket.bind({ port, address: this.address.host, exclusive: true }, () => {
-        this.socket.off('error', onError);
-        resolve();
-      });
-    });
-    try {
-      // Absorb bursts: the default receive buffer (~200 KB) drops datagrams under load.
-      this.socket.setRecvBufferSize(4 * 1024 * 1024);
-      this.socket.setSendBufferSize(4 * 1024 * 1024);
-    } catch {
-      // The kernel caps these (net.core.rmem_max); the defaults still work.
-    }
-    return this.socket.address().port;
+  start(port?: number): Promise<number> {
+    return this.impl.start(port);
   }
 
-  send(ctx: QueryContext, response: Buffer): void {
-    this.socket.send(response, ctx.replyPort, ctx.replyTo as string);
+  /** Batch counters of the addon path (undefined on node:dgram). */
+  stats(): BatchUdpStats | undefined {
+    return this.impl instanceof BatchUdpListener ? this.impl.stats() : undefined;
   }
 
-  noReply(_replyTo: unknown): void {
-    // Nothing to release for a datagram.
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  close(): Promise<void> {
+    return this.impl.close();
   }
 }

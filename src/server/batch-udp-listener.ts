@@ -1,0 +1,158 @@
+// UDP through the batched addon (src/server/datagram-addon.ts): datagrams arrive in batches
+// of up to 64 (one recvmmsg, one JavaScript call), and answers leave in batches (one
+// sendmmsg): the ones a batch answers at once go out at its end, later ones (from the
+// upstream, from the cache after a wait) at the end of the event-loop turn (setImmediate).
+import type { Logger } from 'pino';
+import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
+import type { HostPort } from '../util/address.ts';
+import type { AddonSocket, DatagramAddon } from './datagram-addon.ts';
+import { UDP_SOCKET_BUFFER_BYTES } from './dgram-udp-listener.ts';
+
+/** Bytes of answers (and their hosts as text) packed before a send; a full area is sent at once. */
+const SEND_AREA_BYTES = 128 * 1024;
+/** The longest address text the addon reads ("fe80::...%ifname"); longer replyTo values are not addresses. */
+const MAX_HOST_TEXT = 62;
+/** At most one warning about failed sends in this many ms. */
+const SEND_WARN_INTERVAL_MS = 10_000;
+
+export interface BatchUdpStats {
+  /** recvmmsg batches handed to JavaScript, and the datagrams in them. */
+  batches: number;
+  datagrams: number;
+  /** sendmmsg calls, answers sent, answers that could not be sent (buffer full, unreachable, too big). */
+  sendBatches: number;
+  sent: number;
+  sendFailed: number;
+  /** Datagrams the addon dropped unread: truncated, or a sender address it could not read. */
+  receiveDropped: number;
+}
+
+export class BatchUdpListener implements Responder {
+  private readonly address: HostPort;
+  private readonly resolver: MessageHandler;
+  private readonly logger: Logger;
+  private readonly addon: DatagramAddon;
+  private readonly meta: number;
+  private readonly maxBatch: number;
+  private socket: AddonSocket | undefined;
+  private readonly recvMeta: Int32Array;
+  private readonly sendArea = Buffer.allocUnsafeSlow(SEND_AREA_BYTES);
+  private readonly sendMeta: Int32Array;
+  /** Answers packed into sendArea and not sent yet, and the bytes they use. */
+  private pending = 0;
+  private used = 0;
+  private inBatch = false;
+  private flushScheduled = false;
+  private lastSendWarn = 0;
+  private readonly counts = { batches: 0, datagrams: 0, sendBatches: 0, sent: 0, sendFailed: 0 };
+
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, addon: DatagramAddon) {
+    this.address = address;
+    this.resolver = resolver;
+    this.logger = logger;
+    this.addon = addon;
+    this.meta = addon.META_INTS;
+    this.maxBatch = addon.MAX_BATCH;
+    this.recvMeta = new Int32Array(this.maxBatch * this.meta);
+    this.sendMeta = new Int32Array(this.maxBatch * this.meta);
+  }
+
+  /** Binds and returns the bound port (useful when port 0 was asked for). Rejects with the errno's code (EADDRINUSE, ...). */
+  async start(port = this.address.port): Promise<number> {
+    // Like node:dgram's exclusive bind: no SO_REUSEPORT, so a second listener on the port fails.
+    this.socket = this.addon.open(this.address.family, this.address.host, port, 0, UDP_SOCKET_BUFFER_BYTES, UDP_SOCKET_BUFFER_BYTES, this.recvMeta, this.sendArea, this.sendMeta, this.onBatch);
+    return this.addon.localPort(this.socket);
+  }
+
+  /** One received batch: every datagram to the resolver, then the answers it gave at once in one send. */
+  private readonly onBatch = (buffer: Buffer, count: number): void => {
+    this.inBatch = true;
+    this.counts.batches++;
+    this.counts.datagrams += count;
+    const meta = this.recvMeta;
+    for (let i = 0, m = 0; i < count; i++, m += this.meta) {
+      const offset = meta[m] as number;
+      const length = meta[m + 1] as number;
+      const at = meta[m + 2] as number;
+      const client = buffer.toString('latin1', at, at + (meta[m + 3] as number));
+      try {
+        this.resolver.handleMessage(buffer.subarray(offset, offset + length), client, 'udp', this, client, meta[m + 4] as number);
+      } catch (error) {
+        // handleMessage never throws by contract; one that does must not cost the rest of the batch.
+        this.logger.error({ err: error, client }, 'udp: query handler threw');
+      }
+    }
+    this.inBatch = false;
+    this.flush();
+  };
+
+  send(ctx: QueryContext, response: Buffer): void {
+    if (this.socket === undefined) return; // closed: a late answer from the upstream
+    const host = ctx.replyTo as string;
+    const length = response.length;
+    if (length > this.addon.MAX_DATAGRAM || host.length > MAX_HOST_TEXT) {
+      this.counts.sendFailed++;
+      return;
+    }
+    if (this.used + length + host.length > SEND_AREA_BYTES) this.flush();
+    const m = this.pending * this.meta;
+    const meta = this.sendMeta;
+    this.sendArea.set(response, this.used);
+    meta[m] = this.used;
+    meta[m + 1] = length;
+    this.used += length;
+    meta[m + 2] = this.used;
+    meta[m + 3] = this.sendArea.write(host, this.used, 'latin1');
+    this.used += host.length;
+    meta[m + 4] = ctx.replyPort;
+    if (++this.pending === this.maxBatch) this.flush();
+    else if (!this.inBatch && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushLater);
+    }
+  }
+
+  noReply(_replyTo: unknown): void {
+    // Nothing to release for a datagram.
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    const count = this.pending;
+    if (count === 0 || this.socket === undefined) return;
+    this.pending = 0;
+    this.used = 0;
+    this.counts.sendBatches++;
+    let sent = 0;
+    try {
+      sent = this.addon.sendBatch(this.socket, count);
+    } catch (error) {
+      this.logger.error({ err: error }, 'udp: sendBatch refused its arguments');
+    }
+    this.counts.sent += sent;
+    if (sent < count) {
+      this.counts.sendFailed += count - sent;
+      const now = Date.now();
+      if (now - this.lastSendWarn >= SEND_WARN_INTERVAL_MS) {
+        this.lastSendWarn = now;
+        this.logger.warn({ failed: count - sent, code: this.addon.stats(this.socket)[4] || undefined }, 'udp: answers could not be sent');
+      }
+    }
+  }
+
+  stats(): BatchUdpStats {
+    const receiveDropped = this.socket === undefined ? 0 : this.addon.stats(this.socket)[1];
+    return { ...this.counts, receiveDropped };
+  }
+
+  async close(): Promise<void> {
+    if (this.socket === undefined) return;
+    this.flush();
+    this.addon.close(this.socket);
+    this.socket = undefined;
+  }
+}
