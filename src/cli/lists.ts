@@ -8,7 +8,7 @@ import { listsSection } from '../config/sections/lists.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { formatChangeBlock } from '../lists/changelog.ts';
 import { checkListDir } from '../lists/check.ts';
-import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from '../lists/feed.ts';
+import { CHANGES_ATOM_NAME, CHANGES_JSON_NAME, CHANGES_NAME, feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from '../lists/feed.ts';
 import { diffStates, diffSummary } from '../lists/list-diff.ts';
 import { loadListDir } from '../lists/list-file.ts';
 import { changelogReasons, resolveListVersion } from '../lists/list-versions.ts';
@@ -135,6 +135,11 @@ export async function buildStaticLists(lists: Config['lists'], out: string): Pro
     for (const file of pub.files.values()) await put(`lists/${snapshot.name}/${file.format}`, file.body);
     await put(`lists/${snapshot.name}/${MANIFEST_NAME}`, pub.manifest.body);
     if (pub.signature) await put(`lists/${snapshot.name}/${SIGNATURE_NAME}`, pub.signature.body);
+    if (pub.changes) {
+      // A static host cannot negotiate: /changes is the JSON, as the server's default.
+      for (const name of [CHANGES_NAME, CHANGES_JSON_NAME]) await put(`lists/${snapshot.name}/${name}`, pub.changes.json.body);
+      await put(`lists/${snapshot.name}/${CHANGES_ATOM_NAME}`, pub.changes.atom.body);
+    }
   }
   const index = await feed.index();
   await put('lists/index.json', index.body);

@@ -4,13 +4,23 @@
 // request: the HTTP routes and `lists build` serve the same bytes to everyone.
 import { createPublicKey } from 'node:crypto';
 import type { ListsConfig } from '../config/sections/lists.ts';
-import { buildPublication, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
+import { buildPublication, CHANGES_ATOM_NAME, CHANGES_NAME, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
 import type { ListRegistry } from './registry.ts';
 import { type RenderedFile, renderedFile } from './rendered-file.ts';
 import { loadOrCreateSigningKey, publicKeyFingerprint } from './signing-key.ts';
 import type { ListSnapshot } from './types.ts';
 
-export { buildPublication, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
+export {
+  buildPublication,
+  CHANGES_ATOM_NAME,
+  CHANGES_JSON_NAME,
+  CHANGES_NAME,
+  type FeedOptions,
+  type ListPublication,
+  MANIFEST_NAME,
+  PUBLIC_KEY_NAME,
+  SIGNATURE_NAME,
+} from './publication.ts';
 export { type RenderedFile, renderedFile } from './rendered-file.ts';
 
 /** Lists with more names than this are rendered on first request, not at start. */
@@ -128,6 +138,8 @@ function indexEntry(pub: ListPublication, feed: ListFeed): Record<string, unknow
     formats: Object.fromEntries([...pub.files.values()].map((f) => [f.format, feed.url(`${base}/${f.format}`)])),
     manifest: feed.url(`${base}/${MANIFEST_NAME}`),
     signature: pub.signature ? feed.url(`${base}/${SIGNATURE_NAME}`) : null,
+    changes: pub.changes ? { json: feed.url(`${base}/${CHANGES_NAME}`), atom: feed.url(`${base}/${CHANGES_ATOM_NAME}`) } : null,
+    guarded: s.guarded ?? [],
   };
 }
 
