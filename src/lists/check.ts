@@ -6,10 +6,11 @@ import { parse as parseDomain } from 'tldts';
 import { findListedSuffix, isSameOrSubdomain, normalizeDomain } from '../dns/domain-name.ts';
 import { checkChangelog, type ParsedChangelog } from './changelog.ts';
 import { stateOf } from './list-diff.ts';
+import { isSubtreeNote, NEVER_BLOCK_FILE } from './guard.ts';
 import { compileSnapshot, type ListEntry, listLastModified, type ParsedListFile, parseListFile, readChangelog, readListDir } from './list-file.ts';
 
 /** The never-block file beside the lists: names no list may block as a whole. */
-export const NEVER_BLOCK_FILE = 'never-block.txt';
+export { NEVER_BLOCK_FILE } from './guard.ts';
 
 export interface CheckOptions {
   /** Defaults to DIR/never-block.txt when it exists. */
@@ -172,11 +173,6 @@ function sortByLocation(problems: string[]): string[] {
     .map((p, i) => ({ p, i, k: key(p) }))
     .sort((a, b) => (a.k[0] < b.k[0] ? -1 : a.k[0] > b.k[0] ? 1 : a.k[1] - b.k[1] || a.i - b.i))
     .map((x) => x.p);
-}
-
-/** A never-block note starting "subtree:" protects the name and everything below it. */
-export function isSubtreeNote(note: string): boolean {
-  return /^subtree:/i.test(note);
 }
 
 function checkSourceCodes(list: ParsedListFile, problems: string[]): void {
