@@ -1,10 +1,12 @@
 // The changelog for subscribers through a real HTTP server on 127.0.0.1 (fastify listen, undici
 // requests): /lists/<name>/changes as JSON and Atom, conditional requests, the links to it from
 // the index, every file's header and the page, and `lists build`.
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -192,3 +194,52 @@ describe('GET /lists/<name>/changes', () => {
     expect((await readFile(join(out, 'lists/tiktok/changes.atom'))).equals((await get('/lists/tiktok/changes.atom')).body)).toBe(true);
   });
 });
+
+describe('dnsward lists diff', () => {
+  const BIN = resolve('bin/dnsward');
+  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, DNSWARD_FROM_SOURCE: '1' } });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('compares a logged version with the current list, with the changelog\'s reasons', async () => {
+    const r = await cli(['lists', 'diff', 'tiktok@be97']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`tiktok be97a52af590 (tiktok@be97) -> tiktok ${registry.get('tiktok')?.version} (tiktok)`);
+    expect(lines).toContainEqual(expect.stringMatching(/^\+ hypstarcdn\.com +CSPT,CSPD,CRT,APP,BLP,MIS,DH +Hypstar CDN/));
+    expect(lines).toContainEqual(expect.stringMatching(/^- bytecdn\.com +AAO,V2b +moved to the bytedance list/));
+    expect(lines).toContainEqual(expect.stringMatching(/^~ tiktok\.com +evidence \+CSPT \+APP \+BM7t$/));
+    expect(lines.at(-1)).toMatch(/^\d+ added, \d+ removed, \d+ with other evidence$/);
+  });
+
+  it('compares two files as JSON, and prints the changelog block for the newer one', async () => {
+    const old = join(dir, 'old-bytedance.list');
+    const text = await readFile('lists/bytedance.list', 'utf8');
+    await writeFile(old, text.replace(/^geogif\.me .*$/m, '').replace(/^oceanengine\.com .*\n/m, '') + 'geogif.me 2026-11-28 AAO old entry\n');
+    const json = await cli(['lists', 'diff', old, 'bytedance', '--json']);
+    expect(json.code).toBe(0);
+    const diff = JSON.parse(json.stdout) as { from: { name: string }; added: { name: string }[]; removed: { name: string; sources: string[] }[]; changed: unknown[] };
+    expect(diff.from.name).toBe('old-bytedance');
+    expect(diff.added.map((c) => c.name)).toEqual(['oceanengine.com']);
+    expect(diff.removed).toEqual([{ name: 'geogif.me', sources: ['AAO'], reason: '', host: false }]);
+    expect(diff.changed).toEqual([]);
+    const block = await cli(['lists', 'diff', old, 'bytedance', '--changes', '--summary', 'test']);
+    expect(block.stdout).toMatch(/^## [0-9a-f]{12} 2026-12-02T00:00:00Z\nsummary: test\n\+ oceanengine\.com {2}BM7b,CSPD {2}Ocean Engine/);
+    expect(block.stdout).toContain('\n- geogif.me        AAO\n');
+  });
+
+  it('says what is wrong with its operands', async () => {
+    const none = await cli(['lists', 'diff']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/DNSWARD_ERR_USAGE: lists diff compares two versions/);
+    const unknown = await cli(['lists', 'diff', 'tiktok@ffffff']);
+    expect(unknown.stderr).toMatch(/lists\/tiktok\.changes has no version "ffffff"; its versions, oldest first: be97a52af590, /);
+  });
+});
+
