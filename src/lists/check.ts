@@ -9,6 +9,9 @@ import { stateOf } from './list-diff.ts';
 import { isSubtreeNote, NEVER_BLOCK_FILE } from './guard.ts';
 import { compileSnapshot, type ListEntry, listLastModified, type ParsedListFile, parseListFile, readChangelog, readListDir } from './list-file.ts';
 
+/** never-block.txt's code for shared CDNs and edges: a host below one must carry a TikTok or ByteDance name. */
+const SHARED_CDN_CODE = 'T4';
+
 /** The never-block file beside the lists: names no list may block as a whole. */
 export { NEVER_BLOCK_FILE } from './guard.ts';
 
@@ -104,6 +107,12 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
             );
           }
         }
+        const host = sharedInfrastructureHost(entry.domain, protectedNames);
+        if (host && !BYTEDANCE_NAME.test(entry.domain.slice(0, -host.length - 1))) {
+          problems.push(
+            `${at(entry.line)}: "${entry.domain}" is a host on shared infrastructure (${host}) without a TikTok or ByteDance name in its own labels; list only the CDN names that carry one (e.g. p16-tiktokcdn-com.akamaized.net)`,
+          );
+        }
         for (const protectedEntry of protectedSubtrees) {
           if (entry.domain !== protectedEntry.domain && isSameOrSubdomain(entry.domain, protectedEntry.domain)) {
             problems.push(
@@ -173,6 +182,19 @@ function sortByLocation(problems: string[]): string[] {
     .map((p, i) => ({ p, i, k: key(p) }))
     .sort((a, b) => (a.k[0] < b.k[0] ? -1 : a.k[0] > b.k[0] ? 1 : a.k[1] - b.k[1] || a.i - b.i))
     .map((x) => x.p);
+}
+
+/**
+ * Product names a host on a shared CDN must carry in its own labels to be listed there: the
+ * TikTok and ByteDance names of the edge hostnames the lists carry (p16-tiktokcdn-com.akamaized.net,
+ * frontier.capcutw.us.edgesuite.net, bytedance.map.fastly.net, p16hypstarcdn-a.akamaihd.net).
+ */
+const BYTEDANCE_NAME = /tiktok|byte|capcut|hypstar|musical|muscdn|douyin|toutiao|snssdk|pstatp|lark|pangle/;
+
+/** The shared CDN or edge zone (never-block source T4) an entry lies strictly below, if any. */
+function sharedInfrastructureHost(domain: string, protectedNames: ReadonlyMap<string, ListEntry>): string | undefined {
+  const parent = findListedSuffix(domain, protectedNames, 'parent');
+  return parent !== undefined && protectedNames.get(parent)?.sources.includes(SHARED_CDN_CODE) ? parent : undefined;
 }
 
 function checkSourceCodes(list: ParsedListFile, problems: string[]): void {

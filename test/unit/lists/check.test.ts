@@ -42,6 +42,15 @@ describe('checkParsedLists', () => {
     expect(check('p16-tiktokcdn-com.akamaized.net 2026-11-28 AG\n')).toEqual([]);
   });
 
+  it('wants a host on a shared CDN (never-block code T4) to carry a TikTok or ByteDance name in its own labels', () => {
+    expect(check('p16-other.akamaized.net 2026-11-28 AG\n')).toEqual([
+      'lists/t.list:6: "p16-other.akamaized.net" is a host on shared infrastructure (akamaized.net) without a TikTok or ByteDance name in its own labels; list only the CDN names that carry one (e.g. p16-tiktokcdn-com.akamaized.net)',
+    ]);
+    // Hosts below other never-block names (iCloud's relay hosts in doh-bypass) need no such name.
+    const ops = parseListFile('# source: OPS service\nicloud.com 2026-11-28 OPS Apple\n', 'lists/never-block.txt');
+    expect(checkParsedLists([parseListFile(`${HEADER}mask.icloud.com 2026-11-28 AG\n`, 'lists/t.list')], ops, { now }).problems).toEqual([]);
+  });
+
   it('wants the header that every served format shows, and a current last-modified', () => {
     const problems = check('a.com 2026-11-28 AG\n', {}, '# source: AG x\n');
     expect(problems).toEqual(
