@@ -148,15 +148,27 @@ export interface GuardLogger {
 export class CollateralGuard {
   readonly neverBlock: NeverBlock;
   private readonly log: GuardLogger | undefined;
-  private readonly logged = new Map<string, string>();
+  /** List name -> the last version whose drops were logged (shared with the guard's successors). */
+  private readonly logged: Map<string, string>;
+  /** The result per input snapshot: a list re-installed unchanged (an overlay change elsewhere) costs nothing. */
+  private readonly results = new WeakMap<ListSnapshot, ListSnapshot>();
 
-  constructor(neverBlock: NeverBlock, log?: GuardLogger) {
+  constructor(neverBlock: NeverBlock, log?: GuardLogger, logged = new Map<string, string>()) {
     this.neverBlock = neverBlock;
     this.log = log;
+    this.logged = logged;
+  }
+
+  /** The same guard with another never-block file (a reload): same logger, and versions logged stay logged. */
+  withNeverBlock(neverBlock: NeverBlock): CollateralGuard {
+    return new CollateralGuard(neverBlock, this.log, this.logged);
   }
 
   apply(snapshot: ListSnapshot): ListSnapshot {
+    const cached = this.results.get(snapshot);
+    if (cached) return cached;
     const result = applyNeverBlock(snapshot, this.neverBlock);
+    this.results.set(snapshot, result);
     const dropped = result.guarded ?? [];
     if (dropped.length > 0 && this.logged.get(snapshot.name) !== result.version) {
       this.logged.set(snapshot.name, result.version);

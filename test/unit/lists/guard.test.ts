@@ -116,6 +116,13 @@ describe('CollateralGuard', () => {
     expect(lines).toHaveLength(2);
     guard.apply(subscribed(['tiktok.com']));
     expect(lines).toHaveLength(2);
+    // A reload's guard keeps what was logged: the same version does not log again; the same input gives the same output.
+    const next = guard.withNeverBlock(NEVER);
+    const input = subscribed(['aliyuncs.com', 'taobao.com'], 'cccccccccccc');
+    const once = next.apply(input);
+    expect(next.apply(input)).toBe(once);
+    expect(lines).toHaveLength(2);
+    expect(next.withNeverBlock(EMPTY_NEVER_BLOCK).apply(input)).toBe(input);
   });
 });
 
