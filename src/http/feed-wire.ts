@@ -26,6 +26,14 @@ export async function toWire(s: ListSnapshot): Promise<WireSnapshot> {
   return s.set ? { ...base, names: await s.set.exportNames() } : { ...base, domains: s.domains };
 }
 
+/**
+ * A subscribed source as the feed thread needs it: no names (the feed does not republish
+ * sources), only what /lists shows of it: its name, version and the entries the guard dropped.
+ */
+export function subscribedSummary(s: ListSnapshot): WireSnapshot {
+  return { name: s.name, title: s.title, description: '', version: s.version, lastModified: s.lastModified.getTime(), origin: 'subscribed', guarded: s.guarded ?? [], domains: [] };
+}
+
 export function fromWire(w: WireSnapshot): ListSnapshot {
   const { names, domains, lastModified, ...rest } = w;
   let materialised = domains;

@@ -87,7 +87,8 @@ export class ListFeed {
   /** The JSON index of every published list, cached until a list version changes. */
   async index(): Promise<RenderedFile> {
     const lists = this.published();
-    const key = lists.map((l) => `${l.name}@${l.version}`).join(',');
+    const sources = this.registry.all().filter((s) => !isPublished(s));
+    const key = [...lists, ...sources].map((l) => `${l.name}@${l.version}`).join(',');
     if (this.indexCache?.key !== key) {
       const file = (async () => {
         const entries = [];
@@ -100,6 +101,8 @@ export class ListFeed {
           signing_key: this.publicKeyPem ? this.url(`/lists/${PUBLIC_KEY_NAME}`) : null,
           signing_key_sha256: this.publicKeyFingerprint ?? null,
           lists: entries,
+          // Subscribed sources are enforced, not republished: what the collateral guard dropped from each.
+          subscribed: sources.map((s) => ({ name: s.name, version: s.version, guarded: s.guarded ?? [] })),
         };
         return renderedFile('index', 'index.json', 'application/json; charset=utf-8', `${JSON.stringify(body, null, 2)}\n`);
       })();
