@@ -43,6 +43,8 @@ const HELP = `npm run bench -- [options]
   --big N                domains in the big-list run (default 1000000; 0 skips it)
   --big-duration S       seconds per throughput run with the big list (default: --duration)
   --node-arg ARG         extra Node.js flag for dnsward (repeatable), e.g. --node-arg=--cpu-prof
+  --redis URL            also run dnsward with shared state in this Redis (redis://127.0.0.1:6379/0), as
+                         "dnsward-redis", measured in turn with "dnsward" (keys under its own prefix, deleted after)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
   --markdown             print the tables as Markdown
@@ -69,6 +71,7 @@ const { values: opt } = parseArgs({
     big: { type: 'string', default: '1000000' },
     'big-duration': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    redis: { type: 'string' },
     json: { type: 'boolean', default: false },
     'json-file': { type: 'string' },
     markdown: { type: 'boolean', default: false },
@@ -123,6 +126,12 @@ if (opt.upstream !== 'dnsmasq' && opt.upstream !== 'unbound') {
   process.exit(2);
 }
 const upstreamKind = opt.upstream;
+if (opt.redis !== undefined && !/^rediss?:\/\//.test(opt.redis)) {
+  process.stderr.write(`bench: --redis must be a redis:// or rediss:// URL, got "${opt.redis}"\n`);
+  process.exit(2);
+}
+/** Keys of this run's dnsward-redis, deleted at the end. */
+const REDIS_PREFIX = `dnsward:bench-${process.pid}-${Date.now().toString(36)}:`;
 
 /** Miss-mix files hold this many names per second of run: more than any resolver here forwards. */
 const MISS_NAMES_PER_SECOND = 150_000;
@@ -145,6 +154,7 @@ let interrupted = false;
 async function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopAll();
+    if (opt.redis !== undefined) await dropRedisKeys(opt.redis, REDIS_PREFIX).catch((error: unknown) => log(`bench: could not delete the ${REDIS_PREFIX}* keys: ${(error as Error).message}`));
     if (tmp && !opt.keep) await rm(tmp, { recursive: true, force: true });
     else if (tmp) log(`kept ${tmp}`);
   })();
@@ -410,6 +420,10 @@ async function main(): Promise<void> {
       }
       if (name === 'dnsward') {
         servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000 }));
+        if (opt.redis !== undefined) {
+          const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis }));
+        }
       }
     } catch (error) {
       skipped[name] = (error as Error).message;
@@ -433,8 +447,10 @@ async function main(): Promise<void> {
   let big: BigRun | undefined;
   const dnsward = servers.find((s) => s.name === 'dnsward');
   if (bigCount > 0 && dnsward) {
-    // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instance is stopped.
+    // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instances are stopped.
     await stopProcess(dnsward.proc);
+    const withRedis = servers.find((s) => s.name === 'dnsward-redis');
+    if (withRedis) await stopProcess(withRedis.proc);
     try {
       big = await bigListRun(tmp, upstream.port, files, results);
     } catch (error) {
@@ -502,4 +518,22 @@ try {
   }
 } finally {
   await cleanup();
+}
+
+/** Deletes the keys this run's dnsward-redis made. */
+async function dropRedisKeys(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

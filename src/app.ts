@@ -10,13 +10,14 @@ import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
 import { DEFAULT_PORTS } from './config/sections/http.ts';
 import { DnswardError, ErrorCodes } from './errors.ts';
+import { Fleet } from './fleet/fleet.ts';
 import { buildPrivateApp } from './http/app.ts';
 import type { HttpDeps, ReloadResult } from './http/deps.ts';
 import { type FeedThread, startFeedThread } from './http/feed-thread.ts';
 import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { ListRegistry } from './lists/registry.ts';
-import type { ListSources } from './lists/sources.ts';
+import type { ListSources, SourceShare } from './lists/sources.ts';
 import { createMetrics } from './metrics.ts';
 import { QueryCounters } from './pipeline/counters.ts';
 import { buildPolicySnapshot, type PolicySnapshot, policyInputFromConfig } from './policy/snapshot.ts';
@@ -26,6 +27,8 @@ import { HealthMonitor } from './replica/health.ts';
 import { logPolicy, PolicyControl } from './replica/policy-control.ts';
 import { Resolver } from './resolver/resolver.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
+import { createSharedState } from './state/index.ts';
+import type { SharedState } from './state/types.ts';
 import { systemResolvers } from './util/resolv-conf.ts';
 import { VERSION } from './version.ts';
 
@@ -39,6 +42,8 @@ export interface RunningDnsward {
   readonly resolver: Resolver;
   readonly lists: ListRegistry;
   readonly health: HealthMonitor;
+  /** This replica's part in the fleet (shared state, organisation entries, change log). */
+  readonly fleet: Fleet;
   /** The config in force (changes with a successful reload). */
   readonly config: Config;
   /**
@@ -73,8 +78,24 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   const lists = new ListRegistry();
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
   checkSegmentLists(config, new Set([...lists.names(), ...config.lists.sources.map((s) => s.name)]), options.source);
-  const sources = await startSources(config, lists, logger);
-  const audit = options.decisions ? undefined : await createAuditSink(config, logger);
+  // Shared state (Redis, or memory for one replica); never waited for: the organisation's
+  // entries come from this replica's copy of the change log until Redis answers.
+  const state = await createSharedState(config, logger);
+  let fleet: Fleet;
+  let audit: AuditSink | undefined;
+  let sources: ListSources | undefined;
+  const share = await sourceShare(config, state, logger);
+  try {
+    // The block log first: it creates (and announces) the signing key the fleet's logs share.
+    audit = options.decisions ? undefined : await createAuditSink(config, logger);
+    fleet = await Fleet.open(config, logger, state, lists);
+    sources = await startSources(config, lists, logger, share);
+  } catch (error) {
+    await sources?.stop();
+    await audit?.close();
+    await state.close();
+    throw error;
+  }
   const decisions: DecisionSink = options.decisions ?? (audit as AuditSink);
 
   // The policy in force is one snapshot, rebuilt and swapped whole when a list or the config changes.
@@ -101,7 +122,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     counters,
     logger,
     loadConfig: options.loadConfig,
-    startSources: (next) => startSources(next, lists, logger),
+    startSources: (next) => startSources(next, lists, logger, share),
   });
   await resolver.start();
 
@@ -113,9 +134,18 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     resolver,
     audit,
     sources: () => control.listSources?.status() ?? {},
+    ...(state.kind === 'redis' ? { redis: () => ({ ...state.status(), spooled: fleet.stats().spooled }) } : {}),
+    fleet: () => fleet.degradations(),
     lists: () => lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.set?.size ?? l.domains.length })),
   });
-  const metrics = createMetrics({ resolver, lists, audit, sources: () => control.listSources?.status() ?? {} });
+  const metrics = createMetrics({ resolver, lists, audit, sources: () => control.listSources?.status() ?? {}, fleet: config.redis ? fleet : undefined });
+  fleet.start({
+    version: VERSION,
+    audit,
+    policyGeneration: () => resolver.currentPolicy.generation,
+    health: () => health.report(),
+    refreshSource: (name) => void control.listSources?.refresh(name),
+  });
   let feed: FeedThread | undefined;
   let privateApp: FastifyInstance | undefined;
   const reload = async (requestedBy: string, next?: Config): Promise<ReloadResult> => {
@@ -123,7 +153,16 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     if (result.ok) await reloadTls(control.config, feed, privateApp, logger);
     return result;
   };
-  const httpDeps: HttpDeps = { config, logger, metrics, lists, health, reload: (by) => reload(by), audit: createAuditReader(config) };
+  const httpDeps: HttpDeps = {
+    config,
+    logger,
+    metrics,
+    lists,
+    health,
+    reload: (by) => reload(by),
+    audit: fleet.reader(createAuditReader(config)),
+    fleet: { change: (request) => fleet.changes.change(request), changes: () => fleet.changeLog.records(), view: () => fleet.view() },
+  };
 
   let dns: DnsListeners | undefined;
   // Stop taking queries first, then let in-flight ones finish or fail, then flush the block log.
@@ -133,6 +172,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     await dns?.close();
     await resolver.stop();
     await decisions.close();
+    // After the block log: its last events still go into the fleet-wide stream.
+    await fleet.stop();
     await Promise.allSettled([feed?.close(), privateApp?.close()]);
   };
 
@@ -173,6 +214,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     resolver,
     lists,
     health,
+    fleet,
     get config() {
       return control.config;
     },
@@ -182,10 +224,17 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   };
 }
 
-async function startSources(config: Config, lists: ListRegistry, logger: Logger): Promise<ListSources | undefined> {
+async function startSources(config: Config, lists: ListRegistry, logger: Logger, share: SourceShare | undefined): Promise<ListSources | undefined> {
   // Subscribed sources (and undici, ~30 MB resident) are loaded only when configured.
   if (config.lists.sources.length === 0) return undefined;
-  return (await import('./lists/sources.ts')).startListSources(config.lists, lists, logger);
+  return (await import('./lists/sources.ts')).startListSources(config.lists, lists, logger, share ? { share } : {});
+}
+
+/** With Redis, one replica downloads each subscribed source and the others take its copy. */
+async function sourceShare(config: Config, state: SharedState, logger: Logger): Promise<SourceShare | undefined> {
+  if (state.kind !== 'redis') return undefined;
+  const { FleetSourceShare } = await import('./fleet/source-share.ts');
+  return new FleetSourceShare({ state, instance: config.instance, logger });
 }
 
 async function listen(app: FastifyInstance, text: string, key: string, defaultPort: number): Promise<BoundAddress> {

@@ -3,6 +3,7 @@
 // scraping costs the query path nothing and no module reads another's fields.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditWriterStats } from './audit/writer.ts';
+import type { FleetStats } from './fleet/fleet.ts';
 import type { ListRegistry } from './lists/registry.ts';
 import type { SourceStatus } from './lists/sources.ts';
 import type { ResolverStats } from './resolver/resolver.ts';
@@ -14,6 +15,8 @@ export interface MetricsSources {
   audit?: { stats(): AuditWriterStats } | undefined;
   /** Subscribed sources by name. */
   sources?: () => Record<string, SourceStatus>;
+  /** The fleet's shared state (absent: one replica on in-memory state). */
+  fleet?: { stats(): FleetStats } | undefined;
 }
 
 export function createMetrics(sources: MetricsSources): Registry {
@@ -129,6 +132,15 @@ export function createMetrics(sources: MetricsSources): Registry {
     counter('dnsward_audit_dropped_total', 'Block-log events dropped because the buffer was full (signed into the next checkpoint).', () => audit.stats().dropped);
     counter('dnsward_audit_write_errors_total', 'Failed block-log writes (disk full, permissions); events are kept and retried.', () => audit.stats().writeErrors);
     gauge('dnsward_audit_buffered_events', 'Block-log events accepted but not yet on disk; growing while writes fail.', () => audit.stats().buffered);
+  }
+  const fleet = sources.fleet;
+  if (fleet) {
+    gauge('dnsward_redis_up', '1 while Redis (the shared state) answers; 0 while the replica runs on its local state and spools.', () => (fleet.stats().redisUp ? 1 : 0));
+    gauge('dnsward_audit_spooled_events', 'Block-log events on disk not yet in the fleet-wide stream (growing while Redis is away).', () => fleet.stats().spooled);
+    counter('dnsward_audit_stream_shipped_total', 'Block-log events this process appended to the fleet-wide stream.', () => fleet.stats().shipped);
+    gauge('dnsward_fleet_replicas', 'Live replicas in the last heartbeat round (this one included).', () => fleet.stats().liveReplicas);
+    gauge('dnsward_change_log_seq', 'Records of the admin change log applied here (equal on every replica once a change is in force).', () => fleet.stats().changesSeq);
+    counter('dnsward_witness_records_total', "Other replicas' signed checkpoints this process recorded in its witness log.", () => fleet.stats().witnessRecords);
   }
   const listSources = sources.sources;
   if (listSources) {

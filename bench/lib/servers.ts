@@ -167,6 +167,8 @@ export interface DnswardOptions {
   noWait?: boolean;
   /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file. */
   sources?: { name: string; file: string; format: 'hosts' | 'domains' | 'adblock' }[];
+  /** Shared state: a redis section with this URL and key prefix (`--redis`). */
+  redis?: { url: string; keyPrefix: string };
 }
 
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
@@ -206,6 +208,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     `  signing_key_file: ${JSON.stringify(join(dir, 'keys', 'signing.key'))}`,
     `  pseudonym_secret_file: ${JSON.stringify(join(dir, 'keys', 'pseudonym.key'))}`,
     'instance: bench',
+    ...(o.redis ? [`redis: { url: ${JSON.stringify(o.redis.url)}, key_prefix: ${JSON.stringify(o.redis.keyPrefix)} }`] : []),
     '',
   ].join('\n');
   const configFile = join(dir, 'dnsward.yaml');

@@ -1,6 +1,8 @@
 // The contract between the resolver (which decides) and the block log (which records).
 
 export type DecisionAction = 'blocked' | 'logged';
+/** How the query came in (DoT and DoH only from embedders' servers so far, src/plugin/dns2.ts). */
+export type DecisionTransport = 'udp' | 'tcp' | 'dot' | 'doh';
 /** What the client received: a synthesised answer, or the real one (log-only). */
 export type DecisionResponse = 'nxdomain' | 'null' | 'refused' | 'answer';
 
@@ -22,6 +24,8 @@ export interface Decision {
   rule: string;
   listVersion: string;
   response: DecisionResponse;
+  /** How the query came in; absent when the reporter does not say (not yet written to the block log files). */
+  transport?: DecisionTransport;
 }
 
 /** Where decisions go. record() is called on the query path: it must not block or throw. */

@@ -60,7 +60,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Loaded> }>
   },
   'lists diff': { summary: 'lists diff A [B]              compare two versions of a list (added, removed, evidence)', load: async () => ({ run: (await import('./lists.ts')).listsDiffCommand, usage: (await import('./lists.ts')).LISTS_DIFF_USAGE }) },
   'audit verify': {
-    summary: 'audit verify DIR|FILE        check the block log chain and checkpoints (exit 0 = intact)',
+    summary: 'audit verify DIR|FILE...     check the block log, change log and witness chains (exit 0 = intact)',
     load: async () => {
       const m = await import('./audit-verify.ts');
       return { run: m.auditVerifyCommand, usage: m.USAGE };

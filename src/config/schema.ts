@@ -9,29 +9,8 @@ import { authSection } from './sections/auth.ts';
 import { dnsSection } from './sections/dns.ts';
 import { apiSection, httpSection } from './sections/http.ts';
 import { listsSection } from './sections/lists.ts';
+import { redisSection } from './sections/redis.ts';
 import { segmentsSection } from './sections/segments.ts';
-
-const redisSection = z
-  .strictObject({
-    url: z
-      .string()
-      .regex(/^rediss?:\/\//, 'a Redis URL starts with redis:// or rediss://')
-      .optional()
-      .meta({ description: 'redis:// or rediss:// URL of a single Redis.', examples: ['redis://127.0.0.1:6379/0'] }),
-    sentinels: z
-      .array(
-        z.strictObject({
-          host: z.string().meta({ description: 'Sentinel host name or address.', examples: ['192.0.2.10'] }),
-          port: z.number().int().meta({ description: 'Sentinel port.', examples: [26379] }),
-        }),
-      )
-      .optional()
-      .describe('Redis Sentinel hosts (with name: the master group).'),
-    name: z.string().optional().meta({ description: 'The Sentinel master group name.', examples: ['mymaster'] }),
-    cluster: z.array(z.string()).optional().meta({ description: 'Redis Cluster start nodes ("host:port").', examples: [['192.0.2.11:6379', '192.0.2.12:6379']] }),
-  })
-  .optional()
-  .describe('Shared state for a fleet of replicas; absent: one replica on in-memory state.');
 
 export const configSchema = z
   .strictObject({

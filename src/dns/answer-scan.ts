@@ -1,10 +1,12 @@
 // Reads, without re-encoding, what the resolver needs to know about an upstream answer:
 // where the TTLs are (to age cached copies), where the OPT is (to drop it for non-EDNS
-// clients), the cacheable lifetime, and the CNAME targets (for cloaking checks).
-import { FLAG, HEADER_SIZE, RCODE, TYPE } from './constants.ts';
+// clients), the cacheable lifetime, the CNAME targets (for cloaking checks), and where the
+// A and AAAA addresses of the answer section are (for the response-ip stage).
+import { CLASS_IN, FLAG, HEADER_SIZE, RCODE, TYPE } from './constants.ts';
 import { checkName, readName, skipName } from './names.ts';
 
 const NO_CNAMES: string[] = [];
+const NO_ADDRESSES: number[] = [];
 
 /** CNAME records read from one answer before it is treated as garbage. */
 export const MAX_CNAMES = 32;
@@ -20,6 +22,10 @@ export interface AnswerScan {
   optEnd: number;
   /** Lowercased targets of CNAME records in the answer section. */
   cnameTargets: string[];
+  /** Offsets of the 4-octet rdata of IN A records in the answer section. */
+  aOffsets: number[];
+  /** Offsets of the 16-octet rdata of IN AAAA records in the answer section. */
+  aaaaOffsets: number[];
   truncated: boolean;
 }
 
@@ -32,6 +38,8 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
   const ttlOffsets: number[] = [];
   // Most answers have no CNAME: they share one empty array instead of holding their own.
   let cnameTargets: string[] = NO_CNAMES;
+  let aOffsets: number[] = NO_ADDRESSES;
+  let aaaaOffsets: number[] = NO_ADDRESSES;
   let optStart = -1;
   let optEnd = -1;
   let minTtl = Number.MAX_SAFE_INTEGER;
@@ -71,6 +79,12 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
       if (target === undefined) return undefined;
       if (cnameTargets === NO_CNAMES) cnameTargets = [];
       cnameTargets.push(target);
+    } else if (i < ancount && type === TYPE.A && rdlength === 4 && buf.readUInt16BE(nameEnd + 2) === CLASS_IN) {
+      if (aOffsets === NO_ADDRESSES) aOffsets = [];
+      aOffsets.push(rdata);
+    } else if (i < ancount && type === TYPE.AAAA && rdlength === 16 && buf.readUInt16BE(nameEnd + 2) === CLASS_IN) {
+      if (aaaaOffsets === NO_ADDRESSES) aaaaOffsets = [];
+      aaaaOffsets.push(rdata);
     } else if (i >= ancount && i < ancount + nscount && type === TYPE.SOA) {
       const mnameEnd = skipName(buf, rdata);
       const rnameEnd = mnameEnd < 0 ? -1 : skipName(buf, mnameEnd);
@@ -87,7 +101,7 @@ export function scanAnswer(buf: Buffer, questionEnd: number): AnswerScan | undef
   if (negative) cacheTtl = soaMinimum >= 0 ? Math.min(minTtl, soaMinimum) : 0;
   else if (rcode === RCODE.NOERROR) cacheTtl = minTtl === Number.MAX_SAFE_INTEGER ? 0 : minTtl;
   else cacheTtl = 0;
-  return { rcode, ttlOffsets, cacheTtl, optStart, optEnd, cnameTargets, truncated: (flags & FLAG.TC) !== 0 };
+  return { rcode, ttlOffsets, cacheTtl, optStart, optEnd, cnameTargets, aOffsets, aaaaOffsets, truncated: (flags & FLAG.TC) !== 0 };
 }
 
 /** RFC 5452: the reply's question must be the one we asked (the name compared case-insensitively). */

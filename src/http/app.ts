@@ -8,8 +8,11 @@ import type { HttpListenerConfig } from '../config/sections/http.ts';
 import type { HttpDeps } from './deps.ts';
 import { createListenerApp, type TlsMaterial } from './listener.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerChangeRoutes } from './routes/changes.ts';
+import { registerFleetRoutes } from './routes/fleet.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerListEntryRoutes } from './routes/list-entries.ts';
 import { registerListRoutes } from './routes/lists.ts';
 import { registerReloadRoutes } from './routes/reload.ts';
 
@@ -29,6 +32,9 @@ export function buildPrivateApp(deps: HttpDeps, tls?: TlsMaterial): FastifyInsta
   registerHealthRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerReloadRoutes(app, deps);
+  registerFleetRoutes(app, deps);
+  registerListEntryRoutes(app, deps);
+  registerChangeRoutes(app, deps);
   registerDashboardRoutes(app, deps);
   return app;
 }
@@ -39,6 +45,9 @@ export function buildHttpApp(deps: HttpDeps, listener: HttpListenerConfig = deps
   registerHealthRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerReloadRoutes(app, deps);
+  registerFleetRoutes(app, deps);
+  registerListEntryRoutes(app, deps);
+  registerChangeRoutes(app, deps);
   registerDashboardRoutes(app, deps);
   registerListRoutes(app, deps);
   return app;

@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuditReader } from '../audit/reader.ts';
 import type { Config } from '../config/schema.ts';
+import type { ChangeOutcome, ChangeRequest } from '../fleet/list-changes.ts';
+import type { ChangeRecord } from '../fleet/org-entries.ts';
+import type { FleetView } from '../fleet/view.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { HealthReport } from '../replica/health.ts';
 
@@ -28,4 +31,14 @@ export interface HttpDeps {
   reload?: (requestedBy: string) => Promise<ReloadResult>;
   /** Where the auditor API reads the block log; absent: the files in audit.dir. */
   audit?: AuditReader;
+  /** The fleet: organisation list entries, the admin change log, the fleet view (absent: those routes are not offered). */
+  fleet?: FleetHttp;
+}
+
+export interface FleetHttp {
+  /** Adds or removes an organisation entry (POST/DELETE /api/lists/<name>/entries). */
+  change(request: ChangeRequest): Promise<ChangeOutcome>;
+  /** The admin change log, oldest first (GET /api/audit/changes). */
+  changes(): readonly ChangeRecord[];
+  view(): Promise<FleetView>;
 }

@@ -22,6 +22,16 @@ export interface ListSourcesOptions {
   /** Upper bound for the first load of a source without a cached copy before serving starts. */
   initialTimeoutMs?: number;
   userAgent?: string;
+  /** Fetches url sources through the fleet (src/fleet/source-share.ts); absent: every replica fetches for itself. */
+  share?: SourceShare;
+}
+
+/** One replica of a fleet downloads a source, the others take its copy. */
+export interface SourceShare {
+  /** Returns the fleet's copy when it is fresh, else runs `direct` (when this replica holds the source's lease, or cannot reach the fleet). */
+  fetch(source: ListSourceConfig, held: SourceMeta, direct: () => Promise<FetchResult>): Promise<FetchResult>;
+  /** A body `fetch` returned was valid and is installed (with its meta): share it if this replica downloaded it. */
+  loaded(source: ListSourceConfig, body: Buffer, meta: SourceMeta): Promise<void>;
 }
 
 export interface ListSources {
@@ -57,7 +67,7 @@ export async function startListSources(config: ListsConfig, registry: ListRegist
     ? await createHttpFetcher({ dispatcher: options.dispatcher, userAgent: options.userAgent ?? 'dnsward list fetcher' })
     : undefined;
   const log = logger.child({ component: 'list-sources' });
-  const workers = config.sources.map((source) => new SourceWorker(source, config, registry, log, http));
+  const workers = config.sources.map((source) => new SourceWorker(source, config, registry, log, http, options.share));
   await SourceCache.ensureDir(config.cache_dir);
 
   const initialTimeout = options.initialTimeoutMs ?? 15_000;
@@ -96,8 +106,10 @@ class SourceWorker {
   private meta: SourceMeta = {};
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private readonly share: SourceShare | undefined;
 
-  constructor(source: ListSourceConfig, config: ListsConfig, registry: ListRegistry, log: Logger, http: HttpFetcher | undefined) {
+  constructor(source: ListSourceConfig, config: ListsConfig, registry: ListRegistry, log: Logger, http: HttpFetcher | undefined, share?: SourceShare) {
+    this.share = source.url !== undefined ? share : undefined;
     this.source = source;
     this.config = config;
     this.registry = registry;
@@ -149,7 +161,11 @@ class SourceWorker {
     return this.running;
   }
 
-  private async fetch(): Promise<FetchResult> {
+  private fetch(): Promise<FetchResult> {
+    return this.share ? this.share.fetch(this.source, this.meta, () => this.fetchDirect()) : this.fetchDirect();
+  }
+
+  private async fetchDirect(): Promise<FetchResult> {
     const max = this.config.max_source_bytes;
     if (this.source.url !== undefined) {
       if (!this.http) throw new Error('no HTTP fetcher for a url source');
@@ -183,6 +199,7 @@ class SourceWorker {
       this.meta = { ...this.meta, ...fetched.validators, sha256, fetchedAt: new Date().toISOString(), changedAt: new Date().toISOString() };
       await this.cache.saveBody(fetched.body);
       await this.cache.saveMeta(this.meta);
+      await this.share?.loaded(this.source, fetched.body, this.meta);
     } catch (error) {
       this.status.lastOutcome = 'failed';
       this.status.lastError = (error as Error).message;

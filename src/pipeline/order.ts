@@ -13,6 +13,7 @@ import { forwardStage, type QueryForwarder } from './stages/forward.ts';
 import { policyStage } from './stages/policy.ts';
 import { qclassStage } from './stages/qclass.ts';
 import { relayStage } from './stages/relay.ts';
+import { responseIpStage } from './stages/response-ip.ts';
 import type { Verdicts } from './verdicts.ts';
 
 /** What response-side stages may ask for. Each factory's own parameter type names the part it uses. */
@@ -36,19 +37,31 @@ interface Stage<D, H> {
 }
 
 // (UDP rate limiting runs before the pipeline, even before parsing: see Resolver.handleMessage.)
-export const QUERY_STAGES: readonly Stage<QueryDeps, Handler>[] = [
+// The stages that decide from the question alone, before any answer exists. The policy engine
+// (src/plugin/engine.ts) runs exactly these for embedders, so they need no cache or upstream.
+export const DECISION_STAGES: readonly Stage<ResponseDeps, Handler>[] = [
   { name: 'acl', factory: aclStage, why: 'refuse clients outside dns.allow before any work (the segment is picked with the ACL, per client, memoised)' },
   { name: 'qclass', factory: qclassStage, why: 'only class IN is resolved; CHAOS and others are refused, never forwarded' },
   { name: 'bypass', factory: bypassStage, why: 'DoH/Private Relay canaries must be answered before lists or cache' },
   { name: 'policy', factory: policyStage, why: 'block or log listed names; a blocked name never reaches cache or upstream' },
   { name: 'any', factory: anyStage, why: 'ANY is answered minimally (RFC 8482) after policy, so a listed name stays blocked' },
+];
+
+export const QUERY_STAGES: readonly Stage<QueryDeps, Handler>[] = [
+  ...DECISION_STAGES,
   { name: 'cache', factory: cacheStage, why: 'serve stored answers; they still go through the response side' },
   { name: 'forward', factory: forwardStage, why: 'ask the upstreams; answers come back through the response side' },
 ];
 
+// The response-side stages that judge an answer (the policy engine runs these on an embedder's answers).
+export const ANSWER_CHECK_STAGES: readonly Stage<ResponseDeps, ResponseHandler>[] = [
+  { name: 'cname', factory: cnameStage, why: 'a CNAME chain entering a listed domain is blocked or logged (CNAME cloaking), before anything is relayed' },
+  { name: 'response-ip', factory: responseIpStage, why: 'after the name checks (a name decision wins): addresses inside a listed network are blocked or logged' },
+];
+
 // Every answer from cache or upstream (fresh or stale) runs these, on the query's own policy snapshot.
 export const RESPONSE_STAGES: readonly Stage<ResponseDeps, ResponseHandler>[] = [
-  { name: 'cname', factory: cnameStage, why: 'a CNAME chain entering a listed domain is blocked or logged (CNAME cloaking), before anything is relayed' },
+  ...ANSWER_CHECK_STAGES,
   { name: 'relay', factory: relayStage, why: 'last: patch ID, question case and TTLs, then send the bytes' },
 ];
 

@@ -5,6 +5,7 @@ import { edeText } from '../dns/synthesize.ts';
 import { normalizeDomain } from '../dns/domain-name.ts';
 import { CidrTable } from './cidr-table.ts';
 import type { DomainMatcher } from './domain-matcher.ts';
+import type { NetworkMatcher } from './network-matcher.ts';
 import type { RateLimiter, TokenBucket } from './rate-limiter.ts';
 
 export type SegmentAction = 'block' | 'log' | 'allow';
@@ -15,6 +16,8 @@ export interface Segment {
   readonly listNames: readonly string[];
   /** Bitmask of this segment's lists in its snapshot's matcher; 0 when the action is allow. */
   readonly mask: number;
+  /** Bitmask of this segment's network lists (response-ip stage); 0 when the action is allow. */
+  readonly netMask: number;
   readonly blockResponse: 'nxdomain' | 'null' | 'refused';
   readonly bypassPrevention: boolean;
   readonly pseudonymize: boolean;
@@ -40,7 +43,7 @@ export const IMPLICIT_DEFAULT_SEGMENT: SegmentConfig = {
   pseudonymize: false,
 };
 
-export function makeSegment(config: SegmentConfig, matcher: DomainMatcher, counts: Float64Array): Segment {
+export function makeSegment(config: SegmentConfig, matcher: DomainMatcher, networks: NetworkMatcher, counts: Float64Array): Segment {
   const allowlist = new Set<string>();
   for (const entry of config.allowlist) {
     const name = normalizeDomain(entry);
@@ -53,6 +56,7 @@ export function makeSegment(config: SegmentConfig, matcher: DomainMatcher, count
     action: config.action,
     listNames: Object.freeze([...config.lists]),
     mask: config.action === 'allow' ? 0 : matcher.maskFor(config.lists),
+    netMask: config.action === 'allow' ? 0 : networks.maskFor(config.lists),
     blockResponse: config.block_response,
     bypassPrevention: config.bypass_prevention,
     pseudonymize: config.pseudonymize,

@@ -9,6 +9,7 @@ import type { Config, SegmentConfig } from '../config/schema.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { BYPASS_CANARIES } from './bypass-names.ts';
 import { DomainMatcher, type ListRef, MAX_LISTS, type MatcherInput } from './domain-matcher.ts';
+import { NetworkMatcher, type NetworkListInput } from './network-matcher.ts';
 import { RateLimiter, type RateLimitSettings, sameRateLimitSettings } from './rate-limiter.ts';
 import { ClientClassifier, IMPLICIT_DEFAULT_SEGMENT, makeSegment, type Segment } from './segments.ts';
 
@@ -20,6 +21,8 @@ export interface PolicyInput {
   readonly rateLimit: RateLimitSettings;
   readonly anyPolicy: 'hinfo' | 'refuse';
   readonly lists: readonly MatcherInput[];
+  /** Network lists (address space, for the response-ip stage). */
+  readonly networkLists: readonly NetworkListInput[];
   /** Lists configured but not loaded yet (subscribed sources on their first fetch): segments may name them. */
   readonly pendingLists: readonly string[];
 }
@@ -31,7 +34,9 @@ export interface PolicySnapshot {
   readonly segments: readonly Segment[];
   readonly classifier: ClientClassifier;
   readonly matcher: DomainMatcher;
-  /** The lists (name and version) this policy enforces. */
+  /** The network lists, matched against the addresses in answers. */
+  readonly networks: NetworkMatcher;
+  /** The lists (name and version) this policy enforces: domain lists, then network lists. */
   readonly lists: readonly ListRef[];
   readonly rateLimiter: RateLimiter;
   readonly anyPolicy: 'hinfo' | 'refuse';
@@ -47,18 +52,19 @@ export interface SnapshotDeps {
 
 let generations = 0;
 
-export function policyInputFromConfig(config: Config, lists: readonly MatcherInput[]): PolicyInput {
+export function policyInputFromConfig(config: Config, lists: readonly MatcherInput[], networkLists: readonly NetworkListInput[] = []): PolicyInput {
   const loaded = new Set(lists.map((l) => l.name));
   const pendingLists = config.lists.sources.map((s) => s.name).filter((name) => !loaded.has(name));
-  return { allow: config.dns.allow, segments: config.segments, rateLimit: config.dns.rate_limit, anyPolicy: config.dns.any, lists, pendingLists };
+  return { allow: config.dns.allow, segments: config.segments, rateLimit: config.dns.rate_limit, anyPolicy: config.dns.any, lists, networkLists, pendingLists };
 }
 
 /** Builds and validates a whole policy; throws DnswardError (nothing is installed) when it cannot be enforced. */
 export function buildPolicySnapshot(input: PolicyInput, deps: SnapshotDeps): PolicySnapshot {
   checkLists(input);
   const matcher = DomainMatcher.build(input.lists);
-  const configured = input.segments.map((config) => ({ networks: config.networks, segment: makeSegment(config, matcher, deps.countsFor(config.name)) }));
-  const fallback = makeSegment(IMPLICIT_DEFAULT_SEGMENT, matcher, deps.countsFor(IMPLICIT_DEFAULT_SEGMENT.name));
+  const networks = NetworkMatcher.build(input.networkLists);
+  const configured = input.segments.map((config) => ({ networks: config.networks, segment: makeSegment(config, matcher, networks, deps.countsFor(config.name)) }));
+  const fallback = makeSegment(IMPLICIT_DEFAULT_SEGMENT, matcher, networks, deps.countsFor(IMPLICIT_DEFAULT_SEGMENT.name));
   const previous = deps.previous?.rateLimiter;
   const rateLimiter = previous !== undefined && sameRateLimitSettings(previous.settings, input.rateLimit) ? previous : new RateLimiter(input.rateLimit);
   return Object.freeze({
@@ -66,7 +72,8 @@ export function buildPolicySnapshot(input: PolicyInput, deps: SnapshotDeps): Pol
     segments: Object.freeze([...configured.map((c) => c.segment), fallback]),
     classifier: new ClientClassifier(input.allow, configured, fallback, rateLimiter),
     matcher,
-    lists: matcher.lists,
+    networks,
+    lists: [...matcher.lists, ...networks.lists],
     rateLimiter,
     anyPolicy: input.anyPolicy,
     bypassNames: BYPASS_CANARIES,
@@ -75,7 +82,7 @@ export function buildPolicySnapshot(input: PolicyInput, deps: SnapshotDeps): Pol
 
 /** Every list a segment names must be loaded (or on its way), and the matcher holds at most MAX_LISTS. */
 function checkLists(input: PolicyInput): void {
-  const known = new Set([...input.lists.map((l) => l.name), ...input.pendingLists]);
+  const known = new Set([...input.lists.map((l) => l.name), ...input.networkLists.map((l) => l.name), ...input.pendingLists]);
   const problems: string[] = [];
   input.segments.forEach((segment, i) => {
     segment.lists.forEach((name, j) => {
@@ -85,7 +92,10 @@ function checkLists(input: PolicyInput): void {
     });
   });
   if (problems.length > 0) throw new DnswardError(ErrorCodes.LIST_UNKNOWN, problems.join('\n'));
-  if (input.lists.length > MAX_LISTS) {
-    throw new DnswardError(ErrorCodes.CONFIG, `lists: ${input.lists.length} lists are loaded but at most ${MAX_LISTS} can be enforced at once; remove some from lists.dir or lists.sources`);
+  for (const [kind, count] of [
+    ['domain lists', input.lists.length],
+    ['network lists', input.networkLists.length],
+  ] as const) {
+    if (count > MAX_LISTS) throw new DnswardError(ErrorCodes.CONFIG, `lists: ${count} ${kind} are loaded but at most ${MAX_LISTS} can be enforced at once; remove some from lists.dir or lists.sources`);
   }
 }

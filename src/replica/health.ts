@@ -19,8 +19,10 @@ export interface HealthSources {
   audit?: { stats(): AuditWriterStats } | undefined;
   /** Subscribed sources by name (absent when none are configured). */
   sources?: () => Record<string, SourceStatus>;
-  /** Shared state (absent: one replica on in-memory state). */
-  redis?: () => { state: 'up' | 'down' | 'connecting'; error?: string | undefined };
+  /** Shared state (absent: one replica on in-memory state); spooled: block-log events waiting for the stream. */
+  redis?: () => { state: 'up' | 'down' | 'connecting'; error?: string | undefined; spooled?: number };
+  /** The fleet's own degradations (a change log that cannot be followed, a contradicted peer, ...). */
+  fleet?: () => string[];
   lists(): { name: string; version: string; entries: number }[];
 }
 
@@ -34,7 +36,7 @@ export interface HealthReport {
   upstreams: { upstream: string; up: boolean }[];
   lists: { name: string; version: string; entries: number; source?: SourceStatus }[];
   audit: { written: number; buffered: number; dropped: number; writeErrors: number; failing: boolean } | undefined;
-  redis: { state: 'up' | 'down' | 'connecting'; error?: string | undefined } | undefined;
+  redis: { state: 'up' | 'down' | 'connecting'; error?: string | undefined; spooled?: number } | undefined;
   policyGeneration: number;
 }
 
@@ -79,7 +81,11 @@ export class HealthMonitor {
     }
 
     const redis = s.redis?.();
-    if (redis && redis.state !== 'up') degraded.push(`redis is ${redis.state === 'down' ? 'unreachable' : 'connecting'}: answering from the local policy, spooling block-log events`);
+    if (redis && redis.state !== 'up') {
+      const spooled = redis.spooled ? ` (${redis.spooled} waiting)` : '';
+      degraded.push(`redis is ${redis.state === 'down' ? 'unreachable' : 'connecting'}: answering from the local policy, spooling block-log events${spooled}, refusing list changes`);
+    }
+    degraded.push(...(s.fleet?.() ?? []));
 
     return {
       status: degraded.length === 0 ? 'ok' : 'degraded',

@@ -29,7 +29,8 @@ const RESTART_KEYS = [
 ] as const;
 
 export interface PolicyControlDeps {
-  resolver: Resolver;
+  /** Where the policy is in force: the resolver, or an embedder's policy engine (src/plugin/engine.ts). */
+  resolver: Pick<Resolver, 'currentPolicy' | 'install'>;
   lists: ListRegistry;
   counters: QueryCounters;
   logger: Logger;
@@ -112,7 +113,9 @@ export class PolicyControl {
       }
       const sourcesChanged = !isDeepStrictEqual(config.lists.sources, this.active.lists.sources) || config.lists.cache_dir !== this.active.lists.cache_dir;
       const keptSubscribed = this.deps.lists.all().filter((l) => l.origin === 'subscribed' && config.lists.sources.some((s) => s.name === l.name));
-      const candidate = [...maintained, ...keptSubscribed].sort((a, b) => a.name.localeCompare(b.name));
+      // Validated and built as enforced: with the organisation's entries on top of each base.
+      const bases = [...maintained, ...keptSubscribed.map((l) => this.deps.lists.base(l.name) ?? l)];
+      const candidate = bases.map((l) => this.deps.lists.withOverlay(l)).sort((a, b) => a.name.localeCompare(b.name));
       let policy: PolicySnapshot;
       try {
         policy = this.build(config, candidate);

@@ -2,7 +2,7 @@
 // a real replica: block-log events come from real DNS queries (blocked and log-only, two
 // segments, two lists, qnames holding HTML and a control character). The test builds the
 // bundle as `npm run build` does, then: a wrong token shows nothing and says why; login;
-// table, charts and fleet panel (from /readyz: this branch has no /api/fleet) have content;
+// table, charts and fleet panel (from /api/fleet) have content;
 // filter; page; CSV export read back from the download; the fleet panel against the
 // /api/fleet contract; the token never leaves sessionStorage except in the header.
 // Screenshot: test-artifacts/dashboard.png (and dashboard-fleet.png) at the repository root.
@@ -156,7 +156,7 @@ describe('the dashboard in chromium', () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
   });
 
-  it('logs in and shows the table, both charts and the fleet panel (from /readyz)', async () => {
+  it('logs in and shows the table, both charts and the fleet panel (from /api/fleet)', async () => {
     await page.fill('#token', AUDITOR);
     await page.click('#login-form button[type=submit]');
     expect(await settled()).toBe('ready');
@@ -179,10 +179,10 @@ describe('the dashboard in chromium', () => {
     const bars = await page.$$eval('#chart-segment rect.bar title', (titles) => titles.map((t) => Number(/: (\d+)$/.exec(t.textContent ?? '')?.[1] ?? 0)));
     expect(bars.reduce((a, b) => a + b, 0)).toBe(EVENTS);
 
-    // This branch has no GET /api/fleet: the panel falls back to /readyz and says so.
+    // GET /api/fleet (issue 11): a replica on its own is a fleet of one.
     const readyz = (await (await fetch(`${base}/readyz`)).json()) as Readyz;
-    expect(await page.getAttribute('#fleet-source', 'data-source')).toBe('/readyz');
-    expect(await page.textContent('#fleet-source')).toBe('Source: GET /readyz, this replica only (this server has no GET /api/fleet).');
+    expect(await page.getAttribute('#fleet-source', 'data-source')).toBe('/api/fleet');
+    expect(await page.textContent('#fleet-source')).toBe('Source: GET /api/fleet, 1 replica; every replica runs the same list versions.');
     expect(requested.some((url) => url.endsWith('/api/fleet'))).toBe(true);
     expect(await page.textContent('#replicas tbody')).toContain(readyz.instance);
     const tiktok = readyz.lists.find((l) => l.name === 'tiktok');
@@ -263,13 +263,13 @@ describe('the dashboard in chromium', () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => url.includes(AUDITOR) || url.includes(encodeURIComponent(AUDITOR)))).toEqual([]);
     expect(page.url()).toBe(`${base}/dashboard`);
-    // The browser logs failed fetches: only the wrong token's 401 and the missing /api/fleet's 404 are expected.
-    const problems = consoleLines.filter((l) => !/401 \(Unauthorized\) @ .*\/api\/audit\/summary\?/.test(l) && !/404 \(Not Found\) @ .*\/api\/fleet$/.test(l));
+    // The browser logs failed fetches: only the wrong token's 401 is expected.
+    const problems = consoleLines.filter((l) => !/401 \(Unauthorized\) @ .*\/api\/audit\/summary\?/.test(l));
     expect(problems).toEqual([]);
   });
 
   it('shows the fleet view from GET /api/fleet by its contract (issue 11), and a version mismatch', async () => {
-    // /api/fleet does not exist in this branch yet: the browser is given its documented shape.
+    // Two replicas, one behind: the browser is given the view in its documented shape.
     await page.route('**/api/fleet', (route) =>
       route.fulfill({
         json: {

@@ -27,6 +27,7 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'src/config/sections/http.ts': 'test/integration/replica-http.test.ts',
   'src/config/sections/segments.ts': 'test/unit/config/load.test.ts',
   'src/errors.ts': 'types',
+  'src/fleet/fleet.ts': 'test/integration/fleet-lists.test.ts',
   'src/http/app.ts': 'test/integration/replica-http.test.ts',
   'src/http/dashboard/page/api.ts': 'test/integration/dashboard.test.ts',
   'src/http/dashboard/page/chart.ts': 'test/integration/dashboard.test.ts',
@@ -37,8 +38,11 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'src/http/feed-thread.ts': 'test/integration/lists-feed.test.ts',
   'src/http/feed-worker.ts': 'test/integration/replica-http.test.ts',
   'src/http/routes/audit.ts': 'test/integration/audit-api.test.ts',
+  'src/http/routes/changes.ts': 'test/integration/fleet-lists.test.ts',
   'src/http/routes/dashboard.ts': 'test/integration/dashboard-api.test.ts',
+  'src/http/routes/fleet.ts': 'test/integration/fleet-lists.test.ts',
   'src/http/routes/health.ts': 'test/integration/replica-health.test.ts',
+  'src/http/routes/list-entries.ts': 'test/integration/fleet-lists.test.ts',
   'src/http/routes/lists.ts': 'test/integration/lists-feed.test.ts',
   'src/http/routes/reload.ts': 'test/integration/replica-reload.test.ts',
   'src/lists/render-worker.ts': 'test/unit/lists/feed.test.ts',
@@ -46,6 +50,8 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'src/pipeline/context.ts': 'types',
   'src/policy/bypass-names.ts': 'data',
   'src/replica/dns-listeners.ts': 'test/unit/server/udp-listener.test.ts',
+  'src/state/redis-scripts.ts': 'test/unit/state/redis.test.ts',
+  'src/state/types.ts': 'types',
   'src/version.ts': 'data',
 };
 

@@ -192,7 +192,7 @@ function badRequest(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(400).header('cache-control', 'no-store').send({ error: 'bad_request', message });
 }
 
-export function registerAuditTimelineRoutes(app: FastifyInstance, deps: HttpDeps): void {
+export function registerAuditTimelineRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'config' | 'audit'>): void {
   const auth = createAuth(deps.config.auth.tokens);
   const reader = deps.audit ?? createAuditReader(deps.config);
   let scans = 0;

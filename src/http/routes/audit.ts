@@ -76,7 +76,7 @@ function badRequest(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(400).send({ error: 'bad_request', message });
 }
 
-export function registerAuditRoutes(app: FastifyInstance, deps: HttpDeps): void {
+export function registerAuditRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'config' | 'audit'>): void {
   const auth = createAuth(deps.config.auth.tokens);
   const reader = deps.audit ?? createAuditReader(deps.config);
   const auditor = { preHandler: auth.require('auditor') };

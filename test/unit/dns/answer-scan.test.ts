@@ -70,6 +70,31 @@ function ttlAt(buf: Buffer, offsets: number[]): number[] {
   return offsets.map((o) => buf.readUInt32BE(o));
 }
 
+describe('scanAnswer: addresses (for the response-ip stage)', () => {
+  it('records where the IN A and AAAA rdata of the answer section are, and only those', () => {
+    const a: RR = { type: TYPE.A, ttl: 60, rdata: Buffer.from([101, 45, 0, 1]) };
+    const aaaa: RR = { type: TYPE.AAAA, ttl: 60, rdata: Buffer.from('2402e7c0000000000000000000000001', 'hex') };
+    const chaos: RR = { type: TYPE.A, ttl: 60, cls: 3, rdata: Buffer.from([9, 9, 9, 9]) };
+    const shortA: RR = { type: TYPE.A, ttl: 60, rdata: Buffer.from([1, 2]) };
+    const glue: RR = { owner: wireName('ns.example.net'), type: TYPE.A, ttl: 90, rdata: Buffer.from([5, 6, 7, 8]) };
+    const { buf, questionEnd } = answer({ an: [a, chaos, shortA, aaaa], ar: [glue] });
+    const scan = scanAnswer(buf, questionEnd);
+    expect(scan?.aOffsets).toHaveLength(1);
+    expect([...buf.subarray(scan?.aOffsets[0], (scan?.aOffsets[0] ?? 0) + 4)]).toEqual([101, 45, 0, 1]);
+    expect(scan?.aaaaOffsets).toHaveLength(1);
+    expect(buf.subarray(scan?.aaaaOffsets[0], (scan?.aaaaOffsets[0] ?? 0) + 16).toString('hex')).toBe('2402e7c0000000000000000000000001');
+  });
+
+  it('shares one empty list between answers without addresses', () => {
+    const ns: RR = { owner: wireName('example.net'), type: TYPE.NS, ttl: 3600, rdata: wireName('ns.example.net') };
+    const one = answer({ an: [ns] });
+    const two = answer({ an: [ns] });
+    const first = scanAnswer(one.buf, one.questionEnd);
+    expect(first?.aOffsets).toEqual([]);
+    expect(first?.aOffsets).toBe(scanAnswer(two.buf, two.questionEnd)?.aaaaOffsets);
+  });
+});
+
 describe('scanAnswer: positive answers', () => {
   it('finds TTLs, the OPT range, CNAME targets and the min TTL', () => {
     const cname: RR = { type: TYPE.CNAME, ttl: 300, rdata: wireName('cdn.Example.NET') };

@@ -13,6 +13,9 @@ import type { Segment } from '../../../src/policy/segments.ts';
 import { buildPolicySnapshot, type PolicySnapshot, policyInputFromConfig } from '../../../src/policy/snapshot.ts';
 import { buildQuery, type QueryOptions } from '../../helpers/dns-client.ts';
 
+/** The network list segments may name: "bd-networks" (101.45.0.0/16, 2402:e7c0::/32). */
+export const TEST_NETWORKS = [{ name: 'bd-networks', version: 'n1', networks: ['101.45.0.0/16', '2402:e7c0::/32'] }];
+
 /** service (10.10/16) blocks tiktok, personal (10.20/16) logs it, lab (10.30/16) allows; allowlist on service. */
 export function testPolicy(overrides: Record<string, unknown> = {}, counters = new QueryCounters()): PolicySnapshot {
   const config = configSchema.parse({
@@ -26,7 +29,7 @@ export function testPolicy(overrides: Record<string, unknown> = {}, counters = n
     ...overrides,
   });
   const lists = [{ name: 'tiktok', version: 'v1', domains: ['tiktok.com', 'tiktokcdn.com'] }];
-  return buildPolicySnapshot(policyInputFromConfig(config, lists), { countsFor: counters.forSegment });
+  return buildPolicySnapshot(policyInputFromConfig(config, lists, TEST_NETWORKS), { countsFor: counters.forSegment });
 }
 
 export const silentResponder: Responder = { send: () => undefined, noReply: () => undefined };

@@ -7,7 +7,7 @@ describe('pipeline order', () => {
   });
 
   it('pins the response side: inspection before the relay, which is last', () => {
-    expect(RESPONSE_STAGES.map((s) => s.name)).toEqual(['cname', 'relay']);
+    expect(RESPONSE_STAGES.map((s) => s.name)).toEqual(['cname', 'response-ip', 'relay']);
   });
 
   it('gives every stage a reason and a unique name', () => {

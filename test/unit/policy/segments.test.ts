@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { SegmentConfig } from '../../../src/config/schema.ts';
 import { DomainMatcher } from '../../../src/policy/domain-matcher.ts';
+import { NetworkMatcher } from '../../../src/policy/network-matcher.ts';
 import { RateLimiter, type RateLimitSettings } from '../../../src/policy/rate-limiter.ts';
 import { ClientClassifier, IMPLICIT_DEFAULT_SEGMENT, makeSegment, type Segment } from '../../../src/policy/segments.ts';
 
 const NO_LISTS = DomainMatcher.build([]);
+const NO_NETWORKS = NetworkMatcher.build([]);
 const counts = (): Float64Array => new Float64Array(22);
 
 function segmentConfig(overrides: Partial<SegmentConfig> & Pick<SegmentConfig, 'name' | 'networks' | 'action'>): SegmentConfig {
@@ -14,8 +16,8 @@ function segmentConfig(overrides: Partial<SegmentConfig> & Pick<SegmentConfig, '
 const NO_LIMIT: RateLimitSettings = { enabled: false, qps: 100, burst: 200, ipv4_prefix: 32, ipv6_prefix: 56, action: 'slip', slip_every: 2, exempt: [] };
 
 function classifier(options: { allow?: string[]; configs: SegmentConfig[]; limiter?: RateLimiter; memoLimit?: number }) {
-  const segments = options.configs.map((config) => ({ networks: config.networks, segment: makeSegment(config, NO_LISTS, counts()) }));
-  const fallback = makeSegment(IMPLICIT_DEFAULT_SEGMENT, NO_LISTS, counts());
+  const segments = options.configs.map((config) => ({ networks: config.networks, segment: makeSegment(config, NO_LISTS, NO_NETWORKS, counts()) }));
+  const fallback = makeSegment(IMPLICIT_DEFAULT_SEGMENT, NO_LISTS, NO_NETWORKS, counts());
   const c = new ClientClassifier(options.allow ?? ['0.0.0.0/0', '::/0'], segments, fallback, options.limiter ?? new RateLimiter(NO_LIMIT), options.memoLimit);
   const byName = new Map<string, Segment>(segments.map((s) => [s.segment.name, s.segment]));
   return { c, byName, fallback };
@@ -27,6 +29,7 @@ describe('makeSegment', () => {
     const s = makeSegment(
       segmentConfig({ name: 'service', networks: ['10.10.0.0/16'], action: 'block', lists: ['tiktok', 'bytedance'], block_response: 'null', bypass_prevention: false, pseudonymize: true }),
       NO_LISTS,
+      NO_NETWORKS,
       own,
     );
     expect(s).toMatchObject({
@@ -43,21 +46,21 @@ describe('makeSegment', () => {
   });
 
   it('builds one EDE text per list naming segment and list', () => {
-    const s = makeSegment(segmentConfig({ name: 'service', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok', 'bytedance'] }), NO_LISTS, counts());
+    const s = makeSegment(segmentConfig({ name: 'service', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok', 'bytedance'] }), NO_LISTS, NO_NETWORKS, counts());
     expect(s.edeByList.get('tiktok')?.toString('utf8')).toBe('blocked by dnsward: segment service, list tiktok');
     expect(s.edeByList.get('bytedance')?.toString('utf8')).toBe('blocked by dnsward: segment service, list bytedance');
     expect(s.edeByList.size).toBe(2);
   });
 
   it('normalises the allowlist (case, trailing dot) and drops invalid entries', () => {
-    const s = makeSegment(segmentConfig({ name: 'x', networks: ['10.0.0.0/8'], action: 'block', lists: ['t'], allowlist: ['Ads.TikTok.com.', ' cdn.example.org ', 'not a domain', 'com', ''] }), NO_LISTS, counts());
+    const s = makeSegment(segmentConfig({ name: 'x', networks: ['10.0.0.0/8'], action: 'block', lists: ['t'], allowlist: ['Ads.TikTok.com.', ' cdn.example.org ', 'not a domain', 'com', ''] }), NO_LISTS, NO_NETWORKS, counts());
     expect([...s.allowlist].sort()).toEqual(['ads.tiktok.com', 'cdn.example.org']);
   });
 });
 
 describe('IMPLICIT_DEFAULT_SEGMENT', () => {
   it('is an allow segment named default without lists', () => {
-    const s = makeSegment(IMPLICIT_DEFAULT_SEGMENT, NO_LISTS, counts());
+    const s = makeSegment(IMPLICIT_DEFAULT_SEGMENT, NO_LISTS, NO_NETWORKS, counts());
     expect(s).toMatchObject({ name: 'default', action: 'allow', listNames: [], mask: 0, bypassPrevention: false, pseudonymize: false });
   });
 });
@@ -68,10 +71,11 @@ describe('segment masks', () => {
       { name: 'tiktok', version: '1', domains: ['tiktok.com'] },
       { name: 'bytedance', version: '1', domains: ['capcut.com'] },
     ]);
-    const block = makeSegment(segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['bytedance'] }), matcher, counts());
-    const log = makeSegment(segmentConfig({ name: 'l', networks: ['10.1.0.0/16'], action: 'log', lists: ['tiktok', 'bytedance', 'unknown'] }), matcher, counts());
-    const allow = makeSegment(segmentConfig({ name: 'a', networks: ['0.0.0.0/0'], action: 'allow', lists: ['tiktok'] }), matcher, counts());
+    const block = makeSegment(segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['bytedance'] }), matcher, NO_NETWORKS, counts());
+    const log = makeSegment(segmentConfig({ name: 'l', networks: ['10.1.0.0/16'], action: 'log', lists: ['tiktok', 'bytedance', 'unknown'] }), matcher, NO_NETWORKS, counts());
+    const allow = makeSegment(segmentConfig({ name: 'a', networks: ['0.0.0.0/0'], action: 'allow', lists: ['tiktok'] }), matcher, NO_NETWORKS, counts());
     expect(block.mask).toBe(2);
+    expect(block.netMask).toBe(0);
     expect(log.mask).toBe(3);
     expect(allow.mask).toBe(0);
     expect(matcher.match('www.capcut.com', block.mask)?.rule).toBe('capcut.com');
@@ -80,9 +84,9 @@ describe('segment masks', () => {
 
   it('a segment built against another matcher follows that matcher\'s list order', () => {
     const config = segmentConfig({ name: 'b', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok'] });
-    expect(makeSegment(config, DomainMatcher.build([{ name: 'tiktok', version: '1', domains: [] }]), counts()).mask).toBe(1);
-    expect(makeSegment(config, DomainMatcher.build([{ name: 'other', version: '1', domains: [] }, { name: 'tiktok', version: '2', domains: [] }]), counts()).mask).toBe(2);
-    expect(makeSegment(config, DomainMatcher.build([]), counts()).mask).toBe(0);
+    expect(makeSegment(config, DomainMatcher.build([{ name: 'tiktok', version: '1', domains: [] }]), NO_NETWORKS, counts()).mask).toBe(1);
+    expect(makeSegment(config, DomainMatcher.build([{ name: 'other', version: '1', domains: [] }, { name: 'tiktok', version: '2', domains: [] }]), NO_NETWORKS, counts()).mask).toBe(2);
+    expect(makeSegment(config, DomainMatcher.build([]), NO_NETWORKS, counts()).mask).toBe(0);
   });
 });
 

@@ -59,6 +59,18 @@ describe('buildPolicySnapshot', () => {
     expect(policy.segments[0]?.mask).toBe(1);
   });
 
+  it('builds the network matcher and each segment\'s network mask from lists that name network lists', () => {
+    const withNets = config({ segments: [{ name: 'service', networks: ['10.10.0.0/16'], action: 'block', lists: ['tiktok', 'nets'] }, { name: 'all', networks: ['0.0.0.0/0'], action: 'allow', lists: ['nets'] }] });
+    const policy = buildPolicySnapshot(policyInputFromConfig(withNets, [tiktok], [{ name: 'nets', version: 'n', networks: ['101.45.0.0/16'] }]), { countsFor: new QueryCounters().forSegment });
+    expect(policy.segments.map((s) => [s.name, s.mask, s.netMask])).toEqual([
+      ['service', 1, 1],
+      ['all', 0, 0],
+      ['default', 0, 0],
+    ]);
+    expect(policy.networks.matchV4(Buffer.from([101, 45, 1, 1]), 0, 1)?.prefix).toBe('101.45.0.0/16');
+    expect(policy.lists.map((l) => l.name)).toEqual(['tiktok', 'nets']);
+  });
+
   it('refuses more lists than a mask holds', () => {
     const many = Array.from({ length: 32 }, (_, i) => ({ name: `l${i}`, version: '1', domains: [] }));
     expect(() => buildPolicySnapshot(policyInputFromConfig(config({ segments: [{ name: 'a', networks: ['0.0.0.0/0'], action: 'allow' }] }), many), { countsFor: new QueryCounters().forSegment })).toThrow('at most 31');

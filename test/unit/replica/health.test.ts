@@ -77,7 +77,7 @@ describe('HealthMonitor', () => {
       'list a is stale: its last refresh failed (HTTP 503)',
       'list b is stale: serving the copy kept on disk until a fetch succeeds',
       'list c is not loaded yet',
-      'redis is unreachable: answering from the local policy, spooling block-log events',
+      'redis is unreachable: answering from the local policy, spooling block-log events, refusing list changes',
     ]);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnswerScan } from '../../../src/dns/answer-scan.ts';
 import { AnswerCache } from '../../../src/resolver/answer-cache.ts';
 
-const scan = (cacheTtl: number): AnswerScan => ({ rcode: 0, ttlOffsets: [], cacheTtl, optStart: -1, optEnd: -1, cnameTargets: [], truncated: false });
+const scan = (cacheTtl: number): AnswerScan => ({ rcode: 0, ttlOffsets: [], cacheTtl, optStart: -1, optEnd: -1, cnameTargets: [], aOffsets: [], aaaaOffsets: [], truncated: false });
 const buf = (tag: number): Buffer => Buffer.from([tag]);
 const T0 = 1_700_000_000_000;
 
