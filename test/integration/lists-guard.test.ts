@@ -4,7 +4,7 @@
 // names. The shared infrastructure keeps resolving, TikTok is blocked, and the drop is logged
 // once per list version, counted in dnsward_list_guarded_entries and shown in /lists.
 import { createServer, type Server } from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
+import { appendFile, copyFile, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -26,9 +26,10 @@ const HOSTILE = [
   '0.0.0.0 app-measurement.com',
   '0.0.0.0 ns-440.awsdns-55.com',
   '||google.com^',
+  '||co.uk^',
   '',
 ].join('\n');
-const DROPPED = ['akamaized.net', 'aliyuncs.com', 'app-measurement.com', 'google.com', 'ns-440.awsdns-55.com', 'taobao.com'];
+const DROPPED = ['akamaized.net', 'aliyuncs.com', 'app-measurement.com', 'co.uk', 'google.com', 'ns-440.awsdns-55.com', 'taobao.com'];
 
 let feed: Server;
 let feedUrl: string;
@@ -68,7 +69,7 @@ async function rcode(name: string): Promise<number> {
 
 describe('a hostile subscribed list', () => {
   it('keeps shared infrastructure resolving and still blocks what is TikTok\'s', async () => {
-    for (const name of ['www.aliyuncs.com', 'oss-cn-beijing.aliyuncs.com', 'taobao.com', 'p16-other.akamaized.net', 'akamaized.net', 'app-measurement.com', 'ns-440.awsdns-55.com', 'play.google.com', 'google.com']) {
+    for (const name of ['www.aliyuncs.com', 'oss-cn-beijing.aliyuncs.com', 'taobao.com', 'p16-other.akamaized.net', 'akamaized.net', 'app-measurement.com', 'ns-440.awsdns-55.com', 'play.google.com', 'google.com', 'www.bbc.co.uk']) {
       expect(await rcode(name), name).toBe(0);
     }
     for (const name of ['tiktok.com', 'api.tiktokv.com', 'extra-tracker.example', 'x.extra-tracker.example', 'p16-tiktokcdn-com.akamaized.net']) {
@@ -79,9 +80,10 @@ describe('a hostile subscribed list', () => {
   it('enforces the source as a version of its own that says what was dropped and which never-block name each would block', () => {
     const hostile = server.app.lists.get('hostile');
     expect(hostile?.guarded?.map((g) => g.domain)).toEqual(DROPPED);
-    expect(hostile?.guarded).toContainEqual({ domain: 'google.com', protects: 'play.google.com' });
+    expect(hostile?.guarded).toContainEqual({ domain: 'google.com', protects: 'google.com' });
+    expect(hostile?.guarded).toContainEqual({ domain: 'co.uk', protects: 'awsdns-04.co.uk' });
     expect(hostile?.guarded).toContainEqual({ domain: 'ns-440.awsdns-55.com', protects: 'awsdns-55.com' });
-    expect(hostile?.set?.size).toBe(5);
+    expect(hostile?.set?.size).toBe(4);
     expect(server.app.lists.get('tiktok')?.guarded ?? []).toEqual([]);
   });
 
@@ -111,5 +113,45 @@ describe('a hostile subscribed list', () => {
       ['tiktok', []],
     ]);
     expect(index.subscribed).toEqual([{ name: 'hostile', version: server.app.lists.get('hostile')?.version, guarded: server.app.lists.get('hostile')?.guarded }]);
+  });
+});
+
+describe('never-block.txt on reload', () => {
+  it('guards every list with the file as re-read, and refuses a malformed one, keeping the guard in force', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dnsward-guard-lists-'));
+    for (const file of await readdir('lists')) await copyFile(join('lists', file), join(dir, file));
+    const cacheDir = await mkdtemp(join(tmpdir(), 'dnsward-guard-cache-'));
+    const other = await startTestServer(
+      testConfig(upstream.port, {
+        lists: { dir, cache_dir: cacheDir, sources: [{ name: 'hostile', url: feedUrl, refresh: '1h' }] },
+        segments: [
+          { name: 'service', networks: ['127.0.0.2/32'], action: 'block', lists: ['hostile'] },
+          { name: 'default', networks: ['0.0.0.0/0', '::/0'], action: 'allow' },
+        ],
+      }),
+    );
+    try {
+      const ask = async (name: string): Promise<number> => (await queryUdp(other.port, { name, from: SERVICE })).rcode;
+      expect(await ask('tiktokv.com')).toBe(3);
+      await appendFile(join(dir, 'never-block.txt'), 'tiktokv.com                      2026-12-02  OPS      test: protected after start\n');
+      expect((await other.app.reload('test', other.app.config)).ok).toBe(true);
+      expect(other.app.lists.get('hostile')?.guarded?.map((g) => g.domain)).toContain('tiktokv.com');
+      expect(await ask('tiktokv.com')).toBe(0);
+      await writeFile(join(dir, 'never-block.txt'), 'not a domain!\n');
+      const refused = await other.app.reload('test', other.app.config);
+      expect(refused.ok).toBe(false);
+      expect(refused.message).toMatch(/the lists are refused: .*never-block\.txt:1: "not" is not a valid domain name/);
+      expect(await ask('tiktokv.com')).toBe(0);
+      expect(await ask('www.aliyuncs.com')).toBe(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('stops the start on a malformed never-block.txt, naming file and line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dnsward-guard-bad-'));
+    await copyFile('lists/tiktok.list', join(dir, 'tiktok.list'));
+    await writeFile(join(dir, 'never-block.txt'), '# source: T x\nakamaized.net 2026-12-02 T Akamai\nbad..name 2026-12-02 T x\n');
+    await expect(startTestServer(testConfig(upstream.port, { lists: { dir } }))).rejects.toThrow(/never-block\.txt:3: "bad\.\.name" is not a valid domain name/);
   });
 });
