@@ -255,6 +255,9 @@ describe('addresses in the feed', () => {
       const hosts = (await other.inject('/lists/tiktok/hosts')).body;
       expect(hosts).toContain('# Homepage: https://lists.example.org/\n');
       expect(hosts).toContain('# Source: https://lists.example.org/lists/tiktok/hosts\n');
+      expect(hosts).toContain('# Changes: https://lists.example.org/lists/tiktok/changes\n');
+      const atom = (await other.inject('/lists/tiktok/changes.atom')).body;
+      expect(atom).toContain('<link rel="self" type="application/atom+xml" href="https://lists.example.org/lists/tiktok/changes.atom"/>');
     } finally {
       await other.close();
     }
