@@ -15,6 +15,7 @@ import { buildPrivateApp } from './http/app.ts';
 import type { HttpDeps, ReloadResult } from './http/deps.ts';
 import { type FeedThread, startFeedThread } from './http/feed-thread.ts';
 import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
+import { loadNeverBlock } from './lists/guard.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { loadNetworkListDir } from './lists/network-list.ts';
 import { ListRegistry } from './lists/registry.ts';
@@ -77,6 +78,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   const upstreams = await resolveUpstreams(config);
 
   const lists = new ListRegistry();
+  // The collateral guard first: every list installed from here on (shipped, subscribed, the organisation's) passes it.
+  lists.setNeverBlock(await loadNeverBlock(config.lists.dir), logger.child({ component: 'lists' }));
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
   const networkLists = await loadNetworkListDir(config.lists.dir);
   checkSegmentLists(config, new Set([...lists.names(), ...networkLists.map((l) => l.name), ...config.lists.sources.map((s) => s.name)]), options.source);

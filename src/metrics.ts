@@ -116,6 +116,16 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const list of sources.lists.all()) this.set({ list: list.name, version: list.version }, list.set?.size ?? list.domains.length);
     },
   });
+  new Gauge({
+    name: 'dnsward_list_guarded_entries',
+    help: 'Entries of each list in force that are not enforced because they would block a never-block.txt name (shared infrastructure).',
+    labelNames: ['list'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const list of sources.lists.all()) this.set({ list: list.name }, list.guarded?.length ?? 0);
+    },
+  });
   const audit = sources.audit;
   if (audit) {
     counter('dnsward_audit_events_written_total', 'Block-log events durably written.', () => audit.stats().written);

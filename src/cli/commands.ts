@@ -58,6 +58,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Loaded> }>
       return { run: m.listsBuildCommand, usage: m.LISTS_BUILD_USAGE };
     },
   },
+  'lists diff': { summary: 'lists diff A [B]              compare two versions of a list (added, removed, evidence)', load: async () => ({ run: (await import('./lists.ts')).listsDiffCommand, usage: (await import('./lists.ts')).LISTS_DIFF_USAGE }) },
   'audit verify': {
     summary: 'audit verify DIR|FILE...     check the block log, change log and witness chains (exit 0 = intact)',
     load: async () => {

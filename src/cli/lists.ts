@@ -1,4 +1,4 @@
-// `dnsward lists check [DIR]` and `dnsward lists build --out DIR`.
+// `dnsward lists check [DIR]`, `dnsward lists build --out DIR` and `dnsward lists diff A [B]`.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,9 +6,12 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { listsSection } from '../config/sections/lists.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { formatChangeBlock } from '../lists/changelog.ts';
 import { checkListDir } from '../lists/check.ts';
-import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from '../lists/feed.ts';
+import { CHANGES_ATOM_NAME, CHANGES_JSON_NAME, CHANGES_NAME, feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from '../lists/feed.ts';
+import { diffStates, diffSummary } from '../lists/list-diff.ts';
 import { loadListDir } from '../lists/list-file.ts';
+import { changelogReasons, resolveListVersion } from '../lists/list-versions.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import { renderListsPage } from '../http/pages/lists-page.ts';
 
@@ -23,6 +26,51 @@ export const LISTS_BUILD_USAGE = [
   'usage: dnsward lists build --out DIR [LISTS_DIR] [--config FILE] [--signing-key FILE] [--public-url URL] [--homepage URL]',
   '  Write every list in every format, signed when a key is given, for static hosting under DIR.',
 ].join('\n');
+
+export const LISTS_DIFF_USAGE = [
+  'usage: dnsward lists diff A [B] [--dir DIR] [--json | --changes [--summary TEXT]]',
+  '  Compare two versions of a maintained list: entries added, removed, and kept with other evidence.',
+  '  A and B: a list file (old/tiktok.list), a list by name (tiktok: lists/tiktok.list as it is now),',
+  '  or an earlier version from its changelog (tiktok@3f2a9c1b7e0d, or a prefix of the version).',
+  '  B defaults to the current file of A\'s list. --dir: the lists folder (default lists/).',
+  '  --json: machine-readable. --changes: a block for lists/<name>.changes describing B, to append',
+  '  and complete (every removal needs a reason; lists check says what is missing).',
+].join('\n');
+
+export async function listsDiffCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { dir: { type: 'string' }, json: { type: 'boolean' }, changes: { type: 'boolean' }, summary: { type: 'string' } },
+  });
+  const [first, second, ...extra] = positionals;
+  if (first === undefined || extra.length > 0) throw new DnswardError(ErrorCodes.USAGE, `lists diff compares two versions: dnsward lists diff tiktok@3f2a9c1b7e0d tiktok\n${LISTS_DIFF_USAGE}`);
+  if (values.json && values.changes) throw new DnswardError(ErrorCodes.USAGE, `lists diff: choose --json or --changes, not both\n${LISTS_DIFF_USAGE}`);
+  const dir = values.dir ?? 'lists';
+  const a = await resolveListVersion(first, dir);
+  const b = await resolveListVersion(second ?? a.name, dir);
+  const raw = diffStates(a.state, b.state);
+  // Between two versions of the same changelog, say why as the changelog does.
+  const reasons = a.name === b.name ? await changelogReasons(a.name, dir, a.version, b.version) : new Map<string, string>();
+  const why = <T extends { name: string; reason: string }>(c: T): T => ({ ...c, reason: reasons.get(c.name) ?? c.reason });
+  const diff = { added: raw.added.map(why), removed: raw.removed.map(why), changed: raw.changed.map(why) };
+  if (values.changes) {
+    process.stdout.write(formatChangeBlock(b.version, b.lastModified, values.summary ?? diffSummary(diff), diff));
+    return 0;
+  }
+  if (values.json) {
+    const side = (v: typeof a): object => ({ name: v.name, operand: v.label, version: v.version, last_modified: v.lastModified.toISOString() });
+    console.log(JSON.stringify({ from: side(a), to: side(b), ...diff, sources: { ...a.sources, ...b.sources } }, null, 1));
+    return 0;
+  }
+  console.log(`${a.name} ${a.version} (${a.label}) -> ${b.name} ${b.version} (${b.label})`);
+  const width = Math.min(48, Math.max(0, ...[...diff.added, ...diff.removed, ...diff.changed].map((c) => c.name.length)));
+  for (const c of diff.added) console.log(`+ ${c.name.padEnd(width)}  ${c.sources.join(',')}  ${c.reason}`.trimEnd());
+  for (const c of diff.removed) console.log(`- ${c.name.padEnd(width)}  ${c.sources.join(',')}  ${c.reason}`.trimEnd());
+  for (const c of diff.changed) console.log(`~ ${c.name.padEnd(width)}  ${c.reason}`.trimEnd());
+  console.log(diffSummary(diff));
+  return 0;
+}
 
 export async function listsCheckCommand(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -87,6 +135,11 @@ export async function buildStaticLists(lists: Config['lists'], out: string): Pro
     for (const file of pub.files.values()) await put(`lists/${snapshot.name}/${file.format}`, file.body);
     await put(`lists/${snapshot.name}/${MANIFEST_NAME}`, pub.manifest.body);
     if (pub.signature) await put(`lists/${snapshot.name}/${SIGNATURE_NAME}`, pub.signature.body);
+    if (pub.changes) {
+      // A static host cannot negotiate: /changes is the JSON, as the server's default.
+      for (const name of [CHANGES_NAME, CHANGES_JSON_NAME]) await put(`lists/${snapshot.name}/${name}`, pub.changes.json.body);
+      await put(`lists/${snapshot.name}/${CHANGES_ATOM_NAME}`, pub.changes.atom.body);
+    }
   }
   const index = await feed.index();
   await put('lists/index.json', index.body);

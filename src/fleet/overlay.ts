@@ -51,6 +51,6 @@ export function withOrgEntries(base: ListSnapshot, entries: readonly OrgEntry[])
 
 /** The snapshot's members except the (possibly lazy) domains and hosts. */
 function withoutDomains(base: ListSnapshot): Omit<ListSnapshot, 'domains' | 'hosts'> {
-  const { name, title, description, version, lastModified, set, license, provenance, sourceCodes, origin } = base;
-  return { name, title, description, version, lastModified, set, license, provenance, sourceCodes, origin };
+  const { name, title, description, version, lastModified, set, license, provenance, sourceCodes, origin, changes } = base;
+  return { name, title, description, version, lastModified, set, license, provenance, sourceCodes, origin, ...(changes ? { changes } : {}) };
 }

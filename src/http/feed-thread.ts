@@ -10,7 +10,7 @@ import type { ListRegistry } from '../lists/registry.ts';
 import type { ListSnapshot } from '../lists/types.ts';
 import { relayLogLine } from '../util/thread-log.ts';
 import type { FeedFromThread, FeedToThread } from './feed-worker.ts';
-import { toWire } from './feed-wire.ts';
+import { subscribedSummary, toWire } from './feed-wire.ts';
 import type { TlsMaterial } from './listener.ts';
 
 export interface FeedThread {
@@ -34,9 +34,9 @@ export async function startFeedThread(config: Config, lists: ListRegistry, tls: 
   const mirror = (snapshot: ListSnapshot): void => {
     sending = sending
       .then(async () => {
-        if (snapshot.origin === 'subscribed') return;
         if (lists.get(snapshot.name) !== snapshot) post({ t: 'remove', name: snapshot.name });
-        else post({ t: 'list', snapshot: await toWire(snapshot) });
+        // Sources are not republished: the thread gets their name, version and guarded entries only (for /lists).
+        else post({ t: 'list', snapshot: snapshot.origin === 'subscribed' ? subscribedSummary(snapshot) : await toWire(snapshot) });
       })
       .catch((error: unknown) => log.error({ err: error, list: snapshot.name }, 'a list could not be handed to the feed thread; the feed keeps the previous version'));
   };

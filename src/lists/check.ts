@@ -4,10 +4,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseDomain } from 'tldts';
 import { findListedSuffix, isSameOrSubdomain, normalizeDomain } from '../dns/domain-name.ts';
-import { type ListEntry, type ParsedListFile, parseListFile, readListDir } from './list-file.ts';
+import { checkChangelog, type ParsedChangelog } from './changelog.ts';
+import { stateOf } from './list-diff.ts';
+import { isSubtreeNote, NEVER_BLOCK_FILE } from './guard.ts';
+import { compileSnapshot, type ListEntry, listLastModified, type ParsedListFile, parseListFile, readChangelog, readListDir } from './list-file.ts';
+
+/** never-block.txt's code for shared CDNs and edges: a host below one must carry a TikTok or ByteDance name. */
+const SHARED_CDN_CODE = 'T4';
 
 /** The never-block file beside the lists: names no list may block as a whole. */
-export const NEVER_BLOCK_FILE = 'never-block.txt';
+export { NEVER_BLOCK_FILE } from './guard.ts';
 
 export interface CheckOptions {
   /** Defaults to DIR/never-block.txt when it exists. */
@@ -16,6 +22,11 @@ export interface CheckOptions {
   segments?: readonly { name: string; action: string; lists: readonly string[]; allowlist: readonly string[] }[];
   /** "Today", for dates added in the future (tests pin it). */
   now?: Date;
+  /**
+   * Each list's changelog by list file (lists/<name>.changes; undefined: the file is missing).
+   * When given, every list must have one that replays to the list as it is.
+   */
+  changelogs?: ReadonlyMap<string, ParsedChangelog | undefined>;
 }
 
 export interface CheckSummary {
@@ -40,7 +51,9 @@ export async function checkListDir(dir: string, options: CheckOptions = {}): Pro
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.neverBlockFile !== undefined) throw error;
   }
-  return checkParsedLists(parsed, neverBlock, options);
+  const changelogs = new Map<string, ParsedChangelog | undefined>();
+  for (const list of parsed) changelogs.set(list.file, await readChangelog(list.file));
+  return checkParsedLists(parsed, neverBlock, { changelogs, ...options });
 }
 
 export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: ParsedListFile | undefined, options: CheckOptions = {}): CheckResult {
@@ -53,6 +66,7 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
     checkSourceCodes(neverBlock, problems);
     for (const entry of neverBlock.entries) protectedNames.set(entry.domain, entry);
   }
+  const protectedSubtrees = [...protectedNames.values()].filter((e) => isSubtreeNote(e.note));
   const seenAcrossLists = new Map<string, { file: string; line: number }>();
 
   for (const list of lists) {
@@ -93,6 +107,19 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
             );
           }
         }
+        const host = sharedInfrastructureHost(entry.domain, protectedNames);
+        if (host && !BYTEDANCE_NAME.test(entry.domain.slice(0, -host.length - 1))) {
+          problems.push(
+            `${at(entry.line)}: "${entry.domain}" is a host on shared infrastructure (${host}) without a TikTok or ByteDance name in its own labels; list only the CDN names that carry one (e.g. p16-tiktokcdn-com.akamaized.net)`,
+          );
+        }
+        for (const protectedEntry of protectedSubtrees) {
+          if (entry.domain !== protectedEntry.domain && isSameOrSubdomain(entry.domain, protectedEntry.domain)) {
+            problems.push(
+              `${at(entry.line)}: "${entry.domain}" lies under "${protectedEntry.domain}", which ${neverBlock?.file ?? NEVER_BLOCK_FILE}:${protectedEntry.line} protects with everything below it (${protectedEntry.note})`,
+            );
+          }
+        }
         const other = seenAcrossLists.get(entry.domain);
         if (other && other.file !== list.file) problems.push(`${at(entry.line)}: "${entry.domain}" is also listed in ${other.file}:${other.line}; keep each name in one list`);
         else seenAcrossLists.set(entry.domain, { file: list.file, line: entry.line });
@@ -123,6 +150,17 @@ export function checkParsedLists(lists: readonly ParsedListFile[], neverBlock: P
       problems.push(`${list.file}:1: "# last-modified: ${declared}" is older than the newest entry (${newest}); update it`);
     }
 
+    const changelogs = options.changelogs;
+    if (changelogs) {
+      const log = changelogs.get(list.file);
+      if (!log) {
+        problems.push(`${list.file}:1: no changelog ${list.file.replace(/\.list$/, '.changes')}; every version needs a block there (dnsward lists diff --changes)`);
+      } else if (list.problems.length === 0) {
+        const snapshot = compileSnapshot(list, listLastModified(list));
+        problems.push(...checkChangelog(log, { file: list.file, version: snapshot.version, lastModified: snapshot.lastModified, state: stateOf([...first.values()]), sources: list.sources }));
+      }
+    }
+
     summaries.push({
       file: list.file,
       name: list.name,
@@ -146,7 +184,24 @@ function sortByLocation(problems: string[]): string[] {
     .map((x) => x.p);
 }
 
+/**
+ * Product names a host on a shared CDN must carry in its own labels to be listed there: the
+ * TikTok and ByteDance names of the edge hostnames the lists carry (p16-tiktokcdn-com.akamaized.net,
+ * frontier.capcutw.us.edgesuite.net, bytedance.map.fastly.net, p16hypstarcdn-a.akamaihd.net).
+ */
+const BYTEDANCE_NAME = /tiktok|byte|capcut|hypstar|musical|muscdn|douyin|toutiao|snssdk|pstatp|lark|pangle/;
+
+/** The shared CDN or edge zone (never-block source T4) an entry lies strictly below, if any. */
+function sharedInfrastructureHost(domain: string, protectedNames: ReadonlyMap<string, ListEntry>): string | undefined {
+  const parent = findListedSuffix(domain, protectedNames, 'parent');
+  return parent !== undefined && protectedNames.get(parent)?.sources.includes(SHARED_CDN_CODE) ? parent : undefined;
+}
+
 function checkSourceCodes(list: ParsedListFile, problems: string[]): void {
+  const used = new Set(list.entries.flatMap((e) => e.sources));
+  for (const code of Object.keys(list.sources)) {
+    if (!used.has(code)) problems.push(`${list.file}:1: source "${code}" is declared but no entry uses it; remove its "# source:" line`);
+  }
   for (const entry of list.entries) {
     for (const code of entry.sources) {
       if (list.sources[code] === undefined) {

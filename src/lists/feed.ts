@@ -4,13 +4,23 @@
 // request: the HTTP routes and `lists build` serve the same bytes to everyone.
 import { createPublicKey } from 'node:crypto';
 import type { ListsConfig } from '../config/sections/lists.ts';
-import { buildPublication, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
+import { buildPublication, CHANGES_ATOM_NAME, CHANGES_NAME, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
 import type { ListRegistry } from './registry.ts';
 import { type RenderedFile, renderedFile } from './rendered-file.ts';
 import { loadOrCreateSigningKey, publicKeyFingerprint } from './signing-key.ts';
 import type { ListSnapshot } from './types.ts';
 
-export { buildPublication, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
+export {
+  buildPublication,
+  CHANGES_ATOM_NAME,
+  CHANGES_JSON_NAME,
+  CHANGES_NAME,
+  type FeedOptions,
+  type ListPublication,
+  MANIFEST_NAME,
+  PUBLIC_KEY_NAME,
+  SIGNATURE_NAME,
+} from './publication.ts';
 export { type RenderedFile, renderedFile } from './rendered-file.ts';
 
 /** Lists with more names than this are rendered on first request, not at start. */
@@ -77,7 +87,8 @@ export class ListFeed {
   /** The JSON index of every published list, cached until a list version changes. */
   async index(): Promise<RenderedFile> {
     const lists = this.published();
-    const key = lists.map((l) => `${l.name}@${l.version}`).join(',');
+    const sources = this.registry.all().filter((s) => !isPublished(s));
+    const key = [...lists, ...sources].map((l) => `${l.name}@${l.version}`).join(',');
     if (this.indexCache?.key !== key) {
       const file = (async () => {
         const entries = [];
@@ -90,6 +101,8 @@ export class ListFeed {
           signing_key: this.publicKeyPem ? this.url(`/lists/${PUBLIC_KEY_NAME}`) : null,
           signing_key_sha256: this.publicKeyFingerprint ?? null,
           lists: entries,
+          // Subscribed sources are enforced, not republished: what the collateral guard dropped from each.
+          subscribed: sources.map((s) => ({ name: s.name, version: s.version, guarded: s.guarded ?? [] })),
         };
         return renderedFile('index', 'index.json', 'application/json; charset=utf-8', `${JSON.stringify(body, null, 2)}\n`);
       })();
@@ -128,6 +141,8 @@ function indexEntry(pub: ListPublication, feed: ListFeed): Record<string, unknow
     formats: Object.fromEntries([...pub.files.values()].map((f) => [f.format, feed.url(`${base}/${f.format}`)])),
     manifest: feed.url(`${base}/${MANIFEST_NAME}`),
     signature: pub.signature ? feed.url(`${base}/${SIGNATURE_NAME}`) : null,
+    changes: pub.changes ? { json: feed.url(`${base}/${CHANGES_NAME}`), atom: feed.url(`${base}/${CHANGES_ATOM_NAME}`) } : null,
+    guarded: s.guarded ?? [],
   };
 }
 

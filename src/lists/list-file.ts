@@ -16,6 +16,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { findListedSuffix, normalizeDomain } from '../dns/domain-name.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { changelogFileOf, type ListChangelog, parseChangelog } from './changelog.ts';
 import { streamListFile } from './list-stream.ts';
 import type { ListSnapshot } from './types.ts';
 
@@ -97,7 +98,7 @@ export function blockingDomains(entries: readonly { domain: string }[]): string[
 }
 
 /** Compiles entries into a snapshot: de-duplicated, sorted, and without names covered by a listed parent. */
-export function compileSnapshot(parsed: ParsedListFile, lastModified: Date): ListSnapshot {
+export function compileSnapshot(parsed: ParsedListFile, lastModified: Date, changes?: ListChangelog): ListSnapshot {
   const domains = blockingDomains(parsed.entries.filter((e) => !e.host));
   const blocked = new Set(domains);
   // Known hosts: every listed name that exact-name consumers need written out, parents included.
@@ -118,7 +119,19 @@ export function compileSnapshot(parsed: ParsedListFile, lastModified: Date): Lis
     origin: 'maintained',
     provenance: parsed.entries.map((e) => ({ domain: e.domain, added: e.added, sources: e.sources, ...(e.note ? { note: e.note } : {}), ...(e.host ? { host: true } : {}) })),
     sourceCodes: parsed.sources,
+    ...(changes ? { changes } : {}),
   };
+}
+
+/** The list's changelog beside it (lists/<name>.changes), or undefined when there is none. */
+export async function readChangelog(listFile: string): Promise<ReturnType<typeof parseChangelog> | undefined> {
+  const file = changelogFileOf(listFile);
+  try {
+    return parseChangelog(await readFile(file, 'utf8'), file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 /** When the list last changed: "# last-modified:" if given, else the newest date added. */
@@ -170,7 +183,9 @@ export async function loadListDir(dir: string): Promise<ListSnapshot[]> {
     }
     const parsed = parseListFile(await readFile(file, 'utf8'), file);
     if (parsed.problems.length > 0) throw new DnswardError(ErrorCodes.LIST_SYNTAX, parsed.problems.join('\n'));
-    snapshots.push(compileSnapshot(parsed, listLastModified(parsed)));
+    // A changelog with mistakes still loads (lists check reports them); the list never waits on it.
+    const log = await readChangelog(file);
+    snapshots.push(compileSnapshot(parsed, listLastModified(parsed), log ? { blocks: log.blocks, sources: log.sources } : undefined));
   }
   return snapshots;
 }

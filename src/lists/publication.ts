@@ -1,6 +1,7 @@
 // One list version as published: every format rendered (off the event loop, render-thread.ts),
 // a sha256sums manifest naming each format's SHA-256, and its Ed25519 signature.
 import { type KeyObject, sign } from 'node:crypto';
+import { renderChangesAtom, renderChangesJson } from './changelog-render.ts';
 import { renderInWorker } from './render-thread.ts';
 import { type RenderedFile, renderedFile } from './rendered-file.ts';
 import { RENDERERS } from './render/index.ts';
@@ -22,16 +23,24 @@ export interface ListPublication {
   readonly manifest: RenderedFile;
   /** Raw 64-byte Ed25519 signature of the manifest, when a key is configured. */
   readonly signature: RenderedFile | undefined;
+  /** The changelog as JSON and Atom (maintained lists with a lists/<name>.changes). */
+  readonly changes: { readonly json: RenderedFile; readonly atom: RenderedFile } | undefined;
 }
 
 export const MANIFEST_NAME = 'sha256sums';
 export const SIGNATURE_NAME = 'sha256sums.sig';
 export const PUBLIC_KEY_NAME = 'signing-key.pem';
+/** /lists/<name>/changes (JSON, or Atom when the client asks for it), .../changes.json, .../changes.atom. */
+export const CHANGES_NAME = 'changes';
+export const CHANGES_JSON_NAME = 'changes.json';
+export const CHANGES_ATOM_NAME = 'changes.atom';
 
-/** `urlOf` gives a format's absolute URL; it is used only when options.publicUrl is set. */
+/** `urlOf` gives a format's URL: absolute when options.publicUrl is set, else its path on this feed. */
 export async function buildPublication(snapshot: ListSnapshot, options: FeedOptions, urlOf: (format: string) => string): Promise<ListPublication> {
   const urls = options.publicUrl ? Object.fromEntries(RENDERERS.map((r) => [r.format, urlOf(r.format)])) : undefined;
-  const rendered = await renderInWorker(snapshot, options.homepage, options.expires, urls);
+  const links = { json: urlOf(CHANGES_NAME), atom: urlOf(CHANGES_ATOM_NAME) };
+  const log = snapshot.changes;
+  const rendered = await renderInWorker(snapshot, options.homepage, options.expires, urls, log ? links.json : undefined);
   const files = new Map(rendered.map((f) => [f.format, f]));
   const lines = [
     `# dnsward list manifest: ${snapshot.name} version ${snapshot.version}, last modified ${snapshot.lastModified.toISOString()}`,
@@ -42,5 +51,11 @@ export async function buildPublication(snapshot: ListSnapshot, options: FeedOpti
   const signature = options.signingKey
     ? await renderedFile('signature', SIGNATURE_NAME, 'application/octet-stream', sign(null, manifest.body, options.signingKey))
     : undefined;
-  return { snapshot, files, manifest, signature };
+  const changes = log
+    ? {
+        json: await renderedFile('changes', CHANGES_JSON_NAME, 'application/json; charset=utf-8', renderChangesJson(snapshot, log, links)),
+        atom: await renderedFile('changes-atom', CHANGES_ATOM_NAME, 'application/atom+xml; charset=utf-8', renderChangesAtom(snapshot, log, links)),
+      }
+    : undefined;
+  return { snapshot, files, manifest, signature, changes };
 }

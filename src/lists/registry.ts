@@ -2,8 +2,11 @@
 // Swapping is one map write: readers always see a whole snapshot, never a half-loaded one.
 // An overlay (the organisation's own entries, src/fleet/overlay.ts) may sit on top: set()
 // keeps the snapshot it is given as the list's base, and stores the base with the overlay
-// applied; reapply() rebuilds a list after the overlay changed.
+// applied; reapply() rebuilds a list after the overlay changed. The collateral guard
+// (never-block.txt, src/lists/guard.ts) comes last: whatever a list holds, shipped, subscribed or
+// added by the organisation, its entries that would block shared infrastructure are dropped.
 import { EventEmitter } from 'node:events';
+import { applyNeverBlock, CollateralGuard, type GuardLogger, type NeverBlock } from './guard.ts';
 import type { ListSnapshot } from './types.ts';
 
 /** Turns a list's base snapshot into the one enforced and served (the base itself when nothing is added). */
@@ -14,6 +17,7 @@ export class ListRegistry {
   private readonly bases = new Map<string, ListSnapshot>();
   private readonly events = new EventEmitter();
   private overlay: ListOverlay | undefined;
+  private guard: CollateralGuard | undefined;
 
   get(name: string): ListSnapshot | undefined {
     return this.snapshots.get(name);
@@ -52,9 +56,27 @@ export class ListRegistry {
     this.overlay = overlay;
   }
 
-  /** A base snapshot with the overlay applied (not installed): what set() would install. */
-  withOverlay(base: ListSnapshot): ListSnapshot {
-    return this.overlay ? this.overlay(base) : base;
+  /**
+   * Sets never-block.txt as read (at start, and on a reload before the lists are set); lists
+   * already installed get it with reapply(). Drops are logged with `log` once per list version.
+   */
+  setNeverBlock(neverBlock: NeverBlock, log?: GuardLogger): void {
+    this.guard = this.guard ? this.guard.withNeverBlock(neverBlock) : new CollateralGuard(neverBlock, log);
+  }
+
+  /** The names whose whole subtree the guard protects (sources.ts has its parser report names under them). */
+  guardedSubtrees(): readonly string[] {
+    return this.guard?.neverBlock.subtrees ?? [];
+  }
+
+  /**
+   * A base snapshot as set() would install it (not installed): the overlay applied, then the
+   * guard. `neverBlock` checks a candidate against a never-block file not in force yet (a reload).
+   */
+  withOverlay(base: ListSnapshot, neverBlock?: NeverBlock): ListSnapshot {
+    const overlaid = this.overlay ? this.overlay(base) : base;
+    if (neverBlock) return applyNeverBlock(overlaid, neverBlock);
+    return this.guard ? this.guard.apply(overlaid) : overlaid;
   }
 
   /** Rebuilds the named lists (all when absent) from their bases after the overlay changed. */

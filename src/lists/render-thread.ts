@@ -22,6 +22,8 @@ export interface RenderJob {
   readonly expires: string;
   /** The absolute URL of each format, when lists.public_url is set. */
   readonly urls: Readonly<Record<string, string>> | undefined;
+  /** Where the changelog is served, for the "Changes:" header line (absent: no changelog). */
+  readonly changes?: string | undefined;
 }
 
 export type FromRenderWorker = { t: 'file'; file: RenderedFile } | { t: 'done' } | { t: 'error'; message: string };
@@ -32,8 +34,14 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './render-worker.ts
 let queue: Promise<unknown> = Promise.resolve();
 
 /** Renders every format of `snapshot` off the event loop; files in RENDERERS order. */
-export function renderInWorker(snapshot: ListSnapshot, homepage: string | undefined, expires: string, urls: Record<string, string> | undefined): Promise<RenderedFile[]> {
-  const run = async (): Promise<RenderedFile[]> => runJob({ snapshot: await snapshotData(snapshot), homepage, expires, urls });
+export function renderInWorker(
+  snapshot: ListSnapshot,
+  homepage: string | undefined,
+  expires: string,
+  urls: Record<string, string> | undefined,
+  changes?: string,
+): Promise<RenderedFile[]> {
+  const run = async (): Promise<RenderedFile[]> => runJob({ snapshot: await snapshotData(snapshot), homepage, expires, urls, changes });
   const result = queue.then(run, run);
   queue = result.catch(() => undefined);
   return result;

@@ -24,7 +24,7 @@ try {
   const { names, domains, ...rest } = job.snapshot;
   const snapshot: ListSnapshot = { ...rest, domains: names ? DomainSet.names(names).sort() : (domains ?? []) };
   for (const renderer of RENDERERS) {
-    const text = renderer.render(snapshot, { homepage: job.homepage, expires: job.expires, url: job.urls?.[renderer.format] });
+    const text = renderer.render(snapshot, { homepage: job.homepage, expires: job.expires, url: job.urls?.[renderer.format], changes: job.changes });
     const made = renderedFileSync(renderer.format, renderer.fileName(snapshot.name), renderer.contentType, text);
     const file: RenderedFile = { ...made, body: own(made.body), gzip: own(made.gzip), br: own(made.br) };
     port.postMessage({ t: 'file', file } satisfies FromRenderWorker, [file.body.buffer, file.gzip.buffer, file.br.buffer] as ArrayBuffer[]);

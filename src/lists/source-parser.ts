@@ -4,7 +4,7 @@
 // in time slices, so a million-name list never stalls the query path. The fetching, caching
 // and refreshing of sources is sources.ts.
 import { normalizeDomainBytes } from '../dns/domain-name.ts';
-import { DomainSet } from './domain-set.ts';
+import { DomainSet, endsWithRoot, suffixWatch } from './domain-set.ts';
 
 export type SourceFormat = 'hosts' | 'domains' | 'adblock';
 
@@ -22,6 +22,16 @@ export interface ParsedSource {
   maxSliceMs: number;
   /** How many times the parse yielded to the event loop. */
   slices: number;
+  /** Names at or below one of the watched roots (options.watch), found while parsing. */
+  under: string[];
+}
+
+export interface ParseOptions {
+  /**
+   * Roots to report names at or below (the collateral guard's "subtree:" names): checked as each
+   * name is added, inside the time slices, so the guard does not scan a big set again later.
+   */
+  watch?: readonly string[];
 }
 
 /** The parse yields to the event loop once a slice has run this long (checked every 1024 lines). */
@@ -45,12 +55,13 @@ function estimateLines(body: Buffer): number {
  * Parses a hosts, domains or adblock list (or a mix, with format "auto") into a DomainSet,
  * yielding to the event loop whenever a slice has run SLICE_MS.
  */
-export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto' = 'auto'): Promise<ParsedSource> {
+export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto' = 'auto', options: ParseOptions = {}): Promise<ParsedSource> {
   rejectNonText(body);
   // Sized from the average line length of the first 64 KB, so a typical list neither grows
   // the set mid-parse (a grow copies the whole table) nor carries a table twice too big.
   const set = new DomainSet(estimateLines(body), Math.ceil(body.length * 0.85));
-  const result: ParsedSource = { set, formats: { hosts: 0, domains: 0, adblock: 0 }, invalid: 0, invalidSamples: [], ignored: 0, title: undefined, maxSliceMs: 0, slices: 1 };
+  const result: ParsedSource = { set, formats: { hosts: 0, domains: 0, adblock: 0 }, invalid: 0, invalidSamples: [], ignored: 0, title: undefined, maxSliceMs: 0, slices: 1, under: [] };
+  const watch = suffixWatch(options.watch ?? []);
   const scratch = new Uint8Array(256);
   const invalid = (start: number, end: number): void => {
     result.invalid++;
@@ -59,7 +70,7 @@ export async function parseSourceBody(body: Buffer, format: SourceFormat | 'auto
   const addName = (start: number, end: number): boolean => {
     const length = normalizeDomainBytes(body, start, end, scratch);
     if (length < 0) return false;
-    set.addBytes(scratch, 0, length);
+    if (set.addBytes(scratch, 0, length) && watch && endsWithRoot(scratch, 0, length, watch)) result.under.push(Buffer.from(scratch.subarray(0, length)).toString('latin1'));
     return true;
   };
 

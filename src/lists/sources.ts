@@ -13,6 +13,7 @@ import { DomainSet } from './domain-set.ts';
 import type { ListRegistry } from './registry.ts';
 import { SourceCache, type SourceMeta } from './source-cache.ts';
 import { createHttpFetcher, type FetchResult, type HttpFetcher, readFileSource } from './source-fetch.ts';
+import { recordSubtreeScan } from './guard.ts';
 import { parseSourceBody } from './source-parser.ts';
 import type { ListSnapshot } from './types.ts';
 
@@ -187,7 +188,8 @@ class SourceWorker {
         return;
       }
       const sha256 = await sha256InSlices(fetched.body);
-      if (sha256 === this.meta.sha256 && this.registry.get(this.source.name)?.version === sha256.slice(0, 12)) {
+      // The base: the version in force differs when the guard or the organisation's entries changed it.
+      if (sha256 === this.meta.sha256 && this.registry.base(this.source.name)?.version === sha256.slice(0, 12)) {
         Object.assign(this.meta, fetched.validators, { fetchedAt: new Date().toISOString() });
         await this.cache.saveMeta(this.meta);
         this.status.lastOutcome = 'unchanged';
@@ -210,7 +212,10 @@ class SourceWorker {
 
   private async install(body: Buffer, changedAt: Date, outcome: 'loaded' | 'cached', sha256?: string): Promise<void> {
     const started = performance.now();
-    const parsed = await parseSourceBody(body, this.source.format);
+    // The guard's subtree names are checked as the parser adds each name, inside its time slices.
+    const watch = this.registry.guardedSubtrees();
+    const parsed = await parseSourceBody(body, this.source.format, { watch });
+    recordSubtreeScan(parsed.set, watch, parsed.under);
     const rules = parsed.formats.hosts + parsed.formats.domains + parsed.formats.adblock;
     if (rules === 0) throw new Error(`no usable entries (${parsed.invalid} invalid lines${parsed.invalidSamples.length ? `, e.g. "${parsed.invalidSamples[0]}"` : ''})`);
     if (parsed.invalid > rules) throw new Error(`more invalid lines (${parsed.invalid}) than entries (${rules}): not a ${this.source.format === 'auto' ? 'hosts, domains or adblock' : this.source.format} list`);

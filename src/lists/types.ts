@@ -1,5 +1,6 @@
 // The contract between list sources (built-in files, subscribed URLs) and their consumers
 // (the resolver's matcher, the HTTP feed, the block log).
+import type { ListChangelog } from './changelog.ts';
 import type { DomainSet } from './domain-set.ts';
 
 /** An immutable, compiled list: normalised, de-duplicated, parent-pruned. */
@@ -29,6 +30,17 @@ export interface ListSnapshot {
   readonly sourceCodes?: Readonly<Record<string, string>>;
   /** "maintained": a list of lists/ that the HTTP feed publishes; "subscribed": loaded from lists.sources. */
   readonly origin?: 'maintained' | 'subscribed';
+  /** The maintained list's changelog (lists/<name>.changes), served at /lists/<name>/changes. */
+  readonly changes?: ListChangelog;
+  /** Entries the collateral guard dropped from this version (never-block.txt), with what each would block. */
+  readonly guarded?: readonly GuardedEntry[];
+}
+
+/** An entry dropped by the collateral guard: it equals or is a parent of a never-block name, or lies under a "subtree:" one. */
+export interface GuardedEntry {
+  readonly domain: string;
+  /** The never-block name it would have blocked. */
+  readonly protects: string;
 }
 
 export interface ListProvenance {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { checkSegmentLists } from '../config/lists-check.ts';
 import type { Config } from '../config/schema.ts';
 import type { ReloadResult } from '../http/deps.ts';
+import { loadNeverBlock, type NeverBlock } from '../lists/guard.ts';
 import { loadListDir } from '../lists/list-file.ts';
 import { loadNetworkListDir, type NetworkListSnapshot } from '../lists/network-list.ts';
 import type { ListRegistry } from '../lists/registry.ts';
@@ -110,9 +111,11 @@ export class PolicyControl {
       // Every maintained list must load, and every list a segment names must exist.
       let maintained: ListSnapshot[];
       let networkLists: NetworkListSnapshot[];
+      let neverBlock: NeverBlock;
       try {
         maintained = await loadListDir(config.lists.dir);
         networkLists = await loadNetworkListDir(config.lists.dir);
+        neverBlock = await loadNeverBlock(config.lists.dir);
         const sourceNames = config.lists.sources.map((s) => s.name);
         checkSegmentLists(config, new Set([...maintained.map((l) => l.name), ...networkLists.map((l) => l.name), ...sourceNames]));
       } catch (error) {
@@ -122,7 +125,7 @@ export class PolicyControl {
       const keptSubscribed = this.deps.lists.all().filter((l) => l.origin === 'subscribed' && config.lists.sources.some((s) => s.name === l.name));
       // Validated and built as enforced: with the organisation's entries on top of each base.
       const bases = [...maintained, ...keptSubscribed.map((l) => this.deps.lists.base(l.name) ?? l)];
-      const candidate = bases.map((l) => this.deps.lists.withOverlay(l)).sort((a, b) => a.name.localeCompare(b.name));
+      const candidate = bases.map((l) => this.deps.lists.withOverlay(l, neverBlock)).sort((a, b) => a.name.localeCompare(b.name));
       let policy: PolicySnapshot;
       try {
         policy = this.build(config, candidate, networkLists);
@@ -133,6 +136,9 @@ export class PolicyControl {
       // Valid: commit. The lists first (no rebuild per list while reloading), then the policy.
       const names = new Set(candidate.map((l) => l.name));
       for (const l of this.deps.lists.all()) if (!names.has(l.name)) this.deps.lists.remove(l.name);
+      // never-block.txt as re-read guards every list, the kept sources' too.
+      this.deps.lists.setNeverBlock(neverBlock);
+      this.deps.lists.reapply();
       for (const l of maintained) this.deps.lists.set(l);
       const restartNeeded = changedKeys(this.active, config, RESTART_KEYS);
       const applied = changedKeys(this.active, config, LIVE_KEYS);

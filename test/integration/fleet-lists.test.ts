@@ -79,7 +79,7 @@ describe('organisation list entries across a fleet', () => {
     // A specific host under a protected name may be listed.
     expect((await api(b, 'POST', '/api/lists/bytedance/entries', { body: { domain: 'tiktok-assets.s3.amazonaws.com', reason: 'a bucket of the app' } })).status).toBe(201);
 
-    const suffix = await api(b, 'POST', '/api/lists/tiktok/entries', { body: { domain: 'co.uk', reason: 'r' } });
+    const suffix = await api(b, 'POST', '/api/lists/tiktok/entries', { body: { domain: 'co.jp', reason: 'r' } });
     expect(suffix.status).toBe(409);
     expect(suffix.body.message).toContain('public suffix');
 

@@ -57,7 +57,8 @@ describe('GET /lists', () => {
     const index = JSON.parse(r.body.toString()) as { signing_key: string; lists: Record<string, unknown>[] };
     expect(index.lists.map((l) => l.name)).toEqual(['bytedance', 'doh-bypass', 'tiktok']);
     const tiktok = index.lists.find((l) => l.name === 'tiktok') as Record<string, unknown> & { formats: Record<string, string>; sha256: Record<string, string> };
-    expect(tiktok).toMatchObject({ title: 'TikTok', version: registry.get('tiktok')?.version, entries: registry.get('tiktok')?.domains.length, last_modified: '2026-11-28T00:00:00.000Z', license: 'CC0-1.0' });
+    const snapshot = registry.get('tiktok');
+    expect(tiktok).toMatchObject({ title: 'TikTok', version: snapshot?.version, entries: snapshot?.domains.length, last_modified: snapshot?.lastModified.toISOString(), license: 'CC0-1.0' });
     expect(Object.keys(tiktok.formats)).toEqual(['hosts', 'domains', 'wildcard', 'adblock', 'dnsmasq', 'dnsmasq-legacy', 'unbound', 'rpz', 'json']);
     expect(tiktok.formats.rpz).toBe('/lists/tiktok/rpz');
     expect(index.signing_key).toBe('/lists/signing-key.pem');
@@ -73,7 +74,7 @@ describe('GET /lists/<name>/<format>', () => {
       const r = await get(`/lists/tiktok/${format}`);
       expect(r.status, format).toBe(200);
       expect(r.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);
-      expect(r.headers['last-modified']).toBe('Sat, 28 Nov 2026 00:00:00 GMT');
+      expect(r.headers['last-modified']).toBe(registry.get('tiktok')?.lastModified.toUTCString());
       expect(r.headers['cache-control']).toBe('public, max-age=600');
       expect(r.headers.vary).toBe('Accept-Encoding');
       expect(Number(r.headers['content-length'])).toBe(r.body.length);
@@ -94,10 +95,12 @@ describe('GET /lists/<name>/<format>', () => {
   });
 
   it('answers If-Modified-Since with 304 when nothing changed since, 200 otherwise; If-None-Match wins', async () => {
-    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'Sat, 28 Nov 2026 00:00:00 GMT' })).status).toBe(304);
-    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'Fri, 27 Nov 2026 23:59:59 GMT' })).status).toBe(200);
+    const modified = registry.get('tiktok')?.lastModified ?? new Date(0);
+    const second = (d: Date, s: number): string => new Date(d.getTime() + s * 1000).toUTCString();
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': second(modified, 0) })).status).toBe(304);
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': second(modified, -1) })).status).toBe(200);
     expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'garbage' })).status).toBe(200);
-    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': 'Sat, 28 Nov 2026 00:00:00 GMT', 'if-none-match': '"other"' })).status).toBe(200);
+    expect((await get('/lists/tiktok/hosts', { 'if-modified-since': second(modified, 0), 'if-none-match': '"other"' })).status).toBe(200);
   });
 
   it('compresses with gzip or brotli when asked, with a distinct ETag per encoding that still validates', async () => {
@@ -252,6 +255,9 @@ describe('addresses in the feed', () => {
       const hosts = (await other.inject('/lists/tiktok/hosts')).body;
       expect(hosts).toContain('# Homepage: https://lists.example.org/\n');
       expect(hosts).toContain('# Source: https://lists.example.org/lists/tiktok/hosts\n');
+      expect(hosts).toContain('# Changes: https://lists.example.org/lists/tiktok/changes\n');
+      const atom = (await other.inject('/lists/tiktok/changes.atom')).body;
+      expect(atom).toContain('<link rel="self" type="application/atom+xml" href="https://lists.example.org/lists/tiktok/changes.atom"/>');
     } finally {
       await other.close();
     }

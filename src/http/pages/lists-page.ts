@@ -16,6 +16,8 @@ interface IndexList {
   sha256: Record<string, string>;
   manifest: string;
   signature: string | null;
+  changes?: { json: string; atom: string } | null;
+  guarded?: { domain: string; protects: string }[];
 }
 
 export interface Index {
@@ -45,7 +47,9 @@ export function renderListsPage(index: Index, publicUrl: string | undefined): st
 <td>${l.entries} domains<br>${l.hosts} names (hosts)</td><td><code>${esc(l.version)}</code><br><small>${esc(l.last_modified)}</small></td>
 <td>${Object.entries(l.formats)
         .map(([f, u]) => `<a href="${esc(abs(u))}">${esc(f)}</a>`)
-        .join(' · ')}<br><small><a href="${esc(abs(l.manifest))}">sha256sums</a>${l.signature ? ` · <a href="${esc(abs(l.signature))}">signature</a>` : ''}</small></td></tr>`,
+        .join(' · ')}<br><small><a href="${esc(abs(l.manifest))}">sha256sums</a>${l.signature ? ` · <a href="${esc(abs(l.signature))}">signature</a>` : ''}${
+        l.changes ? `<br>what changed and why: <a href="${esc(abs(l.changes.json))}">changes</a> (JSON) · <a href="${esc(abs(l.changes.atom))}">Atom feed</a>` : ''
+      }${guardedNote(l.guarded)}</small></td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -71,6 +75,9 @@ ${rows}
 </table>
 <p>Machine-readable index: <a href="${esc(abs('/lists'))}">${esc(shown('/lists'))}</a>. Files carry ETag and Last-Modified,
 answer conditional requests with 304, and are served gzip or brotli compressed when asked.</p>
+<p>Before you update, read what changed: every list version has a changelog entry (entries added and removed, each with its
+reason and evidence), linked above and from the <code>Changes:</code> line of every file's header. Subscribe to the Atom feed
+(<code>${esc(first ? shown(first.changes?.atom ?? `/lists/${first.name}/changes.atom`) : '/lists/tiktok/changes.atom')}</code>) in a feed reader to hear of each new version.</p>
 
 <h2>Subscribe</h2>${
     base
@@ -137,6 +144,13 @@ sha256sum -c --ignore-missing sha256sums</pre>
   }.</p>
 </body></html>
 `;
+}
+
+/** Entries the collateral guard dropped from a list (normally none: lists check enforces never-block). */
+function guardedNote(guarded: IndexList['guarded']): string {
+  if (!guarded || guarded.length === 0) return '';
+  const shownNames = guarded.slice(0, 5).map((g) => `<code>${esc(g.domain)}</code>`).join(', ');
+  return `<br>not enforced (would block shared infrastructure): ${shownNames}${guarded.length > 5 ? ` and ${guarded.length - 5} more` : ''}`;
 }
 
 function esc(text: string): string {

@@ -1,10 +1,23 @@
 // The public list feed (no authentication): GET /lists (JSON index), GET /lists/<name>/<format>,
-// the signed sha256sums manifest per list, the public key, and the subscriber page at /.
+// the signed sha256sums manifest per list, each list's changelog (/lists/<name>/changes: JSON,
+// or Atom for a client that prefers it; changes.json and changes.atom name one), the public
+// key, and the subscriber page at /.
 // Every body is pre-rendered per list version (src/lists/feed.ts), the page per index version;
 // a request only picks the representation, answers conditionals with 304, and copies bytes.
 // No request header changes a body: addresses come from lists.public_url, else are paths.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, type RenderedFile, renderedFile, SIGNATURE_NAME } from '../../lists/feed.ts';
+import {
+  CHANGES_ATOM_NAME,
+  CHANGES_JSON_NAME,
+  CHANGES_NAME,
+  feedOptionsFromConfig,
+  ListFeed,
+  MANIFEST_NAME,
+  PUBLIC_KEY_NAME,
+  type RenderedFile,
+  renderedFile,
+  SIGNATURE_NAME,
+} from '../../lists/feed.ts';
 import type { HttpDeps } from '../deps.ts';
 import { type Index, renderListsPage } from '../pages/lists-page.ts';
 
@@ -47,10 +60,22 @@ export function registerListRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'c
       const { name, format } = request.params;
       const publication = await feed.publication(name);
       if (!publication) return notFound(reply, `no list "${name}"; GET /lists for the index`);
+      if (format === CHANGES_NAME || format === CHANGES_JSON_NAME || format === CHANGES_ATOM_NAME) {
+        const changes = publication.changes;
+        if (!changes) return notFound(reply, `list "${name}" has no changelog`);
+        const negotiated = format === CHANGES_NAME;
+        const atom = format === CHANGES_ATOM_NAME || (negotiated && prefersAtom(request.headers.accept));
+        return sendRendered(request, reply, atom ? changes.atom : changes.json, publication.snapshot.lastModified, maxAge, negotiated ? 'Accept, Accept-Encoding' : undefined);
+      }
       const file =
         format === MANIFEST_NAME ? publication.manifest : format === SIGNATURE_NAME ? publication.signature : publication.files.get(format);
       if (!file) {
-        const known = [...publication.files.keys(), MANIFEST_NAME, ...(publication.signature ? [SIGNATURE_NAME] : [])].join(', ');
+        const known = [
+          ...publication.files.keys(),
+          MANIFEST_NAME,
+          ...(publication.signature ? [SIGNATURE_NAME] : []),
+          ...(publication.changes ? [CHANGES_NAME, CHANGES_JSON_NAME, CHANGES_ATOM_NAME] : []),
+        ].join(', ');
         return notFound(reply, `list "${name}" has no format "${format}"; use one of: ${known}`);
       }
       return sendRendered(request, reply, file, publication.snapshot.lastModified, maxAge);
@@ -70,12 +95,19 @@ function notFound(reply: FastifyReply, message: string): FastifyReply {
 type Encoding = 'br' | 'gzip' | 'identity';
 
 /** Sends a pre-rendered file with validators; 304 for a matching conditional request. */
-export function sendRendered(request: FastifyRequest, reply: FastifyReply, file: RenderedFile, lastModified: Date | undefined, maxAge: number): FastifyReply {
+export function sendRendered(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  file: RenderedFile,
+  lastModified: Date | undefined,
+  maxAge: number,
+  vary = 'Accept-Encoding',
+): FastifyReply {
   const encoding = negotiateEncoding(request.headers['accept-encoding']);
   const tags = { identity: file.etag, gzip: file.etag.replace(/"$/, '-gz"'), br: file.etag.replace(/"$/, '-br"') };
   reply.header('etag', tags[encoding]);
   reply.header('cache-control', `public, max-age=${maxAge}`);
-  reply.header('vary', 'Accept-Encoding');
+  reply.header('vary', vary);
   reply.header('x-content-type-options', 'nosniff');
   if (lastModified) reply.header('last-modified', lastModified.toUTCString());
 
@@ -95,6 +127,28 @@ export function sendRendered(request: FastifyRequest, reply: FastifyReply, file:
   if (encoding !== 'identity') reply.header('content-encoding', encoding);
   reply.header('content-length', body.length);
   return reply.code(200).type(file.contentType).send(body);
+}
+
+/** Whether an Accept header prefers Atom to JSON (feed readers ask for application/atom+xml); JSON otherwise. */
+export function prefersAtom(accept: string | undefined): boolean {
+  if (!accept) return false;
+  /** The q-value the header gives a type, from its most specific matching range (RFC 9110 12.5.1). */
+  const q = (type: string): number => {
+    let specificity = -1;
+    let value = 0;
+    for (const part of accept.split(',')) {
+      const [range = '', ...params] = part.trim().toLowerCase().split(';');
+      const r = range.trim();
+      const level = r === type ? 2 : r === `${type.split('/')[0]}/*` ? 1 : r === '*/*' ? 0 : -1;
+      if (level <= specificity) continue;
+      const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      const parsed = qParam ? Number(qParam.slice(2)) : 1;
+      specificity = level;
+      value = Number.isFinite(parsed) ? parsed : 0;
+    }
+    return value;
+  };
+  return q('application/atom+xml') > q('application/json');
 }
 
 /** Picks br, then gzip, then identity, honouring q-values and "*". */

@@ -9,6 +9,8 @@ export interface RenderOptions {
   expires: string;
   /** The absolute URL of this rendered file when known (config lists.public_url). */
   url?: string | undefined;
+  /** Where the list's changelog is served (absolute with lists.public_url, else a path on this feed). */
+  changes?: string | undefined;
   /** RPZ SOA timers (seconds). */
   rpz?: { refresh: number; retry: number; expire: number; minimum: number };
 }
@@ -44,6 +46,7 @@ export function headerFields(snapshot: ListSnapshot, options: RenderOptions, syn
     ['Syntax', syntax],
   ];
   if (options.url) fields.push(['Source', options.url]);
+  if (options.changes) fields.push(['Changes', /^https?:\/\//.test(options.changes) ? options.changes : `${options.changes} (on the server this file came from)`]);
   return fields;
 }
 

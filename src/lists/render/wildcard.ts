@@ -1,5 +1,5 @@
-// wildcard: "*.name" per listed domain (Blocky >= 0.23, OPNsense, Technitium-style consumers);
-// the consumer matches the name and every subdomain.
+// wildcard: "*.name" per listed domain, for Blocky >= 0.23, which matches the name and every
+// subdomain (docs/LISTS.md, "*.name and the bare name": not every consumer does).
 import { commentHeader, headerFields, type Renderer } from './header.ts';
 
 export const wildcardRenderer: Renderer = {

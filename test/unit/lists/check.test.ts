@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkListDir, checkParsedLists, publicSuffixProblem } from '../../../src/lists/check.ts';
-import { parseListFile } from '../../../src/lists/list-file.ts';
+import { parseChangelog } from '../../../src/lists/changelog.ts';
+import { compileSnapshot, listLastModified, parseListFile } from '../../../src/lists/list-file.ts';
 
 const HEADER = `# title: T
 # description: d
@@ -41,6 +42,15 @@ describe('checkParsedLists', () => {
     expect(check('p16-tiktokcdn-com.akamaized.net 2026-11-28 AG\n')).toEqual([]);
   });
 
+  it('wants a host on a shared CDN (never-block code T4) to carry a TikTok or ByteDance name in its own labels', () => {
+    expect(check('p16-other.akamaized.net 2026-11-28 AG\n')).toEqual([
+      'lists/t.list:6: "p16-other.akamaized.net" is a host on shared infrastructure (akamaized.net) without a TikTok or ByteDance name in its own labels; list only the CDN names that carry one (e.g. p16-tiktokcdn-com.akamaized.net)',
+    ]);
+    // Hosts below other never-block names (iCloud's relay hosts in doh-bypass) need no such name.
+    const ops = parseListFile('# source: OPS service\nicloud.com 2026-11-28 OPS Apple\n', 'lists/never-block.txt');
+    expect(checkParsedLists([parseListFile(`${HEADER}mask.icloud.com 2026-11-28 AG\n`, 'lists/t.list')], ops, { now }).problems).toEqual([]);
+  });
+
   it('wants the header that every served format shows, and a current last-modified', () => {
     const problems = check('a.com 2026-11-28 AG\n', {}, '# source: AG x\n');
     expect(problems).toEqual(
@@ -63,6 +73,57 @@ describe('checkParsedLists', () => {
     const a = parseListFile(`${HEADER}a.com 2026-11-28 AG\n`, 'lists/a.list');
     const b = parseListFile(`${HEADER}a.com 2026-11-28 AG\n`, 'lists/b.list');
     expect(checkParsedLists([a, b], undefined, { now }).problems).toEqual(['lists/b.list:6: "a.com" is also listed in lists/a.list:6; keep each name in one list']);
+  });
+});
+
+describe('source codes and the never-block subtree rule', () => {
+  it('reports a source code declared in the header that no entry uses', () => {
+    expect(check('a.com 2026-11-28 AG\n', {}, `${HEADER}# source: ND  NextDNS\n`)).toEqual(['lists/t.list:1: source "ND" is declared but no entry uses it; remove its "# source:" line']);
+  });
+
+  it('reports an entry under a never-block name whose note starts "subtree:", and only such names protect their subtree', () => {
+    const never = parseListFile(`# source: T5 ns\nawsdns-55.com 2026-11-28 T5 subtree: AWS name servers\nakamaized.net 2026-11-28 T5 Akamai\n`, 'lists/never-block.txt');
+    const list = parseListFile(`${HEADER}ns-440.awsdns-55.com 2026-11-28 AG\np16-tiktokcdn-com.akamaized.net 2026-11-28 AG\n`, 'lists/t.list');
+    expect(checkParsedLists([list], never, { now }).problems).toEqual([
+      'lists/t.list:6: "ns-440.awsdns-55.com" lies under "awsdns-55.com", which lists/never-block.txt:2 protects with everything below it (subtree: AWS name servers)',
+    ]);
+  });
+});
+
+describe('the changelog check', () => {
+  const list = parseListFile(`${HEADER}a.com 2026-11-28 AG\n  www.a.com 2026-11-28 AG host: web\n`, 'lists/t.list');
+  const version = compileSnapshot(list, listLastModified(list)).version;
+  const withLog = (text: string): string[] =>
+    checkParsedLists([list], undefined, { now, changelogs: new Map([[list.file, parseChangelog(text, 'lists/t.changes')]]) }).problems;
+
+  it('passes a changelog that replays to the list, and requires one', () => {
+    expect(withLog(`## ${version} 2026-11-28T00:00:00Z\nsummary: first\n+ a.com AG apex\n+ www.a.com AG host: web\n`)).toEqual([]);
+    expect(checkParsedLists([list], undefined, { now, changelogs: new Map([[list.file, undefined]]) }).problems).toEqual([
+      'lists/t.list:1: no changelog lists/t.changes; every version needs a block there (dnsward lists diff --changes)',
+    ]);
+  });
+
+  it('reports a list edited without a new block: other version, missing and extra names, other sources and host: flags', () => {
+    const problems = withLog(`# source: HZ hagezi (history only)\n## 000000000000 2026-11-27T00:00:00Z\nsummary: old\n+ a.com AG,HZ apex\n+ www.a.com AG web\n+ gone.com AG x\n`);
+    expect(problems).toEqual([
+      `lists/t.changes:2: the newest block is version 000000000000, the list is version ${version}; add a block for it (dnsward lists diff --changes)`,
+      'lists/t.changes:2: the newest block is dated 2026-11-27T00:00:00.000Z, the list\'s last-modified is 2026-11-28T00:00:00.000Z',
+      'lists/t.changes:2: "a.com" has the sources AG in lists/t.list, AG,HZ in the changelog',
+      'lists/t.changes:2: "www.a.com" is a "host:" entry in lists/t.list, the changelog says otherwise',
+      'lists/t.changes:2: "gone.com" is not in lists/t.list but no block removes it',
+    ]);
+  });
+
+  it('wants a reason for every removal, a summary per version, and declared sources', () => {
+    const problems = withLog(
+      `## 111111111111 2026-11-27T00:00:00Z\nsummary: first\n+ a.com AG apex\n+ b.com ZZ x\n## ${version} 2026-11-28T00:00:00Z\n- b.com ZZ\n+ www.a.com AG host: web\n`,
+    );
+    expect(problems).toEqual([
+      'lists/t.changes:4: source "ZZ" is declared neither in lists/t.list nor in this file ("# source: ZZ ..." before the first block)',
+      'lists/t.changes:5: version ' + version + ' has no "summary:" line',
+      'lists/t.changes:6: say why "b.com" is removed (subscribers read it)',
+      'lists/t.changes:6: source "ZZ" is declared neither in lists/t.list nor in this file ("# source: ZZ ..." before the first block)',
+    ]);
   });
 });
 

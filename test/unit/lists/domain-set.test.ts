@@ -104,3 +104,42 @@ describe('DomainSet.exportNames', () => {
   });
 });
 
+
+describe('DomainSet.delete and clone', () => {
+  it('removes names from a copy, the original untouched, every other name still found (probe runs shifted back)', async () => {
+    // A small table with many names forces long probe runs, so deletions must shift entries back.
+    const names = Array.from({ length: 5000 }, (_, i) => `h${i}.z${i % 7}.example`);
+    const original = DomainSet.from(names);
+    const copy = original.clone();
+    const removed = names.filter((_, i) => i % 3 === 0);
+    for (const n of removed) expect(copy.delete(n)).toBe(true);
+    expect(copy.delete(removed[0] as string)).toBe(false);
+    expect(copy.delete('never.example')).toBe(false);
+    expect(copy.size).toBe(names.length - removed.length);
+    expect(original.size).toBe(names.length);
+    const gone = new Set(removed);
+    for (const n of names) {
+      expect(copy.has(n), n).toBe(!gone.has(n));
+      expect(original.has(n), n).toBe(true);
+      const hash = DomainSet.hash(n, 0, n.length);
+      expect(copy.hasRange(n, 0, n.length, hash)).toBe(!gone.has(n));
+    }
+    expect(copy.toSortedArray()).toEqual(names.filter((n) => !gone.has(n)).sort());
+    expect(DomainSet.names(await copy.exportNames()).sort()).toEqual(names.filter((n) => !gone.has(n)).sort());
+    // Adding after deletions (and growing past the table) keeps everything findable.
+    for (let i = 0; i < 3000; i++) copy.add(`more${i}.example`);
+    expect(copy.has('more2999.example')).toBe(true);
+    expect(copy.has(names[1] as string)).toBe(true);
+    expect(copy.has(removed[1] as string)).toBe(false);
+  });
+});
+
+describe('DomainSet.namesUnder', () => {
+  it('finds the names equal to a root or below it, and not look-alikes', () => {
+    const set = DomainSet.from(['awsdns-55.com', 'ns-440.awsdns-55.com', 'xawsdns-55.com', 'a.b.akam.net', 'akam.net.example', 'tiktok.com']);
+    set.delete('a.b.akam.net');
+    set.add('c.akam.net');
+    expect(set.namesUnder(['awsdns-55.com', 'akam.net']).sort()).toEqual(['awsdns-55.com', 'c.akam.net', 'ns-440.awsdns-55.com']);
+    expect(set.namesUnder([])).toEqual([]);
+  });
+});

@@ -27,6 +27,13 @@ describe('parseSourceBody', () => {
     expect(parsed.set.toSortedArray()).toEqual(['ads.example.com', 'hosts.example.com', 'important.example.com', 'plain.example.com', 'wild.example.org']);
   });
 
+  it('reports the names at or below watched roots as it parses, once each, and not look-alikes', async () => {
+    const body = Buffer.from('0.0.0.0 ns-440.awsdns-55.com\n||AWSDNS-55.com^\nns-440.awsdns-55.com\nxawsdns-55.com\na.akam.net\ntiktok.com\n');
+    const parsed = await parseSourceBody(body, 'auto', { watch: ['awsdns-55.com', 'akam.net'] });
+    expect(parsed.under).toEqual(['ns-440.awsdns-55.com', 'awsdns-55.com', 'a.akam.net']);
+    expect((await parseSourceBody(body)).under).toEqual([]);
+  });
+
   it('with an explicit format, other lines are invalid', async () => {
     const parsed = await parseSourceBody(Buffer.from('||a.com^\nb.com\n0.0.0.0 c.com\n'), 'adblock');
     expect(parsed.formats.adblock).toBe(1);

@@ -17,6 +17,22 @@ const list = (prefix: string): Index['lists'][number] => ({
 });
 
 describe('renderListsPage', () => {
+  it('links each list\'s changelog (JSON and Atom) and says what the guard did not enforce', () => {
+    const html = renderListsPage(
+      {
+        homepage: null,
+        signing_key: null,
+        signing_key_sha256: null,
+        lists: [{ ...list(''), changes: { json: '/lists/tiktok/changes', atom: '/lists/tiktok/changes.atom' }, guarded: [{ domain: 'akamaized.net', protects: 'akamaized.net' }] }],
+      },
+      undefined,
+    );
+    expect(html).toContain('<a href="/lists/tiktok/changes">changes</a> (JSON) · <a href="/lists/tiktok/changes.atom">Atom feed</a>');
+    expect(html).toContain('<code>&lt;server&gt;/lists/tiktok/changes.atom</code>');
+    expect(html).toContain('not enforced (would block shared infrastructure): <code>akamaized.net</code>');
+    expect(renderListsPage({ homepage: null, signing_key: null, signing_key_sha256: null, lists: [list('')] }, undefined)).not.toContain('not enforced');
+  });
+
   it('without a public URL: links are paths, copy-paste addresses start with <server>, and the page says so', () => {
     const html = renderListsPage({ homepage: null, signing_key: '/lists/signing-key.pem', signing_key_sha256: 'ab'.repeat(32), lists: [list('')] }, undefined);
     expect(html).toContain('<a href="/lists/tiktok/adblock">adblock</a>');

@@ -21,6 +21,12 @@ describe('headerFields', () => {
     expect(headerFields(snapshot, { ...options, url: 'https://lists.example.org/lists/demo/hosts' }, 'Hosts', 3).at(-1)).toEqual(['Source', 'https://lists.example.org/lists/demo/hosts']);
   });
 
+  it('adds Changes, the changelog\'s address: absolute as given, a path said to be on the server the file came from', () => {
+    expect(headerFields(snapshot, { ...options, changes: 'https://lists.example.org/lists/demo/changes' }, 'Hosts', 3).at(-1)).toEqual(['Changes', 'https://lists.example.org/lists/demo/changes']);
+    expect(headerFields(snapshot, { ...options, changes: '/lists/demo/changes' }, 'Hosts', 3).at(-1)).toEqual(['Changes', '/lists/demo/changes (on the server this file came from)']);
+    expect(headerFields(snapshot, options, 'Hosts', 3).map(([k]) => k)).not.toContain('Changes');
+  });
+
   it('points at the Homepage for the licence when the list states none', () => {
     expect(headerFields({ ...snapshot, license: undefined }, options, 'Hosts', 3)).toContainEqual(['License', 'see Homepage']);
   });
