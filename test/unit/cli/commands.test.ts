@@ -33,7 +33,7 @@ describe('unknownCommandMessage', () => {
 
   it('lists the sub-commands of a group', () => {
     expect(unknownCommandMessage(['audit'])).toBe('"audit" needs a sub-command; use one of: dnsward audit verify, dnsward audit export');
-    expect(unknownCommandMessage(['lists', 'zzzzzz'])).toBe('unknown command "lists zzzzzz"; use one of: dnsward lists check, dnsward lists build');
+    expect(unknownCommandMessage(['lists', 'zzzzzz'])).toBe('unknown command "lists zzzzzz"; use one of: dnsward lists check, dnsward lists build, dnsward lists diff');
   });
 });
 
