@@ -13,7 +13,7 @@ import { DnswardError, ErrorCodes } from './errors.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { buildPrivateApp } from './http/app.ts';
 import type { HttpDeps, ReloadResult } from './http/deps.ts';
-import { type FeedThread, startFeedThread } from './http/feed-thread.ts';
+import { type FeedThread, startFeed } from './http/feed-thread.ts';
 import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
 import { loadNeverBlock } from './lists/guard.ts';
 import { loadListDir } from './lists/list-file.ts';
@@ -188,8 +188,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger);
     if (config.http.enabled) {
-      // The public feed runs in its own thread: HTTP work never delays a DNS answer.
-      feed = await startFeedThread(config, lists, await readTls(config.http.tls, 'http'), logger);
+      // The public feed, by default in its own thread: HTTP work never holds the DNS event loop.
+      feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger);
       httpAddress = { host: (parseHostPort(config.http.listen, DEFAULT_PORTS.http) as HostPort).host, port: feed.port };
     }
     if (config.api.enabled) {

@@ -11,7 +11,11 @@ import type { ListSnapshot } from '../lists/types.ts';
 import { relayLogLine } from '../util/thread-log.ts';
 import type { FeedFromThread, FeedToThread } from './feed-worker.ts';
 import { subscribedSummary, toWire } from './feed-wire.ts';
-import type { TlsMaterial } from './listener.ts';
+import { swapTls, type TlsMaterial } from './listener.ts';
+import { buildPublicApp } from './app.ts';
+import { DEFAULT_PORTS } from '../config/sections/http.ts';
+import { listenError } from '../replica/dns-listeners.ts';
+import { type HostPort, parseHostPort } from '../util/address.ts';
 
 export interface FeedThread {
   readonly port: number;
@@ -20,10 +24,31 @@ export interface FeedThread {
   close(): Promise<void>;
 }
 
+/**
+ * The public feed as configured: in its own thread (http.thread, the default), or on the
+ * thread that answers DNS, which saves the thread's ~40 MB on a memory-tight host.
+ */
+export function startFeed(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
+  return config.http.thread ? startFeedThread(config, lists, tls, logger) : startFeedInProcess(config, lists, tls, logger);
+}
+
+async function startFeedInProcess(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
+  const app = buildPublicApp({ config, logger, lists }, tls);
+  const address = parseHostPort(config.http.listen, DEFAULT_PORTS.http) as HostPort;
+  await app.listen({ host: address.host, port: address.port }).catch((error: Error) => listenError('http.listen', config.http.listen, error));
+  const info = app.server.address();
+  return {
+    port: typeof info === 'object' && info !== null ? info.port : address.port,
+    swapTls: async (material) => swapTls(app, material),
+    close: () => app.close(),
+  };
+}
+
 /** Starts the thread and resolves once its listener is bound (or rejects with its error). */
 export async function startFeedThread(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
   const url = new URL(import.meta.url.endsWith('.ts') ? './feed-worker.ts' : './feed-worker.js', import.meta.url);
-  const worker = new Worker(url, { workerData: { config, tls, logLevel: logger.level }, name: 'dnsward-feed' });
+  // A small young generation, as the main thread has (bin/dnsward): the feed makes little short-lived garbage.
+  const worker = new Worker(url, { workerData: { config, tls, logLevel: logger.level }, name: 'dnsward-feed', resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   const log = logger.child({ component: 'http' });
   // The log relay writes the thread's lines with `logger` (the lines carry their own component).
   const post = (message: FeedToThread): void => worker.postMessage(message);

@@ -94,6 +94,22 @@ describe('TLS on both listeners', () => {
   });
 });
 
+describe('the feed on the DNS thread (http.thread: false)', () => {
+  it('serves the same feed without its own thread', async () => {
+    const upstream = await new StubUpstream().start();
+    const server = await startTestServer(testConfig(upstream.port, { http: { listen: '127.0.0.1:0', thread: false } }));
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.app.http?.port}/lists/tiktok/domains`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('\ntiktok.com\n');
+      expect((await fetch(`http://127.0.0.1:${server.app.http?.port}/healthz`)).status).toBe(404);
+    } finally {
+      await server.stop();
+      await upstream.stop();
+    }
+  });
+});
+
 describe('connection caps', () => {
   let upstream: StubUpstream;
   let server: TestServer;
