@@ -1,6 +1,5 @@
 // The two HTTP listeners: TLS from files on both (a new certificate after a reload), the
 // routes each one serves, and the connection caps that keep a flood from taking descriptors.
-import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -10,15 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, testConfig } from '../helpers/dnsward-server.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
+import { makeTestCert } from '../helpers/tls-certs.ts';
 
 const ADMIN = 'a'.repeat(32);
 
-function makeCert(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  return { cert, key };
-}
 
 /** GET over TLS trusting `ca` only; resolves with status, body and the server certificate's fingerprint. */
 function httpsGet(port: number, path: string, ca: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; fingerprint: string }> {
@@ -47,7 +41,7 @@ describe('TLS on both listeners', () => {
   beforeAll(async () => {
     upstream = await new StubUpstream().start();
     dir = mkdtempSync(join(tmpdir(), 'dnsward-tls-'));
-    first = makeCert(dir, 'first');
+    first = makeTestCert(dir, 'first');
     const config = testConfig(upstream.port, {
       http: { listen: '127.0.0.1:0', tls: { cert_file: first.cert, key_file: first.key } },
       api: { listen: '127.0.0.1:0', tls: { cert_file: first.cert, key_file: first.key } },
@@ -78,7 +72,7 @@ describe('TLS on both listeners', () => {
   });
 
   it('presents a new certificate after a reload', async () => {
-    const second = makeCert(dir, 'second');
+    const second = makeTestCert(dir, 'second');
     const next = {
       ...server.app.config,
       http: { ...server.app.config.http, tls: { cert_file: second.cert, key_file: second.key } },
