@@ -31,7 +31,10 @@ export function exactNames(snapshot: ListSnapshot): readonly string[] {
   return snapshot.hosts ?? snapshot.domains;
 }
 
-export function headerFields(snapshot: ListSnapshot, options: RenderOptions, syntax: string, entries: number): [string, string][] {
+/** What a header shows of a list: domain lists and network lists both have these. */
+export type HeaderSource = Pick<ListSnapshot, 'title' | 'description' | 'license' | 'version' | 'lastModified'>;
+
+export function headerFields(snapshot: HeaderSource, options: RenderOptions, syntax: string, entries: number): [string, string][] {
   // Without a configured address the file cannot name its homepage: a relative "/" would
   // point at nothing on the subscriber's machine, so the line is left out.
   const fields: [string, string][] = [
