@@ -90,7 +90,8 @@ export function checkNetworkList(text: string, file: string, options: NetworkChe
   else if (Number.isNaN(Date.parse(declared))) problems.push(`${file}:1: "# last-modified: ${declared}" is not a date; write e.g. 2026-12-02T00:00:00Z`);
   else if (newest && new Date(declared).toISOString().slice(0, 10) < newest) problems.push(`${file}:1: "# last-modified: ${declared}" is older than the newest entry (${newest}); update it`);
   const v6 = snapshot.networks.filter((n) => n.includes(':')).length;
-  return { problems, summary: { file, name, entries: snapshot.entries.length, v4: snapshot.networks.length - v6, v6 } };
+  const line = (p: string): number => Number(/:(\d+): /.exec(p)?.[1] ?? 0);
+  return { problems: problems.map((p, i) => ({ p, i })).sort((a, b) => line(a.p) - line(b.p) || a.i - b.i).map((x) => x.p), summary: { file, name, entries: snapshot.entries.length, v4: snapshot.networks.length - v6, v6 } };
 }
 
 /** The "# key: value" lines before the first entry, as network-list.ts reads them. */
