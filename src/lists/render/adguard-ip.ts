@@ -13,8 +13,7 @@
 // address ("71.18.1.5.example") also matches: such names resolve to that address anyway.
 import { formatAddress } from '../../config/networks.ts';
 import { parseCidr } from '../../util/address.ts';
-import { commentHeader, headerFields } from './header.ts';
-import type { NetworkRenderer } from './networks.ts';
+import { commentHeader, headerFields, type NetworkRenderer } from './header.ts';
 
 export const adguardIpRenderer: NetworkRenderer = {
   format: 'adguard',

@@ -1,6 +1,5 @@
 // cidr: one prefix per line, comments with "#" (firewall sets, ipset/nftables loaders, scripts).
-import { commentHeader, headerFields } from './header.ts';
-import type { NetworkRenderer } from './networks.ts';
+import { commentHeader, headerFields, type NetworkRenderer } from './header.ts';
 
 export const cidrRenderer: NetworkRenderer = {
   format: 'cidr',

@@ -26,6 +26,26 @@ export interface Renderer {
   render(snapshot: ListSnapshot, options: RenderOptions): string;
 }
 
+/** What a network renderer reads: the list as network-list.ts parses it. */
+export interface NetworkRenderSource extends HeaderSource {
+  readonly name: string;
+  /** Sorted, unique prefixes ("71.18.1.0/24", "2605:340::/47"). */
+  readonly networks: readonly string[];
+  readonly entries: readonly { prefix: string; seen: string; asn: string; sources: readonly string[]; note: string }[];
+  readonly sourceCodes: Readonly<Record<string, string>>;
+}
+
+export interface NetworkRenderer {
+  /** URL path segment: /lists/<name>/<format>. */
+  readonly format: string;
+  /** File name used by `lists build` and in sha256sums. */
+  readonly fileName: (list: string) => string;
+  readonly contentType: string;
+  /** The "Syntax:" header value: which consumers take this file. */
+  readonly syntax: string;
+  render(list: NetworkRenderSource, options: RenderOptions): string;
+}
+
 /** Names for exact-match consumers: the blocking domains plus known hosts under them. */
 export function exactNames(snapshot: ListSnapshot): readonly string[] {
   return snapshot.hosts ?? snapshot.domains;

@@ -1,6 +1,5 @@
 // json for network lists: the list as data, with each prefix's provenance (seen, origin AS, sources).
-import { headerFields } from './header.ts';
-import type { NetworkRenderer } from './networks.ts';
+import { headerFields, type NetworkRenderer } from './header.ts';
 
 export const networkJsonRenderer: NetworkRenderer = {
   format: 'json',

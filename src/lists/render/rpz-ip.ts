@@ -5,8 +5,7 @@
 // hex for IPv6 with "zz" for a run of two or more zero words, written exactly as BIND's ip2name
 // (lib/dns/rpz.c) makes its canonical names: BIND logs any other spelling as not canonical.
 import { parseCidr } from '../../util/address.ts';
-import { commentHeader, headerFields } from './header.ts';
-import type { NetworkRenderer } from './networks.ts';
+import { commentHeader, headerFields, type NetworkRenderer } from './header.ts';
 import { DEFAULT_RPZ_TIMERS, rpzSerial } from './rpz.ts';
 
 export const rpzIpRenderer: NetworkRenderer = {
