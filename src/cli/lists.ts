@@ -20,7 +20,8 @@ import { renderListsPage } from '../http/pages/lists-page.ts';
 
 export const LISTS_CHECK_USAGE = [
   'usage: dnsward lists check [DIR] [--config FILE] [--never-block FILE]',
-  '  Validate the maintained lists in DIR (default: lists.dir of FILE, else lists/): problems as',
+  '  Validate the maintained lists in DIR (default: lists.dir of FILE, else lists/), domain lists',
+  '  (<name>.list) and network lists (<name>.networks): problems as',
   '  file:line, exit 1 when there are any. --never-block: names no list may block as a whole',
   '  (default DIR/never-block.txt); --config also checks the segments\' allowlists against the lists.',
 ].join('\n');
