@@ -53,6 +53,9 @@ const HELP = `npm run bench -- [options]
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
   --kresd-instances N    Knot Resolver processes sharing the port and cache (default 2)
   --kresd-policy KIND    suffix (policy.suffix) | rpz (policy.rpz) (default suffix)
+  --response-ip          also run dnsward-networks: dnsward with lists/bytedance-networks.networks in force on
+                         both segments (the response-ip stage checks every A/AAAA of every answer), beside
+                         plain dnsward; compare their rows (cached mix: the stage's cost on answers that pass)
 `;
 
 const { values: opt } = parseArgs({
@@ -84,6 +87,7 @@ const { values: opt } = parseArgs({
     'pdns-threads': { type: 'string', default: '2' },
     'kresd-instances': { type: 'string', default: '2' },
     'kresd-policy': { type: 'string', default: 'suffix' },
+    'response-ip': { type: 'boolean', default: false },
   },
 });
 
@@ -432,6 +436,10 @@ async function main(): Promise<void> {
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
         servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000 }));
+        if (opt['response-ip']) {
+          // The same instance plus the network list: the difference is the response-ip stage.
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000 }));
+        }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis }));
@@ -461,8 +469,7 @@ async function main(): Promise<void> {
   if (bigCount > 0 && dnsward) {
     // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instances are stopped.
     await stopProcess(dnsward.proc);
-    const withRedis = servers.find((s) => s.name === 'dnsward-redis');
-    if (withRedis) await stopProcess(withRedis.proc);
+    for (const other of servers.filter((s) => s.name === 'dnsward-redis' || s.name === 'dnsward-networks')) await stopProcess(other.proc);
     try {
       big = await bigListRun(tmp, upstream.port, files, results);
     } catch (error) {
@@ -494,6 +501,8 @@ async function main(): Promise<void> {
   out(resultsTable(results, opt.markdown));
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const responseIp = responseIpLine(results);
+  if (responseIp) out(responseIp);
   if (big) {
     out('');
     if (big.error) out(`1M-domain run FAILED: ${big.error.split('\n')[0]}`);
@@ -531,6 +540,16 @@ try {
   }
 } finally {
   await cleanup();
+}
+
+/** `--response-ip`: dnsward with and without the network list on the cached mix, side by side. */
+function responseIpLine(results: MixResult[]): string | undefined {
+  const qps = (name: string): number | undefined => results.find((r) => r.mix === 'cached' && r.resolver === name)?.stats.qps;
+  const without = qps('dnsward');
+  const withNetworks = qps('dnsward-networks');
+  if (without === undefined || withNetworks === undefined) return undefined;
+  const change = Math.round(((withNetworks - without) / without) * 1000) / 10;
+  return `response-ip stage on the cached mix: dnsward ${Math.round(without).toLocaleString('en-US')} qps, with bytedance-networks in force ${Math.round(withNetworks).toLocaleString('en-US')} qps (${change >= 0 ? '+' : ''}${change}%; one run each is noise-sized, use --repeat)`;
 }
 
 /** Deletes the keys this run's dnsward-redis made. */

@@ -18,6 +18,7 @@ import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
 import { loadNeverBlock } from './lists/guard.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { loadNetworkListDir } from './lists/network-list.ts';
+import { NetworkListRegistry } from './lists/network-registry.ts';
 import { ListRegistry } from './lists/registry.ts';
 import type { ListSources, SourceShare } from './lists/sources.ts';
 import { createMetrics } from './metrics.ts';
@@ -82,6 +83,9 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   lists.setNeverBlock(await loadNeverBlock(config.lists.dir), logger.child({ component: 'lists' }));
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
   const networkLists = await loadNetworkListDir(config.lists.dir);
+  // The feed publishes the network lists too; PolicyControl replaces them on reload.
+  const networks = new NetworkListRegistry();
+  networks.replace(networkLists);
   checkSegmentLists(config, new Set([...lists.names(), ...networkLists.map((l) => l.name), ...config.lists.sources.map((s) => s.name)]), options.source);
   // Shared state (Redis, or memory for one replica); never waited for: the organisation's
   // entries come from this replica's copy of the change log until Redis answers.
@@ -128,6 +132,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger,
     loadConfig: options.loadConfig,
     networkLists,
+    networks,
     startSources: (next) => startSources(next, lists, logger, share),
   });
   await resolver.start();
@@ -164,6 +169,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger,
     metrics,
     lists,
+    networks,
     health,
     reload: (by) => reload(by),
     audit: fleet.reader(createAuditReader(config)),
@@ -189,7 +195,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     dns = await bindDnsListeners(config.dns, resolver, logger);
     if (config.http.enabled) {
       // The public feed, by default in its own thread: HTTP work never holds the DNS event loop.
-      feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger);
+      feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger, networks);
       httpAddress = { host: (parseHostPort(config.http.listen, DEFAULT_PORTS.http) as HostPort).host, port: feed.port };
     }
     if (config.api.enabled) {

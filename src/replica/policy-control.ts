@@ -12,6 +12,7 @@ import type { ReloadResult } from '../http/deps.ts';
 import { loadNeverBlock, type NeverBlock } from '../lists/guard.ts';
 import { loadListDir } from '../lists/list-file.ts';
 import { loadNetworkListDir, type NetworkListSnapshot } from '../lists/network-list.ts';
+import type { NetworkListRegistry } from '../lists/network-registry.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { ListSources } from '../lists/sources.ts';
 import type { ListSnapshot } from '../lists/types.ts';
@@ -40,6 +41,8 @@ export interface PolicyControlDeps {
   loadConfig?: (() => Promise<Config>) | undefined;
   /** The network lists (`<name>.networks` in lists.dir) loaded at start; a reload re-reads them. */
   networkLists?: readonly NetworkListSnapshot[];
+  /** Where the feed reads the network lists; a reload replaces them there too. */
+  networks?: NetworkListRegistry | undefined;
   /** Starts the subscribed sources of a config (none configured: undefined). */
   startSources: (config: Config) => Promise<ListSources | undefined>;
 }
@@ -145,6 +148,7 @@ export class PolicyControl {
       if (config.log.level !== this.active.log.level) this.deps.logger.level = config.log.level;
       this.active = config;
       this.networkLists = networkLists;
+      this.deps.networks?.replace(networkLists);
       this.deps.resolver.install(policy);
       if (sourcesChanged) {
         await this.sources?.stop();

@@ -46,6 +46,8 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'src/http/routes/lists.ts': 'test/integration/lists-feed.test.ts',
   'src/http/routes/reload.ts': 'test/integration/replica-reload.test.ts',
   'src/lists/render-worker.ts': 'test/unit/lists/feed.test.ts',
+  'src/lists/render/cidr.ts': 'test/unit/lists/render/networks.test.ts',
+  'src/lists/render/network-json.ts': 'test/unit/lists/render/networks.test.ts',
   'src/lists/types.ts': 'types',
   'src/pipeline/context.ts': 'types',
   'src/policy/bypass-names.ts': 'data',
