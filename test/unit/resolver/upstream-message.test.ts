@@ -2,7 +2,7 @@ import dns2 from 'dns2';
 import { describe, expect, it } from 'vitest';
 import { TYPE } from '../../../src/dns/constants.ts';
 import { isRejection, parseQuery } from '../../../src/dns/query-parser.ts';
-import { buildUpstreamQuery } from '../../../src/resolver/upstream-pool.ts';
+import { buildUpstreamQuery, frame, FrameReader, isReplyTo } from '../../../src/resolver/upstream-message.ts';
 
 const { Packet } = dns2;
 
