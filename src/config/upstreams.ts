@@ -64,7 +64,7 @@ function encryptedUpstream(value: string, kind: 'dot' | 'doh'): UpstreamTarget |
   if (family === 0 && normalizeDomain(host) === undefined) return `"${host}" is neither an IP address nor a host name; write e.g. ${example}`;
   const port = url.port === '' ? (kind === 'dot' ? 853 : 443) : Number(url.port);
   if (port === 0) return `an upstream needs a real port; write e.g. ${example}`;
-  const serverName = url.hash === '' ? undefined : decodeURIComponent(url.hash.slice(1));
+  const serverName = url.hash === '' && !value.includes('#') ? undefined : decodeURIComponent(url.hash.slice(1));
   if (serverName !== undefined && (serverName === '' || isIP(serverName) !== 0 || normalizeDomain(serverName) === undefined)) {
     return `"#${serverName}" is not a host name; after "#" give the name in the upstream's certificate, e.g. ${example}`;
   }

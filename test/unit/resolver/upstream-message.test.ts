@@ -61,3 +61,35 @@ describe('buildUpstreamQuery', () => {
     }
   });
 });
+
+describe('reply checks and framing', () => {
+  const q = question('www.example.com', TYPE.A);
+  const job = { question: q, exactQuestion: false, dnssecOk: false, checkingDisabled: false, deadline: 0, attemptDeadline: 0, sentAt: 0, upstream: undefined, id: 0x1234, query: undefined, handle: undefined };
+  const reply = (id: number, flags: number, name = 'WWW.example.com'): Buffer => {
+    const out = buildUpstreamQuery(id, question(name, TYPE.A), false, false);
+    out.writeUInt16BE(flags, 2);
+    return out;
+  };
+
+  it('isReplyTo wants our ID, QR=1 and our question (any case unless 0x20 is on)', () => {
+    expect(isReplyTo(reply(0x1234, 0x8180), job)).toBe(true);
+    expect(isReplyTo(reply(0x1235, 0x8180), job)).toBe(false);
+    expect(isReplyTo(reply(0x1234, 0x0100), job)).toBe(false);
+    expect(isReplyTo(reply(0x1234, 0x8180, 'www.example.org'), job)).toBe(false);
+    expect(isReplyTo(reply(0x1234, 0x8180), { ...job, exactQuestion: true })).toBe(false);
+    expect(isReplyTo(reply(0x1234, 0x8180, 'www.example.com'), { ...job, exactQuestion: true })).toBe(true);
+    expect(isReplyTo(Buffer.alloc(5), job)).toBe(false);
+  });
+
+  it('frame and FrameReader round-trip messages split and joined anyhow', () => {
+    const messages = [Buffer.from('a'), Buffer.alloc(300, 7), Buffer.alloc(0), Buffer.from('last')];
+    const stream = Buffer.concat(messages.map(frame));
+    expect(frame(Buffer.alloc(300)).readUInt16BE(0)).toBe(300);
+    for (const cut of [1, 2, 3, 7, stream.length]) {
+      const reader = new FrameReader();
+      const out: Buffer[] = [];
+      for (let i = 0; i < stream.length; i += cut) reader.push(stream.subarray(i, i + cut), (m) => out.push(m));
+      expect(out).toEqual(messages);
+    }
+  });
+});
