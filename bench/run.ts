@@ -16,6 +16,7 @@ import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCached
 import { resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
+import { startEncryptedFront } from './lib/encrypted-front.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound', 'pdns', 'kresd'] as const;
@@ -44,6 +45,8 @@ const HELP = `npm run bench -- [options]
   --big N                domains in the big-list run (default 1000000; 0 skips it)
   --big-duration S       seconds per throughput run with the big list (default: --duration)
   --node-arg ARG         extra Node.js flag for dnsward (repeatable), e.g. --node-arg=--cpu-prof
+  --encrypted-upstreams  also run dnsward three times against one unbound in front of the upstream:
+                         over UDP, DNS over TLS and DNS over HTTPS (names dnsward-via-udp|dot|doh)
   --redis URL            also run dnsward with shared state in this Redis (redis://127.0.0.1:6379/0), as
                          "dnsward-redis", measured in turn with "dnsward" (keys under its own prefix, deleted after)
   --json                 print the results as JSON on stdout (progress goes to stderr)
@@ -79,6 +82,7 @@ const { values: opt } = parseArgs({
     'big-duration': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     redis: { type: 'string' },
+    'encrypted-upstreams': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'json-file': { type: 'string' },
     markdown: { type: 'boolean', default: false },
@@ -439,6 +443,14 @@ async function main(): Promise<void> {
         if (opt['response-ip']) {
           // The same instance plus the network list: the difference is the response-ip stage.
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000 }));
+        }
+        if (opt['encrypted-upstreams']) {
+          const front = await startEncryptedFront(tmp, upstream.port, unboundThreads);
+          log(`encrypted front: ${front.describe}`);
+          for (const kind of ['udp', 'dot', 'doh'] as const) {
+            const name = `dnsward-via-${kind}`;
+            servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name, readyTimeoutMs: 30_000, upstreams: [front.upstreams[kind]], upstreamCaFile: front.caFile }));
+          }
         }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };

@@ -9,7 +9,7 @@ import type { DecisionSink } from './audit/types.ts';
 import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
 import { DEFAULT_PORTS } from './config/sections/http.ts';
-import { DnswardError, ErrorCodes } from './errors.ts';
+import { resolveUpstreams } from './config/upstreams.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { buildPrivateApp } from './http/app.ts';
 import type { HttpDeps, ReloadResult } from './http/deps.ts';
@@ -32,7 +32,6 @@ import { Resolver } from './resolver/resolver.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
 import { createSharedState } from './state/index.ts';
 import type { SharedState } from './state/types.ts';
-import { systemResolvers } from './util/resolv-conf.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningDnsward {
@@ -76,7 +75,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
   }
   const config = fitted.config;
-  const upstreams = await resolveUpstreams(config);
+  const { targets: upstreams, ca: upstreamCa } = await resolveUpstreams(config.upstreams, config.upstream_tls?.ca_file);
 
   const lists = new ListRegistry();
   // The collateral guard first: every list installed from here on (shipped, subscribed, the organisation's) passes it.
@@ -121,6 +120,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       staleAfterMs: config.dns.serve_stale.client_timeout_ms,
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
+      upstreamCa,
     },
     buildPolicySnapshot(policyInputFromConfig(config, lists.all(), networkLists), { countsFor: counters.forSegment }),
   );
@@ -214,7 +214,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       dns: dns.bound.map(formatAddress),
       http: httpAddress && formatAddress(httpAddress),
       api: apiAddress && formatAddress(apiAddress),
-      upstreams: upstreams.map(formatAddress),
+      upstreams: upstreams.map((u) => u.label),
       segments: config.segments.map((s) => `${s.name}:${s.action}`),
     },
     'dnsward ready',
@@ -272,13 +272,4 @@ async function reloadTls(config: Config, feed: FeedThread | undefined, privateAp
       logger.error({ component: 'app', err: error, listener: section }, 'reload: TLS certificate could not be read; the previous one stays');
     }
   }
-}
-
-async function resolveUpstreams(config: Config): Promise<HostPort[]> {
-  if (config.upstreams) return config.upstreams.map((u) => parseHostPort(u, 53) as HostPort);
-  const system = await systemResolvers();
-  if (system.length === 0) {
-    throw new DnswardError(ErrorCodes.CONFIG, 'upstreams: none configured and /etc/resolv.conf has no nameserver; add e.g. upstreams: ["192.0.2.53:53"]');
-  }
-  return system;
 }

@@ -169,6 +169,9 @@ export interface DnswardOptions {
   sources?: { name: string; file: string; format: 'hosts' | 'domains' | 'adblock' }[];
   /** Shared state: a redis section with this URL and key prefix (`--redis`). */
   redis?: { url: string; keyPrefix: string };
+  /** Replaces the bench upstream (e.g. a DoT or DoH one, `--encrypted-upstreams`), with the CA to trust. */
+  upstreams?: string[];
+  upstreamCaFile?: string;
 }
 
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
@@ -195,7 +198,8 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     '  allow: ["127.0.0.0/8"]',
     // dnsperf is one client sending 100k+ qps: the per-client rate limit would answer it TC=1.
     '  rate_limit: { enabled: false }',
-    `upstreams: ["127.0.0.1:${o.upstreamPort}"]`,
+    `upstreams: ${JSON.stringify(o.upstreams ?? [`127.0.0.1:${o.upstreamPort}`])}`,
+    ...(o.upstreamCaFile ? [`upstream_tls: { ca_file: ${JSON.stringify(o.upstreamCaFile)} }`] : []),
     `lists: { dir: ${JSON.stringify(o.listsDir)}, cache_dir: ${JSON.stringify(join(dir, 'lists-cache'))}, sources: ${JSON.stringify(o.sources ?? [])} }`,
     'segments:',
     `  - { name: bench-log, networks: ["${LOG_SEGMENT_SOURCE}/32"], action: log, lists: ${lists} }`,

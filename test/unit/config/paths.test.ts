@@ -34,6 +34,7 @@ describe('configPath', () => {
       'lists.dir',
       'lists.signing_key_file',
       'lists.sources[].file',
+      'upstream_tls.ca_file',
     ]);
   });
 

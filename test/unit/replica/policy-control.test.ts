@@ -13,6 +13,7 @@ import { QueryCounters } from '../../../src/pipeline/counters.ts';
 import { buildPolicySnapshot, policyInputFromConfig } from '../../../src/policy/snapshot.ts';
 import { PolicyControl } from '../../../src/replica/policy-control.ts';
 import { Resolver } from '../../../src/resolver/resolver.ts';
+import { parseUpstream, type UpstreamTarget } from '../../../src/config/upstreams.ts';
 
 const OPTIONS = { queryTimeoutMs: 500, upstreamTimeoutMs: 200, upstreamSockets: 1, maxInflight: 10, use0x20: false, serveStale: false, staleAfterMs: 1800, cacheSize: 10, maxStaleSeconds: 0 };
 const silent = pino({ level: 'silent' });
@@ -35,7 +36,7 @@ async function setup(loadConfig?: () => Promise<Config>) {
   const lists = new ListRegistry();
   for (const l of await loadListDir(dir)) lists.set(l);
   const counters = new QueryCounters();
-  const resolver = new Resolver({ upstreams: [{ host: '127.0.0.1', port: 9, family: 4 }], decisions: sink, logger: silent, counters }, OPTIONS, buildPolicySnapshot(policyInputFromConfig(initial, lists.all()), { countsFor: counters.forSegment }));
+  const resolver = new Resolver({ upstreams: [parseUpstream('127.0.0.1:9') as UpstreamTarget], decisions: sink, logger: silent, counters }, OPTIONS, buildPolicySnapshot(policyInputFromConfig(initial, lists.all()), { countsFor: counters.forSegment }));
   const networks = new NetworkListRegistry();
   const control = new PolicyControl(initial, undefined, { resolver, lists, counters, logger: silent, loadConfig, networks, startSources: async () => undefined });
   stops.push(() => control.stop(), () => resolver.stop());
