@@ -16,6 +16,7 @@ import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCached
 import { resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
+import { type EncryptedRun, makeBenchCert, runEncrypted } from './lib/encrypted.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound', 'pdns', 'kresd'] as const;
@@ -53,6 +54,8 @@ const HELP = `npm run bench -- [options]
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
   --kresd-instances N    Knot Resolver processes sharing the port and cache (default 2)
   --kresd-policy KIND    suffix (policy.suffix) | rpz (policy.rpz) (default suffix)
+  --encrypted            also measure dnsward over DoT (dnsperf -m dot) and DoH (h2load, apt-get install nghttp2-client)
+                         on the blocked and cached mixes, next to its UDP figures
 `;
 
 const { values: opt } = parseArgs({
@@ -84,6 +87,7 @@ const { values: opt } = parseArgs({
     'pdns-threads': { type: 'string', default: '2' },
     'kresd-instances': { type: 'string', default: '2' },
     'kresd-policy': { type: 'string', default: 'suffix' },
+    encrypted: { type: 'boolean', default: false },
   },
 });
 
@@ -431,7 +435,8 @@ async function main(): Promise<void> {
       if (name === 'pdns') servers.push(await startPdnsRecursor(tmp, upstream.port, blocked, pdnsThreads));
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
-        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000 }));
+        const encrypted = opt.encrypted ? makeBenchCert(tmp) : undefined;
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, encrypted }));
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis }));
@@ -453,6 +458,12 @@ async function main(): Promise<void> {
   prober.close();
 
   const results = await runMixes(servers, mixes, files, tmp, duration);
+  let encryptedRuns: EncryptedRun[] | undefined;
+  const dnswardServer = servers.find((s) => s.name === 'dnsward');
+  if (opt.encrypted && dnswardServer) {
+    const encMixes = mixes.filter((m) => m === 'blocked' || m === 'cached').map((mix) => ({ mix, file: mixQueryFile(mix, files) }));
+    encryptedRuns = await runEncrypted({ server: dnswardServer, mixes: encMixes, seconds: duration, warmup, dir: tmp, dnsperf: dnsperfBase, log });
+  }
   const memory: Record<string, number> = {};
   for (const s of servers) memory[s.name] = Math.round(treeMemoryKb(s.proc.pid).rssKb / 102.4) / 10;
 
@@ -483,6 +494,7 @@ async function main(): Promise<void> {
     results,
     rssMB: memory,
     big,
+    encrypted: encryptedRuns,
   };
 
   out('');
@@ -494,6 +506,20 @@ async function main(): Promise<void> {
   out(resultsTable(results, opt.markdown));
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (encryptedRuns) {
+    out('');
+    out('dnsward by transport (qps; DoT: dnsperf -m dot, DoH: h2load over HTTP/2 GET; server CPU in % of one core):');
+    const byMix = [...new Set(encryptedRuns.map((r) => r.mix))];
+    const cell = (r: { qps: number; cpu?: number } | undefined): string => (r === undefined ? '-' : `${Math.round(r.qps).toLocaleString('en-US')}${r.cpu === undefined ? '' : ` (${r.cpu}%)`}`);
+    const rows = byMix.map((mix) => {
+      const udp = results.find((r) => r.resolver === 'dnsward' && r.mix === mix);
+      const enc = (t: string) => encryptedRuns?.find((r) => r.mix === mix && r.transport === t);
+      const dot = enc('dot');
+      const doh = enc('doh');
+      return [mix, cell(udp && { qps: udp.stats.qps, cpu: udp.stats.cpu?.serverPct }), cell(dot && { qps: dot.qps, cpu: dot.serverCpuPct }), cell(doh && { qps: doh.qps, cpu: doh.serverCpuPct }), String((dot?.failed ?? 0) + (doh?.failed ?? 0))];
+    });
+    out(table(['mix', 'udp', 'dot', 'doh', 'dot+doh failed'], rows, opt.markdown));
+  }
   if (big) {
     out('');
     if (big.error) out(`1M-domain run FAILED: ${big.error.split('\n')[0]}`);
