@@ -116,5 +116,10 @@ describe('reload', () => {
     }
     // A client that trusts only the old certificate is refused now.
     await expect(dotExchange(dotPort(), [query], { ca: first.cert })).rejects.toThrow();
+    // Files that cannot be read: the reload goes through, the certificate in force stays.
+    const gone = await server.app.reload('test', { ...server.app.config, dns: { ...server.app.config.dns, tls: { cert_file: join(dir, 'missing.pem'), key_file: join(dir, 'missing.key') } } });
+    expect(gone.ok).toBe(true);
+    expect((await dotExchange(dotPort(), [query], { ca: second.cert })).fingerprint).toBe(fingerprintOfFile(second.cert));
+    expect(server.logs.some((l) => l.listener === 'dns' && String(l.msg).includes('could not be read'))).toBe(true);
   });
 });

@@ -97,6 +97,14 @@ describe('DohListener', () => {
     session.destroy();
   });
 
+  it('offers HTTP/2 clients as many concurrent streams as maxStreamsPerConnection', async () => {
+    const port = await start(echo([]));
+    const session = h2connect(`https://127.0.0.1:${port}`, { ca: tls.cert });
+    await new Promise((r) => session.once('remoteSettings', r));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(LIMITS.maxStreamsPerConnection);
+    session.destroy();
+  });
+
   it('serves a new certificate to new connections after setSecureContext', async () => {
     const port = await start(echo([]));
     const other = makeTestCert(mkdtempSync(join(tmpdir(), 'dnsward-doh-unit-')), 'other');

@@ -56,6 +56,8 @@ describe('cacheControl', () => {
   it('is private with the smallest TTL of the answer, or the negative TTL of an NXDOMAIN', () => {
     expect(cacheControl(encodeReply(query, { answers: [rr.a('a.example', '192.0.2.1', 300), rr.a('a.example', '192.0.2.2', 42)] }, false))).toBe('private, max-age=42');
     expect(cacheControl(encodeReply(query, { rcode: 3, authority: [rr.soa('example', 300, 30)] }, false))).toBe('private, max-age=30');
+    // NODATA: no answer records, the SOA's negative TTL.
+    expect(cacheControl(encodeReply(query, { authority: [rr.soa('example', 300, 20)] }, false))).toBe('private, max-age=20');
   });
 
   it('is max-age=0 for what must not be kept: SERVFAIL, no records, garbage', () => {
