@@ -17,6 +17,7 @@ import { resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 import { startEncryptedFront } from './lib/encrypted-front.ts';
+import { type EncryptedRun, makeBenchCert, runEncrypted } from './lib/encrypted.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound', 'pdns', 'kresd'] as const;
@@ -59,6 +60,8 @@ const HELP = `npm run bench -- [options]
   --response-ip          also run dnsward-networks: dnsward with lists/bytedance-networks.networks in force on
                          both segments (the response-ip stage checks every A/AAAA of every answer), beside
                          plain dnsward; compare their rows (cached mix: the stage's cost on answers that pass)
+  --encrypted            also measure dnsward over DoT (dnsperf -m dot) and DoH (h2load, apt-get install nghttp2-client)
+                         on the blocked and cached mixes, next to its UDP figures
 `;
 
 const { values: opt } = parseArgs({
@@ -92,6 +95,7 @@ const { values: opt } = parseArgs({
     'kresd-instances': { type: 'string', default: '2' },
     'kresd-policy': { type: 'string', default: 'suffix' },
     'response-ip': { type: 'boolean', default: false },
+    encrypted: { type: 'boolean', default: false },
   },
 });
 
@@ -439,7 +443,8 @@ async function main(): Promise<void> {
       if (name === 'pdns') servers.push(await startPdnsRecursor(tmp, upstream.port, blocked, pdnsThreads));
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
-        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000 }));
+        const encrypted = opt.encrypted ? makeBenchCert(tmp) : undefined;
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, encrypted }));
         if (opt['response-ip']) {
           // The same instance plus the network list: the difference is the response-ip stage.
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000 }));
@@ -473,6 +478,12 @@ async function main(): Promise<void> {
   prober.close();
 
   const results = await runMixes(servers, mixes, files, tmp, duration);
+  let encryptedRuns: EncryptedRun[] | undefined;
+  const dnswardServer = servers.find((s) => s.name === 'dnsward');
+  if (opt.encrypted && dnswardServer) {
+    const encMixes = mixes.filter((m) => m === 'blocked' || m === 'cached').map((mix) => ({ mix, file: mixQueryFile(mix, files) }));
+    encryptedRuns = await runEncrypted({ server: dnswardServer, mixes: encMixes, seconds: duration, warmup, dir: tmp, dnsperf: dnsperfBase, log });
+  }
   const memory: Record<string, number> = {};
   for (const s of servers) memory[s.name] = Math.round(treeMemoryKb(s.proc.pid).rssKb / 102.4) / 10;
 
@@ -502,6 +513,7 @@ async function main(): Promise<void> {
     results,
     rssMB: memory,
     big,
+    encrypted: encryptedRuns,
   };
 
   out('');
@@ -515,6 +527,20 @@ async function main(): Promise<void> {
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const responseIp = responseIpLine(results);
   if (responseIp) out(responseIp);
+  if (encryptedRuns) {
+    out('');
+    out('dnsward by transport (qps; DoT: dnsperf -m dot, DoH: h2load over HTTP/2 GET; server CPU in % of one core):');
+    const byMix = [...new Set(encryptedRuns.map((r) => r.mix))];
+    const cell = (r: { qps: number; cpu?: number } | undefined): string => (r === undefined ? '-' : `${Math.round(r.qps).toLocaleString('en-US')}${r.cpu === undefined ? '' : ` (${r.cpu}%)`}`);
+    const rows = byMix.map((mix) => {
+      const udp = results.find((r) => r.resolver === 'dnsward' && r.mix === mix);
+      const enc = (t: string) => encryptedRuns?.find((r) => r.mix === mix && r.transport === t);
+      const dot = enc('dot');
+      const doh = enc('doh');
+      return [mix, cell(udp && { qps: udp.stats.qps, cpu: udp.stats.cpu?.serverPct }), cell(dot && { qps: dot.qps, cpu: dot.serverCpuPct }), cell(doh && { qps: doh.qps, cpu: doh.serverCpuPct }), String((dot?.failed ?? 0) + (doh?.failed ?? 0))];
+    });
+    out(table(['mix', 'udp', 'dot', 'doh', 'dot+doh failed'], rows, opt.markdown));
+  }
   if (big) {
     out('');
     if (big.error) out(`1M-domain run FAILED: ${big.error.split('\n')[0]}`);

@@ -25,6 +25,7 @@ import { createMetrics } from './metrics.ts';
 import { QueryCounters } from './pipeline/counters.ts';
 import { buildPolicySnapshot, type PolicySnapshot, policyInputFromConfig } from './policy/snapshot.ts';
 import { type BoundAddress, bindDnsListeners, type DnsListeners, formatAddress, listenError } from './replica/dns-listeners.ts';
+import { bindEncryptedListeners, type EncryptedListeners } from './replica/encrypted-listeners.ts';
 import { descriptorLimit, fitConnectionLimits } from './replica/fd-budget.ts';
 import { HealthMonitor } from './replica/health.ts';
 import { logPolicy, PolicyControl } from './replica/policy-control.ts';
@@ -37,6 +38,9 @@ import { VERSION } from './version.ts';
 export interface RunningDnsward {
   /** Bound DNS addresses ("127.0.0.1:1053"), UDP and TCP share each port. */
   readonly dns: readonly BoundAddress[];
+  /** Bound DNS-over-HTTPS and DNS-over-TLS addresses (dns.doh_listen, dns.dot_listen). */
+  readonly doh: readonly BoundAddress[];
+  readonly dot: readonly BoundAddress[];
   /** Bound address of the public list feed, when enabled. */
   readonly http: BoundAddress | undefined;
   /** Bound address of the private API (health, metrics, auditor and admin API), when enabled. */
@@ -161,7 +165,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let privateApp: FastifyInstance | undefined;
   const reload = async (requestedBy: string, next?: Config): Promise<ReloadResult> => {
     const result = await control.reload(requestedBy, next);
-    if (result.ok) await reloadTls(control.config, feed, privateApp, logger);
+    if (result.ok) await reloadTls(control.config, feed, privateApp, encrypted, logger);
     return result;
   };
   const httpDeps: HttpDeps = {
@@ -177,11 +181,13 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   };
 
   let dns: DnsListeners | undefined;
+  let encrypted: EncryptedListeners | undefined;
   // Stop taking queries first, then let in-flight ones finish or fail, then flush the block log.
   const stop = async (): Promise<void> => {
     ready = false;
     await control.stop();
     await dns?.close();
+    await encrypted?.close();
     await resolver.stop();
     await decisions.close();
     // After the block log: its last events still go into the fleet-wide stream.
@@ -193,6 +199,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let apiAddress: BoundAddress | undefined;
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger);
+    encrypted = await bindEncryptedListeners(config.dns, resolver, logger);
     if (config.http.enabled) {
       // The public feed, by default in its own thread: HTTP work never holds the DNS event loop.
       feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger, networks);
@@ -212,6 +219,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       component: 'app',
       version: VERSION,
       dns: dns.bound.map(formatAddress),
+      ...(encrypted ? { doh: encrypted.doh.map(formatAddress), dot: encrypted.dot.map(formatAddress) } : {}),
       http: httpAddress && formatAddress(httpAddress),
       api: apiAddress && formatAddress(apiAddress),
       upstreams: upstreams.map((u) => u.label),
@@ -221,6 +229,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   );
   return {
     dns: dns.bound,
+    doh: encrypted?.doh ?? [],
+    dot: encrypted?.dot ?? [],
     http: httpAddress,
     api: apiAddress,
     resolver,
@@ -257,10 +267,11 @@ async function listen(app: FastifyInstance, text: string, key: string, defaultPo
 }
 
 /** New certificates take effect on reload; a listener that gained or lost TLS needs a restart. */
-async function reloadTls(config: Config, feed: FeedThread | undefined, privateApp: FastifyInstance | undefined, logger: Logger): Promise<void> {
+async function reloadTls(config: Config, feed: FeedThread | undefined, privateApp: FastifyInstance | undefined, encrypted: EncryptedListeners | undefined, logger: Logger): Promise<void> {
   const targets: [((tls: TlsMaterial) => void | Promise<void>) | undefined, Config['http']['tls'], string][] = [
     [feed && ((material) => feed.swapTls(material)), config.http.tls, 'http'],
     [privateApp && 'setSecureContext' in privateApp.server ? (material) => swapTls(privateApp, material) : undefined, config.api.tls, 'api'],
+    [encrypted && ((material) => encrypted.swapTls(material)), config.dns.tls, 'dns'],
   ];
   for (const [swap, tls, section] of targets) {
     if (swap === undefined || tls === undefined) continue;

@@ -28,6 +28,8 @@ describe('configPath', () => {
       'audit.dir',
       'audit.pseudonym_secret_file',
       'audit.signing_key_file',
+      'dns.tls.cert_file',
+      'dns.tls.key_file',
       'http.tls.cert_file',
       'http.tls.key_file',
       'lists.cache_dir',
