@@ -47,19 +47,26 @@ function segmentsOutsideAllow(config: Config): string[] {
 function openResolver(config: Config): string[] {
   if (config.dns.open_resolver) return [];
   const allow = rangesOf(config.dns.allow);
+  // DoH and DoT answer the same pipeline and the same dns.allow: an open one is an open resolver too
+  // (not an amplifier, since they run over TCP, but a free filtering resolver for the Internet).
+  const listeners: { key: string; port: number; addresses: readonly string[]; why: string }[] = [
+    { key: 'dns.listen', port: 53, addresses: config.dns.listen, why: 'an open resolver, which attackers use for DNS amplification' },
+    { key: 'dns.doh_listen', port: 443, addresses: config.dns.doh_listen, why: 'an open DNS-over-HTTPS resolver for anyone' },
+    { key: 'dns.dot_listen', port: 853, addresses: config.dns.dot_listen, why: 'an open DNS-over-TLS resolver for anyone' },
+  ];
   const problems: string[] = [];
-  for (const listen of config.dns.listen) {
-    const address = parseHostPort(listen, 53);
-    if (typeof address === 'string' || isLoopback(address.host)) continue;
-    // "::" also takes IPv4 clients (as IPv4-mapped addresses); a specific address only its own family.
-    const families: (4 | 6)[] = address.host === '::' ? [4, 6] : address.host.includes(':') ? [6] : [4];
-    const open = families.filter((family) => coversFamily(family, allow));
-    if (open.length > 0) {
-      const who = open.map((f) => `IPv${f}`).join(' and ');
-      problems.push(
-        `dns.allow: lets every ${who} address on the Internet query "${listen}": an open resolver, which attackers use for DNS amplification; list your client networks in dns.allow, or set dns.open_resolver: true if that is what you want`,
-      );
-      break;
+  for (const { port, addresses, why } of listeners) {
+    for (const listen of addresses) {
+      const address = parseHostPort(listen, port);
+      if (typeof address === 'string' || isLoopback(address.host)) continue;
+      // "::" also takes IPv4 clients (as IPv4-mapped addresses); a specific address only its own family.
+      const families: (4 | 6)[] = address.host === '::' ? [4, 6] : address.host.includes(':') ? [6] : [4];
+      const open = families.filter((family) => coversFamily(family, allow));
+      if (open.length > 0) {
+        const who = open.map((f) => `IPv${f}`).join(' and ');
+        problems.push(`dns.allow: lets every ${who} address on the Internet query "${listen}": ${why}; list your client networks in dns.allow, or set dns.open_resolver: true if that is what you want`);
+        break;
+      }
     }
   }
   return problems;

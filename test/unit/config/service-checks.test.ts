@@ -83,6 +83,15 @@ describe('service checks: open resolver', () => {
     expect(check(open('0.0.0.0:53', '"10.0.0.0/8"')).errors).toEqual([]);
     expect(check(open('0.0.0.0:53', '"0.0.0.0/0"', '  open_resolver: true\n')).errors).toEqual([]);
   });
+
+  it('refuses an open DoH or DoT listener too, even when the plain listener is on loopback', () => {
+    const tls = '  tls: { cert_file: dns.pem, key_file: dns.key }\n';
+    expect(check(open('127.0.0.1:53', '"0.0.0.0/0"', `  doh_listen: ["0.0.0.0:443"]\n${tls}`)).errors).toEqual([
+      'my.yaml: dns.allow: lets every IPv4 address on the Internet query "0.0.0.0:443": an open DNS-over-HTTPS resolver for anyone; list your client networks in dns.allow, or set dns.open_resolver: true if that is what you want',
+    ]);
+    expect(check(open('127.0.0.1:53', '"::/0"', `  dot_listen: ["[::]:853"]\n${tls}`)).errors[0]).toContain('query "[::]:853": an open DNS-over-TLS resolver');
+    expect(check(open('127.0.0.1:53', '"10.0.0.0/8"', `  doh_listen: ["0.0.0.0:443"]\n  dot_listen: ["0.0.0.0:853"]\n${tls}`)).errors).toEqual([]);
+  });
 });
 
 describe('service checks: pseudonym secret from the environment', () => {
