@@ -125,7 +125,7 @@ class Host {
       expect(UNIT).toContain('ExecReload=/bin/kill -HUP $MAINPID');
       const before = this.output.length;
       this.replica?.kill('SIGHUP');
-      await waitFor('the reload', async () => (/"msg":"reload/.test(this.output.slice(before)) ? true : undefined));
+      await waitFor('the reload', async () => (/"msg":"reload: new config and lists in force/.test(this.output.slice(before)) ? true : undefined));
     }
     if (systemctl !== undefined) return '';
     const command = line
