@@ -165,8 +165,10 @@ export interface DnswardOptions {
   readyTimeoutMs: number;
   /** Skip the readiness probe (the 1M run measures it itself). */
   noWait?: boolean;
-  /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file. */
-  sources?: { name: string; file: string; format: 'hosts' | 'domains' | 'adblock' }[];
+  /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file, or a url on loopback (bench/memory.ts). */
+  sources?: ({ name: string; format: 'hosts' | 'domains' | 'adblock' } & ({ file: string } | { url: string }))[];
+  /** http.thread (default: dnsward's default, true). */
+  httpThread?: boolean;
   /** Shared state: a redis section with this URL and key prefix (`--redis`). */
   redis?: { url: string; keyPrefix: string };
 }
@@ -200,7 +202,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     'segments:',
     `  - { name: bench-log, networks: ["${LOG_SEGMENT_SOURCE}/32"], action: log, lists: ${lists} }`,
     `  - { name: bench-block, networks: ["127.0.0.0/8"], action: block, lists: ${lists} }`,
-    `http: { listen: "127.0.0.1:${httpPort}" }`,
+    `http: { listen: "127.0.0.1:${httpPort}"${o.httpThread === undefined ? '' : `, thread: ${o.httpThread}`} }`,
     `api: { listen: "127.0.0.1:${apiPort}" }`,
     'log: { level: warn }',
     'audit:',
