@@ -28,6 +28,7 @@ const HELP = `npm run bench:memory -- [options]
                    thread's heap (process.memoryUsage()) and RSS before and after a forced full GC
                    (the inspector itself costs a few MB: these runs are reported apart)
   --node-arg ARG   extra Node.js flag for dnsward (repeatable)
+  --env NAME=VALUE extra environment for dnsward (repeatable), e.g. MALLOC_ARENA_MAX=2
   --repo DIR       the dnsward checkout to run (default: this one), e.g. another worktree for a before/after
   --markdown       print the table as Markdown
   --json           print the results as JSON
@@ -42,6 +43,7 @@ const { values: opt } = parseArgs({
     thread: { type: 'string', default: 'on,off' },
     gc: { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    env: { type: 'string', multiple: true, default: [] },
     repo: { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '..') },
     json: { type: 'boolean', default: false },
     markdown: { type: 'boolean', default: false },
@@ -54,6 +56,12 @@ if (opt.help) {
   process.exit(0);
 }
 const REPO = resolve(opt.repo);
+// Set here, inherited by every dnsward this script starts (read by their C library at start).
+for (const pair of opt.env) {
+  const at = pair.indexOf('=');
+  if (at < 1) throw new Error(`--env ${pair}: expected NAME=VALUE`);
+  process.env[pair.slice(0, at)] = pair.slice(at + 1);
+}
 const count = Number(opt.count);
 const repeat = Number(opt.repeat);
 const settleMs = Number(opt.settle) * 1000;

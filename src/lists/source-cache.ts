@@ -1,7 +1,8 @@
 // The last good copy of every subscribed source, on disk in lists.cache_dir: the body as fetched
 // (<name>.txt) and what we know about it (<name>.meta.json: validators, hash, times). A restart
 // loads it before fetching, and a failed fetch never replaces it. Writes are atomic (temp file,
-// then rename), so a crash leaves the old copy or the new one, never half of one.
+// or a finished download beside it, then rename), so a crash leaves the old copy or the new
+// one, never half of one.
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceValidators } from './source-fetch.ts';
@@ -27,18 +28,7 @@ export class SourceCache {
     await mkdir(dir, { recursive: true });
   }
 
-  /** The kept body and its meta, or undefined when there is none (or it cannot be read). */
-  async load(): Promise<{ body: Buffer; meta: SourceMeta } | undefined> {
-    try {
-      const body = await readFile(this.bodyFile);
-      const meta = JSON.parse(await readFile(this.metaFile, 'utf8')) as SourceMeta;
-      return { body, meta };
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The kept body's file (read in chunks by the parser, never whole) and its meta, or undefined. */
+  /** The kept body's file (read in chunks by the parser, never whole) and its meta, or undefined when there is none (or the meta cannot be read). */
   async loadMeta(): Promise<{ file: string; meta: SourceMeta } | undefined> {
     try {
       await access(this.bodyFile);

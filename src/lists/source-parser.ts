@@ -198,6 +198,11 @@ export async function parseSourceChunks(chunks: AsyncIterable<Buffer> | Iterable
     sliceStart = performance.now();
   };
   for await (const chunk of chunks) {
+    // Waiting for a chunk (a read on libuv's threadpool) let the event loop run: a new slice.
+    if (offset > 0) {
+      result.slices++;
+      sliceStart = performance.now();
+    }
     if (set === undefined) {
       rejectNonText(chunk);
       // Sized once from the average line length of the first 64 KB, so a typical list neither
@@ -227,6 +232,7 @@ export async function parseSourceChunks(chunks: AsyncIterable<Buffer> | Iterable
       start = nl + 1;
     }
     if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
+    result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
   }
   if (carry !== undefined) line(carry, 0, carry.length);
   set ??= new DomainSet();
