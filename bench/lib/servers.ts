@@ -168,8 +168,10 @@ export interface DnswardOptions {
   readyTimeoutMs: number;
   /** Skip the readiness probe (the 1M run measures it itself). */
   noWait?: boolean;
-  /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file. */
-  sources?: { name: string; file: string; format: 'hosts' | 'domains' | 'adblock' }[];
+  /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file, or a url on loopback (bench/memory.ts). */
+  sources?: ({ name: string; format: 'hosts' | 'domains' | 'adblock' } & ({ file: string } | { url: string }))[];
+  /** http.thread (default: dnsward's default, true). */
+  httpThread?: boolean;
   /** Shared state: a redis section with this URL and key prefix (`--redis`). */
   redis?: { url: string; keyPrefix: string };
   /** Replaces the bench upstream (e.g. a DoT or DoH one, `--encrypted-upstreams`), with the CA to trust. */
@@ -182,11 +184,18 @@ export interface DnswardOptions {
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
 export const LOG_SEGMENT_SOURCE = '127.0.0.2';
 
-/** The flags after "node" on a `#!/usr/bin/env -S node ...` line. */
+/** The flags after "node" on a `#!/usr/bin/env -S NAME=VALUE node ...` line. */
 function shebangFlags(file: string): string[] {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!.*\bnode\b(.*)$/.exec(first);
   return m?.[1]?.trim() ? (m[1].trim().split(/\s+/)) : [];
+}
+
+/** The NAME=VALUE assignments before "node" on that line (the environment users run it with). */
+export function shebangEnv(file: string): Record<string, string> {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env\s+-S\s+(.*?)\bnode\b/.exec(first);
+  return Object.fromEntries((m?.[1]?.trim().split(/\s+/) ?? []).filter((w) => /^\w+=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
 }
 
 export async function startDnsward(o: DnswardOptions): Promise<Server> {
@@ -214,7 +223,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     'segments:',
     `  - { name: bench-log, networks: ["${LOG_SEGMENT_SOURCE}/32"], action: log, lists: ${lists} }`,
     `  - { name: bench-block, networks: ["127.0.0.0/8"], action: block, lists: ${lists} }`,
-    `http: { listen: "127.0.0.1:${httpPort}" }`,
+    `http: { listen: "127.0.0.1:${httpPort}"${o.httpThread === undefined ? '' : `, thread: ${o.httpThread}`} }`,
     `api: { listen: "127.0.0.1:${apiPort}" }`,
     'log: { level: warn }',
     'audit:',
@@ -227,12 +236,12 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   ].join('\n');
   const configFile = join(dir, 'dnsward.yaml');
   await writeFile(configFile, yaml);
-  // Run it as users do: with the Node flags bin/dnsward's shebang carries (e.g. the small
-  // young generation that keeps resident memory down), then the bench's own.
+  // Run it as users do: with the Node flags and environment bin/dnsward's shebang carries (e.g.
+  // the small young generation that keeps resident memory down), then the bench's own.
   const bin = join(o.repo, 'bin', 'dnsward');
   const args = [...shebangFlags(bin), ...o.nodeArgs, bin, 'serve', '--config', configFile];
-  const proc = startProcess(o.name, process.execPath, args, { cwd: dir });
-  const server: Server = { name: o.name, port, dohPort, dotPort, proc, describe: `node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
+  const proc = startProcess(o.name, process.execPath, args, { cwd: dir, env: { ...shebangEnv(bin), ...process.env } });
+  const server: Server = { name: o.name, port, dohPort, dotPort, proc, describe: `${Object.entries(shebangEnv(bin)).map(([k, v]) => `${k}=${v} `).join('')}node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
   if (o.noWait) return server;
   return ready(server, o.readyTimeoutMs);
 }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { durationSeconds, type ListSourceConfig } from '../config/sections/lists.ts';
 import type { SourceMeta } from '../lists/source-cache.ts';
 import type { FetchResult } from '../lists/source-fetch.ts';
-import { type SourceShare, sha256InSlices } from '../lists/sources.ts';
+import { fetchedBody, fetchedSha256, type SourceShare, sha256InSlices } from '../lists/sources.ts';
 import { type SharedState, SharedStateUnavailable } from '../state/types.ts';
 
 const gzipAsync = promisify(gzip);
@@ -93,8 +93,8 @@ export class FleetSourceShare implements SourceShare {
         // The origin says our copy is current: if it is the shared one, it is fresh again.
         if (shared && shared.sha256 === held.sha256) await this.putMeta(name, { ...shared, fetchedAt: new Date().toISOString(), by: instance });
         await this.release(name);
-      } else if (held.sha256 !== undefined && (await sha256InSlices(result.body)) === held.sha256) {
-        await this.loaded(source, result.body, { ...held, ...result.validators });
+      } else if (held.sha256 !== undefined && (await fetchedSha256(result)) === held.sha256) {
+        await this.loaded(source, await fetchedBody(result), { ...held, ...result.validators });
       }
       return result;
     } catch (error) {

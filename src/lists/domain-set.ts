@@ -105,10 +105,10 @@ export class DomainSet {
    * a million entries would hold the event loop for ~70 ms.
    */
   compact(): void {
-    this.pool = this.pool.slice(0, this.poolUsed);
-    this.entryOffset = this.entryOffset.slice(0, this.count);
-    this.entryLength = this.entryLength.slice(0, this.count);
-    this.entryHash = this.entryHash.slice(0, this.count);
+    this.pool = resized(this.pool, this.poolUsed, (b) => new Uint8Array(b));
+    this.entryOffset = resized(this.entryOffset, this.count, (b) => new Uint32Array(b));
+    this.entryLength = resized(this.entryLength, this.count, (b) => new Uint8Array(b));
+    this.entryHash = resized(this.entryHash, this.count, (b) => new Int32Array(b));
   }
 
   has(name: string): boolean {
@@ -284,14 +284,9 @@ export class DomainSet {
 
   private growEntries(): void {
     const size = Math.max(16, Math.ceil(this.entryOffset.length * 1.5));
-    const grow = <T extends Uint32Array | Uint8Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const next = make(size);
-      next.set(old);
-      return next;
-    };
-    this.entryOffset = grow(this.entryOffset, (n) => new Uint32Array(n));
-    this.entryLength = grow(this.entryLength, (n) => new Uint8Array(n));
-    this.entryHash = grow(this.entryHash, (n) => new Int32Array(n));
+    this.entryOffset = resized(this.entryOffset, size, (b) => new Uint32Array(b));
+    this.entryLength = resized(this.entryLength, size, (b) => new Uint8Array(b));
+    this.entryHash = resized(this.entryHash, size, (b) => new Int32Array(b));
     if (size * LOAD_FACTOR_INVERSE > this.slots.length) {
       this.slots = new Int32Array(this.slots.length * 2);
       this.slotMask = this.slots.length - 1;
@@ -301,9 +296,7 @@ export class DomainSet {
 
   private growPool(needed: number): void {
     // Grow by half: a million-name pool is tens of MB, doubling would waste most of it.
-    const next = new Uint8Array(Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256));
-    next.set(this.pool.subarray(0, this.poolUsed));
-    this.pool = next;
+    this.pool = resized(this.pool, Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256), (b) => new Uint8Array(b));
   }
 }
 
@@ -337,6 +330,23 @@ export function endsWithRoot(bytes: Uint8Array, start: number, end: number, watc
     }
   }
   return false;
+}
+
+type EntryArray = Uint8Array | Uint32Array | Int32Array;
+
+/**
+ * `array` with `length` elements (kept up to the shorter length, zeros after). An array that
+ * owns its whole ArrayBuffer moves to the new size with ArrayBuffer.transfer, which releases
+ * the old memory now: a copy would leave it (tens of MB for a million names) until the next
+ * full GC, and the heap's peak is what resident memory keeps. Others (views, shared memory) copy.
+ */
+function resized<T extends EntryArray>(array: T, length: number, make: (buffer: ArrayBuffer) => T): T {
+  const buffer = array.buffer;
+  const bytes = length * array.BYTES_PER_ELEMENT;
+  if (buffer instanceof ArrayBuffer && !buffer.resizable && array.byteOffset === 0 && array.byteLength === buffer.byteLength) return make(buffer.transfer(bytes));
+  const next = make(new ArrayBuffer(bytes));
+  next.set(array.subarray(0, Math.min(length, array.length)));
+  return next;
 }
 
 /** Copies source[0, target.length) into target, about 2 MB at a time, yielding between steps. */

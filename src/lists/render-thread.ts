@@ -2,12 +2,21 @@
 // (render-worker.ts), so the event loop that answers DNS never does that work: a million-name
 // list takes seconds of CPU to sort, render and compress. The main thread only copies the
 // names out (a few ms) and receives the finished bodies (transferred, not copied).
+// Small lists (the maintained ones have hundreds of names) render on the calling thread, one
+// format per turn of the event loop, with zlib on libuv's threadpool: a worker's isolate
+// leaves about 10 MB resident per render for the life of the process (bench/memory.ts),
+// for well under a millisecond of rendering each.
 // One render at a time: each holds a list's worth of strings and bodies in memory.
 import { Worker } from 'node:worker_threads';
 import type { NameBlock } from './domain-set.ts';
 import type { NetworkListSnapshot } from './network-list.ts';
-import type { RenderedFile } from './rendered-file.ts';
+import { RENDERERS } from './render/index.ts';
+import { NETWORK_RENDERERS } from './render/networks.ts';
+import { type RenderedFile, renderedFile } from './rendered-file.ts';
 import type { ListSnapshot } from './types.ts';
+
+/** Lists with at most this many names render on the calling thread, not in a worker. */
+export const INLINE_RENDER_MAX = 5_000;
 
 /** What a renderer reads from a snapshot, as plain data a worker can receive. */
 export interface SnapshotData extends Omit<ListSnapshot, 'domains' | 'set'> {
@@ -51,15 +60,20 @@ export function renderInWorker(
   urls: Record<string, string> | undefined,
   changes?: string,
 ): Promise<RenderedFile[]> {
-  const run = async (): Promise<RenderedFile[]> => runJob({ snapshot: await snapshotData(snapshot), homepage, expires, urls, changes });
+  const run = async (): Promise<RenderedFile[]> => {
+    const data = await snapshotData(snapshot);
+    const job = { snapshot: data, homepage, expires, urls, changes };
+    return data.names === undefined && (data.domains?.length ?? 0) <= INLINE_RENDER_MAX ? renderHere(job, data.domains ?? []) : runJob(job);
+  };
   const result = queue.then(run, run);
   queue = result.catch(() => undefined);
   return result;
 }
 
-/** Renders every format of a network list off the event loop; files in NETWORK_RENDERERS order. */
+/** Renders every format of a network list (off the event loop when it is big); files in NETWORK_RENDERERS order. */
 export function renderNetworksInWorker(list: NetworkListSnapshot, homepage: string | undefined, expires: string, urls: Record<string, string> | undefined): Promise<RenderedFile[]> {
-  const run = async (): Promise<RenderedFile[]> => runJob({ kind: 'networks', list, homepage, expires, urls });
+  const job: NetworkRenderJob = { kind: 'networks', list, homepage, expires, urls };
+  const run = async (): Promise<RenderedFile[]> => (list.entries.length <= INLINE_RENDER_MAX ? renderNetworksHere(job) : runJob(job));
   const result = queue.then(run, run);
   queue = result.catch(() => undefined);
   return result;
@@ -79,7 +93,40 @@ async function snapshotData(s: ListSnapshot): Promise<SnapshotData> {
     sourceCodes: s.sourceCodes,
     origin: s.origin,
   };
-  return s.set ? { ...common, names: await s.set.exportNames() } : { ...common, domains: s.domains };
+  if (!s.set) return { ...common, domains: s.domains };
+  // A small set's names are sorted here, as the worker sorts a big one's.
+  return s.set.size > INLINE_RENDER_MAX ? { ...common, names: await s.set.exportNames() } : { ...common, domains: s.set.toSortedArray() };
+}
+
+/** A small list's files, rendered as the worker would (same snapshot fields, same order), here. */
+async function renderHere(job: RenderJob, domains: readonly string[]): Promise<RenderedFile[]> {
+  const snapshot: ListSnapshot = { ...job.snapshot, domains };
+  const files: RenderedFile[] = [];
+  try {
+    for (const renderer of RENDERERS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const text = renderer.render(snapshot, { homepage: job.homepage, expires: job.expires, url: job.urls?.[renderer.format], changes: job.changes });
+      files.push(await renderedFile(renderer.format, renderer.fileName(snapshot.name), renderer.contentType, text));
+    }
+  } catch (error) {
+    throw new Error(`rendering list "${snapshot.name}" failed: ${(error as Error).message}`, { cause: error });
+  }
+  return files;
+}
+
+/** A small network list's files, rendered as the worker would, here. */
+async function renderNetworksHere(job: NetworkRenderJob): Promise<RenderedFile[]> {
+  const files: RenderedFile[] = [];
+  try {
+    for (const renderer of NETWORK_RENDERERS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const text = renderer.render(job.list, { homepage: job.homepage, expires: job.expires, url: job.urls?.[renderer.format] });
+      files.push(await renderedFile(renderer.format, renderer.fileName(job.list.name), renderer.contentType, text));
+    }
+  } catch (error) {
+    throw new Error(`rendering list "${job.list.name}" failed: ${(error as Error).message}`, { cause: error });
+  }
+  return files;
 }
 
 function runJob(job: RenderJob | NetworkRenderJob): Promise<RenderedFile[]> {

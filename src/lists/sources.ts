@@ -3,8 +3,12 @@
 // and again every `refresh`; a failed fetch, an oversized body, HTML or garbage keeps the
 // current snapshot. The parts: source-fetch.ts gets the bytes (undici, loaded only when a
 // source has a url), source-parser.ts turns them into a DomainSet, source-cache.ts keeps the
-// last good copy on disk.
+// last good copy on disk. A download streams into a file beside the last good copy and is
+// parsed from there in chunks, as the last good copy is at start: the process never holds a
+// big list's text, only its set; the download replaces the last good copy (one rename) once
+// it has installed.
 import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { durationSeconds, type ListsConfig, type ListSourceConfig } from '../config/sections/lists.ts';
@@ -14,7 +18,7 @@ import type { ListRegistry } from './registry.ts';
 import { SourceCache, type SourceMeta } from './source-cache.ts';
 import { createHttpFetcher, type FetchResult, type HttpFetcher, readFileSource } from './source-fetch.ts';
 import { recordSubtreeScan } from './guard.ts';
-import { parseSourceBody } from './source-parser.ts';
+import { type ParsedSource, parseSourceBody, parseSourceFile } from './source-parser.ts';
 import type { ListSnapshot } from './types.ts';
 
 export interface ListSourcesOptions {
@@ -31,7 +35,7 @@ export interface ListSourcesOptions {
 export interface SourceShare {
   /** Returns the fleet's copy when it is fresh, else runs `direct` (when this replica holds the source's lease, or cannot reach the fleet). */
   fetch(source: ListSourceConfig, held: SourceMeta, direct: () => Promise<FetchResult>): Promise<FetchResult>;
-  /** A body `fetch` returned was valid and is installed (with its meta): share it if this replica downloaded it. */
+  /** A body `fetch` returned was valid and is installed (with its meta): share it if this replica downloaded it (a download is read back from the last good copy for this). */
   loaded(source: ListSourceConfig, body: Buffer, meta: SourceMeta): Promise<void>;
 }
 
@@ -121,12 +125,12 @@ class SourceWorker {
 
   /** Installs the last good copy from disk, if any. */
   async loadCachedCopy(): Promise<boolean> {
-    const kept = await this.cache.load();
+    const kept = await this.cache.loadMeta();
     if (!kept) return false;
     this.meta = kept.meta;
     try {
       const changedAt = this.meta.changedAt ? new Date(this.meta.changedAt) : new Date();
-      await this.install(kept.body, changedAt, 'cached');
+      await this.install({ file: kept.file, where: kept.file }, changedAt, 'cached');
       return true;
     } catch (error) {
       this.log.warn({ err: error }, 'the cached copy of this source is unusable; waiting for a fresh one');
@@ -170,7 +174,7 @@ class SourceWorker {
     const max = this.config.max_source_bytes;
     if (this.source.url !== undefined) {
       if (!this.http) throw new Error('no HTTP fetcher for a url source');
-      return await this.http.fetch(this.source.url, this.meta, max);
+      return await this.http.fetch(this.source.url, this.meta, max, this.cache.downloadFile);
     }
     // A file counts as unchanged only while its snapshot is installed.
     return readFileSource(this.source.file as string, this.registry.get(this.source.name) ? this.meta : undefined, max);
@@ -178,6 +182,7 @@ class SourceWorker {
 
   private async doRefresh(): Promise<void> {
     this.status.lastCheck = new Date().toISOString();
+    let download: string | undefined;
     try {
       const fetched = await this.fetch();
       if (fetched === 'unchanged') {
@@ -187,7 +192,8 @@ class SourceWorker {
         await this.cache.saveMeta(this.meta);
         return;
       }
-      const sha256 = await sha256InSlices(fetched.body);
+      download = 'download' in fetched ? fetched.download.file : undefined;
+      const sha256 = await fetchedSha256(fetched);
       // The base: the version in force differs when the guard or the organisation's entries changed it.
       if (sha256 === this.meta.sha256 && this.registry.base(this.source.name)?.version === sha256.slice(0, 12)) {
         Object.assign(this.meta, fetched.validators, { fetchedAt: new Date().toISOString() });
@@ -197,39 +203,74 @@ class SourceWorker {
         return;
       }
       const changedAt = fetched.validators.lastModified ? new Date(fetched.validators.lastModified) : new Date();
-      await this.install(fetched.body, Number.isNaN(changedAt.getTime()) ? new Date() : changedAt, 'loaded', sha256);
+      const input = 'download' in fetched ? { file: fetched.download.file, where: this.source.url ?? this.source.name } : fetched.body;
+      await this.install(input, Number.isNaN(changedAt.getTime()) ? new Date() : changedAt, 'loaded', sha256);
       this.meta = { ...this.meta, ...fetched.validators, sha256, fetchedAt: new Date().toISOString(), changedAt: new Date().toISOString() };
-      await this.cache.saveBody(fetched.body);
+      if ('download' in fetched) await this.cache.adopt(fetched.download.file);
+      else await this.cache.saveBody(fetched.body);
       await this.cache.saveMeta(this.meta);
-      await this.share?.loaded(this.source, fetched.body, this.meta);
+      if (this.share) await this.share.loaded(this.source, 'download' in fetched ? await this.cache.readBody() : fetched.body, this.meta);
     } catch (error) {
       this.status.lastOutcome = 'failed';
       this.status.lastError = (error as Error).message;
       const current = this.registry.get(this.source.name);
       this.log.warn({ err: error, url: this.source.url, file: this.source.file, keeping: current?.version }, 'list source refresh failed; keeping the last good copy');
+    } finally {
+      // A download not adopted (unchanged, invalid, failed) goes; an adopted one was renamed away.
+      if (download !== undefined) await rm(download, { force: true });
     }
   }
 
-  private async install(body: Buffer, changedAt: Date, outcome: 'loaded' | 'cached', sha256?: string): Promise<void> {
+  /** Parses and installs a body: in memory, or a file read in chunks (`where` names it in errors). */
+  private async install(body: Buffer | { file: string; where: string }, changedAt: Date, outcome: 'loaded' | 'cached', sha256?: string): Promise<void> {
     const started = performance.now();
     // The guard's subtree names are checked as the parser adds each name, inside its time slices.
     const watch = this.registry.guardedSubtrees();
-    const parsed = await parseSourceBody(body, this.source.format, { watch });
+    let parsed: ParsedSource;
+    let version: string;
+    if (Buffer.isBuffer(body)) {
+      parsed = await parseSourceBody(body, this.source.format, { watch, where: this.source.url ?? this.source.file ?? this.source.name });
+      version = (sha256 ?? (await sha256InSlices(body))).slice(0, 12);
+    } else {
+      const hash = sha256 === undefined ? createHash('sha256') : undefined;
+      parsed = await parseSourceFile(body.file, this.source.format, { watch, where: body.where, ...(hash ? { hash } : {}) }, this.config.max_source_bytes);
+      version = (sha256 ?? (hash as ReturnType<typeof createHash>).digest('hex')).slice(0, 12);
+    }
     recordSubtreeScan(parsed.set, watch, parsed.under);
     const rules = parsed.formats.hosts + parsed.formats.domains + parsed.formats.adblock;
-    if (rules === 0) throw new Error(`no usable entries (${parsed.invalid} invalid lines${parsed.invalidSamples.length ? `, e.g. "${parsed.invalidSamples[0]}"` : ''})`);
-    if (parsed.invalid > rules) throw new Error(`more invalid lines (${parsed.invalid}) than entries (${rules}): not a ${this.source.format === 'auto' ? 'hosts, domains or adblock' : this.source.format} list`);
-    const version = (sha256 ?? (await sha256InSlices(body))).slice(0, 12);
+    if (rules === 0) throw new Error(`no usable entries (${parsed.invalid} invalid lines${parsed.invalidSamples.length ? `, e.g. ${parsed.invalidSamples[0]}` : ''})`);
+    if (parsed.invalid > rules) throw new Error(`more invalid lines (${parsed.invalid}) than entries (${rules}): not a ${this.source.format === 'auto' ? 'hosts, domains or adblock' : this.source.format} list${parsed.invalidSamples.length ? `, e.g. ${parsed.invalidSamples[0]}` : ''}`);
     this.registry.set(subscribedSnapshot(this.source, parsed.set, version, changedAt, parsed.title));
     this.status.version = version;
     this.status.entries = parsed.set.size;
     this.status.lastOutcome = outcome;
     this.status.lastError = undefined;
     this.log.info(
-      { version, entries: parsed.set.size, formats: parsed.formats, invalid: parsed.invalid, ignored: parsed.ignored, ms: Math.round(performance.now() - started), max_slice_ms: Math.round(parsed.maxSliceMs), slices: parsed.slices, outcome },
+      {
+        version,
+        entries: parsed.set.size,
+        formats: parsed.formats,
+        invalid: parsed.invalid,
+        ...(parsed.invalidSamples.length ? { invalid_samples: parsed.invalidSamples } : {}),
+        ignored: parsed.ignored,
+        ms: Math.round(performance.now() - started),
+        max_slice_ms: Math.round(parsed.maxSliceMs),
+        slices: parsed.slices,
+        outcome,
+      },
       'list source loaded',
     );
   }
+}
+
+/** The SHA-256 of a fetched body (a download was hashed as it arrived). */
+export async function fetchedSha256(fetched: Exclude<FetchResult, 'unchanged'>): Promise<string> {
+  return 'download' in fetched ? fetched.download.sha256 : sha256InSlices(fetched.body);
+}
+
+/** A fetched body in memory (a download is read from its file: for sharing it with the fleet). */
+export async function fetchedBody(fetched: Exclude<FetchResult, 'unchanged'>): Promise<Buffer> {
+  return 'download' in fetched ? readFile(fetched.download.file) : fetched.body;
 }
 
 /** SHA-256 of a big body in 4 MB steps, yielding between them (a 30 MB list would block ~60 ms in one go). */

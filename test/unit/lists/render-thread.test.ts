@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainSet } from '../../../src/lists/domain-set.ts';
 import { RENDERERS } from '../../../src/lists/render/index.ts';
-import { renderInWorker } from '../../../src/lists/render-thread.ts';
+import { INLINE_RENDER_MAX, renderInWorker } from '../../../src/lists/render-thread.ts';
 import { renderedFileSync } from '../../../src/lists/rendered-file.ts';
 import type { ListSnapshot } from '../../../src/lists/types.ts';
 
@@ -32,11 +32,16 @@ describe('renderInWorker', () => {
   });
 
   it('sorts a compact set\'s names in the worker: same files as the sorted array', async () => {
-    const set = DomainSet.from(names);
-    const fromSet = await renderInWorker({ ...base, provenance: undefined, set, domains: [] }, undefined, '1 day', undefined);
-    const fromArray = await renderInWorker({ ...base, provenance: undefined }, undefined, '1 day', undefined);
-    expect(fromSet.map((f) => f.sha256)).toEqual(fromArray.map((f) => f.sha256));
-  });
+    // Above INLINE_RENDER_MAX: the set's names go to the worker; a small set renders here.
+    for (const count of [INLINE_RENDER_MAX + 1, 100]) {
+      const many = Array.from({ length: count }, (_, i) => `host${i}.example${i % 7}.com`);
+      const set = DomainSet.from(many);
+      const fromSet = await renderInWorker({ ...base, provenance: undefined, set, domains: [] }, undefined, '1 day', undefined);
+      const fromArray = await renderInWorker({ ...base, provenance: undefined, domains: [...many].sort() }, undefined, '1 day', undefined);
+      expect(fromSet.map((f) => f.sha256), String(count)).toEqual(fromArray.map((f) => f.sha256));
+      expect(fromSet.find((f) => f.format === 'domains')?.body.toString(), String(count)).toContain(`\nhost${count - 1}.example${(count - 1) % 7}.com\n`);
+    }
+  }, 90_000);
 
   it('passes each format its absolute URL', async () => {
     const urls = Object.fromEntries(RENDERERS.map((r) => [r.format, `https://lists.example.org/lists/demo/${r.format}`]));

@@ -1,5 +1,6 @@
 // The fetcher against a real HTTP server on 127.0.0.1, and file sources on disk.
-import { mkdtemp, stat, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,23 @@ describe('createHttpFetcher', () => {
     await expect(fetcher.fetch(`${base}/chunked`, {}, 10_000)).rejects.toThrow(/over lists.max_source_bytes \(10000\)/);
     await expect(fetcher.fetch(`${base}/bomb`, {}, 100_000)).rejects.toThrow(/over lists.max_source_bytes \(100000\)/);
   });
+});
+
+describe('createHttpFetcher into a file', () => {
+  it('streams the (decoded) body into the file with its SHA-256, and removes the file when the transfer fails or runs over the cap', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dnsward-fetch-into-'));
+    const into = join(dir, 'download');
+    for (const path of ['/plain', '/gzip', '/chunked']) {
+      const result = await fetcher.fetch(`${base}${path}`, {}, 1 << 20, into);
+      if (result === 'unchanged' || !('download' in result)) throw new Error('expected a download');
+      const body = path === '/chunked' ? Buffer.concat(Array.from({ length: 10 }, () => BODY)) : BODY;
+      expect((await readFile(into)).equals(body), path).toBe(true);
+      expect(result.download).toEqual({ file: into, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length });
+    }
+    await expect(fetcher.fetch(`${base}/cut`, {}, 1 << 20, join(dir, 'cut'))).rejects.toThrow();
+    await expect(fetcher.fetch(`${base}/chunked`, {}, 10_000, join(dir, 'big'))).rejects.toThrow(/over lists.max_source_bytes \(10000\)/);
+    for (const name of ['cut', 'big']) await expect(access(join(dir, name)), name).rejects.toThrow(/ENOENT/);
+  }, 10_000);
 });
 
 describe('readFileSource', () => {

@@ -1,5 +1,8 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSourceBody } from '../../../src/lists/source-parser.ts';
+import { parseSourceBody, parseSourceChunks, parseSourceFile } from '../../../src/lists/source-parser.ts';
 
 describe('parseSourceBody', () => {
   it('detects hosts, domains and adblock lines, also mixed, and ignores what it cannot represent', async () => {
@@ -46,5 +49,48 @@ describe('parseSourceBody', () => {
     ['a.com\n\u0000\u0001binary', /control byte/],
   ])('refuses %j', async (text, message) => {
     await expect(parseSourceBody(Buffer.from(text))).rejects.toThrow(message);
+  });
+});
+
+describe('parseSourceChunks and parseSourceFile', () => {
+  const text = '# Title: Split\r\n0.0.0.0 first.example.com\r\n||second.example.org^\r\nbad..name\r\nthird.example.net\r\n0.0.0.0 last.example.com';
+  const summary = (p: Awaited<ReturnType<typeof parseSourceBody>>): unknown => [p.title, p.formats, p.invalid, p.invalidSamples, p.set.toSortedArray()];
+
+  it('gives the same result wherever the body is cut into chunks (CRLF, last line without a newline)', async () => {
+    const whole = await parseSourceBody(Buffer.from(text), 'auto', { where: 'http://127.0.0.1/l.txt' });
+    expect(whole.set.toSortedArray()).toEqual(['first.example.com', 'last.example.com', 'second.example.org', 'third.example.net']);
+    expect(whole.invalidSamples).toEqual(['http://127.0.0.1/l.txt:4: bad..name']);
+    const body = Buffer.from(text);
+    for (let a = 0; a <= body.length; a++) {
+      for (const b of [a, Math.min(body.length, a + 1), Math.min(body.length, a + 17)]) {
+        const parts = [body.subarray(0, a), body.subarray(a, b), body.subarray(b)].filter((c) => c.length > 0);
+        expect(summary(await parseSourceChunks(parts, body.length, 'auto', { where: 'http://127.0.0.1/l.txt' })), `${a}/${b}`).toEqual(summary(whole));
+      }
+    }
+  });
+
+  it('reads a file in 1 MB chunks into one buffer: a big body parses like one in memory, bad lines named file:line', async () => {
+    const lines: string[] = [];
+    for (let i = 0, bytes = 0; bytes < 3.5 * 1024 * 1024; i++) {
+      lines.push(i === 70_000 ? 'not a name!' : `0.0.0.0 host${i}.example${i % 13}.com`);
+      bytes += (lines[i] as string).length + 2;
+    }
+    const body = Buffer.from(`${lines.join('\r\n')}\r\n`);
+    const file = join(await mkdtemp(join(tmpdir(), 'dnsward-parser-')), 'big.txt');
+    await writeFile(file, body);
+    const hashed: number[] = [];
+    const fromFile = await parseSourceFile(file, 'auto', { hash: { update: (chunk) => hashed.push(chunk.length) } });
+    expect(hashed.length).toBeGreaterThan(3);
+    expect(hashed.reduce((a, b) => a + b, 0)).toBe(body.length);
+    expect(fromFile.invalidSamples).toEqual([`${file}:70001: not a name!`]);
+    expect(fromFile.set.size).toBe(lines.length - 1);
+    const inMemory = await parseSourceBody(body, 'auto', { where: file });
+    expect(summary(fromFile)).toEqual(summary(inMemory));
+    await expect(parseSourceFile(file, 'auto', { where: 'http://x/l' }, 1000)).rejects.toThrow(`http://x/l is ${body.length} bytes, over lists.max_source_bytes (1000)`);
+  });
+
+  it('refuses control bytes anywhere in the first 64 KB, also past the first chunk', async () => {
+    const head = Buffer.from('a.example.com\n'.repeat(10));
+    await expect(parseSourceChunks([head, Buffer.from('b.com\n\u0001')], 200)).rejects.toThrow(/control byte 0x1 at offset 146/);
   });
 });
