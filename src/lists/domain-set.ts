@@ -14,6 +14,21 @@ export interface NameBlock {
   readonly lengths: Uint8Array;
 }
 
+/**
+ * A set's storage on SharedArrayBuffers (share()), for DNS worker threads: every thread wraps
+ * the same memory (fromShared()), so a million names cost their bytes once, not once per thread.
+ */
+export interface SharedSetParts {
+  readonly pool: Uint8Array;
+  readonly poolUsed: number;
+  readonly entryOffset: Uint32Array;
+  readonly entryLength: Uint8Array;
+  readonly entryHash: Int32Array;
+  readonly slots: Int32Array;
+  readonly count: number;
+  readonly deleted: number;
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 /** The table keeps at least 1/0.75 slots per entry (linear probing stays short below ~0.75 load). */
@@ -50,6 +65,13 @@ export class DomainSet {
     for (const n of list) bytes += n.length;
     const set = new DomainSet(list.length, bytes);
     for (const n of list) set.add(n);
+    return set;
+  }
+
+  /** A read-only view over another thread's share(): the same memory, no copy. */
+  static fromShared(parts: SharedSetParts): DomainSet {
+    const set = new DomainSet(0, 0);
+    Object.assign(set, parts, { slotMask: parts.slots.length - 1 });
     return set;
   }
 
@@ -158,6 +180,23 @@ export class DomainSet {
     }
     this.slots[hole] = 0;
     return true;
+  }
+
+  /**
+   * Moves the storage onto SharedArrayBuffers (once: one copy, the old arrays become garbage)
+   * and returns it for postMessage. The set must not change afterwards: sets in force never do
+   * (changes go to a clone()), and a set that grows would leave the shared copy behind.
+   */
+  share(): SharedSetParts {
+    if (!(this.slots.buffer instanceof SharedArrayBuffer)) {
+      this.pool = onShared(this.pool, this.poolUsed, (n) => new Uint8Array(new SharedArrayBuffer(n)));
+      this.entryOffset = onShared(this.entryOffset, this.count, (n) => new Uint32Array(new SharedArrayBuffer(n * 4)));
+      this.entryLength = onShared(this.entryLength, this.count, (n) => new Uint8Array(new SharedArrayBuffer(n)));
+      this.entryHash = onShared(this.entryHash, this.count, (n) => new Int32Array(new SharedArrayBuffer(n * 4)));
+      this.slots = onShared(this.slots, this.slots.length, (n) => new Int32Array(new SharedArrayBuffer(n * 4)));
+    }
+    const { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted } = this;
+    return { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted };
   }
 
   /** An independent copy (typed arrays copied: for a million names, tens of MB at memcpy speed). */
@@ -337,6 +376,13 @@ export function endsWithRoot(bytes: Uint8Array, start: number, end: number, watc
     }
   }
   return false;
+}
+
+/** The first `used` elements of `source` (at least one) in a new array from `make`. */
+function onShared<T extends Uint8Array | Uint32Array | Int32Array>(source: T, used: number, make: (n: number) => T): T {
+  const target = make(Math.max(used, 1));
+  target.set(source.subarray(0, used));
+  return target;
 }
 
 /** Copies source[0, target.length) into target, about 2 MB at a time, yielding between steps. */
