@@ -130,7 +130,10 @@ export class DnsWorkers {
         else if (m.t === 'log') relayLogLine(this.logger, m.line, 'dns worker');
         else if (m.t === 'installed') this.installed(thread, m.generation);
         else if (m.t === 'stats') this.statsArrived(thread, m.id, m.stats);
-        else if (m.t === 'ready') (ready = true), resolve();
+        else if (m.t === 'ready') {
+          ready = true;
+          resolve();
+        }
         else if (m.t === 'fatal') {
           thread.stopping = true;
           reject(new DnswardError((m.code?.startsWith('DNSWARD_') ? (m.code as ErrorCode) : undefined) ?? ErrorCodes.LISTEN, `dns.workers: worker ${index} could not start: ${m.message}`));
