@@ -78,7 +78,7 @@ export interface StartOptions {
 
 export async function startDnsward(configured: Config, options: StartOptions): Promise<RunningDnsward> {
   const logger = options.logger;
-  const fitted = fitConnectionLimits(configured, descriptorLimit());
+  const fitted = fitConnectionLimits(configured, descriptorLimit(), dnsWorkerCount(configured));
   if (fitted.scaled) {
     logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
   }

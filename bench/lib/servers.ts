@@ -169,6 +169,8 @@ export interface DnswardOptions {
   sources?: { name: string; file: string; format: 'hosts' | 'domains' | 'adblock' }[];
   /** Shared state: a redis section with this URL and key prefix (`--redis`). */
   redis?: { url: string; keyPrefix: string };
+  /** dns.workers (`--dns-workers`); absent: the config's default. */
+  workers?: number | 'auto';
 }
 
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
@@ -195,6 +197,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     '  allow: ["127.0.0.0/8"]',
     // dnsperf is one client sending 100k+ qps: the per-client rate limit would answer it TC=1.
     '  rate_limit: { enabled: false }',
+    ...(o.workers !== undefined ? [`  workers: ${o.workers}`] : []),
     `upstreams: ["127.0.0.1:${o.upstreamPort}"]`,
     `lists: { dir: ${JSON.stringify(o.listsDir)}, cache_dir: ${JSON.stringify(join(dir, 'lists-cache'))}, sources: ${JSON.stringify(o.sources ?? [])} }`,
     'segments:',
