@@ -215,16 +215,19 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger, { reusePort: workerCount > 1 });
     if (workerCount > 1) {
+      const initial = resolver.currentPolicy;
       workers = await DnsWorkers.start({
         count: workerCount,
         listen: config.dns.listen.map((text, i) => ({ ...(parseHostPort(text, 53) as HostPort), port: dns?.bound[i]?.port ?? 0 })),
         datagram: config.dns.datagram,
         upstreams,
         resolver: resolverOptions,
-        policy: resolver.currentPolicy,
+        policy: initial,
         decisions,
         logger,
       });
+      // A list that changed while they started was installed here only.
+      if (resolver.currentPolicy !== initial) workers.install(resolver.currentPolicy);
       // The workers' sockets hold the addresses now; the main thread keeps TCP.
       await dns.closeUdp();
     }
