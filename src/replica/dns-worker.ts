@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PackedDecision } from '../audit/worker.ts';
 import { DnswardError } from '../errors.ts';
+import type { MessageHandler } from '../pipeline/context.ts';
 import { QueryCounters } from '../pipeline/counters.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import { Resolver, type ResolverOptions, type ResolverStats } from '../resolver/resolver.ts';
@@ -62,10 +63,10 @@ async function main(): Promise<void> {
   const resolver = new Resolver({ upstreams: init.upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters }, init.resolver, build(init.policy));
   // Counts every datagram, so that tests and operators can see each worker take its share.
   let datagrams = 0;
-  const handler = {
-    handleMessage: (...args: Parameters<Resolver['handleMessage']>): void => {
+  const handler: MessageHandler = {
+    handleMessage(buf, client, transport, responder, replyTo, replyPort): void {
       datagrams++;
-      resolver.handleMessage(...args);
+      resolver.handleMessage(buf, client, transport, responder, replyTo, replyPort);
     },
   };
   const listeners: UdpListener[] = [];

@@ -17,6 +17,9 @@ import { unpackDecision } from './decision-relay.ts';
 import type { DnsWorkerInit, DnsWorkerStats, FromDnsWorker, ToDnsWorker } from './dns-worker.ts';
 import { policyForWorkers } from './worker-policy.ts';
 
+/** A stopping worker ends its queries within dns.query_timeout_ms (at most 10 s); past this it is ended. */
+const STOP_TIMEOUT_MS = 15_000;
+
 export interface DnsWorkersOptions {
   count: number;
   /** The bound addresses (their ports resolved): each worker binds a SO_REUSEPORT socket on each. */
@@ -36,6 +39,7 @@ interface Thread {
   /** The main thread's generation of the policy this worker enforces. */
   generation: number;
   stopping: boolean;
+  ended: boolean;
 }
 
 export class DnsWorkers {
@@ -65,7 +69,7 @@ export class DnsWorkers {
     const started = Array.from({ length: options.count }, (_, index) => {
       const init: DnsWorkerInit = { index, listen: options.listen, datagram: options.datagram, upstreams: [...options.upstreams], resolver: options.resolver, policy, logLevel: options.logger.level };
       const worker = new Worker(url, { workerData: init, name: `dnsward-dns-${index}` });
-      const thread: Thread = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())), stats: undefined, generation: policy.generation, stopping: false };
+      const thread: Thread = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())), stats: undefined, generation: policy.generation, stopping: false, ended: false };
       pool.threads.push(thread);
       return pool.watch(thread, index);
     });
@@ -115,7 +119,16 @@ export class DnsWorkers {
       t.stopping = true;
       t.worker.postMessage({ t: 'stop' } satisfies ToDnsWorker);
     }
+    // A worker that has not stopped in time (a bug: its queries end within query_timeout_ms) is ended, and said so.
+    const deadline = setTimeout(() => {
+      for (const t of this.threads) {
+        if (t.ended) continue;
+        this.logger.error({ component: 'dns' }, 'a DNS worker did not stop in time; ended (its last decisions may be missing from the block log)');
+        void t.worker.terminate();
+      }
+    }, STOP_TIMEOUT_MS);
     await Promise.all(this.threads.map((t) => t.exited));
+    clearTimeout(deadline);
     for (const waiting of this.statsWaiting.values()) waiting.resolve();
     this.statsWaiting.clear();
   }
@@ -130,6 +143,8 @@ export class DnsWorkers {
         else if (m.t === 'log') relayLogLine(this.logger, m.line, 'dns worker');
         else if (m.t === 'installed') this.installed(thread, m.generation);
         else if (m.t === 'stats') this.statsArrived(thread, m.id, m.stats);
+        // Everything it held has arrived (messages keep their order): end it, whatever handle it still has open.
+        else if (m.t === 'stopped') void worker.terminate();
         else if (m.t === 'ready') {
           ready = true;
           resolve();
@@ -144,6 +159,7 @@ export class DnsWorkers {
         if (!ready) reject(error);
       });
       worker.once('exit', () => {
+        thread.ended = true;
         if (!thread.stopping) this.logger.error({ component: 'dns', worker: index }, 'DNS worker exited unexpectedly; the others keep answering');
         thread.stopping = true;
         if (!ready) reject(new DnswardError(ErrorCodes.LISTEN, `dns.workers: worker ${index} exited before it was ready`));
