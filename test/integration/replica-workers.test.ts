@@ -6,15 +6,19 @@ import { createSocket, type Socket } from 'node:dgram';
 import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.ts';
+import { createAuditSink } from '../../src/audit/index.ts';
 import { verifyAuditPath } from '../../src/audit/verify.ts';
+import { startDnsward } from '../../src/app.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { buildQuery, queryTcp } from '../helpers/dns-client.ts';
-import { startTestServer, type TestServer } from '../helpers/dnsward-server.ts';
+import { startTestServer, testConfig, type TestServer } from '../helpers/dnsward-server.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 
 const ADMIN = 'a'.repeat(32);
+const silent = pino({ level: 'silent' });
 const SERVICE = '127.0.0.2';
 const PERSONAL = '127.0.0.3';
 const DEFAULT = '127.0.0.1';
@@ -163,6 +167,14 @@ describe('dns.workers: 2', () => {
     expect(afterReload.every((w) => w.resolver.queries.some((q) => q.segment === 'service' && q.outcome === 'blocked' && q.count > 0))).toBe(true);
     expect(afterReload.reduce((n, w) => n + w.datagrams, 0)).toBe(288);
 
+    // A list changed outside a reload (a source refreshed, the fleet's change log): installed and sent to every worker.
+    const extra = server.app.lists.get('extra');
+    server.app.lists.set({ ...(extra as NonNullable<typeof extra>), version: 'changed', domains: ['via-change.example'] });
+    await workers?.settled();
+    const changed = Array.from({ length: 48 }, (_, i) => `c${i}.via-change.example`);
+    const afterChange = await ask(sockets[SERVICE] as Socket[], server.port, changed);
+    expect(changed.every((n) => afterChange.get(n) === 3)).toBe(true);
+
     // One block log for all threads: every decision exactly once, and the chain verifies.
     stopped = true;
     await server.stop();
@@ -173,6 +185,7 @@ describe('dns.workers: 2', () => {
       'service blocked tcp.tiktok.com',
       ...listed.map((n) => `personal logged ${n}`),
       ...fresh.map((n) => `service blocked ${n}`),
+      ...changed.map((n) => `service blocked ${n}`),
     ];
     expect(events.map(key).sort()).toEqual(expected.sort());
     const report = await verifyAuditPath(join(dir, 'audit'));
@@ -180,3 +193,48 @@ describe('dns.workers: 2', () => {
     expect(report.ok).toBe(true);
   });
 });
+
+describe('dns.workers: 2, stopping with queries in flight', () => {
+  it('loses no decision and records none twice: every worker hands over what it holds before the block log closes', async () => {
+    const upstream = await new StubUpstream().start();
+    const root = await mkdtemp(join(tmpdir(), 'dnsward-workers-stop-'));
+    const audit = join(root, 'audit');
+    const config = testConfig(upstream.port, {
+      dns: { workers: 2 },
+      audit: { dir: audit, signing_key_file: join(root, 'keys', 's.key'), pseudonym_secret_file: join(root, 'keys', 'p.key'), flush_interval_ms: 100, fsync: false },
+      http: { enabled: false },
+      api: { enabled: false },
+    });
+    const sink = await createAuditSink(config, silent);
+    const app = await startDnsward(config, { logger: silent, decisions: sink });
+    const port = app.dns[0]?.port as number;
+    const senders = await clients(SERVICE);
+    const answered = new Set<number>();
+    for (const socket of senders) socket.on('message', (m: Buffer) => (m.readUInt16BE(2) & 0xf) === 3 && answered.add(m.readUInt16BE(0)));
+    let sent = 0;
+    let stopping: Promise<void> | undefined;
+    for (let burst = 0; burst < 40; burst++) {
+      for (let i = 0; i < 96; i++, sent++) (senders[sent % SOCKETS] as Socket).send(buildQuery({ name: `h${sent}.tiktok.com`, id: sent & 0xffff }), port, '127.0.0.1');
+      await new Promise((r) => setImmediate(r));
+      if (burst === 20) stopping = app.stop();
+    }
+    await stopping;
+    for (const s of senders) s.close();
+    await upstream.stop();
+    const stats = sink.stats();
+    const names = (await readEvents(audit)).map((e) => e.qname);
+    expect(answered.size).toBeGreaterThan(100);
+    expect(stats.dropped).toBe(0);
+    expect(names).toHaveLength(stats.recorded);
+    // Each name was asked once: a name twice would be a decision recorded twice.
+    expect(new Set(names).size).toBe(names.length);
+    // Every answered query (IDs are unique here: fewer than 65,536 sent) has its event.
+    const asked = new Set(names.map((n) => Number(/^h(\d+)\./.exec(n)?.[1])));
+    expect([...answered].every((id) => asked.has(id))).toBe(true);
+    expect(names.length).toBeLessThanOrEqual(sent);
+    const report = await verifyAuditPath(audit);
+    expect(report.problems).toEqual([]);
+    expect(report.instances[0]?.lastCheckpointSeq).toBe(names.length);
+  });
+});
+
