@@ -20,6 +20,7 @@ import { loadNeverBlock } from './lists/guard.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { loadNetworkListDir } from './lists/network-list.ts';
 import { ListRegistry } from './lists/registry.ts';
+import { useSharedMemory } from './lists/set-memory.ts';
 import type { ListSources, SourceShare } from './lists/sources.ts';
 import { createMetrics } from './metrics.ts';
 import { QueryCounters } from './pipeline/counters.ts';
@@ -83,6 +84,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
   }
   const config = fitted.config;
+  // DNS worker threads read the lists where the main thread loads them: in shared memory from the first one.
+  if (dnsWorkerCount(config) > 1) useSharedMemory();
   const upstreams = await resolveUpstreams(config);
 
   const lists = new ListRegistry();

@@ -14,6 +14,8 @@ export interface NameBlock {
   readonly lengths: Uint8Array;
 }
 
+import { allocate, copyOf, isShared } from './set-memory.ts';
+
 /**
  * A set's storage on SharedArrayBuffers (share()), for DNS worker threads: every thread wraps
  * the same memory (fromShared()), so a million names cost their bytes once, not once per thread.
@@ -49,13 +51,13 @@ export class DomainSet {
 
   constructor(expectedNames = 16, expectedBytes = expectedNames * 24) {
     const entries = Math.max(expectedNames, 16);
-    this.pool = new Uint8Array(Math.max(expectedBytes, 256));
-    this.entryOffset = new Uint32Array(entries);
-    this.entryLength = new Uint8Array(entries);
-    this.entryHash = new Int32Array(entries);
+    this.pool = allocate(Uint8Array, Math.max(expectedBytes, 256));
+    this.entryOffset = allocate(Uint32Array, entries);
+    this.entryLength = allocate(Uint8Array, entries);
+    this.entryHash = allocate(Int32Array, entries);
     let capacity = 32;
     while (capacity < entries * LOAD_FACTOR_INVERSE) capacity *= 2;
-    this.slots = new Int32Array(capacity);
+    this.slots = allocate(Int32Array, capacity);
     this.slotMask = capacity - 1;
   }
 
@@ -127,10 +129,10 @@ export class DomainSet {
    * a million entries would hold the event loop for ~70 ms.
    */
   compact(): void {
-    this.pool = this.pool.slice(0, this.poolUsed);
-    this.entryOffset = this.entryOffset.slice(0, this.count);
-    this.entryLength = this.entryLength.slice(0, this.count);
-    this.entryHash = this.entryHash.slice(0, this.count);
+    this.pool = copyOf(this.pool, this.poolUsed);
+    this.entryOffset = copyOf(this.entryOffset, this.count);
+    this.entryLength = copyOf(this.entryLength, this.count);
+    this.entryHash = copyOf(this.entryHash, this.count);
   }
 
   has(name: string): boolean {
@@ -183,18 +185,17 @@ export class DomainSet {
   }
 
   /**
-   * Moves the storage onto SharedArrayBuffers (once: one copy, the old arrays become garbage)
-   * and returns it for postMessage. The set must not change afterwards: sets in force never do
-   * (changes go to a clone()), and a set that grows would leave the shared copy behind.
+   * The storage on SharedArrayBuffers, for postMessage. Free when the set was built after
+   * useSharedMemory() (src/lists/set-memory.ts); otherwise moved there once (one copy, the old
+   * arrays become garbage). The set must not change afterwards: sets in force never do (changes
+   * go to a clone()), and a set that grows would leave the shared memory behind.
    */
   share(): SharedSetParts {
-    if (!(this.slots.buffer instanceof SharedArrayBuffer)) {
-      this.pool = onShared(this.pool, this.poolUsed, (n) => new Uint8Array(new SharedArrayBuffer(n)));
-      this.entryOffset = onShared(this.entryOffset, this.count, (n) => new Uint32Array(new SharedArrayBuffer(n * 4)));
-      this.entryLength = onShared(this.entryLength, this.count, (n) => new Uint8Array(new SharedArrayBuffer(n)));
-      this.entryHash = onShared(this.entryHash, this.count, (n) => new Int32Array(new SharedArrayBuffer(n * 4)));
-      this.slots = onShared(this.slots, this.slots.length, (n) => new Int32Array(new SharedArrayBuffer(n * 4)));
-    }
+    if (!isShared(this.pool)) this.pool = copyOf(this.pool, Math.max(this.poolUsed, 1), true);
+    if (!isShared(this.entryOffset)) this.entryOffset = copyOf(this.entryOffset, Math.max(this.count, 1), true);
+    if (!isShared(this.entryLength)) this.entryLength = copyOf(this.entryLength, Math.max(this.count, 1), true);
+    if (!isShared(this.entryHash)) this.entryHash = copyOf(this.entryHash, Math.max(this.count, 1), true);
+    if (!isShared(this.slots)) this.slots = copyOf(this.slots, this.slots.length, true);
     const { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted } = this;
     return { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted };
   }
@@ -202,12 +203,12 @@ export class DomainSet {
   /** An independent copy (typed arrays copied: for a million names, tens of MB at memcpy speed). */
   clone(): DomainSet {
     const copy = new DomainSet(0, 0);
-    copy.pool = this.pool.slice(0, Math.max(this.poolUsed, 1));
+    copy.pool = copyOf(this.pool, Math.max(this.poolUsed, 1));
     copy.poolUsed = this.poolUsed;
-    copy.entryOffset = this.entryOffset.slice(0, Math.max(this.count, 1));
-    copy.entryLength = this.entryLength.slice(0, Math.max(this.count, 1));
-    copy.entryHash = this.entryHash.slice(0, Math.max(this.count, 1));
-    copy.slots = this.slots.slice();
+    copy.entryOffset = copyOf(this.entryOffset, Math.max(this.count, 1));
+    copy.entryLength = copyOf(this.entryLength, Math.max(this.count, 1));
+    copy.entryHash = copyOf(this.entryHash, Math.max(this.count, 1));
+    copy.slots = copyOf(this.slots, this.slots.length);
     copy.slotMask = this.slotMask;
     copy.count = this.count;
     copy.deleted = this.deleted;
@@ -323,16 +324,15 @@ export class DomainSet {
 
   private growEntries(): void {
     const size = Math.max(16, Math.ceil(this.entryOffset.length * 1.5));
-    const grow = <T extends Uint32Array | Uint8Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const next = make(size);
-      next.set(old);
+    const grow = <T extends Uint32Array | Uint8Array | Int32Array>(old: T, next: T): T => {
+      next.set(old as never);
       return next;
     };
-    this.entryOffset = grow(this.entryOffset, (n) => new Uint32Array(n));
-    this.entryLength = grow(this.entryLength, (n) => new Uint8Array(n));
-    this.entryHash = grow(this.entryHash, (n) => new Int32Array(n));
+    this.entryOffset = grow(this.entryOffset, allocate(Uint32Array, size));
+    this.entryLength = grow(this.entryLength, allocate(Uint8Array, size));
+    this.entryHash = grow(this.entryHash, allocate(Int32Array, size));
     if (size * LOAD_FACTOR_INVERSE > this.slots.length) {
-      this.slots = new Int32Array(this.slots.length * 2);
+      this.slots = allocate(Int32Array, this.slots.length * 2);
       this.slotMask = this.slots.length - 1;
       for (let e = 0; e < this.count; e++) if (this.entryLength[e] !== 0) this.place(e, this.entryHash[e] as number);
     }
@@ -340,7 +340,7 @@ export class DomainSet {
 
   private growPool(needed: number): void {
     // Grow by half: a million-name pool is tens of MB, doubling would waste most of it.
-    const next = new Uint8Array(Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256));
+    const next = allocate(Uint8Array, Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256));
     next.set(this.pool.subarray(0, this.poolUsed));
     this.pool = next;
   }
@@ -376,13 +376,6 @@ export function endsWithRoot(bytes: Uint8Array, start: number, end: number, watc
     }
   }
   return false;
-}
-
-/** The first `used` elements of `source` (at least one) in a new array from `make`. */
-function onShared<T extends Uint8Array | Uint32Array | Int32Array>(source: T, used: number, make: (n: number) => T): T {
-  const target = make(Math.max(used, 1));
-  target.set(source.subarray(0, used));
-  return target;
 }
 
 /** Copies source[0, target.length) into target, about 2 MB at a time, yielding between steps. */
