@@ -235,6 +235,47 @@ describe('dns.workers: 2, stopping with queries in flight', () => {
     const report = await verifyAuditPath(audit);
     expect(report.problems).toEqual([]);
     expect(report.instances[0]?.lastCheckpointSeq).toBe(names.length);
-  });
+    // Starting and stopping worker threads (each compiles its modules) is slow on a busy machine.
+  }, 60_000);
 });
 
+
+describe('dns.workers: 2, rate limits', () => {
+  it('limits a client on one address and port as before; each worker keeps its own buckets', async () => {
+    const upstream = await new StubUpstream().start();
+    const server = await startTestServer(testConfig(upstream.port, { dns: { workers: 2, rate_limit: { enabled: true, qps: 1, burst: 20, action: 'slip', slip_every: 1 } } }));
+    /** Sends `count` queries from each socket and counts the full answers (the rest come back TC=1). */
+    const burst = async (from: string, sockets: number, count: number): Promise<number> => {
+      const all = (await clients(from)).slice(0, sockets);
+      let full = 0;
+      let replies = 0;
+      const done = new Promise<void>((resolveAll, reject) => {
+        setTimeout(() => reject(new Error(`${replies} of ${sockets * count} replies`)), 5000).unref();
+        for (const s of all) {
+          s.on('message', (m: Buffer) => {
+            if ((m.readUInt16BE(2) & 0x0200) === 0) full++;
+            if (++replies === sockets * count) resolveAll();
+          });
+        }
+      });
+      let id = 0;
+      for (const s of all) for (let i = 0; i < count; i++, id++) s.send(buildQuery({ name: 'rl.example', id }), server.port, '127.0.0.1');
+      await done;
+      for (const s of all) s.close();
+      return full;
+    };
+    try {
+      // One source port reaches one worker: its one bucket of 20 (plus at most a few refilled at 1 q/s).
+      const one = await burst('127.0.0.20', 1, 60);
+      expect(one).toBeGreaterThanOrEqual(20);
+      expect(one).toBeLessThanOrEqual(25);
+      // Many source ports from one address reach both workers: up to one bucket each.
+      const many = await burst('127.0.0.21', SOCKETS, 10);
+      expect(many).toBeGreaterThan(25);
+      expect(many).toBeLessThanOrEqual(2 * 20 + 5);
+    } finally {
+      await server.stop();
+      await upstream.stop();
+    }
+  }, 60_000);
+});
