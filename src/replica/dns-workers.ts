@@ -95,6 +95,11 @@ export class DnsWorkers {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** The generation of the policy each worker has confirmed it enforces. */
+  generations(): number[] {
+    return this.threads.map((t) => t.generation);
+  }
+
   /** Each worker's stats as last received (refresh() asks for new ones). */
   stats(): DnsWorkerStats[] {
     return this.threads.flatMap((t) => t.stats ?? []);

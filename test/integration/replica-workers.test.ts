@@ -157,6 +157,8 @@ describe('dns.workers: 2', () => {
     const res = await fetch(`${api}/api/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     const body = (await res.json()) as { ok: boolean; policyGeneration: number };
     expect(body.ok).toBe(true);
+    // Confirmed by every worker before the reload answered.
+    expect(workers?.generations()).toEqual([body.policyGeneration, body.policyGeneration]);
     await workers?.refresh();
     expect(workers?.stats().map((w) => w.resolver.policyGeneration)).toEqual([body.policyGeneration, body.policyGeneration]);
     const fresh = Array.from({ length: 48 }, (_, i) => `n${i}.newly-listed.example`);
@@ -170,7 +172,11 @@ describe('dns.workers: 2', () => {
     // A list changed outside a reload (a source refreshed, the fleet's change log): installed and sent to every worker.
     const extra = server.app.lists.get('extra');
     server.app.lists.set({ ...(extra as NonNullable<typeof extra>), version: 'changed', domains: ['via-change.example'] });
+    const target = server.app.resolver.currentPolicy.generation;
+    // Installed here at once; the workers confirm on their own time, and settled() waits for all of them.
+    expect(workers?.generations()).not.toContain(target);
     await workers?.settled();
+    expect(workers?.generations()).toEqual([target, target]);
     const changed = Array.from({ length: 48 }, (_, i) => `c${i}.via-change.example`);
     const afterChange = await ask(sockets[SERVICE] as Socket[], server.port, changed);
     expect(changed.every((n) => afterChange.get(n) === 3)).toBe(true);
