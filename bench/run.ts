@@ -16,6 +16,8 @@ import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCached
 import { resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
+import { startEncryptedFront } from './lib/encrypted-front.ts';
+import { type EncryptedRun, makeBenchCert, runEncrypted } from './lib/encrypted.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_RESOLVERS = ['dnsward', 'dnsmasq', 'unbound', 'pdns', 'kresd'] as const;
@@ -44,6 +46,8 @@ const HELP = `npm run bench -- [options]
   --big N                domains in the big-list run (default 1000000; 0 skips it)
   --big-duration S       seconds per throughput run with the big list (default: --duration)
   --node-arg ARG         extra Node.js flag for dnsward (repeatable), e.g. --node-arg=--cpu-prof
+  --encrypted-upstreams  also run dnsward three times against one unbound in front of the upstream:
+                         over UDP, DNS over TLS and DNS over HTTPS (names dnsward-via-udp|dot|doh)
   --redis URL            also run dnsward with shared state in this Redis (redis://127.0.0.1:6379/0), as
                          "dnsward-redis", measured in turn with "dnsward" (keys under its own prefix, deleted after)
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
@@ -54,6 +58,11 @@ const HELP = `npm run bench -- [options]
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
   --kresd-instances N    Knot Resolver processes sharing the port and cache (default 2)
   --kresd-policy KIND    suffix (policy.suffix) | rpz (policy.rpz) (default suffix)
+  --response-ip          also run dnsward-networks: dnsward with lists/bytedance-networks.networks in force on
+                         both segments (the response-ip stage checks every A/AAAA of every answer), beside
+                         plain dnsward; compare their rows (cached mix: the stage's cost on answers that pass)
+  --encrypted            also measure dnsward over DoT (dnsperf -m dot) and DoH (h2load, apt-get install nghttp2-client)
+                         on the blocked and cached mixes, next to its UDP figures
 `;
 
 const { values: opt } = parseArgs({
@@ -78,6 +87,7 @@ const { values: opt } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     redis: { type: 'string' },
     'dns-workers': { type: 'string' },
+    'encrypted-upstreams': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'json-file': { type: 'string' },
     markdown: { type: 'boolean', default: false },
@@ -86,6 +96,8 @@ const { values: opt } = parseArgs({
     'pdns-threads': { type: 'string', default: '2' },
     'kresd-instances': { type: 'string', default: '2' },
     'kresd-policy': { type: 'string', default: 'suffix' },
+    'response-ip': { type: 'boolean', default: false },
+    encrypted: { type: 'boolean', default: false },
   },
 });
 
@@ -435,7 +447,20 @@ async function main(): Promise<void> {
       if (name === 'pdns') servers.push(await startPdnsRecursor(tmp, upstream.port, blocked, pdnsThreads));
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
-        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+        const encrypted = opt.encrypted ? makeBenchCert(tmp) : undefined;
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, encrypted, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+        if (opt['response-ip']) {
+          // The same instance plus the network list: the difference is the response-ip stage.
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000 }));
+        }
+        if (opt['encrypted-upstreams']) {
+          const front = await startEncryptedFront(tmp, upstream.port, unboundThreads);
+          log(`encrypted front: ${front.describe}`);
+          for (const kind of ['udp', 'dot', 'doh'] as const) {
+            const name = `dnsward-via-${kind}`;
+            servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name, readyTimeoutMs: 30_000, upstreams: [front.upstreams[kind]], upstreamCaFile: front.caFile }));
+          }
+        }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
@@ -457,6 +482,12 @@ async function main(): Promise<void> {
   prober.close();
 
   const results = await runMixes(servers, mixes, files, tmp, duration);
+  let encryptedRuns: EncryptedRun[] | undefined;
+  const dnswardServer = servers.find((s) => s.name === 'dnsward');
+  if (opt.encrypted && dnswardServer) {
+    const encMixes = mixes.filter((m) => m === 'blocked' || m === 'cached').map((mix) => ({ mix, file: mixQueryFile(mix, files) }));
+    encryptedRuns = await runEncrypted({ server: dnswardServer, mixes: encMixes, seconds: duration, warmup, dir: tmp, dnsperf: dnsperfBase, log });
+  }
   const memory: Record<string, number> = {};
   for (const s of servers) memory[s.name] = Math.round(treeMemoryKb(s.proc.pid).rssKb / 102.4) / 10;
 
@@ -465,8 +496,7 @@ async function main(): Promise<void> {
   if (bigCount > 0 && dnsward) {
     // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instances are stopped.
     await stopProcess(dnsward.proc);
-    const withRedis = servers.find((s) => s.name === 'dnsward-redis');
-    if (withRedis) await stopProcess(withRedis.proc);
+    for (const other of servers.filter((s) => s.name === 'dnsward-redis' || s.name === 'dnsward-networks')) await stopProcess(other.proc);
     try {
       big = await bigListRun(tmp, upstream.port, files, results);
     } catch (error) {
@@ -487,6 +517,7 @@ async function main(): Promise<void> {
     results,
     rssMB: memory,
     big,
+    encrypted: encryptedRuns,
   };
 
   out('');
@@ -498,6 +529,22 @@ async function main(): Promise<void> {
   out(resultsTable(results, opt.markdown));
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const responseIp = responseIpLine(results);
+  if (responseIp) out(responseIp);
+  if (encryptedRuns) {
+    out('');
+    out('dnsward by transport (qps; DoT: dnsperf -m dot, DoH: h2load over HTTP/2 GET; server CPU in % of one core):');
+    const byMix = [...new Set(encryptedRuns.map((r) => r.mix))];
+    const cell = (r: { qps: number; cpu?: number } | undefined): string => (r === undefined ? '-' : `${Math.round(r.qps).toLocaleString('en-US')}${r.cpu === undefined ? '' : ` (${r.cpu}%)`}`);
+    const rows = byMix.map((mix) => {
+      const udp = results.find((r) => r.resolver === 'dnsward' && r.mix === mix);
+      const enc = (t: string) => encryptedRuns?.find((r) => r.mix === mix && r.transport === t);
+      const dot = enc('dot');
+      const doh = enc('doh');
+      return [mix, cell(udp && { qps: udp.stats.qps, cpu: udp.stats.cpu?.serverPct }), cell(dot && { qps: dot.qps, cpu: dot.serverCpuPct }), cell(doh && { qps: doh.qps, cpu: doh.serverCpuPct }), String((dot?.failed ?? 0) + (doh?.failed ?? 0))];
+    });
+    out(table(['mix', 'udp', 'dot', 'doh', 'dot+doh failed'], rows, opt.markdown));
+  }
   if (big) {
     out('');
     if (big.error) out(`1M-domain run FAILED: ${big.error.split('\n')[0]}`);
@@ -535,6 +582,16 @@ try {
   }
 } finally {
   await cleanup();
+}
+
+/** `--response-ip`: dnsward with and without the network list on the cached mix, side by side. */
+function responseIpLine(results: MixResult[]): string | undefined {
+  const qps = (name: string): number | undefined => results.find((r) => r.mix === 'cached' && r.resolver === name)?.stats.qps;
+  const without = qps('dnsward');
+  const withNetworks = qps('dnsward-networks');
+  if (without === undefined || withNetworks === undefined) return undefined;
+  const change = Math.round(((withNetworks - without) / without) * 1000) / 10;
+  return `response-ip stage on the cached mix: dnsward ${Math.round(without).toLocaleString('en-US')} qps, with bytedance-networks in force ${Math.round(withNetworks).toLocaleString('en-US')} qps (${change >= 0 ? '+' : ''}${change}%; one run each is noise-sized, use --repeat)`;
 }
 
 /** Deletes the keys this run's dnsward-redis made. */

@@ -10,7 +10,7 @@ import type { DecisionSink } from './audit/types.ts';
 import { checkSegmentLists } from './config/lists-check.ts';
 import type { Config } from './config/schema.ts';
 import { DEFAULT_PORTS } from './config/sections/http.ts';
-import { DnswardError, ErrorCodes } from './errors.ts';
+import { resolveUpstreams } from './config/upstreams.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { buildPrivateApp } from './http/app.ts';
 import type { HttpDeps, ReloadResult } from './http/deps.ts';
@@ -19,6 +19,7 @@ import { readTls, swapTls, type TlsMaterial } from './http/listener.ts';
 import { loadNeverBlock } from './lists/guard.ts';
 import { loadListDir } from './lists/list-file.ts';
 import { loadNetworkListDir } from './lists/network-list.ts';
+import { NetworkListRegistry } from './lists/network-registry.ts';
 import { ListRegistry } from './lists/registry.ts';
 import { useSharedMemory } from './lists/set-memory.ts';
 import type { ListSources, SourceShare } from './lists/sources.ts';
@@ -26,6 +27,7 @@ import { createMetrics } from './metrics.ts';
 import { QueryCounters } from './pipeline/counters.ts';
 import { buildPolicySnapshot, type PolicySnapshot, policyInputFromConfig } from './policy/snapshot.ts';
 import { type BoundAddress, bindDnsListeners, type DnsListeners, formatAddress, listenError } from './replica/dns-listeners.ts';
+import { bindEncryptedListeners, type EncryptedListeners } from './replica/encrypted-listeners.ts';
 import { descriptorLimit, fitConnectionLimits } from './replica/fd-budget.ts';
 import { HealthMonitor } from './replica/health.ts';
 import { logPolicy, PolicyControl } from './replica/policy-control.ts';
@@ -35,12 +37,14 @@ import { DnsWorkers } from './replica/dns-workers.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
 import { createSharedState } from './state/index.ts';
 import type { SharedState } from './state/types.ts';
-import { systemResolvers } from './util/resolv-conf.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningDnsward {
   /** Bound DNS addresses ("127.0.0.1:1053"), UDP and TCP share each port. */
   readonly dns: readonly BoundAddress[];
+  /** Bound DNS-over-HTTPS and DNS-over-TLS addresses (dns.doh_listen, dns.dot_listen). */
+  readonly doh: readonly BoundAddress[];
+  readonly dot: readonly BoundAddress[];
   /** Bound address of the public list feed, when enabled. */
   readonly http: BoundAddress | undefined;
   /** Bound address of the private API (health, metrics, auditor and admin API), when enabled. */
@@ -86,13 +90,16 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   const config = fitted.config;
   // DNS worker threads read the lists where the main thread loads them: in shared memory from the first one.
   if (dnsWorkerCount(config) > 1) useSharedMemory();
-  const upstreams = await resolveUpstreams(config);
+  const { targets: upstreams, ca: upstreamCa } = await resolveUpstreams(config.upstreams, config.upstream_tls?.ca_file);
 
   const lists = new ListRegistry();
   // The collateral guard first: every list installed from here on (shipped, subscribed, the organisation's) passes it.
   lists.setNeverBlock(await loadNeverBlock(config.lists.dir), logger.child({ component: 'lists' }));
   for (const snapshot of await loadListDir(config.lists.dir)) lists.set(snapshot);
   const networkLists = await loadNetworkListDir(config.lists.dir);
+  // The feed publishes the network lists too; PolicyControl replaces them on reload.
+  const networks = new NetworkListRegistry();
+  networks.replace(networkLists);
   checkSegmentLists(config, new Set([...lists.names(), ...networkLists.map((l) => l.name), ...config.lists.sources.map((s) => s.name)]), options.source);
   // Shared state (Redis, or memory for one replica); never waited for: the organisation's
   // entries come from this replica's copy of the change log until Redis answers.
@@ -126,6 +133,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       staleAfterMs: config.dns.serve_stale.client_timeout_ms,
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
+      upstreamCa,
   };
   const resolver = new Resolver(
     { upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters },
@@ -154,6 +162,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger,
     loadConfig: options.loadConfig,
     networkLists,
+    networks,
     startSources: (next) => startSources(next, lists, logger, share),
   });
   await resolver.start();
@@ -184,7 +193,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     const result = await control.reload(requestedBy, next);
     // Answered once every worker enforces what was installed.
     await workers?.settled();
-    if (result.ok) await reloadTls(control.config, feed, privateApp, logger);
+    if (result.ok) await reloadTls(control.config, feed, privateApp, encrypted, logger);
     return result;
   };
   const httpDeps: HttpDeps = {
@@ -192,6 +201,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger,
     metrics,
     lists,
+    networks,
     health,
     reload: (by) => reload(by),
     audit: fleet.reader(createAuditReader(config)),
@@ -199,11 +209,13 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   };
 
   let dns: DnsListeners | undefined;
+  let encrypted: EncryptedListeners | undefined;
   // Stop taking queries first, then let in-flight ones finish or fail, then flush the block log.
   const stop = async (): Promise<void> => {
     ready = false;
     await control.stop();
     await dns?.close();
+    await encrypted?.close();
     // Their last decisions reach the block log before it closes.
     await workers?.stop();
     await resolver.stop();
@@ -217,6 +229,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let apiAddress: BoundAddress | undefined;
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger, { reusePort: workerCount > 1 });
+    encrypted = await bindEncryptedListeners(config.dns, resolver, logger);
     if (workerCount > 1) {
       const initial = resolver.currentPolicy;
       workers = await DnsWorkers.start({
@@ -236,7 +249,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     }
     if (config.http.enabled) {
       // The public feed, by default in its own thread: HTTP work never holds the DNS event loop.
-      feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger);
+      feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger, networks);
       httpAddress = { host: (parseHostPort(config.http.listen, DEFAULT_PORTS.http) as HostPort).host, port: feed.port };
     }
     if (config.api.enabled) {
@@ -254,15 +267,18 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       version: VERSION,
       dns: dns.bound.map(formatAddress),
       workers: workerCount,
+      ...(encrypted ? { doh: encrypted.doh.map(formatAddress), dot: encrypted.dot.map(formatAddress) } : {}),
       http: httpAddress && formatAddress(httpAddress),
       api: apiAddress && formatAddress(apiAddress),
-      upstreams: upstreams.map(formatAddress),
+      upstreams: upstreams.map((u) => u.label),
       segments: config.segments.map((s) => `${s.name}:${s.action}`),
     },
     'dnsward ready',
   );
   return {
     dns: dns.bound,
+    doh: encrypted?.doh ?? [],
+    dot: encrypted?.dot ?? [],
     http: httpAddress,
     api: apiAddress,
     resolver,
@@ -306,10 +322,11 @@ async function listen(app: FastifyInstance, text: string, key: string, defaultPo
 }
 
 /** New certificates take effect on reload; a listener that gained or lost TLS needs a restart. */
-async function reloadTls(config: Config, feed: FeedThread | undefined, privateApp: FastifyInstance | undefined, logger: Logger): Promise<void> {
+async function reloadTls(config: Config, feed: FeedThread | undefined, privateApp: FastifyInstance | undefined, encrypted: EncryptedListeners | undefined, logger: Logger): Promise<void> {
   const targets: [((tls: TlsMaterial) => void | Promise<void>) | undefined, Config['http']['tls'], string][] = [
     [feed && ((material) => feed.swapTls(material)), config.http.tls, 'http'],
     [privateApp && 'setSecureContext' in privateApp.server ? (material) => swapTls(privateApp, material) : undefined, config.api.tls, 'api'],
+    [encrypted && ((material) => encrypted.swapTls(material)), config.dns.tls, 'dns'],
   ];
   for (const [swap, tls, section] of targets) {
     if (swap === undefined || tls === undefined) continue;
@@ -321,13 +338,4 @@ async function reloadTls(config: Config, feed: FeedThread | undefined, privateAp
       logger.error({ component: 'app', err: error, listener: section }, 'reload: TLS certificate could not be read; the previous one stays');
     }
   }
-}
-
-async function resolveUpstreams(config: Config): Promise<HostPort[]> {
-  if (config.upstreams) return config.upstreams.map((u) => parseHostPort(u, 53) as HostPort);
-  const system = await systemResolvers();
-  if (system.length === 0) {
-    throw new DnswardError(ErrorCodes.CONFIG, 'upstreams: none configured and /etc/resolv.conf has no nameserver; add e.g. upstreams: ["192.0.2.53:53"]');
-  }
-  return system;
 }

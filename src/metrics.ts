@@ -83,7 +83,7 @@ export function createMetrics(sources: MetricsSources): Registry {
   counter('dnsward_internal_errors_total', 'Exceptions caught on the query path (answered SERVFAIL); a bug if not 0.', () => stats().internalErrors);
   new Counter({
     name: 'dnsward_upstream_queries_total',
-    help: 'Queries sent to upstreams, and their results.',
+    help: 'Queries sent to upstreams, and their results (error: refused, reset, TLS or HTTP failure, wrong answer).',
     labelNames: ['upstream', 'result'],
     registers: [registry],
     async collect() {
@@ -93,6 +93,7 @@ export function createMetrics(sources: MetricsSources): Registry {
         this.inc({ upstream: u.label, result: 'sent' }, u.sent);
         this.inc({ upstream: u.label, result: 'answered' }, u.answered);
         this.inc({ upstream: u.label, result: 'timeout' }, u.timeouts);
+        this.inc({ upstream: u.label, result: 'error' }, u.errors);
       }
     },
   });

@@ -26,6 +26,8 @@ export interface DnsperfOptions {
   timeout: number;
   /** Write per-query lines (-v) to this file and return latency percentiles. */
   verboseFile?: string;
+  /** -m: transport (default udp); dot is DNS over TLS (dnsperf does not check the certificate). */
+  mode?: 'udp' | 'tcp' | 'dot';
 }
 
 export interface DnsperfStats {
@@ -68,6 +70,7 @@ export function dnsperfArgs(o: DnsperfOptions): string[] {
     args.push('-a', o.source);
   }
   if (o.verboseFile !== undefined) args.push('-v', '-W');
+  if (o.mode !== undefined && o.mode !== 'udp') args.push('-m', o.mode);
   return args;
 }
 

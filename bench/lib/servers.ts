@@ -17,6 +17,9 @@ export interface Server {
   /** How it was configured, for the report. */
   describe: string;
   configFile?: string;
+  /** dnsward with `encrypted`: its DNS-over-HTTPS and DNS-over-TLS ports. */
+  dohPort?: number;
+  dotPort?: number;
 }
 
 /** Options every dnsmasq instance gets: no config files, no /etc/hosts, no resolv.conf, no DHCP, no privileges dropped, logs to stderr. */
@@ -171,6 +174,11 @@ export interface DnswardOptions {
   redis?: { url: string; keyPrefix: string };
   /** dns.workers (`--dns-workers`); absent: the config's default. */
   workers?: number | 'auto';
+  /** Replaces the bench upstream (e.g. a DoT or DoH one, `--encrypted-upstreams`), with the CA to trust. */
+  upstreams?: string[];
+  upstreamCaFile?: string;
+  /** Also serve DoH and DoT with this certificate (`--encrypted`). */
+  encrypted?: { cert: string; key: string };
 }
 
 /** Loopback source address whose queries fall in dnsward's log-only segment. */
@@ -187,6 +195,8 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   const port = await freePort();
   const httpPort = await freePort();
   const apiPort = await freePort();
+  const dohPort = o.encrypted ? await freePort() : undefined;
+  const dotPort = o.encrypted ? await freePort() : undefined;
   const dir = join(o.dir, o.name);
   await mkdir(join(dir, 'audit'), { recursive: true });
   const lists = `[${o.lists.join(', ')}]`;
@@ -198,7 +208,11 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     // dnsperf is one client sending 100k+ qps: the per-client rate limit would answer it TC=1.
     '  rate_limit: { enabled: false }',
     ...(o.workers !== undefined ? [`  workers: ${o.workers}`] : []),
-    `upstreams: ["127.0.0.1:${o.upstreamPort}"]`,
+    ...(o.encrypted
+      ? [`  doh_listen: ["127.0.0.1:${dohPort}"]`, `  dot_listen: ["127.0.0.1:${dotPort}"]`, `  tls: { cert_file: ${JSON.stringify(o.encrypted.cert)}, key_file: ${JSON.stringify(o.encrypted.key)} }`]
+      : []),
+    `upstreams: ${JSON.stringify(o.upstreams ?? [`127.0.0.1:${o.upstreamPort}`])}`,
+    ...(o.upstreamCaFile ? [`upstream_tls: { ca_file: ${JSON.stringify(o.upstreamCaFile)} }`] : []),
     `lists: { dir: ${JSON.stringify(o.listsDir)}, cache_dir: ${JSON.stringify(join(dir, 'lists-cache'))}, sources: ${JSON.stringify(o.sources ?? [])} }`,
     'segments:',
     `  - { name: bench-log, networks: ["${LOG_SEGMENT_SOURCE}/32"], action: log, lists: ${lists} }`,
@@ -221,7 +235,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   const bin = join(o.repo, 'bin', 'dnsward');
   const args = [...shebangFlags(bin), ...o.nodeArgs, bin, 'serve', '--config', configFile];
   const proc = startProcess(o.name, process.execPath, args, { cwd: dir });
-  const server: Server = { name: o.name, port, proc, describe: `node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
+  const server: Server = { name: o.name, port, dohPort, dotPort, proc, describe: `node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
   if (o.noWait) return server;
   return ready(server, o.readyTimeoutMs);
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { checkSegmentLists } from '../config/lists-check.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { loadListDir } from '../lists/list-file.ts';
+import { loadNetworkListDir } from '../lists/network-list.ts';
 import { loadServiceConfig } from './service-config.ts';
 
 export const CONFIG_CHECK_USAGE = [
@@ -18,10 +19,11 @@ export async function configCheckCommand(args: string[]): Promise<number> {
   if (!file) throw new DnswardError(ErrorCodes.USAGE, `config check needs a file: dnsward config check my.yaml\n${CONFIG_CHECK_USAGE}`);
   const config = await loadServiceConfig(file);
   const lists = await loadListDir(config.lists.dir);
+  const networks = await loadNetworkListDir(config.lists.dir);
   // Subscribed sources are fetched at start; here only their names count.
   const sources = config.lists.sources.map((s) => s.name);
-  checkSegmentLists(config, new Set([...lists.map((l) => l.name), ...sources]), file);
-  const described = [...lists.map((l) => `${l.name}=${l.set?.size ?? l.domains.length}`), ...sources.map((s) => `${s}=subscribed`)];
+  checkSegmentLists(config, new Set([...lists.map((l) => l.name), ...networks.map((l) => l.name), ...sources]), file);
+  const described = [...lists.map((l) => `${l.name}=${l.set?.size ?? l.domains.length}`), ...networks.map((l) => `${l.name}=${l.networks.length} networks`), ...sources.map((s) => `${s}=subscribed`)];
   console.log(`${file}: OK (${config.segments.length} segments, lists: ${described.join(', ')})`);
   return 0;
 }

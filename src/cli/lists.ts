@@ -8,16 +8,20 @@ import { listsSection } from '../config/sections/lists.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import { formatChangeBlock } from '../lists/changelog.ts';
 import { checkListDir } from '../lists/check.ts';
+import { checkNetworkListDir } from '../lists/network-check.ts';
 import { CHANGES_ATOM_NAME, CHANGES_JSON_NAME, CHANGES_NAME, feedOptionsFromConfig, ListFeed, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from '../lists/feed.ts';
 import { diffStates, diffSummary } from '../lists/list-diff.ts';
 import { loadListDir } from '../lists/list-file.ts';
+import { loadNetworkListDir } from '../lists/network-list.ts';
+import { NetworkListRegistry } from '../lists/network-registry.ts';
 import { changelogReasons, resolveListVersion } from '../lists/list-versions.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import { renderListsPage } from '../http/pages/lists-page.ts';
 
 export const LISTS_CHECK_USAGE = [
   'usage: dnsward lists check [DIR] [--config FILE] [--never-block FILE]',
-  '  Validate the maintained lists in DIR (default: lists.dir of FILE, else lists/): problems as',
+  '  Validate the maintained lists in DIR (default: lists.dir of FILE, else lists/), domain lists',
+  '  (<name>.list) and network lists (<name>.networks): problems as',
   '  file:line, exit 1 when there are any. --never-block: names no list may block as a whole',
   '  (default DIR/never-block.txt); --config also checks the segments\' allowlists against the lists.',
 ].join('\n');
@@ -81,10 +85,13 @@ export async function listsCheckCommand(args: string[]): Promise<number> {
   const config = values.config ? await loadConfigFile(values.config) : undefined;
   const dir = positionals[0] ?? config?.lists.dir ?? 'lists';
   const result = await checkListDir(dir, { neverBlockFile: values['never-block'], segments: config?.segments });
-  for (const problem of result.problems) console.log(problem);
+  const networks = await checkNetworkListDir(dir, { domainLists: result.lists.map((l) => l.name) });
+  const problems = [...result.problems, ...networks.problems];
+  for (const problem of problems) console.log(problem);
   for (const list of result.lists) console.log(`${list.file}: ${list.entries} entries, ${list.domains} blocking domains, ${list.hosts} known hosts`);
-  if (result.problems.length > 0) {
-    console.log(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);
+  for (const list of networks.lists) console.log(`${list.file}: ${list.entries} network prefixes (${list.v4} IPv4, ${list.v6} IPv6)`);
+  if (problems.length > 0) {
+    console.log(`${problems.length} problem${problems.length === 1 ? '' : 's'}`);
     return 1;
   }
   console.log('OK');
@@ -121,7 +128,9 @@ export async function listsBuildCommand(args: string[]): Promise<number> {
 export async function buildStaticLists(lists: Config['lists'], out: string): Promise<string[]> {
   const registry = new ListRegistry();
   for (const snapshot of await loadListDir(lists.dir)) registry.set(snapshot);
-  const feed = new ListFeed(registry, await feedOptionsFromConfig(lists));
+  const networks = new NetworkListRegistry();
+  networks.replace(await loadNetworkListDir(lists.dir));
+  const feed = new ListFeed(registry, await feedOptionsFromConfig(lists), networks);
   const written: string[] = [];
   const put = async (path: string, body: Buffer | string): Promise<void> => {
     const file = join(out, path);
@@ -140,6 +149,13 @@ export async function buildStaticLists(lists: Config['lists'], out: string): Pro
       for (const name of [CHANGES_NAME, CHANGES_JSON_NAME]) await put(`lists/${snapshot.name}/${name}`, pub.changes.json.body);
       await put(`lists/${snapshot.name}/${CHANGES_ATOM_NAME}`, pub.changes.atom.body);
     }
+  }
+  for (const list of feed.publishedNetworks()) {
+    const pub = await feed.networkPublication(list.name);
+    if (!pub) continue;
+    for (const file of pub.files.values()) await put(`lists/${list.name}/${file.format}`, file.body);
+    await put(`lists/${list.name}/${MANIFEST_NAME}`, pub.manifest.body);
+    if (pub.signature) await put(`lists/${list.name}/${SIGNATURE_NAME}`, pub.signature.body);
   }
   const index = await feed.index();
   await put('lists/index.json', index.body);

@@ -9,12 +9,6 @@ export const listenAddress = z.string().superRefine((value, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${parsed}; write "127.0.0.1:1053" or "[::1]:1053"` });
 });
 
-export const upstreamAddress = z.string().superRefine((value, ctx) => {
-  const parsed = parseHostPort(value, 53);
-  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${parsed}; write "192.0.2.53:53" or "[2001:db8::53]:53"` });
-  else if (parsed.port === 0) ctx.addIssue({ code: 'custom', message: 'an upstream needs a real port (usually 53), e.g. "192.0.2.53:53"' });
-});
-
 export const domainName = z.string().superRefine((value, ctx) => {
   if (normalizeDomain(value) === undefined) ctx.addIssue({ code: 'custom', message: 'not a domain name; write e.g. "example.org" (it covers its subdomains too)' });
 });

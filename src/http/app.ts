@@ -19,7 +19,7 @@ import { registerReloadRoutes } from './routes/reload.ts';
 export type { HttpDeps } from './deps.ts';
 
 /** What the public feed needs: no metrics, health or audit (it runs in its own thread, see feed-thread.ts). */
-export type FeedDeps = Pick<HttpDeps, 'config' | 'logger' | 'lists'>;
+export type FeedDeps = Pick<HttpDeps, 'config' | 'logger' | 'lists' | 'networks'>;
 
 export function buildPublicApp(deps: FeedDeps, tls?: TlsMaterial): FastifyInstance {
   const app = createListenerApp(deps.config.http, tls, deps.logger.child({ component: 'http' }));

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import type { ChangeOutcome, ChangeRequest } from '../fleet/list-changes.ts';
 import type { ChangeRecord } from '../fleet/org-entries.ts';
 import type { FleetView } from '../fleet/view.ts';
+import type { NetworkListRegistry } from '../lists/network-registry.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { HealthReport } from '../replica/health.ts';
 
@@ -26,6 +27,8 @@ export interface HttpDeps {
   logger: Logger;
   metrics: Registry;
   lists: ListRegistry;
+  /** The network lists the feed publishes (absent: none). */
+  networks?: NetworkListRegistry | undefined;
   health: { report(): HealthReport };
   /** Re-reads the config and the lists (absent: reload is not offered, e.g. in tests). */
   reload?: (requestedBy: string) => Promise<ReloadResult>;

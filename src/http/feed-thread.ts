@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import type { NetworkListRegistry } from '../lists/network-registry.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { ListSnapshot } from '../lists/types.ts';
 import { relayLogLine } from '../util/thread-log.ts';
@@ -28,12 +29,12 @@ export interface FeedThread {
  * The public feed as configured: in its own thread (http.thread, the default), or on the
  * thread that answers DNS, which saves the thread's ~40 MB on a memory-tight host.
  */
-export function startFeed(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
-  return config.http.thread ? startFeedThread(config, lists, tls, logger) : startFeedInProcess(config, lists, tls, logger);
+export function startFeed(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger, networks?: NetworkListRegistry): Promise<FeedThread> {
+  return config.http.thread ? startFeedThread(config, lists, tls, logger, networks) : startFeedInProcess(config, lists, tls, logger, networks);
 }
 
-async function startFeedInProcess(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
-  const app = buildPublicApp({ config, logger, lists }, tls);
+async function startFeedInProcess(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger, networks?: NetworkListRegistry): Promise<FeedThread> {
+  const app = buildPublicApp({ config, logger, lists, networks }, tls);
   const address = parseHostPort(config.http.listen, DEFAULT_PORTS.http) as HostPort;
   await app.listen({ host: address.host, port: address.port }).catch((error: Error) => listenError('http.listen', config.http.listen, error));
   const info = app.server.address();
@@ -45,7 +46,7 @@ async function startFeedInProcess(config: Config, lists: ListRegistry, tls: TlsM
 }
 
 /** Starts the thread and resolves once its listener is bound (or rejects with its error). */
-export async function startFeedThread(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger): Promise<FeedThread> {
+export async function startFeedThread(config: Config, lists: ListRegistry, tls: TlsMaterial | undefined, logger: Logger, networks?: NetworkListRegistry): Promise<FeedThread> {
   const url = new URL(import.meta.url.endsWith('.ts') ? './feed-worker.ts' : './feed-worker.js', import.meta.url);
   // A small young generation, as the main thread has (bin/dnsward): the feed makes little short-lived garbage.
   const worker = new Worker(url, { workerData: { config, tls, logLevel: logger.level }, name: 'dnsward-feed', resourceLimits: { maxYoungGenerationSizeMb: 4 } });
@@ -66,7 +67,17 @@ export async function startFeedThread(config: Config, lists: ListRegistry, tls: 
       .catch((error: unknown) => log.error({ err: error, list: snapshot.name }, 'a list could not be handed to the feed thread; the feed keeps the previous version'));
   };
   for (const snapshot of lists.all()) mirror(snapshot);
-  const unsubscribe = lists.onChange(mirror);
+  const unsubscribeLists = lists.onChange(mirror);
+  // Network lists are small plain data: the whole set crosses on each change.
+  const mirrorNetworks = (): void => {
+    if (networks) sending = sending.then(() => post({ t: 'networks', lists: networks.all() }));
+  };
+  mirrorNetworks();
+  const unsubscribeNetworks = networks?.onChange(mirrorNetworks);
+  const unsubscribe = (): void => {
+    unsubscribeLists();
+    unsubscribeNetworks?.();
+  };
 
   const port = await new Promise<number>((resolve, reject) => {
     const onMessage = (m: FeedFromThread): void => {

@@ -4,6 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/schema.ts';
 import { DEFAULT_PORTS } from '../config/sections/http.ts';
 import { DnswardError } from '../errors.ts';
+import type { NetworkListSnapshot } from '../lists/network-list.ts';
+import { NetworkListRegistry } from '../lists/network-registry.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import { type HostPort, parseHostPort } from '../util/address.ts';
 import { threadLogger } from '../util/thread-log.ts';
@@ -11,7 +13,10 @@ import { buildPublicApp } from './app.ts';
 import { fromWire, type WireSnapshot } from './feed-wire.ts';
 import { swapTls, type TlsMaterial } from './listener.ts';
 
-export type FeedToThread = { t: 'list'; snapshot: WireSnapshot } | { t: 'remove'; name: string } | { t: 'tls'; tls: TlsMaterial } | { t: 'close' };
+export type FeedToThread =
+  | { t: 'list'; snapshot: WireSnapshot }
+  | { t: 'remove'; name: string }
+  | { t: 'networks'; lists: NetworkListSnapshot[] } | { t: 'tls'; tls: TlsMaterial } | { t: 'close' };
 export type FeedFromThread = { t: 'log'; line: string } | { t: 'listening'; port: number } | { t: 'tls-swapped' } | { t: 'fatal'; message: string; code?: string | undefined };
 
 interface FeedInit {
@@ -27,9 +32,11 @@ async function main(): Promise<void> {
   const post = (message: FeedFromThread): void => port.postMessage(message);
   const logger = threadLogger(init.logLevel, (line) => post({ t: 'log', line }));
   const lists = new ListRegistry();
-  const app = buildPublicApp({ config: init.config, logger, lists }, init.tls);
+  const networks = new NetworkListRegistry();
+  const app = buildPublicApp({ config: init.config, logger, lists, networks }, init.tls);
   port.on('message', (m: FeedToThread) => {
     if (m.t === 'list') lists.set(fromWire(m.snapshot));
+    else if (m.t === 'networks') networks.replace(m.lists);
     else if (m.t === 'remove') lists.remove(m.name);
     else if (m.t === 'tls') {
       swapTls(app, m.tls);

@@ -4,7 +4,21 @@
 // request: the HTTP routes and `lists build` serve the same bytes to everyone.
 import { createPublicKey } from 'node:crypto';
 import type { ListsConfig } from '../config/sections/lists.ts';
-import { buildPublication, CHANGES_ATOM_NAME, CHANGES_NAME, type FeedOptions, type ListPublication, MANIFEST_NAME, PUBLIC_KEY_NAME, SIGNATURE_NAME } from './publication.ts';
+import type { NetworkListSnapshot } from './network-list.ts';
+import type { NetworkListRegistry } from './network-registry.ts';
+import {
+  buildNetworkPublication,
+  buildPublication,
+  CHANGES_ATOM_NAME,
+  CHANGES_NAME,
+  type FeedOptions,
+  type ListPublication,
+  MANIFEST_NAME,
+  type NetworkPublication,
+  type Publication,
+  PUBLIC_KEY_NAME,
+  SIGNATURE_NAME,
+} from './publication.ts';
 import type { ListRegistry } from './registry.ts';
 import { type RenderedFile, renderedFile } from './rendered-file.ts';
 import { loadOrCreateSigningKey, publicKeyFingerprint } from './signing-key.ts';
@@ -18,6 +32,7 @@ export {
   type FeedOptions,
   type ListPublication,
   MANIFEST_NAME,
+  type NetworkPublication,
   PUBLIC_KEY_NAME,
   SIGNATURE_NAME,
 } from './publication.ts';
@@ -31,14 +46,19 @@ export class ListFeed {
   private readonly registry: ListRegistry;
   /** One build per list version; a new version replaces the entry. */
   private readonly builds = new Map<string, { version: string; publication: Promise<ListPublication> }>();
+  /** The network lists (lists/<name>.networks), published in their own formats; absent: none. */
+  private readonly networks: NetworkListRegistry | undefined;
+  private readonly networkBuilds = new Map<string, { version: string; publication: Promise<NetworkPublication> }>();
+  private unsubscribeNetworks: (() => void) | undefined;
   private indexCache: { key: string; file: Promise<RenderedFile> } | undefined;
   private unsubscribe: (() => void) | undefined;
   readonly publicKeyPem: string | undefined;
   /** SHA-256 (hex) of the DER public key, for subscribers to compare out of band. */
   readonly publicKeyFingerprint: string | undefined;
 
-  constructor(registry: ListRegistry, options: FeedOptions) {
+  constructor(registry: ListRegistry, options: FeedOptions, networks?: NetworkListRegistry) {
     this.registry = registry;
+    this.networks = networks;
     this.options = options;
     this.publicKeyPem = options.signingKey ? createPublicKey(options.signingKey).export({ type: 'spki', format: 'pem' }).toString() : undefined;
     this.publicKeyFingerprint = options.signingKey ? publicKeyFingerprint(options.signingKey) : undefined;
@@ -56,10 +76,40 @@ export class ListFeed {
     this.unsubscribe = this.registry.onChange((snapshot) => {
       if (eager(snapshot)) this.publication(snapshot.name)?.catch(onError);
     });
+    // Network lists are a few hundred prefixes: always rendered at once.
+    const renderNetworks = (): void => {
+      for (const list of this.publishedNetworks()) this.networkPublication(list.name)?.catch(onError);
+    };
+    renderNetworks();
+    this.unsubscribeNetworks = this.networks?.onChange(renderNetworks);
   }
 
   stop(): void {
     this.unsubscribe?.();
+    this.unsubscribeNetworks?.();
+  }
+
+  /** The network lists this feed publishes. */
+  publishedNetworks(): NetworkListSnapshot[] {
+    return this.networks?.all() ?? [];
+  }
+
+  networkPublication(name: string): Promise<NetworkPublication> | undefined {
+    const list = this.networks?.get(name);
+    if (!list || this.registry.get(name)) return undefined;
+    const cached = this.networkBuilds.get(name);
+    if (cached && cached.version === list.version) return cached.publication;
+    const publication = buildNetworkPublication(list, this.options, (format) => this.url(`/lists/${name}/${format}`));
+    this.networkBuilds.set(name, { version: list.version, publication });
+    publication.catch(() => {
+      if (this.networkBuilds.get(name)?.publication === publication) this.networkBuilds.delete(name);
+    });
+    return publication;
+  }
+
+  /** A domain list's publication, else a network list's. */
+  anyPublication(name: string): Promise<Publication<ListSnapshot | NetworkListSnapshot>> | undefined {
+    return this.publication(name) ?? this.networkPublication(name);
   }
 
   /** The maintained lists (subscribed sources are loaded, not republished). */
@@ -88,13 +138,18 @@ export class ListFeed {
   async index(): Promise<RenderedFile> {
     const lists = this.published();
     const sources = this.registry.all().filter((s) => !isPublished(s));
-    const key = [...lists, ...sources].map((l) => `${l.name}@${l.version}`).join(',');
+    const networks = this.publishedNetworks();
+    const key = [...lists, ...sources, ...networks].map((l) => `${l.name}@${l.version}`).join(',');
     if (this.indexCache?.key !== key) {
       const file = (async () => {
         const entries = [];
         for (const snapshot of lists) {
           const pub = await this.publication(snapshot.name);
           if (pub) entries.push(indexEntry(pub, this));
+        }
+        for (const list of networks) {
+          const pub = await this.networkPublication(list.name);
+          if (pub) entries.push(networkIndexEntry(pub, this));
         }
         const body = {
           homepage: this.options.homepage ?? null,
@@ -143,6 +198,28 @@ function indexEntry(pub: ListPublication, feed: ListFeed): Record<string, unknow
     signature: pub.signature ? feed.url(`${base}/${SIGNATURE_NAME}`) : null,
     changes: pub.changes ? { json: feed.url(`${base}/${CHANGES_NAME}`), atom: feed.url(`${base}/${CHANGES_ATOM_NAME}`) } : null,
     guarded: s.guarded ?? [],
+  };
+}
+
+function networkIndexEntry(pub: NetworkPublication, feed: ListFeed): Record<string, unknown> {
+  const s = pub.snapshot;
+  const base = `/lists/${s.name}`;
+  return {
+    name: s.name,
+    kind: 'networks',
+    title: s.title,
+    description: s.description,
+    license: s.license ?? null,
+    version: s.version,
+    entries: s.networks.length,
+    last_modified: s.lastModified.toISOString(),
+    checksum: { manifest_sha256: pub.manifest.sha256 },
+    sha256: Object.fromEntries([...pub.files.values()].map((f) => [f.format, f.sha256])),
+    formats: Object.fromEntries([...pub.files.values()].map((f) => [f.format, feed.url(`${base}/${f.format}`)])),
+    manifest: feed.url(`${base}/${MANIFEST_NAME}`),
+    signature: pub.signature ? feed.url(`${base}/${SIGNATURE_NAME}`) : null,
+    changes: null,
+    guarded: [],
   };
 }
 

@@ -5,6 +5,7 @@
 // One render at a time: each holds a list's worth of strings and bodies in memory.
 import { Worker } from 'node:worker_threads';
 import type { NameBlock } from './domain-set.ts';
+import type { NetworkListSnapshot } from './network-list.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import type { ListSnapshot } from './types.ts';
 
@@ -24,6 +25,15 @@ export interface RenderJob {
   readonly urls: Readonly<Record<string, string>> | undefined;
   /** Where the changelog is served, for the "Changes:" header line (absent: no changelog). */
   readonly changes?: string | undefined;
+}
+
+/** A network list's job: every network format (render/networks.ts). */
+export interface NetworkRenderJob {
+  readonly kind: 'networks';
+  readonly list: NetworkListSnapshot;
+  readonly homepage: string | undefined;
+  readonly expires: string;
+  readonly urls: Readonly<Record<string, string>> | undefined;
 }
 
 export type FromRenderWorker = { t: 'file'; file: RenderedFile } | { t: 'done' } | { t: 'error'; message: string };
@@ -47,6 +57,14 @@ export function renderInWorker(
   return result;
 }
 
+/** Renders every format of a network list off the event loop; files in NETWORK_RENDERERS order. */
+export function renderNetworksInWorker(list: NetworkListSnapshot, homepage: string | undefined, expires: string, urls: Record<string, string> | undefined): Promise<RenderedFile[]> {
+  const run = async (): Promise<RenderedFile[]> => runJob({ kind: 'networks', list, homepage, expires, urls });
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
 /** Plain data for the worker: a set's names as typed arrays (strings would be built here), else the arrays as they are. */
 async function snapshotData(s: ListSnapshot): Promise<SnapshotData> {
   const common = {
@@ -64,9 +82,11 @@ async function snapshotData(s: ListSnapshot): Promise<SnapshotData> {
   return s.set ? { ...common, names: await s.set.exportNames() } : { ...common, domains: s.domains };
 }
 
-function runJob(job: RenderJob): Promise<RenderedFile[]> {
-  const transfer = job.snapshot.names ? [job.snapshot.names.pool.buffer, job.snapshot.names.offsets.buffer, job.snapshot.names.lengths.buffer] : [];
-  const worker = new Worker(WORKER_URL, { workerData: job, transferList: transfer as ArrayBuffer[], name: `dnsward-render-${job.snapshot.name}` });
+function runJob(job: RenderJob | NetworkRenderJob): Promise<RenderedFile[]> {
+  const names = 'snapshot' in job ? job.snapshot.names : undefined;
+  const transfer = names ? [names.pool.buffer, names.offsets.buffer, names.lengths.buffer] : [];
+  const listName = 'snapshot' in job ? job.snapshot.name : job.list.name;
+  const worker = new Worker(WORKER_URL, { workerData: job, transferList: transfer as ArrayBuffer[], name: `dnsward-render-${listName}` });
   return new Promise<RenderedFile[]>((resolve, reject) => {
     const files: RenderedFile[] = [];
     let settled = false;
@@ -74,7 +94,7 @@ function runJob(job: RenderJob): Promise<RenderedFile[]> {
       if (settled) return;
       settled = true;
       void worker.terminate();
-      reject(new Error(`rendering list "${job.snapshot.name}" failed: ${message}`));
+      reject(new Error(`rendering list "${listName}" failed: ${message}`));
     };
     worker.on('message', (m: FromRenderWorker) => {
       if (m.t === 'file') files.push(fromWorker(m.file));

@@ -14,6 +14,7 @@ import { Resolver, type ResolverOptions, type ResolverStats } from '../resolver/
 import type { BatchUdpStats } from '../server/batch-udp-listener.ts';
 import type { DatagramMode } from '../server/datagram-addon.ts';
 import { UdpListener } from '../server/udp-listener.ts';
+import type { UpstreamTarget } from '../config/upstreams.ts';
 import type { HostPort } from '../util/address.ts';
 import { threadLogger } from '../util/thread-log.ts';
 import { relayDecisions } from './decision-relay.ts';
@@ -25,7 +26,7 @@ export interface DnsWorkerInit {
   /** Addresses with the ports the main thread bound (port 0 already resolved). */
   listen: HostPort[];
   datagram: DatagramMode;
-  upstreams: HostPort[];
+  upstreams: UpstreamTarget[];
   resolver: ResolverOptions;
   policy: WirePolicy;
   logLevel: string;

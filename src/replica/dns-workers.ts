@@ -11,6 +11,7 @@ import { DnswardError, ErrorCodes, type ErrorCode } from '../errors.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { ResolverOptions } from '../resolver/resolver.ts';
 import type { DatagramMode } from '../server/datagram-addon.ts';
+import type { UpstreamTarget } from '../config/upstreams.ts';
 import type { HostPort } from '../util/address.ts';
 import { relayLogLine } from '../util/thread-log.ts';
 import { unpackDecision } from './decision-relay.ts';
@@ -25,7 +26,7 @@ export interface DnsWorkersOptions {
   /** The bound addresses (their ports resolved): each worker binds a SO_REUSEPORT socket on each. */
   listen: HostPort[];
   datagram: DatagramMode;
-  upstreams: readonly HostPort[];
+  upstreams: readonly UpstreamTarget[];
   resolver: ResolverOptions;
   policy: PolicySnapshot;
   decisions: DecisionSink;

@@ -1,6 +1,6 @@
 // File descriptors: a connection flood must never take the ones the resolver itself needs
 // (upstream sockets, block-log files, list and key files, Redis). The connection caps of the
-// HTTP listeners and of DNS over TCP are fitted, together, under the process's limit minus a
+// HTTP listeners and of DNS over TCP (and TLS, HTTPS) are fitted, together, under the process's limit minus a
 // reserve for those; when the configured caps do not fit, they are scaled down and the
 // scaling is logged with the keys to change.
 import { readFileSync } from 'node:fs';
@@ -39,12 +39,13 @@ export interface FittedLimits {
 }
 
 /**
- * Returns `config` with dns.tcp.max_connections (per DNS address), http.max_connections and
+ * Returns `config` with dns.tcp.max_connections (per DNS, DoT and DoH address), http.max_connections and
  * api.max_connections scaled down so that all of them together fit the descriptor budget.
  */
 export function fitConnectionLimits(config: Config, limit: number | undefined, dnsWorkers = 1): FittedLimits {
   if (limit === undefined) return { config };
-  const dnsListeners = config.dns.listen.length;
+  // DNS over TCP, TLS and HTTPS: each listener takes dns.tcp.max_connections.
+  const dnsListeners = config.dns.listen.length + config.dns.doh_listen.length + config.dns.dot_listen.length;
   const http = config.http.enabled ? config.http.max_connections : 0;
   const api = config.api.enabled ? config.api.max_connections : 0;
   const dns = config.dns.tcp.max_connections * dnsListeners;

@@ -12,6 +12,7 @@ import type { ReloadResult } from '../http/deps.ts';
 import { loadNeverBlock, type NeverBlock } from '../lists/guard.ts';
 import { loadListDir } from '../lists/list-file.ts';
 import { loadNetworkListDir, type NetworkListSnapshot } from '../lists/network-list.ts';
+import type { NetworkListRegistry } from '../lists/network-registry.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { ListSources } from '../lists/sources.ts';
 import type { ListSnapshot } from '../lists/types.ts';
@@ -25,7 +26,7 @@ import type { Resolver } from '../resolver/resolver.ts';
  */
 const LIVE_KEYS = ['segments', 'dns.allow', 'dns.rate_limit', 'dns.any', 'lists.dir', 'lists.sources', 'lists.cache_dir', 'lists.max_source_bytes', 'log.level'] as const;
 const RESTART_KEYS = [
-  ...['dns.listen', 'dns.datagram', 'dns.workers', 'dns.upstream_timeout_ms', 'dns.query_timeout_ms', 'dns.max_inflight_upstream', 'dns.upstream_0x20', 'dns.cache_size', 'dns.tcp_idle_timeout_ms', 'dns.tcp', 'dns.serve_stale', 'upstreams'],
+  ...['dns.listen', 'dns.doh_listen', 'dns.dot_listen', 'dns.doh_trusted_proxies', 'dns.datagram', 'dns.workers', 'dns.upstream_timeout_ms', 'dns.query_timeout_ms', 'dns.max_inflight_upstream', 'dns.upstream_0x20', 'dns.cache_size', 'dns.tcp_idle_timeout_ms', 'dns.tcp', 'dns.serve_stale', 'upstreams', 'upstream_tls'],
   ...['lists.feed', 'lists.homepage', 'lists.public_url', 'lists.expires', 'lists.cache_max_age_s', 'lists.signing_key_file'],
   ...['http', 'api', 'audit', 'auth', 'redis', 'instance'],
 ] as const;
@@ -40,6 +41,8 @@ export interface PolicyControlDeps {
   loadConfig?: (() => Promise<Config>) | undefined;
   /** The network lists (`<name>.networks` in lists.dir) loaded at start; a reload re-reads them. */
   networkLists?: readonly NetworkListSnapshot[];
+  /** Where the feed reads the network lists; a reload replaces them there too. */
+  networks?: NetworkListRegistry | undefined;
   /** Starts the subscribed sources of a config (none configured: undefined). */
   startSources: (config: Config) => Promise<ListSources | undefined>;
 }
@@ -145,6 +148,7 @@ export class PolicyControl {
       if (config.log.level !== this.active.log.level) this.deps.logger.level = config.log.level;
       this.active = config;
       this.networkLists = networkLists;
+      this.deps.networks?.replace(networkLists);
       this.deps.resolver.install(policy);
       if (sourcesChanged) {
         await this.sources?.stop();

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { scanAnswer } from '../dns/answer-scan.ts';
 import { EDE, FLAG, HEADER_SIZE, RCODE } from '../dns/constants.ts';
 import { edeText } from '../dns/synthesize.ts';
+import type { UpstreamKind, UpstreamTarget } from '../config/upstreams.ts';
 import type { QueryContext, ResponseHandler } from '../pipeline/context.ts';
 import type { Replier } from '../pipeline/reply.ts';
-import type { HostPort } from '../util/address.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { randomId } from './random-ids.ts';
 import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
@@ -22,10 +22,12 @@ export interface ForwarderOptions {
   serveStale: boolean;
   /** RFC 8767 client response timer: answer stale after this long without an upstream answer. */
   staleAfterMs: number;
+  /** Certificates encrypted upstreams may chain to (undefined: the default roots). */
+  upstreamCa?: string[] | undefined;
 }
 
 export interface ForwarderDeps {
-  upstreams: readonly HostPort[];
+  upstreams: readonly UpstreamTarget[];
   cache: AnswerCache;
   reply: Pick<Replier, 'synth'>;
   respond: ResponseHandler;
@@ -34,10 +36,13 @@ export interface ForwarderDeps {
 
 export interface UpstreamState {
   label: string;
+  transport: UpstreamKind;
   up: boolean;
   sent: number;
   answered: number;
   timeouts: number;
+  /** Attempts that failed early: refused, reset, TLS or HTTP errors, wrong answers. */
+  errors: number;
 }
 
 export interface ForwarderStats {
@@ -80,7 +85,7 @@ export class Forwarder {
     this.options = options;
     this.pool = new UpstreamPool<Inflight>(
       deps.upstreams,
-      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000 },
+      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000, ca: options.upstreamCa },
       (job, answer, reason) => this.onResult(job, answer, reason),
       deps.logger,
     );
@@ -105,7 +110,7 @@ export class Forwarder {
       coalesced: this.coalesced,
       inflight: this.inflight.size,
       mismatched: this.pool.stats.mismatched,
-      upstreams: this.pool.upstreams.map((u) => ({ label: u.label, up: u.downUntil <= now, sent: u.sent, answered: u.answered, timeouts: u.timeouts })),
+      upstreams: this.pool.upstreams.map((u) => ({ label: u.label, transport: u.kind, up: u.downUntil <= now, sent: u.sent, answered: u.answered, timeouts: u.timeouts, errors: u.errors })),
     };
   }
 
@@ -126,20 +131,14 @@ export class Forwarder {
     const entry: Inflight = { key, startedAt: ctx.receivedAt, waiters: [ctx], staleServed: false };
     this.inflight.set(key, entry);
     const clientQuestion = ctx.query.subarray(HEADER_SIZE, q.questionEnd);
-    const job: UpstreamJob<Inflight> = {
+    const job = this.pool.job({
       owner: entry,
       question: this.options.use0x20 ? randomizeCase(clientQuestion) : clientQuestion,
       exactQuestion: this.options.use0x20,
       dnssecOk: q.edns?.dnssecOk === true,
       checkingDisabled: (q.flags & FLAG.CD) !== 0,
       deadline: ctx.receivedAt + this.options.queryTimeoutMs,
-      attempt: 0,
-      attemptDeadline: 0,
-      id: 0,
-      upstream: undefined,
-      slot: undefined,
-      query: undefined,
-    };
+    });
     this.pool.resolve(job);
   };
 

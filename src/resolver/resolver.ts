@@ -5,6 +5,7 @@
 // cache, the forwarder with its upstream sockets, and the query counters.
 import type { Logger } from 'pino';
 import type { DecisionSink } from '../audit/types.ts';
+import type { UpstreamTarget } from '../config/upstreams.ts';
 import { HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, RCODE } from '../dns/constants.ts';
 import { isRejection, type ParsedQuery, parseQuery } from '../dns/query-parser.ts';
 import { synthesize } from '../dns/synthesize.ts';
@@ -15,7 +16,6 @@ import { createReplier, type Replier } from '../pipeline/reply.ts';
 import { createVerdicts } from '../pipeline/verdicts.ts';
 import type { ClientInfo } from '../policy/segments.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
-import type { HostPort } from '../util/address.ts';
 import { AnswerCache, type CacheStats } from './answer-cache.ts';
 import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.ts';
 
@@ -25,7 +25,7 @@ export interface ResolverOptions extends ForwarderOptions {
 }
 
 export interface ResolverDeps {
-  upstreams: readonly HostPort[];
+  upstreams: readonly UpstreamTarget[];
   decisions: DecisionSink;
   logger: Logger;
   /** Shared with the policy builder: each segment's counts come from here. */

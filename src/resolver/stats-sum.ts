@@ -38,6 +38,7 @@ export function sumResolverStats(parts: readonly ResolverStats[]): ResolverStats
         seen.sent += u.sent;
         seen.answered += u.answered;
         seen.timeouts += u.timeouts;
+        seen.errors += u.errors;
         // Down when any thread finds it down (each judges from its own sockets; an idle one always says up).
         seen.up &&= u.up;
       }

@@ -1,10 +1,14 @@
 // TCP listener (RFC 7766): 2-byte length framing across segments, pipelined queries
 // answered as they complete, idle and slow connections destroyed (not half-closed),
 // a cap on connections and on queries in flight per connection, write backpressure.
+// With `tls` it is the DNS-over-TLS listener (RFC 7858): the same framing and limits inside
+// TLS, the per-client cap counted from the TCP connection, and a deadline on the handshake.
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
+import type { MessageHandler, QueryContext, Responder, Transport } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
+import { guardTlsServer, type TlsGuardStats } from './tls-guard.ts';
 
 export interface TcpLimits {
   idleTimeoutMs: number;
@@ -35,16 +39,34 @@ export class TcpListener implements Responder {
   private readonly logger: Logger;
   private readonly limits: TcpLimits;
   private readonly address: HostPort;
+  private readonly transport: Transport;
   private sweeper: NodeJS.Timeout | undefined;
+  /** DoT only: what the TLS guards closed. */
+  readonly tlsStats: TlsGuardStats | undefined;
 
-  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, limits: TcpLimits) {
+  /** `tls`: serve DNS over TLS with this certificate and key (the handshake must finish within messageDeadlineMs). */
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, limits: TcpLimits, tls?: SecureContextOptions) {
     this.address = address;
     this.resolver = resolver;
     this.logger = logger;
     this.limits = limits;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.transport = tls === undefined ? 'tcp' : 'dot';
+    const options = { allowHalfOpen: true, noDelay: true };
+    if (tls === undefined) {
+      this.server = createServer(options, (socket) => this.admit(socket));
+    } else {
+      const server = createTlsServer({ ...options, ...tls, ALPNProtocols: ['dot'] });
+      this.tlsStats = guardTlsServer(server, { maxConnectionsPerClient: limits.maxConnectionsPerClient, handshakeTimeoutMs: limits.messageDeadlineMs });
+      server.on('secureConnection', (socket) => this.accept(socket));
+      this.server = server;
+    }
     this.server.maxConnections = limits.maxConnections;
-    this.server.on('error', (error) => this.logger.warn({ err: error }, 'tcp server error'));
+    this.server.on('error', (error) => this.logger.warn({ err: error }, `${this.transport} server error`));
+  }
+
+  /** DoT: new connections use this certificate and key; open ones keep theirs. */
+  setSecureContext(tls: SecureContextOptions): void {
+    (this.server as TlsServer).setSecureContext(tls);
   }
 
   async start(port = this.address.port): Promise<number> {
@@ -61,7 +83,8 @@ export class TcpListener implements Responder {
     return typeof bound === 'object' && bound !== null ? bound.port : port;
   }
 
-  private accept(socket: Socket): void {
+  /** Plain TCP: the per-client cap (DoT counts it in guardTlsServer, before the handshake). */
+  private admit(socket: Socket): void {
     const client = socket.remoteAddress ?? '';
     const open = this.perClient.get(client) ?? 0;
     if (open >= this.limits.maxConnectionsPerClient) {
@@ -74,6 +97,10 @@ export class TcpListener implements Responder {
       if (left <= 0) this.perClient.delete(client);
       else this.perClient.set(client, left);
     });
+    this.accept(socket);
+  }
+
+  private accept(socket: Socket): void {
     const conn: Connection = { socket, pending: EMPTY, partialSince: 0, inFlight: 0, peerEnded: false, writePaused: false, processing: false };
     this.connections.add(conn);
     socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
@@ -121,7 +148,7 @@ export class TcpListener implements Responder {
         conn.pending = rest.length === 0 ? EMPTY : rest;
         conn.partialSince = rest.length === 0 ? 0 : Date.now();
         conn.inFlight++;
-        this.resolver.handleMessage(message, client, 'tcp', this, conn, 0);
+        this.resolver.handleMessage(message, client, this.transport, this, conn, 0);
         if (conn.socket.destroyed) return;
       }
     } finally {

@@ -1,6 +1,7 @@
 // Config section `dns:`: listeners, who may query, timeouts, cache, TCP and rate limits.
 import { z } from 'zod';
 import { cidr, listenAddress } from '../fields.ts';
+import { checkEncryptedDns, encryptedDnsKeys } from './dns-encrypted.ts';
 
 const tcpSection = z
   .strictObject({
@@ -67,7 +68,9 @@ export const dnsSection = z
     rate_limit: rateLimitSection,
     any: z.enum(['hinfo', 'refuse']).default('hinfo').describe('QTYPE ANY: a minimal HINFO answer (RFC 8482) or REFUSED; never forwarded.'),
     serve_stale: serveStaleSection,
+    ...encryptedDnsKeys,
   })
+  .superRefine(checkEncryptedDns)
   .prefault({})
   .describe('The DNS service.');
 

@@ -5,12 +5,14 @@
 
 interface IndexList {
   name: string;
+  /** "networks": address prefixes (lists/<name>.networks); absent: a domain list. */
+  kind?: 'networks';
   title: string;
   description: string;
   license: string | null;
   version: string;
   entries: number;
-  hosts: number;
+  hosts?: number;
   last_modified: string;
   formats: Record<string, string>;
   sha256: Record<string, string>;
@@ -44,7 +46,7 @@ export function renderListsPage(index: Index, publicUrl: string | undefined): st
   const rows = index.lists
     .map(
       (l) => `<tr><td><b>${esc(l.title)}</b> <code>${esc(l.name)}</code><br><small>${esc(l.description)}</small></td>
-<td>${l.entries} domains<br>${l.hosts} names (hosts)</td><td><code>${esc(l.version)}</code><br><small>${esc(l.last_modified)}</small></td>
+<td>${l.kind === 'networks' ? `${l.entries} network prefixes` : `${l.entries} domains<br>${l.hosts ?? l.entries} names (hosts)`}</td><td><code>${esc(l.version)}</code><br><small>${esc(l.last_modified)}</small></td>
 <td>${Object.entries(l.formats)
         .map(([f, u]) => `<a href="${esc(abs(u))}">${esc(f)}</a>`)
         .join(' · ')}<br><small><a href="${esc(abs(l.manifest))}">sha256sums</a>${l.signature ? ` · <a href="${esc(abs(l.signature))}">signature</a>` : ''}${

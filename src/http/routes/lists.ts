@@ -21,12 +21,12 @@ import {
 import type { HttpDeps } from '../deps.ts';
 import { type Index, renderListsPage } from '../pages/lists-page.ts';
 
-export function registerListRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'config' | 'logger' | 'lists'>): void {
+export function registerListRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'config' | 'logger' | 'lists' | 'networks'>): void {
   if (!deps.config.lists.feed) return;
   // A plugin so that the signing key loads (and fails) before the server listens.
   app.register(async (scope) => {
     const log = deps.logger.child({ component: 'lists-feed' });
-    const feed = new ListFeed(deps.lists, await feedOptionsFromConfig(deps.config.lists, log));
+    const feed = new ListFeed(deps.lists, await feedOptionsFromConfig(deps.config.lists, log), deps.networks);
     log.info({ signing_key: deps.config.lists.signing_key_file, sha256: feed.publicKeyFingerprint, public_url: deps.config.lists.public_url ?? null }, 'lists: feed ready');
     if (!deps.config.lists.public_url) log.warn('lists.public_url is not set: the page at / shows paths, not full addresses, and files carry no Homepage (set it to the address subscribers use)');
     feed.start((error) => log.error({ err: error }, 'rendering a list failed'));
@@ -58,7 +58,7 @@ export function registerListRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'c
 
     scope.get<{ Params: { name: string; format: string } }>('/lists/:name/:format', async (request, reply) => {
       const { name, format } = request.params;
-      const publication = await feed.publication(name);
+      const publication = await feed.anyPublication(name);
       if (!publication) return notFound(reply, `no list "${name}"; GET /lists for the index`);
       if (format === CHANGES_NAME || format === CHANGES_JSON_NAME || format === CHANGES_ATOM_NAME) {
         const changes = publication.changes;
@@ -84,7 +84,7 @@ export function registerListRoutes(app: FastifyInstance, deps: Pick<HttpDeps, 'c
 }
 
 function newestChange(feed: ListFeed): Date | undefined {
-  const times = feed.published().map((s) => s.lastModified.getTime());
+  const times = [...feed.published(), ...feed.publishedNetworks()].map((s) => s.lastModified.getTime());
   return times.length > 0 ? new Date(Math.max(...times)) : undefined;
 }
 

@@ -26,12 +26,35 @@ export interface Renderer {
   render(snapshot: ListSnapshot, options: RenderOptions): string;
 }
 
+/** What a network renderer reads: the list as network-list.ts parses it. */
+export interface NetworkRenderSource extends HeaderSource {
+  readonly name: string;
+  /** Sorted, unique prefixes ("71.18.1.0/24", "2605:340::/47"). */
+  readonly networks: readonly string[];
+  readonly entries: readonly { prefix: string; seen: string; asn: string; sources: readonly string[]; note: string }[];
+  readonly sourceCodes: Readonly<Record<string, string>>;
+}
+
+export interface NetworkRenderer {
+  /** URL path segment: /lists/<name>/<format>. */
+  readonly format: string;
+  /** File name used by `lists build` and in sha256sums. */
+  readonly fileName: (list: string) => string;
+  readonly contentType: string;
+  /** The "Syntax:" header value: which consumers take this file. */
+  readonly syntax: string;
+  render(list: NetworkRenderSource, options: RenderOptions): string;
+}
+
 /** Names for exact-match consumers: the blocking domains plus known hosts under them. */
 export function exactNames(snapshot: ListSnapshot): readonly string[] {
   return snapshot.hosts ?? snapshot.domains;
 }
 
-export function headerFields(snapshot: ListSnapshot, options: RenderOptions, syntax: string, entries: number): [string, string][] {
+/** What a header shows of a list: domain lists and network lists both have these. */
+export type HeaderSource = Pick<ListSnapshot, 'title' | 'description' | 'license' | 'version' | 'lastModified'>;
+
+export function headerFields(snapshot: HeaderSource, options: RenderOptions, syntax: string, entries: number): [string, string][] {
   // Without a configured address the file cannot name its homepage: a relative "/" would
   // point at nothing on the subscriber's machine, so the line is left out.
   const fields: [string, string][] = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidr, domainName, envName, listenAddress, listName, upstreamAddress } from '../../../src/config/fields.ts';
+import { cidr, domainName, envName, listenAddress, listName } from '../../../src/config/fields.ts';
 
 const message = (result: { success: boolean; error?: { issues: { message: string }[] } }): string => result.error?.issues.map((i) => i.message).join('; ') ?? '';
 
@@ -8,11 +8,6 @@ describe('config field schemas', () => {
     expect(listenAddress.safeParse('127.0.0.1:1053').success).toBe(true);
     expect(listenAddress.safeParse('[::1]:53').success).toBe(true);
     expect(message(listenAddress.safeParse('localhost:x'))).toContain('write "127.0.0.1:1053" or "[::1]:1053"');
-  });
-
-  it('upstreams need a real port', () => {
-    expect(upstreamAddress.safeParse('192.0.2.53:53').success).toBe(true);
-    expect(message(upstreamAddress.safeParse('192.0.2.53:0'))).toContain('an upstream needs a real port');
   });
 
   it('networks, domains, list names and environment variable names', () => {

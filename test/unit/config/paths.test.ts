@@ -28,12 +28,15 @@ describe('configPath', () => {
       'audit.dir',
       'audit.pseudonym_secret_file',
       'audit.signing_key_file',
+      'dns.tls.cert_file',
+      'dns.tls.key_file',
       'http.tls.cert_file',
       'http.tls.key_file',
       'lists.cache_dir',
       'lists.dir',
       'lists.signing_key_file',
       'lists.sources[].file',
+      'upstream_tls.ca_file',
     ]);
   });
 

@@ -43,6 +43,15 @@ describe('fitConnectionLimits', () => {
     expect(fitted.scaled).toMatchObject({ limit: 1024, budget: 1024 - RESERVED_DESCRIPTORS, before: { 'dns.tcp.max_connections': 1024 } });
   });
 
+  it('counts the DoH and DoT listeners with the DNS-over-TCP ones: each takes dns.tcp.max_connections', () => {
+    const tls = { cert_file: '/x.pem', key_file: '/x.key' };
+    const c = config({ dns: { listen: ['127.0.0.1:53'], doh_listen: ['127.0.0.1:443'], dot_listen: ['127.0.0.1:853'], tls }, http: { enabled: false }, api: { enabled: false } });
+    // Three listeners of 1,024 do not fit 2,100 descriptors; each gets a third.
+    const n = fitConnectionLimits(c, RESERVED_DESCRIPTORS + 2100).config;
+    expect(n.dns.tcp.max_connections * 3).toBeLessThanOrEqual(2100);
+    expect(n.dns.tcp.max_connections).toBe(700);
+  });
+
   it('counts only enabled HTTP listeners, and never goes below one connection', () => {
     const off = fitConnectionLimits(config({ http: { enabled: false }, api: { enabled: false } }), RESERVED_DESCRIPTORS + 20).config;
     expect(off.dns.tcp.max_connections).toBeLessThanOrEqual(10);

@@ -7,11 +7,13 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Config, configSchema } from '../../../src/config/schema.ts';
 import { loadListDir } from '../../../src/lists/list-file.ts';
+import { NetworkListRegistry } from '../../../src/lists/network-registry.ts';
 import { ListRegistry } from '../../../src/lists/registry.ts';
 import { QueryCounters } from '../../../src/pipeline/counters.ts';
 import { buildPolicySnapshot, policyInputFromConfig } from '../../../src/policy/snapshot.ts';
 import { PolicyControl } from '../../../src/replica/policy-control.ts';
 import { Resolver } from '../../../src/resolver/resolver.ts';
+import { parseUpstream, type UpstreamTarget } from '../../../src/config/upstreams.ts';
 
 const OPTIONS = { queryTimeoutMs: 500, upstreamTimeoutMs: 200, upstreamSockets: 1, maxInflight: 10, use0x20: false, serveStale: false, staleAfterMs: 1800, cacheSize: 10, maxStaleSeconds: 0 };
 const silent = pino({ level: 'silent' });
@@ -34,10 +36,11 @@ async function setup(loadConfig?: () => Promise<Config>) {
   const lists = new ListRegistry();
   for (const l of await loadListDir(dir)) lists.set(l);
   const counters = new QueryCounters();
-  const resolver = new Resolver({ upstreams: [{ host: '127.0.0.1', port: 9, family: 4 }], decisions: sink, logger: silent, counters }, OPTIONS, buildPolicySnapshot(policyInputFromConfig(initial, lists.all()), { countsFor: counters.forSegment }));
-  const control = new PolicyControl(initial, undefined, { resolver, lists, counters, logger: silent, loadConfig, startSources: async () => undefined });
+  const resolver = new Resolver({ upstreams: [parseUpstream('127.0.0.1:9') as UpstreamTarget], decisions: sink, logger: silent, counters }, OPTIONS, buildPolicySnapshot(policyInputFromConfig(initial, lists.all()), { countsFor: counters.forSegment }));
+  const networks = new NetworkListRegistry();
+  const control = new PolicyControl(initial, undefined, { resolver, lists, counters, logger: silent, loadConfig, networks, startSources: async () => undefined });
   stops.push(() => control.stop(), () => resolver.stop());
-  return { dir, initial, lists, resolver, control };
+  return { dir, initial, lists, resolver, control, networks };
 }
 
 describe('PolicyControl', () => {
@@ -58,6 +61,16 @@ describe('PolicyControl', () => {
     expect(result.message).toBe('in force: segments changed');
     expect(control.config.segments[0]?.action).toBe('log');
     expect(resolver.currentPolicy.segments[0]?.action).toBe('log');
+  });
+
+  it('re-reads the network lists on reload, enforces them and hands them to the feed', async () => {
+    const { dir, resolver, control, networks } = await setup();
+    await writeFile(join(dir, 'extra.networks'), '# title: Extra\n# source: T  test\n192.0.2.0/24  2026-12-02  AS64500  T\n');
+    const result = await control.reload('test', configSchema.parse({ upstreams: ['127.0.0.1:9'], lists: { dir }, segments: [{ name: 'service', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok', 'extra'] }] }));
+    expect(result.ok).toBe(true);
+    expect(networks.all().map((l) => l.name)).toEqual(['bytedance-networks', 'extra']);
+    expect(resolver.currentPolicy.lists.map((l) => l.name)).toContain('extra');
+    expect(resolver.currentPolicy.networks.matchV4(Buffer.from([192, 0, 2, 9]), 0, resolver.currentPolicy.segments[0]?.netMask ?? 0)?.prefix).toBe('192.0.2.0/24');
   });
 
   it('refuses a policy naming an unknown list and keeps everything as it was', async () => {

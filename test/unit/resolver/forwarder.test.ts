@@ -9,6 +9,7 @@ import { AnswerCache } from '../../../src/resolver/answer-cache.ts';
 import { Forwarder, type ForwarderOptions } from '../../../src/resolver/forwarder.ts';
 import { encodeReply, rr, StubUpstream } from '../../helpers/stub-upstream.ts';
 import { contextFor, recordingReplier } from '../pipeline/helpers.ts';
+import { parseUpstream, type UpstreamTarget } from '../../../src/config/upstreams.ts';
 
 const OPTIONS: ForwarderOptions = { queryTimeoutMs: 800, upstreamTimeoutMs: 300, upstreamSockets: 2, maxInflight: 2, use0x20: false, serveStale: true, staleAfterMs: 5000 };
 
@@ -30,7 +31,7 @@ async function setup(handlerDelayMs = 0) {
   const reply = recordingReplier();
   const relayed: Relayed[] = [];
   const forwarder = new Forwarder(
-    { upstreams: [{ host: '127.0.0.1', port: upstream.port, family: 4 }], cache, reply, respond: (ctx, answer, scan, _age, source) => void relayed.push({ ctx, answer, scan, source }), logger: pino({ level: 'silent' }) },
+    { upstreams: [parseUpstream(`127.0.0.1:${upstream.port}`) as UpstreamTarget], cache, reply, respond: (ctx, answer, scan, _age, source) => void relayed.push({ ctx, answer, scan, source }), logger: pino({ level: 'silent' }) },
     OPTIONS,
   );
   await forwarder.start();

@@ -9,6 +9,7 @@ import { QueryCounters } from '../../../src/pipeline/counters.ts';
 import { Resolver } from '../../../src/resolver/resolver.ts';
 import { buildQuery, decode } from '../../helpers/dns-client.ts';
 import { testPolicy } from '../pipeline/helpers.ts';
+import { parseUpstream, type UpstreamTarget } from '../../../src/config/upstreams.ts';
 
 function recorder(): Responder & { sent: Buffer[]; dropped: number } {
   const r = { sent: [] as Buffer[], dropped: 0, send: (_ctx: QueryContext, response: Buffer) => void r.sent.push(response), noReply: () => void r.dropped++ };
@@ -30,7 +31,7 @@ afterEach(async () => {
 /** The counters must be the ones the policy's segments count into (as src/app.ts wires them). */
 async function resolver(counters = new QueryCounters(), policy = testPolicy({}, counters), decisions = sink()): Promise<{ resolver: Resolver; counters: QueryCounters }> {
   // An upstream nobody answers on: these tests never reach it.
-  const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: 9, family: 4 }], decisions, logger: pino({ level: 'silent' }), counters }, OPTIONS, policy);
+  const r = new Resolver({ upstreams: [parseUpstream('127.0.0.1:9') as UpstreamTarget], decisions, logger: pino({ level: 'silent' }), counters }, OPTIONS, policy);
   await r.start();
   resolvers.push(r);
   return { resolver: r, counters };

@@ -1,10 +1,16 @@
 // The TCP listener (RFC 7766) with real connections and a handler that answers by echoing,
 // at once or later, so framing, pipelining and the limits can be seen from the client side.
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageHandler, QueryContext, Responder } from '../../../src/pipeline/context.ts';
 import { type TcpLimits, TcpListener } from '../../../src/server/tcp-listener.ts';
+import { dotExchange } from '../../helpers/encrypted-dns-client.ts';
+import { makeTestCert } from '../../helpers/tls-certs.ts';
 
 const logger = pino({ level: 'silent' });
 const LIMITS: TcpLimits = { idleTimeoutMs: 300, messageDeadlineMs: 400, maxConnections: 10, maxConnectionsPerClient: 2, maxInFlightPerConnection: 2 };
@@ -116,5 +122,38 @@ describe('TcpListener', () => {
     socket.end(frame(Buffer.from('last')));
     await socket.gone;
     expect(socket.frames).toEqual(['last']);
+  });
+});
+
+describe('TcpListener with TLS (DNS over TLS)', () => {
+  const cert = makeTestCert(mkdtempSync(join(tmpdir(), 'dnsward-dot-unit-')), 'dot');
+  const tls = { cert: readFileSync(cert.cert), key: readFileSync(cert.key) };
+
+  it('frames messages inside TLS like TCP and tells the handler the transport is dot', async () => {
+    const transports: string[] = [];
+    const handler: MessageHandler = {
+      handleMessage(buf, _client, transport, responder, replyTo) {
+        transports.push(transport);
+        responder.send({ replyTo } as QueryContext, Buffer.from(buf));
+      },
+    };
+    const listener = new TcpListener({ host: '127.0.0.1', port: 0, family: 4 }, handler, logger, LIMITS, tls);
+    listeners.push(listener);
+    const port = await listener.start();
+    const { replies } = await dotExchange(port, [Buffer.from('first'), Buffer.from('second')], { ca: cert.cert });
+    expect(replies.map((r) => r.toString())).toEqual(['first', 'second']);
+    expect(transports).toEqual(['dot', 'dot']);
+  });
+
+  it('closes a connection that never completes its handshake, and one idle after it', async () => {
+    const listener = new TcpListener({ host: '127.0.0.1', port: 0, family: 4 }, echo(0), logger, LIMITS, tls);
+    listeners.push(listener);
+    const port = await listener.start();
+    const raw = await open(port);
+    const idle = tlsConnect({ port, host: '127.0.0.1', ca: tls.cert });
+    idle.on('error', () => undefined);
+    await new Promise((r) => idle.once('secureConnect', r));
+    await Promise.all([raw.gone, new Promise((r) => idle.once('close', r))]);
+    expect(listener.tlsStats?.handshakeTimeouts).toBe(1);
   });
 });

@@ -33,6 +33,14 @@ describe('renderListsPage', () => {
     expect(renderListsPage({ homepage: null, signing_key: null, signing_key_sha256: null, lists: [list('')] }, undefined)).not.toContain('not enforced');
   });
 
+  it('counts a network list in prefixes, a domain list in domains and hosts', () => {
+    const networks = { ...list(''), name: 'bytedance-networks', kind: 'networks' as const, entries: 136, hosts: undefined, formats: { cidr: '/lists/bytedance-networks/cidr' } };
+    const html = renderListsPage({ homepage: null, signing_key: null, signing_key_sha256: null, lists: [list(''), networks] }, undefined);
+    expect(html).toContain('<td>136 network prefixes</td>');
+    expect(html).toContain('<td>2 domains<br>3 names (hosts)</td>');
+    expect(html).toContain('<a href="/lists/bytedance-networks/cidr">cidr</a>');
+  });
+
   it('without a public URL: links are paths, copy-paste addresses start with <server>, and the page says so', () => {
     const html = renderListsPage({ homepage: null, signing_key: '/lists/signing-key.pem', signing_key_sha256: 'ab'.repeat(32), lists: [list('')] }, undefined);
     expect(html).toContain('<a href="/lists/tiktok/adblock">adblock</a>');

@@ -1,0 +1,190 @@
+// Plain DNS to upstreams over UDP (RFC 5452 forgery resilience), one transport for every UDP
+// upstream. dns2's clients are not used: they do not check the question or QR (see
+// shared/research/dns2-and-standards.md). Instead: a pool of UDP sockets on kernel-chosen
+// random ports, rotated continuously; a CSPRNG ID per query; a reply is accepted only from
+// the upstream's address and port, with QR=1, our ID and our question. TC=1 answers are
+// retried over TCP.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Logger } from 'pino';
+import { FLAG, HEADER_SIZE } from '../dns/constants.ts';
+import { randomBelow, randomId } from './random-ids.ts';
+import { buildUpstreamQuery, replyQuestionMatches } from './upstream-message.ts';
+import { tcpQuery } from './upstream-tcp.ts';
+import type { Attempt, TransportEvents, UpstreamTransport } from './upstream-transport.ts';
+
+/** Truncated answers retried over TCP at once, at most (each holds a socket). */
+export const MAX_TCP_RETRIES_IN_FLIGHT = 64;
+
+interface SocketSlot<J> {
+  socket: Socket;
+  family: 4 | 6;
+  pending: Map<number, J>;
+}
+
+/** An attempt retried over TCP: its cancel switch. */
+interface TcpRetry {
+  cancel: () => void;
+}
+
+export interface UdpTransportOptions {
+  /** Sockets per address family; each query picks one at random. */
+  sockets: number;
+  /** How often one socket is replaced by a new one on a fresh random port (ms). */
+  rotateMs: number;
+}
+
+export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
+  /** Truncated answers retried over TCP so far. */
+  tcpRetries = 0;
+  private readonly families: readonly (4 | 6)[];
+  private readonly options: UdpTransportOptions;
+  private readonly events: TransportEvents<J>;
+  private readonly logger: Logger;
+  private readonly slots: { 4: SocketSlot<J>[]; 6: SocketSlot<J>[] } = { 4: [], 6: [] };
+  private readonly retiring: SocketSlot<J>[] = [];
+  private readonly retries = new Set<TcpRetry>();
+  private rotator: NodeJS.Timeout | undefined;
+  private rotateNext = 0;
+  private tcpInFlight = 0;
+  private closed = false;
+
+  constructor(families: readonly (4 | 6)[], options: UdpTransportOptions, events: TransportEvents<J>, logger: Logger) {
+    this.families = families;
+    this.options = options;
+    this.events = events;
+    this.logger = logger;
+  }
+
+  async start(): Promise<void> {
+    for (const family of this.families) {
+      for (let i = 0; i < this.options.sockets; i++) this.slots[family].push(await this.openSlot(family));
+    }
+    this.rotator = setInterval(() => void this.rotate(), this.options.rotateMs);
+    this.rotator.unref();
+  }
+
+  send(job: J): void {
+    const target = (job.upstream as NonNullable<J['upstream']>).target;
+    const slots = this.slots[target.family === 6 ? 6 : 4];
+    const slot = slots[randomBelow(slots.length)] as SocketSlot<J>;
+    let id = randomId();
+    while (slot.pending.has(id)) id = randomId();
+    job.id = id;
+    job.handle = slot;
+    job.query = buildUpstreamQuery(id, job.question, job.dnssecOk, job.checkingDisabled);
+    slot.pending.set(id, job);
+    slot.socket.send(job.query, target.port, target.host);
+  }
+
+  cancel(job: J): void {
+    const handle = job.handle as SocketSlot<J> | TcpRetry | undefined;
+    job.handle = undefined;
+    if (handle === undefined) return;
+    if ('pending' in handle) {
+      if (handle.pending.get(job.id) === job) handle.pending.delete(job.id);
+    } else {
+      handle.cancel();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.rotator);
+    for (const slot of [...this.slots[4], ...this.slots[6], ...this.retiring]) {
+      for (const job of slot.pending.values()) job.handle = undefined;
+      slot.pending.clear();
+      slot.socket.close();
+    }
+    for (const retry of this.retries) retry.cancel();
+  }
+
+  private async openSlot(family: 4 | 6): Promise<SocketSlot<J>> {
+    const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+    const slot: SocketSlot<J> = { socket, family, pending: new Map() };
+    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(slot, msg, rinfo));
+    socket.on('error', (error) => this.logger.warn({ err: error }, 'upstream socket error'));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, family === 4 ? '0.0.0.0' : '::', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    return slot;
+  }
+
+  /** Replaces one socket with a fresh one (new random port); old ones close once they have drained. */
+  private async rotate(): Promise<void> {
+    for (let i = this.retiring.length - 1; i >= 0; i--) {
+      const slot = this.retiring[i] as SocketSlot<J>;
+      if (slot.pending.size > 0) continue;
+      slot.socket.close();
+      this.retiring.splice(i, 1);
+    }
+    for (const family of this.families) {
+      const slots = this.slots[family];
+      if (slots.length === 0 || this.closed) continue;
+      const index = this.rotateNext % slots.length;
+      const fresh = await this.openSlot(family).catch(() => undefined);
+      if (!fresh || this.closed) {
+        fresh?.socket.close();
+        continue;
+      }
+      this.retiring.push(slots[index] as SocketSlot<J>);
+      slots[index] = fresh;
+    }
+    this.rotateNext++;
+  }
+
+  private onMessage(slot: SocketSlot<J>, msg: Buffer, rinfo: RemoteInfo): void {
+    if (msg.length < HEADER_SIZE) {
+      this.events.mismatched();
+      return;
+    }
+    const job = slot.pending.get(msg.readUInt16BE(0));
+    const target = job?.upstream?.target;
+    if (
+      job === undefined ||
+      target === undefined ||
+      rinfo.port !== target.port ||
+      rinfo.address !== target.host ||
+      (msg.readUInt16BE(2) & FLAG.QR) === 0 ||
+      !replyQuestionMatches(msg, job)
+    ) {
+      this.events.mismatched();
+      return;
+    }
+    slot.pending.delete(job.id);
+    if (msg.readUInt16BE(2) & FLAG.TC) {
+      this.retryOverTcp(job, target.host, target.port);
+      return;
+    }
+    job.handle = undefined;
+    this.events.answered(job, msg);
+  }
+
+  private retryOverTcp(job: J, host: string, port: number): void {
+    // Each retry holds a descriptor: a bounded number at once (src/replica/fd-budget.ts counts on it).
+    if (this.tcpInFlight >= MAX_TCP_RETRIES_IN_FLIGHT) {
+      job.handle = undefined;
+      this.events.failed(job, 'tcp-busy');
+      return;
+    }
+    this.tcpRetries++;
+    this.tcpInFlight++;
+    // The retry may take what is left of the query's budget, not just this attempt's.
+    job.attemptDeadline = job.deadline;
+    const retry: TcpRetry = { cancel: () => undefined };
+    job.handle = retry;
+    this.retries.add(retry);
+    const remaining = Math.max(job.deadline - Date.now(), 1);
+    retry.cancel = tcpQuery(host, port, job.query as Buffer, (reply) => replyQuestionMatches(reply, job), remaining, (answer, reason) => {
+      this.tcpInFlight--;
+      this.retries.delete(retry);
+      if (job.handle !== retry || this.closed) return;
+      job.handle = undefined;
+      if (answer) this.events.answered(job, answer);
+      else this.events.failed(job, reason);
+    });
+  }
+}

@@ -1,0 +1,86 @@
+// UdpTransport against a UDP/TCP stub upstream on loopback.
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Attempt } from '../../../src/resolver/upstream-transport.ts';
+import { UdpTransport } from '../../../src/resolver/upstream-udp.ts';
+import { encodeReply, rr, StubUpstream } from '../../helpers/stub-upstream.ts';
+import { attempt, RecordingEvents, upstreamFor } from '../../helpers/upstream-attempts.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup(stub: StubUpstream): Promise<{ udp: UdpTransport<Attempt>; events: RecordingEvents; send: (name: string) => Attempt }> {
+  await stub.start();
+  const events = new RecordingEvents();
+  const udp = new UdpTransport<Attempt>([4], { sockets: 2, rotateMs: 60_000 }, events, pino({ level: 'silent' }));
+  await udp.start();
+  cleanup.push(() => stub.stop(), () => udp.close());
+  const upstream = upstreamFor(`127.0.0.1:${stub.port}`);
+  const send = (name: string): Attempt => {
+    const job = attempt(upstream, name);
+    udp.send(job);
+    return job;
+  };
+  return { udp, events, send };
+}
+
+describe('UdpTransport', () => {
+  it('sends with a random ID and reports the matching answer', async () => {
+    const stub = new StubUpstream();
+    const { events, send } = await setup(stub);
+    const job = send('plain.example');
+    const [outcome] = await events.until(1);
+    expect(stub.received[0]?.id).toBe(job.id);
+    expect(outcome?.answer?.readUInt16BE(0)).toBe(job.id);
+    expect(job.handle).toBeUndefined();
+  });
+
+  it('drops a reply with another ID or question, counts it, and takes the real one', async () => {
+    const stub = new StubUpstream((q) => {
+      const wrongId = encodeReply(q.raw, { answers: [rr.a(q.qname, '192.0.2.66')] }, true);
+      wrongId.writeUInt16BE((q.id + 1) & 0xffff, 0);
+      const wrongName = Buffer.from(encodeReply(q.raw, { answers: [] }, true));
+      wrongName[13] = 0x7a;
+      return [wrongId, wrongName, encodeReply(q.raw, { answers: [rr.a(q.qname, '192.0.2.7')] }, true)];
+    });
+    const { events, send } = await setup(stub);
+    send('spoofed.example');
+    const [outcome] = await events.until(1);
+    expect(outcome?.answer?.includes(Buffer.from([192, 0, 2, 7]))).toBe(true);
+    expect(events.mismatches).toBe(2);
+  });
+
+  it('retries a truncated answer over TCP with the rest of the query budget', async () => {
+    const stub = new StubUpstream((q) => ({ truncateUdp: true, answers: [rr.a(q.qname, '192.0.2.9')] }));
+    const { udp, events, send } = await setup(stub);
+    const job = send('big.example');
+    const [outcome] = await events.until(1);
+    expect((outcome?.answer?.readUInt16BE(2) ?? 0x0200) & 0x0200).toBe(0);
+    expect(outcome?.answer?.includes(Buffer.from([192, 0, 2, 9]))).toBe(true);
+    expect(stub.received.map((q) => q.transport)).toEqual(['udp', 'tcp']);
+    expect(udp.tcpRetries).toBe(1);
+    expect(job.attemptDeadline).toBe(job.deadline);
+  });
+
+  it('after cancel, a late reply is only counted as mismatched', async () => {
+    let release: (() => void) | undefined;
+    const stub = new StubUpstream((q) => {
+      if (q.qname !== 'late.example') return { answers: [rr.a(q.qname, '192.0.2.1')] };
+      release = () => stub.sendRaw(encodeReply(q.raw, { answers: [rr.a(q.qname, '192.0.2.1')] }, true), q.port);
+      return 'drop';
+    });
+    const { udp, events, send } = await setup(stub);
+    const job = send('late.example');
+    for (let i = 0; i < 100 && release === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    udp.cancel(job);
+    release?.();
+    for (let i = 0; i < 100 && events.mismatches === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(events.mismatches).toBe(1);
+    send('next.example');
+    const outcomes = await events.until(1);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]?.job).not.toBe(job);
+  });
+});
