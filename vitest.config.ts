@@ -9,6 +9,7 @@ const UDP_SUITES = [
   'test/integration/hardening-*.test.ts',
   'test/integration/lists-resolver.test.ts',
   'test/integration/audit-resolver.test.ts',
+  'test/integration/replica-workers.test.ts',
   'test/fuzz/**/*.test.ts',
 ];
 const mainPath = process.env.DNSWARD_DATAGRAM || (process.platform === 'linux' ? 'addon' : 'dgram');

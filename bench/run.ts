@@ -50,6 +50,7 @@ const HELP = `npm run bench -- [options]
                          over UDP, DNS over TLS and DNS over HTTPS (names dnsward-via-udp|dot|doh)
   --redis URL            also run dnsward with shared state in this Redis (redis://127.0.0.1:6379/0), as
                          "dnsward-redis", measured in turn with "dnsward" (keys under its own prefix, deleted after)
+  --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
   --markdown             print the tables as Markdown
@@ -85,6 +86,7 @@ const { values: opt } = parseArgs({
     'big-duration': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     redis: { type: 'string' },
+    'dns-workers': { type: 'string' },
     'encrypted-upstreams': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'json-file': { type: 'string' },
@@ -149,6 +151,7 @@ if (opt.redis !== undefined && !/^rediss?:\/\//.test(opt.redis)) {
   process.stderr.write(`bench: --redis must be a redis:// or rediss:// URL, got "${opt.redis}"\n`);
   process.exit(2);
 }
+const dnsWorkers = opt['dns-workers'] === undefined ? undefined : opt['dns-workers'] === 'auto' ? ('auto' as const) : Math.round(positive('dns-workers', opt['dns-workers']));
 /** Keys of this run's dnsward-redis, deleted at the end. */
 const REDIS_PREFIX = `dnsward:bench-${process.pid}-${Date.now().toString(36)}:`;
 const pdnsThreads = Math.round(positive('pdns-threads', opt['pdns-threads']));
@@ -367,6 +370,7 @@ async function bigListRun(dir: string, upstreamPort: number, files: Files, refer
     nodeArgs: opt['node-arg'],
     name: 'dnsward-1m',
     readyTimeoutMs: 60_000,
+    ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}),
     noWait: true,
   });
   const start = Date.now();
@@ -444,7 +448,7 @@ async function main(): Promise<void> {
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
         const encrypted = opt.encrypted ? makeBenchCert(tmp) : undefined;
-        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, encrypted }));
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, encrypted, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         if (opt['response-ip']) {
           // The same instance plus the network list: the difference is the response-ip stage.
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000 }));
@@ -459,7 +463,7 @@ async function main(): Promise<void> {
         }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
-          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis }));
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         }
       }
     } catch (error) {

@@ -2,6 +2,7 @@
 // the block log, the resolver with its policy, DNS listeners, and the two HTTP listeners
 // (public feed, private API). reload() re-reads config and lists without a restart; stop()
 // undoes everything in reverse order.
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { type AuditSink, createAuditReader, createAuditSink } from './audit/index.ts';
@@ -20,6 +21,7 @@ import { loadListDir } from './lists/list-file.ts';
 import { loadNetworkListDir } from './lists/network-list.ts';
 import { NetworkListRegistry } from './lists/network-registry.ts';
 import { ListRegistry } from './lists/registry.ts';
+import { useSharedMemory } from './lists/set-memory.ts';
 import type { ListSources, SourceShare } from './lists/sources.ts';
 import { createMetrics } from './metrics.ts';
 import { QueryCounters } from './pipeline/counters.ts';
@@ -29,7 +31,9 @@ import { bindEncryptedListeners, type EncryptedListeners } from './replica/encry
 import { descriptorLimit, fitConnectionLimits } from './replica/fd-budget.ts';
 import { HealthMonitor } from './replica/health.ts';
 import { logPolicy, PolicyControl } from './replica/policy-control.ts';
-import { Resolver } from './resolver/resolver.ts';
+import { Resolver, type ResolverStats } from './resolver/resolver.ts';
+import { sumResolverStats } from './resolver/stats-sum.ts';
+import { DnsWorkers } from './replica/dns-workers.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
 import { createSharedState } from './state/index.ts';
 import type { SharedState } from './state/types.ts';
@@ -45,7 +49,12 @@ export interface RunningDnsward {
   readonly http: BoundAddress | undefined;
   /** Bound address of the private API (health, metrics, auditor and admin API), when enabled. */
   readonly api: BoundAddress | undefined;
+  /** The main thread's resolver (all of DNS with dns.workers 1; TCP, DoT and DoH otherwise). */
   readonly resolver: Resolver;
+  /** The resolver's stats summed over the main thread and the DNS worker threads. */
+  stats(): ResolverStats;
+  /** The DNS worker threads (dns.workers > 1), once started. */
+  workers(): DnsWorkers | undefined;
   readonly lists: ListRegistry;
   readonly health: HealthMonitor;
   /** This replica's part in the fleet (shared state, organisation entries, change log). */
@@ -74,11 +83,13 @@ export interface StartOptions {
 
 export async function startDnsward(configured: Config, options: StartOptions): Promise<RunningDnsward> {
   const logger = options.logger;
-  const fitted = fitConnectionLimits(configured, descriptorLimit());
+  const fitted = fitConnectionLimits(configured, descriptorLimit(), dnsWorkerCount(configured));
   if (fitted.scaled) {
     logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
   }
   const config = fitted.config;
+  // DNS worker threads read the lists where the main thread loads them: in shared memory from the first one.
+  if (dnsWorkerCount(config) > 1) useSharedMemory();
   const { targets: upstreams, ca: upstreamCa } = await resolveUpstreams(config.upstreams, config.upstream_tls?.ca_file);
 
   const lists = new ListRegistry();
@@ -112,9 +123,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
 
   // The policy in force is one snapshot, rebuilt and swapped whole when a list or the config changes.
   const counters = new QueryCounters();
-  const resolver = new Resolver(
-    { upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters },
-    {
+  const resolverOptions = {
       queryTimeoutMs: config.dns.query_timeout_ms,
       upstreamTimeoutMs: config.dns.upstream_timeout_ms,
       upstreamSockets: 16,
@@ -125,12 +134,29 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
       upstreamCa,
-    },
+  };
+  const resolver = new Resolver(
+    { upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters },
+    resolverOptions,
     buildPolicySnapshot(policyInputFromConfig(config, lists.all(), networkLists), { countsFor: counters.forSegment }),
   );
   logPolicy(logger.child({ component: 'lists' }), resolver.currentPolicy, 0);
+  // With dns.workers > 1 the worker threads answer UDP; every policy installed here goes to them too.
+  const workerCount = dnsWorkerCount(config);
+  let workers: DnsWorkers | undefined;
+  const enforcer = {
+    get currentPolicy(): PolicySnapshot {
+      return resolver.currentPolicy;
+    },
+    install(policy: PolicySnapshot): void {
+      resolver.install(policy);
+      workers?.install(policy);
+    },
+  };
+  // Stats of the whole process: the main thread's resolver (TCP) and every worker's (UDP).
+  const allStats = { stats: (): ResolverStats => sumResolverStats([resolver.stats(), ...(workers?.stats().map((w) => w.resolver) ?? [])]) };
   const control = new PolicyControl(config, sources, {
-    resolver,
+    resolver: enforcer,
     lists,
     counters,
     logger,
@@ -146,14 +172,14 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     instance: config.instance,
     version: VERSION,
     ready: () => ready,
-    resolver,
+    resolver: allStats,
     audit,
     sources: () => control.listSources?.status() ?? {},
     ...(state.kind === 'redis' ? { redis: () => ({ ...state.status(), spooled: fleet.stats().spooled }) } : {}),
     fleet: () => fleet.degradations(),
     lists: () => lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.set?.size ?? l.domains.length })),
   });
-  const metrics = createMetrics({ resolver, lists, audit, sources: () => control.listSources?.status() ?? {}, fleet: config.redis ? fleet : undefined });
+  const metrics = createMetrics({ resolver: allStats, refresh: () => workers?.refresh() ?? Promise.resolve(), lists, audit, sources: () => control.listSources?.status() ?? {}, fleet: config.redis ? fleet : undefined });
   fleet.start({
     version: VERSION,
     audit,
@@ -165,6 +191,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let privateApp: FastifyInstance | undefined;
   const reload = async (requestedBy: string, next?: Config): Promise<ReloadResult> => {
     const result = await control.reload(requestedBy, next);
+    // Answered once every worker enforces what was installed.
+    await workers?.settled();
     if (result.ok) await reloadTls(control.config, feed, privateApp, encrypted, logger);
     return result;
   };
@@ -188,6 +216,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     await control.stop();
     await dns?.close();
     await encrypted?.close();
+    // Their last decisions reach the block log before it closes.
+    await workers?.stop();
     await resolver.stop();
     await decisions.close();
     // After the block log: its last events still go into the fleet-wide stream.
@@ -198,8 +228,25 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let httpAddress: BoundAddress | undefined;
   let apiAddress: BoundAddress | undefined;
   try {
-    dns = await bindDnsListeners(config.dns, resolver, logger);
+    dns = await bindDnsListeners(config.dns, resolver, logger, { reusePort: workerCount > 1 });
     encrypted = await bindEncryptedListeners(config.dns, resolver, logger);
+    if (workerCount > 1) {
+      const initial = resolver.currentPolicy;
+      workers = await DnsWorkers.start({
+        count: workerCount,
+        listen: config.dns.listen.map((text, i) => ({ ...(parseHostPort(text, 53) as HostPort), port: dns?.bound[i]?.port ?? 0 })),
+        datagram: config.dns.datagram,
+        upstreams,
+        resolver: resolverOptions,
+        policy: initial,
+        decisions,
+        logger,
+      });
+      // A list that changed while they started was installed here only.
+      if (resolver.currentPolicy !== initial) workers.install(resolver.currentPolicy);
+      // The workers' sockets hold the addresses now; the main thread keeps TCP.
+      await dns.closeUdp();
+    }
     if (config.http.enabled) {
       // The public feed, by default in its own thread: HTTP work never holds the DNS event loop.
       feed = await startFeed(config, lists, await readTls(config.http.tls, 'http'), logger, networks);
@@ -219,6 +266,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       component: 'app',
       version: VERSION,
       dns: dns.bound.map(formatAddress),
+      workers: workerCount,
       ...(encrypted ? { doh: encrypted.doh.map(formatAddress), dot: encrypted.dot.map(formatAddress) } : {}),
       http: httpAddress && formatAddress(httpAddress),
       api: apiAddress && formatAddress(apiAddress),
@@ -234,6 +282,8 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     http: httpAddress,
     api: apiAddress,
     resolver,
+    stats: () => allStats.stats(),
+    workers: () => workers,
     lists,
     health,
     fleet,
@@ -244,6 +294,11 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     reload,
     stop,
   };
+}
+
+/** dns.workers as a number of threads (auto: the CPUs this process may use). */
+export function dnsWorkerCount(config: Config): number {
+  return config.dns.workers === 'auto' ? availableParallelism() : config.dns.workers;
 }
 
 async function startSources(config: Config, lists: ListRegistry, logger: Logger, share: SourceShare | undefined): Promise<ListSources | undefined> {

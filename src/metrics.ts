@@ -10,6 +10,8 @@ import type { ResolverStats } from './resolver/resolver.ts';
 
 export interface MetricsSources {
   resolver: { stats(): ResolverStats };
+  /** Brings resolver.stats() up to date before a scrape reads it (DNS worker threads report on request). */
+  refresh?: () => Promise<void>;
   lists: ListRegistry;
   /** The block log (absent when decisions go elsewhere, e.g. in tests). */
   audit?: { stats(): AuditWriterStats } | undefined;
@@ -30,12 +32,24 @@ export function createMetrics(sources: MetricsSources): Registry {
     if (cached === undefined || now - cached.at > 100) cached = { at: now, stats: sources.resolver.stats() };
     return cached.stats;
   };
+  // Metrics are collected concurrently: the first one of a scrape asks the workers, the rest wait for the same answer.
+  let refreshing: { at: number; done: Promise<void> } | undefined;
+  const fresh = async (): Promise<void> => {
+    const refresh = sources.refresh;
+    if (refresh === undefined) return;
+    const now = Date.now();
+    if (refreshing === undefined || now - refreshing.at > 100) {
+      refreshing = { at: now, done: refresh().then(() => void (cached = undefined)) };
+    }
+    await refreshing.done;
+  };
   const counter = (name: string, help: string, read: () => number): void => {
     new Counter({
       name,
       help,
       registers: [registry],
-      collect() {
+      async collect() {
+        await fresh();
         this.reset();
         this.inc(read());
       },
@@ -46,7 +60,8 @@ export function createMetrics(sources: MetricsSources): Registry {
       name,
       help,
       registers: [registry],
-      collect() {
+      async collect() {
+        await fresh();
         this.set(read());
       },
     });
@@ -57,7 +72,8 @@ export function createMetrics(sources: MetricsSources): Registry {
     help: 'Client queries answered, by segment, outcome and transport.',
     labelNames: ['segment', 'outcome', 'transport'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await fresh();
       this.reset();
       for (const q of stats().queries) this.inc({ segment: q.segment, outcome: q.outcome, transport: q.transport }, q.count);
     },
@@ -70,7 +86,8 @@ export function createMetrics(sources: MetricsSources): Registry {
     help: 'Queries sent to upstreams, and their results (error: refused, reset, TLS or HTTP failure, wrong answer).',
     labelNames: ['upstream', 'result'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await fresh();
       this.reset();
       for (const u of stats().forwarder.upstreams) {
         this.inc({ upstream: u.label, result: 'sent' }, u.sent);
@@ -86,7 +103,8 @@ export function createMetrics(sources: MetricsSources): Registry {
     help: '1 when the upstream is considered healthy.',
     labelNames: ['upstream'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await fresh();
       this.reset();
       for (const u of stats().forwarder.upstreams) this.set({ upstream: u.label }, u.up ? 1 : 0);
     },
@@ -99,7 +117,8 @@ export function createMetrics(sources: MetricsSources): Registry {
     help: 'Cache lookups by result.',
     labelNames: ['result'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await fresh();
       this.reset();
       const cache = stats().cache;
       this.inc({ result: 'hit' }, cache.hits);

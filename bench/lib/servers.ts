@@ -174,6 +174,8 @@ export interface DnswardOptions {
   httpThread?: boolean;
   /** Shared state: a redis section with this URL and key prefix (`--redis`). */
   redis?: { url: string; keyPrefix: string };
+  /** dns.workers (`--dns-workers`); absent: the config's default. */
+  workers?: number | 'auto';
   /** Replaces the bench upstream (e.g. a DoT or DoH one, `--encrypted-upstreams`), with the CA to trust. */
   upstreams?: string[];
   upstreamCaFile?: string;
@@ -214,6 +216,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     '  allow: ["127.0.0.0/8"]',
     // dnsperf is one client sending 100k+ qps: the per-client rate limit would answer it TC=1.
     '  rate_limit: { enabled: false }',
+    ...(o.workers !== undefined ? [`  workers: ${o.workers}`] : []),
     ...(o.encrypted
       ? [`  doh_listen: ["127.0.0.1:${dohPort}"]`, `  dot_listen: ["127.0.0.1:${dotPort}"]`, `  tls: { cert_file: ${JSON.stringify(o.encrypted.cert)}, key_file: ${JSON.stringify(o.encrypted.key)} }`]
       : []),

@@ -14,6 +14,23 @@ export interface NameBlock {
   readonly lengths: Uint8Array;
 }
 
+import { allocate, copyOf, isShared, sharedMemoryInUse } from './set-memory.ts';
+
+/**
+ * A set's storage on SharedArrayBuffers (share()), for DNS worker threads: every thread wraps
+ * the same memory (fromShared()), so a million names cost their bytes once, not once per thread.
+ */
+export interface SharedSetParts {
+  readonly pool: Uint8Array;
+  readonly poolUsed: number;
+  readonly entryOffset: Uint32Array;
+  readonly entryLength: Uint8Array;
+  readonly entryHash: Int32Array;
+  readonly slots: Int32Array;
+  readonly count: number;
+  readonly deleted: number;
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 /** The table keeps at least 1/0.75 slots per entry (linear probing stays short below ~0.75 load). */
@@ -34,13 +51,13 @@ export class DomainSet {
 
   constructor(expectedNames = 16, expectedBytes = expectedNames * 24) {
     const entries = Math.max(expectedNames, 16);
-    this.pool = new Uint8Array(Math.max(expectedBytes, 256));
-    this.entryOffset = new Uint32Array(entries);
-    this.entryLength = new Uint8Array(entries);
-    this.entryHash = new Int32Array(entries);
+    this.pool = allocate(Uint8Array, Math.max(expectedBytes, 256));
+    this.entryOffset = allocate(Uint32Array, entries);
+    this.entryLength = allocate(Uint8Array, entries);
+    this.entryHash = allocate(Int32Array, entries);
     let capacity = 32;
     while (capacity < entries * LOAD_FACTOR_INVERSE) capacity *= 2;
-    this.slots = new Int32Array(capacity);
+    this.slots = allocate(Int32Array, capacity);
     this.slotMask = capacity - 1;
   }
 
@@ -50,6 +67,13 @@ export class DomainSet {
     for (const n of list) bytes += n.length;
     const set = new DomainSet(list.length, bytes);
     for (const n of list) set.add(n);
+    return set;
+  }
+
+  /** A read-only view over another thread's share(): the same memory, no copy. */
+  static fromShared(parts: SharedSetParts): DomainSet {
+    const set = new DomainSet(0, 0);
+    Object.assign(set, parts, { slotMask: parts.slots.length - 1 });
     return set;
   }
 
@@ -160,15 +184,31 @@ export class DomainSet {
     return true;
   }
 
+  /**
+   * The storage on SharedArrayBuffers, for postMessage. Free when the set was built after
+   * useSharedMemory() (src/lists/set-memory.ts); otherwise moved there once (one copy, the old
+   * arrays become garbage). The set must not change afterwards: sets in force never do (changes
+   * go to a clone()), and a set that grows would leave the shared memory behind.
+   */
+  share(): SharedSetParts {
+    if (!isShared(this.pool)) this.pool = copyOf(this.pool, Math.max(this.poolUsed, 1), true);
+    if (!isShared(this.entryOffset)) this.entryOffset = copyOf(this.entryOffset, Math.max(this.count, 1), true);
+    if (!isShared(this.entryLength)) this.entryLength = copyOf(this.entryLength, Math.max(this.count, 1), true);
+    if (!isShared(this.entryHash)) this.entryHash = copyOf(this.entryHash, Math.max(this.count, 1), true);
+    if (!isShared(this.slots)) this.slots = copyOf(this.slots, this.slots.length, true);
+    const { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted } = this;
+    return { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted };
+  }
+
   /** An independent copy (typed arrays copied: for a million names, tens of MB at memcpy speed). */
   clone(): DomainSet {
     const copy = new DomainSet(0, 0);
-    copy.pool = this.pool.slice(0, Math.max(this.poolUsed, 1));
+    copy.pool = copyOf(this.pool, Math.max(this.poolUsed, 1));
     copy.poolUsed = this.poolUsed;
-    copy.entryOffset = this.entryOffset.slice(0, Math.max(this.count, 1));
-    copy.entryLength = this.entryLength.slice(0, Math.max(this.count, 1));
-    copy.entryHash = this.entryHash.slice(0, Math.max(this.count, 1));
-    copy.slots = this.slots.slice();
+    copy.entryOffset = copyOf(this.entryOffset, Math.max(this.count, 1));
+    copy.entryLength = copyOf(this.entryLength, Math.max(this.count, 1));
+    copy.entryHash = copyOf(this.entryHash, Math.max(this.count, 1));
+    copy.slots = copyOf(this.slots, this.slots.length);
     copy.slotMask = this.slotMask;
     copy.count = this.count;
     copy.deleted = this.deleted;
@@ -288,7 +328,7 @@ export class DomainSet {
     this.entryLength = resized(this.entryLength, size, (b) => new Uint8Array(b));
     this.entryHash = resized(this.entryHash, size, (b) => new Int32Array(b));
     if (size * LOAD_FACTOR_INVERSE > this.slots.length) {
-      this.slots = new Int32Array(this.slots.length * 2);
+      this.slots = allocate(Int32Array, this.slots.length * 2);
       this.slotMask = this.slots.length - 1;
       for (let e = 0; e < this.count; e++) if (this.entryLength[e] !== 0) this.place(e, this.entryHash[e] as number);
     }
@@ -341,6 +381,8 @@ type EntryArray = Uint8Array | Uint32Array | Int32Array;
  * full GC, and the heap's peak is what resident memory keeps. Others (views, shared memory) copy.
  */
 function resized<T extends EntryArray>(array: T, length: number, make: (buffer: ArrayBuffer) => T): T {
+  // With DNS workers the sets live in shared memory (set-memory.ts): a new shared array, copied.
+  if (sharedMemoryInUse()) return copyOf(array, length, true);
   const buffer = array.buffer;
   const bytes = length * array.BYTES_PER_ELEMENT;
   if (buffer instanceof ArrayBuffer && !buffer.resizable && array.byteOffset === 0 && array.byteLength === buffer.byteLength) return make(buffer.transfer(bytes));

@@ -33,7 +33,8 @@ const builtSets = new WeakMap<object, DomainSet>();
 
 export class DomainMatcher {
   readonly lists: readonly ListRef[];
-  private readonly sets: readonly DomainSet[];
+  /** One set per list, in the order of `lists` (DNS workers get them shared: src/replica/worker-policy.ts). */
+  readonly sets: readonly DomainSet[];
 
   private constructor(lists: readonly ListRef[], sets: readonly DomainSet[]) {
     this.lists = lists;

@@ -41,6 +41,8 @@ export interface PolicySnapshot {
   readonly rateLimiter: RateLimiter;
   readonly anyPolicy: 'hinfo' | 'refuse';
   readonly bypassNames: ReadonlySet<string>;
+  /** What it was built from (DNS worker threads build their copy from it: src/replica/worker-policy.ts). */
+  readonly input: PolicyInput;
 }
 
 export interface SnapshotDeps {
@@ -77,6 +79,7 @@ export function buildPolicySnapshot(input: PolicyInput, deps: SnapshotDeps): Pol
     rateLimiter,
     anyPolicy: input.anyPolicy,
     bypassNames: BYPASS_CANARIES,
+    input,
   });
 }
 

@@ -16,11 +16,19 @@ export interface DnsListeners {
   /** Bound DNS addresses; UDP and TCP share each port. */
   readonly bound: readonly BoundAddress[];
   close(): Promise<void>;
+  /** Closes the UDP sockets only (DNS worker threads took over the addresses with their own). */
+  closeUdp(): Promise<void>;
+}
+
+export interface BindOptions {
+  /** SO_REUSEPORT on the UDP sockets, so that DNS worker threads can bind the same addresses. */
+  reusePort?: boolean;
 }
 
 /** Binds every dns.listen address; on failure closes what was bound and throws DnswardError naming the key. */
-export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHandler, logger: Logger): Promise<DnsListeners> {
+export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHandler, logger: Logger, options: BindOptions = {}): Promise<DnsListeners> {
   const listeners: { close(): Promise<void> }[] = [];
+  const udps: UdpListener[] = [];
   const bound: BoundAddress[] = [];
   const close = async (): Promise<void> => {
     await Promise.allSettled(listeners.map((l) => l.close()));
@@ -38,7 +46,7 @@ export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHand
       // UDP and TCP share the port. With port 0 the kernel picks the UDP port, and that
       // number can already be taken for TCP: then try again with another one.
       for (let attempt = 1; ; attempt++) {
-        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }), { datagram: dns.datagram });
+        const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }), { datagram: dns.datagram, reusePort: options.reusePort ?? false });
         const port = await udp.start().catch((error: Error) => listenError('dns.listen', text, error));
         const tcp = new TcpListener(address, resolver, logger.child({ component: 'tcp' }), tcpLimits);
         const tcpError = await tcp.start(port).then(
@@ -47,6 +55,7 @@ export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHand
         );
         if (tcpError === undefined) {
           listeners.push(udp, tcp);
+          udps.push(udp);
           bound.push({ host: address.host, port });
           break;
         }
@@ -59,7 +68,10 @@ export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHand
     await close();
     throw error;
   }
-  return { bound, close };
+  const closeUdp = async (): Promise<void> => {
+    await Promise.allSettled(udps.map((l) => l.close()));
+  };
+  return { bound, close, closeUdp };
 }
 
 export function listenError(key: string, value: string, error: Error): never {

@@ -14,6 +14,9 @@ import { MAX_TCP_RETRIES_IN_FLIGHT } from '../resolver/upstream-pool.ts';
  */
 export const RESERVED_DESCRIPTORS = 128 + MAX_TCP_RETRIES_IN_FLIGHT;
 
+/** More for each DNS worker thread (dns.workers > 1): its own upstream sockets (UDP, rotated, TCP retries) and listening sockets. */
+export const DESCRIPTORS_PER_DNS_WORKER = 48 + MAX_TCP_RETRIES_IN_FLIGHT;
+
 /** The soft RLIMIT_NOFILE of this process (Linux /proc), or undefined where it cannot be read. */
 export function descriptorLimit(limitsFile = '/proc/self/limits'): number | undefined {
   try {
@@ -39,7 +42,7 @@ export interface FittedLimits {
  * Returns `config` with dns.tcp.max_connections (per DNS, DoT and DoH address), http.max_connections and
  * api.max_connections scaled down so that all of them together fit the descriptor budget.
  */
-export function fitConnectionLimits(config: Config, limit: number | undefined): FittedLimits {
+export function fitConnectionLimits(config: Config, limit: number | undefined, dnsWorkers = 1): FittedLimits {
   if (limit === undefined) return { config };
   // DNS over TCP, TLS and HTTPS: each listener takes dns.tcp.max_connections.
   const dnsListeners = config.dns.listen.length + config.dns.doh_listen.length + config.dns.dot_listen.length;
@@ -47,7 +50,8 @@ export function fitConnectionLimits(config: Config, limit: number | undefined): 
   const api = config.api.enabled ? config.api.max_connections : 0;
   const dns = config.dns.tcp.max_connections * dnsListeners;
   const total = http + api + dns;
-  const budget = Math.max(limit - RESERVED_DESCRIPTORS, 16);
+  const reserved = RESERVED_DESCRIPTORS + (dnsWorkers > 1 ? dnsWorkers * DESCRIPTORS_PER_DNS_WORKER : 0);
+  const budget = Math.max(limit - reserved, 16);
   if (total <= budget) return { config };
   const factor = budget / total;
   const fit = (value: number): number => Math.max(1, Math.floor(value * factor));

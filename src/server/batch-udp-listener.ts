@@ -46,7 +46,10 @@ export class BatchUdpListener implements Responder {
   private lastSendWarn = 0;
   private readonly counts = { batches: 0, datagrams: 0, sendBatches: 0, sent: 0, sendFailed: 0 };
 
-  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, addon: DatagramAddon) {
+  private readonly reusePort: boolean;
+
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, addon: DatagramAddon, reusePort = false) {
+    this.reusePort = reusePort;
     this.address = address;
     this.resolver = resolver;
     this.logger = logger;
@@ -59,8 +62,8 @@ export class BatchUdpListener implements Responder {
 
   /** Binds and returns the bound port (useful when port 0 was asked for). Rejects with the errno's code (EADDRINUSE, ...). */
   async start(port = this.address.port): Promise<number> {
-    // Like node:dgram's exclusive bind: no SO_REUSEPORT, so a second listener on the port fails.
-    this.socket = this.addon.open(this.address.family, this.address.host, port, 0, UDP_SOCKET_BUFFER_BYTES, UDP_SOCKET_BUFFER_BYTES, this.recvMeta, this.sendArea, this.sendMeta, this.onBatch);
+    // Like node:dgram's exclusive bind: no SO_REUSEPORT (unless asked: DNS worker threads), so a second listener on the port fails.
+    this.socket = this.addon.open(this.address.family, this.address.host, port, this.reusePort ? 1 : 0, UDP_SOCKET_BUFFER_BYTES, UDP_SOCKET_BUFFER_BYTES, this.recvMeta, this.sendArea, this.sendMeta, this.onBatch);
     return this.addon.localPort(this.socket);
   }
 

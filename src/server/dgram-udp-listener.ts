@@ -15,11 +15,11 @@ export class DgramUdpListener implements Responder {
   private readonly logger: Logger;
   private readonly address: HostPort;
 
-  constructor(address: HostPort, resolver: MessageHandler, logger: Logger) {
+  constructor(address: HostPort, resolver: MessageHandler, logger: Logger, reusePort = false) {
     this.address = address;
     this.resolver = resolver;
     this.logger = logger;
-    this.socket = createSocket({ type: address.family === 4 ? 'udp4' : 'udp6', ipv6Only: address.family === 6 });
+    this.socket = createSocket({ type: address.family === 4 ? 'udp4' : 'udp6', ipv6Only: address.family === 6, reusePort });
     this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.resolver.handleMessage(msg, rinfo.address, 'udp', this, rinfo.address, rinfo.port));
     // Without a send callback, send errors (e.g. EMSGSIZE, unreachable) arrive here; never fatal.
     this.socket.on('error', (error) => {

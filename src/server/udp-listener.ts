@@ -13,6 +13,8 @@ import { DgramUdpListener } from './dgram-udp-listener.ts';
 export interface UdpListenerOptions {
   /** dns.datagram (default auto); DNSWARD_DATAGRAM overrides it. */
   datagram?: DatagramMode;
+  /** SO_REUSEPORT: several sockets (one per DNS worker thread) share the address, the kernel spreads datagrams over them. */
+  reusePort?: boolean;
 }
 
 export class UdpListener {
@@ -24,7 +26,7 @@ export class UdpListener {
   constructor(address: HostPort, resolver: MessageHandler, logger: Logger, options: UdpListenerOptions = {}) {
     const choice = chooseDatagramPath(options.datagram);
     this.path = choice.path;
-    this.impl = choice.addon ? new BatchUdpListener(address, resolver, logger, choice.addon) : new DgramUdpListener(address, resolver, logger);
+    this.impl = choice.addon ? new BatchUdpListener(address, resolver, logger, choice.addon, options.reusePort) : new DgramUdpListener(address, resolver, logger, options.reusePort);
     logger.info({ datagram: choice.path, reason: choice.reason }, choice.path === 'addon' ? 'udp: batched datagrams (recvmmsg/sendmmsg addon)' : 'udp: node:dgram');
   }
 

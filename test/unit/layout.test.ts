@@ -52,6 +52,8 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'src/pipeline/context.ts': 'types',
   'src/policy/bypass-names.ts': 'data',
   'src/replica/dns-listeners.ts': 'test/unit/server/udp-listener.test.ts',
+  'src/replica/dns-worker.ts': 'test/integration/replica-workers.test.ts',
+  'src/replica/dns-workers.ts': 'test/integration/replica-workers.test.ts',
   'src/resolver/upstream-transport.ts': 'types',
   'src/state/redis-scripts.ts': 'test/unit/state/redis.test.ts',
   'src/state/types.ts': 'types',

@@ -39,6 +39,23 @@ describe('createMetrics', () => {
     expect(calls).toBe(1);
   });
 
+  it('brings the stats up to date once per scrape before reading them (DNS worker threads report on request)', async () => {
+    let refreshed = 0;
+    let current = STATS;
+    const registry = createMetrics({
+      resolver: { stats: () => current },
+      refresh: async () => {
+        refreshed++;
+        await new Promise((r) => setImmediate(r));
+        current = { ...STATS, dropped: 40 + refreshed };
+      },
+      lists: new ListRegistry(),
+    });
+    const text = await registry.metrics();
+    expect(refreshed).toBe(1);
+    expect(text).toContain('dnsward_queries_dropped_total 41');
+  });
+
   it('exposes the block log and subscribed sources when given', async () => {
     const text = await createMetrics({
       resolver: { stats: () => STATS },

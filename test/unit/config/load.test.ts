@@ -176,6 +176,7 @@ describe('parseConfig: defaults', () => {
     expect(config.dns.tcp).toEqual({ max_connections: 1024, max_connections_per_client: 16, max_inflight_per_connection: 32, message_deadline_ms: 5000 });
     expect(config.dns.rate_limit).toMatchObject({ enabled: true, qps: 100, burst: 200, action: 'drop', slip_every: 2, exempt: [] });
     expect(config.dns.any).toBe('hinfo');
+    expect(config.dns.workers).toBe(1);
     expect(config.dns.serve_stale.enabled).toBe(true);
     expect(config.upstreams).toBeUndefined();
     // Sections owned by other features may grow keys: check the core ones only.
@@ -363,6 +364,10 @@ describe('parseConfig: errors name the key, the value and the fix', () => {
     expect(configError(`${MINIMAL}dns:\n  upstream_timeout_ms: "fast"\n`)).toContain('dns.upstream_timeout_ms: "fast" is not valid');
     expect(configError(`${MINIMAL}dns:\n  upstream_timeout_ms: 10\n`)).toContain('dns.upstream_timeout_ms: 10 is not valid');
     expect(configError(`${MINIMAL}dns:\n  cache_size: 1.5\n`)).toContain('dns.cache_size: 1.5 is not valid');
+    expect(configError(`${MINIMAL}dns:\n  workers: many\n`)).toContain('dns.workers: "many" is not valid: write a number of threads from 1 to 64, or auto');
+    expect(configError(`${MINIMAL}dns:\n  workers: 0\n`)).toContain('dns.workers: 0 is not valid: at least 1');
+    expect(configError(`${MINIMAL}dns:\n  workers: 65\n`)).toContain('dns.workers: 65 is not valid: at most 64; auto = one per CPU');
+    expect(parseConfig(`${MINIMAL}dns:\n  workers: auto\n`).dns.workers).toBe('auto');
   });
 
   it('bad redis url', () => {

@@ -1,3 +1,4 @@
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainSet } from '../../../src/lists/domain-set.ts';
@@ -141,5 +142,58 @@ describe('DomainSet.namesUnder', () => {
     set.add('c.akam.net');
     expect(set.namesUnder(['awsdns-55.com', 'akam.net']).sort()).toEqual(['awsdns-55.com', 'c.akam.net', 'ns-440.awsdns-55.com']);
     expect(set.namesUnder([])).toEqual([]);
+  });
+
+  describe('shared storage (DNS worker threads)', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `h${i}.ex${i % 11}.com`);
+
+    it('answers as the plain set did, after share() and in a view fromShared()', () => {
+      const plain = DomainSet.from(names);
+      const set = DomainSet.from(names);
+      set.compact();
+      const parts = set.share();
+      expect(parts.pool.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const view = DomainSet.fromShared(parts);
+      const probes = [...names, 'h3000.ex0.com', 'ex1.com', 'x.h1.ex1.com', 'h1.ex1.co'];
+      for (const n of probes) {
+        expect(set.has(n), n).toBe(plain.has(n));
+        expect(view.has(n), n).toBe(plain.has(n));
+      }
+      expect(view.size).toBe(names.length);
+      expect(view.toSortedArray()).toEqual([...names].sort());
+      // A deleted entry stays deleted in the view.
+      const fewer = plain.clone();
+      fewer.delete('h5.ex5.com');
+      expect(DomainSet.fromShared(fewer.share()).has('h5.ex5.com')).toBe(false);
+    });
+
+    it('moves to shared memory once: share() again hands out the same buffers, with no copy', () => {
+      const set = DomainSet.from(names);
+      const first = set.share();
+      const second = set.share();
+      for (const key of ['pool', 'entryOffset', 'entryLength', 'entryHash', 'slots'] as const) {
+        expect(first[key].buffer, key).toBeInstanceOf(SharedArrayBuffer);
+        expect(second[key], key).toBe(first[key]);
+      }
+      // The set holds exactly the shared arrays: its bytes exist once.
+      expect(set.byteSize).toBe(first.pool.byteLength + first.entryOffset.byteLength + first.entryLength.byteLength + first.entryHash.byteLength + first.slots.byteLength);
+    });
+
+    it('crosses postMessage as the same memory, not a copy', () => {
+      const set = DomainSet.from(names);
+      const parts = set.share();
+      const { port1, port2 } = new MessageChannel();
+      port1.postMessage(parts);
+      const received = receiveMessageOnPort(port2)?.message as typeof parts;
+      port1.close();
+      const view = DomainSet.fromShared(received);
+      expect(view.has('h7.ex7.com')).toBe(true);
+      // A write through one side is seen through the other: one buffer, two views.
+      const before = parts.slots[0] as number;
+      received.slots[0] = 12345;
+      expect(parts.slots[0]).toBe(12345);
+      received.slots[0] = before;
+      expect(view.has('h7.ex7.com')).toBe(true);
+    });
   });
 });

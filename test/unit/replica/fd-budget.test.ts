@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.ts';
-import { descriptorLimit, fitConnectionLimits, RESERVED_DESCRIPTORS } from '../../../src/replica/fd-budget.ts';
+import { DESCRIPTORS_PER_DNS_WORKER, descriptorLimit, fitConnectionLimits, RESERVED_DESCRIPTORS } from '../../../src/replica/fd-budget.ts';
 
 const config = (extra: Record<string, unknown> = {}) =>
   configSchema.parse({ dns: { listen: ['127.0.0.1:53', '[::1]:53'] }, upstreams: ['127.0.0.1:53'], segments: [{ name: 'd', networks: ['0.0.0.0/0'], action: 'allow' }], ...extra });
@@ -57,5 +57,14 @@ describe('fitConnectionLimits', () => {
     expect(off.dns.tcp.max_connections).toBeLessThanOrEqual(10);
     const tiny = fitConnectionLimits(config(), 10).config;
     expect(Math.min(tiny.dns.tcp.max_connections, tiny.http.max_connections, tiny.api.max_connections)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps descriptors for each DNS worker thread (its own upstream sockets) when dns.workers > 1', () => {
+    const c = config();
+    expect(fitConnectionLimits(c, 2048, 1).scaled?.budget).toBe(2048 - RESERVED_DESCRIPTORS);
+    const fitted = fitConnectionLimits(c, 2048, 4);
+    expect(fitted.scaled?.budget).toBe(2048 - RESERVED_DESCRIPTORS - 4 * DESCRIPTORS_PER_DNS_WORKER);
+    const n = fitted.config;
+    expect(n.dns.tcp.max_connections * 2 + n.http.max_connections + n.api.max_connections).toBeLessThanOrEqual(2048 - RESERVED_DESCRIPTORS - 4 * DESCRIPTORS_PER_DNS_WORKER);
   });
 });

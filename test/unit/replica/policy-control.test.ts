@@ -56,8 +56,8 @@ describe('PolicyControl', () => {
 
   it('reloads a valid config, naming what changed and what needs a restart', async () => {
     const { dir, resolver, control } = await setup();
-    const result = await control.reload('test', config(dir, 'log', { dns: { cache_size: 5 } }));
-    expect(result).toMatchObject({ ok: true, restartNeeded: ['dns.cache_size'], policyGeneration: resolver.currentPolicy.generation });
+    const result = await control.reload('test', config(dir, 'log', { dns: { cache_size: 5, workers: 2 } }));
+    expect(result).toMatchObject({ ok: true, restartNeeded: ['dns.workers', 'dns.cache_size'], policyGeneration: resolver.currentPolicy.generation });
     expect(result.message).toBe('in force: segments changed');
     expect(control.config.segments[0]?.action).toBe('log');
     expect(resolver.currentPolicy.segments[0]?.action).toBe('log');
