@@ -9,13 +9,27 @@ import { MAX_TCP_RETRIES_IN_FLIGHT } from '../resolver/upstream-pool.ts';
 
 /**
  * Descriptors kept for the resolver's own work: UDP upstream sockets (16 per family, and
- * the ones being rotated out), TCP retries to upstreams, block-log files and its worker,
+ * the ones being rotated out), TCP retries to upstreams (encrypted upstreams come on top), block-log files and its worker,
  * list/config/key reads, Redis, stdio, the listening sockets, Node's own (epoll, pipes).
  */
 export const RESERVED_DESCRIPTORS = 128 + MAX_TCP_RETRIES_IN_FLIGHT;
 
 /** More for each DNS worker thread (dns.workers > 1): its own upstream sockets (UDP, rotated, TCP retries) and listening sockets. */
 export const DESCRIPTORS_PER_DNS_WORKER = 48 + MAX_TCP_RETRIES_IN_FLIGHT;
+
+/** Per encrypted upstream, on each thread that resolves: a DoT connection; a DoH pool (HTTP/2, or up to 4 HTTP/1.1 connections). */
+export const DESCRIPTORS_PER_DOT_UPSTREAM = 1;
+export const DESCRIPTORS_PER_DOH_UPSTREAM = 4;
+
+/** Descriptors the encrypted upstreams (tls://, https://) may hold open, on one resolving thread. */
+export function encryptedUpstreamDescriptors(upstreams: readonly string[] | undefined): number {
+  let total = 0;
+  for (const upstream of upstreams ?? []) {
+    if (upstream.startsWith('tls://')) total += DESCRIPTORS_PER_DOT_UPSTREAM;
+    else if (upstream.startsWith('https://')) total += DESCRIPTORS_PER_DOH_UPSTREAM;
+  }
+  return total;
+}
 
 /** The soft RLIMIT_NOFILE of this process (Linux /proc), or undefined where it cannot be read. */
 export function descriptorLimit(limitsFile = '/proc/self/limits'): number | undefined {
@@ -50,7 +64,9 @@ export function fitConnectionLimits(config: Config, limit: number | undefined, d
   const api = config.api.enabled ? config.api.max_connections : 0;
   const dns = config.dns.tcp.max_connections * dnsListeners;
   const total = http + api + dns;
-  const reserved = RESERVED_DESCRIPTORS + (dnsWorkers > 1 ? dnsWorkers * DESCRIPTORS_PER_DNS_WORKER : 0);
+  // Each resolving thread (the main one, and every DNS worker) holds its own upstream connections.
+  const resolvingThreads = dnsWorkers > 1 ? dnsWorkers + 1 : 1;
+  const reserved = RESERVED_DESCRIPTORS + (dnsWorkers > 1 ? dnsWorkers * DESCRIPTORS_PER_DNS_WORKER : 0) + resolvingThreads * encryptedUpstreamDescriptors(config.upstreams);
   const budget = Math.max(limit - reserved, 16);
   if (total <= budget) return { config };
   const factor = budget / total;

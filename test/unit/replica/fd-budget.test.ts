@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.ts';
-import { DESCRIPTORS_PER_DNS_WORKER, descriptorLimit, fitConnectionLimits, RESERVED_DESCRIPTORS } from '../../../src/replica/fd-budget.ts';
+import { DESCRIPTORS_PER_DNS_WORKER, DESCRIPTORS_PER_DOH_UPSTREAM, DESCRIPTORS_PER_DOT_UPSTREAM, descriptorLimit, encryptedUpstreamDescriptors, fitConnectionLimits, RESERVED_DESCRIPTORS } from '../../../src/replica/fd-budget.ts';
 
 const config = (extra: Record<string, unknown> = {}) =>
   configSchema.parse({ dns: { listen: ['127.0.0.1:53', '[::1]:53'] }, upstreams: ['127.0.0.1:53'], segments: [{ name: 'd', networks: ['0.0.0.0/0'], action: 'allow' }], ...extra });
@@ -66,5 +66,16 @@ describe('fitConnectionLimits', () => {
     expect(fitted.scaled?.budget).toBe(2048 - RESERVED_DESCRIPTORS - 4 * DESCRIPTORS_PER_DNS_WORKER);
     const n = fitted.config;
     expect(n.dns.tcp.max_connections * 2 + n.http.max_connections + n.api.max_connections).toBeLessThanOrEqual(2048 - RESERVED_DESCRIPTORS - 4 * DESCRIPTORS_PER_DNS_WORKER);
+  });
+
+  it('keeps descriptors for the encrypted upstreams\' connections, on every thread that resolves', () => {
+    const upstreams = ['tls://127.0.0.1:853', 'https://127.0.0.1/dns-query', '127.0.0.1:53'];
+    const perThread = DESCRIPTORS_PER_DOT_UPSTREAM + DESCRIPTORS_PER_DOH_UPSTREAM;
+    expect(encryptedUpstreamDescriptors(upstreams)).toBe(perThread);
+    expect(encryptedUpstreamDescriptors(['127.0.0.1:53'])).toBe(0);
+    const c = config({ upstreams });
+    expect(fitConnectionLimits(c, 2048, 1).scaled?.budget).toBe(2048 - RESERVED_DESCRIPTORS - perThread);
+    // Two workers and the main thread each hold their own connections.
+    expect(fitConnectionLimits(c, 2048, 2).scaled?.budget).toBe(2048 - RESERVED_DESCRIPTORS - 2 * DESCRIPTORS_PER_DNS_WORKER - 3 * perThread);
   });
 });
