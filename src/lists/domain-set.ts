@@ -14,7 +14,7 @@ export interface NameBlock {
   readonly lengths: Uint8Array;
 }
 
-import { allocate, copyOf, isShared, sharedMemoryInUse } from './set-memory.ts';
+import { allocate, copyOf, isShared, resized } from './set-memory.ts';
 
 /**
  * A set's storage on SharedArrayBuffers (share()), for DNS worker threads: every thread wraps
@@ -370,25 +370,6 @@ export function endsWithRoot(bytes: Uint8Array, start: number, end: number, watc
     }
   }
   return false;
-}
-
-type EntryArray = Uint8Array | Uint32Array | Int32Array;
-
-/**
- * `array` with `length` elements (kept up to the shorter length, zeros after). An array that
- * owns its whole ArrayBuffer moves to the new size with ArrayBuffer.transfer, which releases
- * the old memory now: a copy would leave it (tens of MB for a million names) until the next
- * full GC, and the heap's peak is what resident memory keeps. Others (views, shared memory) copy.
- */
-function resized<T extends EntryArray>(array: T, length: number, make: (buffer: ArrayBuffer) => T): T {
-  // With DNS workers the sets live in shared memory (set-memory.ts): a new shared array, copied.
-  if (sharedMemoryInUse()) return copyOf(array, length, true);
-  const buffer = array.buffer;
-  const bytes = length * array.BYTES_PER_ELEMENT;
-  if (buffer instanceof ArrayBuffer && !buffer.resizable && array.byteOffset === 0 && array.byteLength === buffer.byteLength) return make(buffer.transfer(bytes));
-  const next = make(new ArrayBuffer(bytes));
-  next.set(array.subarray(0, Math.min(length, array.length)));
-  return next;
 }
 
 /** Copies source[0, target.length) into target, about 2 MB at a time, yielding between steps. */

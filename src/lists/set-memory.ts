@@ -39,3 +39,20 @@ export function copyOf<T extends Typed>(source: T, length: number, toShared = sh
 export function isShared(array: Typed): boolean {
   return array.buffer instanceof SharedArrayBuffer;
 }
+
+/**
+ * `array` with `length` elements (kept up to the shorter length, zeros after). In shared memory
+ * (DNS workers) a new shared array, copied. Otherwise an array that owns its whole ArrayBuffer
+ * moves to the new size with ArrayBuffer.transfer, which releases the old memory now: a copy
+ * would leave it (tens of MB for a million names) until the next full GC, and the heap's peak
+ * is what resident memory keeps. Views copy.
+ */
+export function resized<T extends Typed>(array: T, length: number, make: (buffer: ArrayBuffer) => T): T {
+  if (shared) return copyOf(array, length, true);
+  const buffer = array.buffer;
+  const bytes = length * array.BYTES_PER_ELEMENT;
+  if (buffer instanceof ArrayBuffer && !buffer.resizable && array.byteOffset === 0 && array.byteLength === buffer.byteLength) return make(buffer.transfer(bytes));
+  const next = make(new ArrayBuffer(bytes));
+  next.set(array.subarray(0, Math.min(length, array.length)) as never);
+  return next;
+}

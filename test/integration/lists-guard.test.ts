@@ -107,10 +107,12 @@ describe('a hostile subscribed list', () => {
       lists: { name: string; guarded: unknown[] }[];
       subscribed: { name: string; version: string; guarded: { domain: string; protects: string }[] }[];
     };
+    // The maintained domain lists, none guarded; the network list (kind "networks") has no names to guard.
     expect(index.lists.map((l) => [l.name, l.guarded])).toEqual([
       ['bytedance', []],
       ['doh-bypass', []],
       ['tiktok', []],
+      ['bytedance-networks', []],
     ]);
     expect(index.subscribed).toEqual([{ name: 'hostile', version: server.app.lists.get('hostile')?.version, guarded: server.app.lists.get('hostile')?.guarded }]);
   });

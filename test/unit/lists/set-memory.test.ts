@@ -3,7 +3,7 @@
 // for the whole process: vitest gives this file a module state of its own.)
 import { describe, expect, it } from 'vitest';
 import { DomainSet } from '../../../src/lists/domain-set.ts';
-import { allocate, copyOf, isShared, sharedMemoryInUse, useSharedMemory } from '../../../src/lists/set-memory.ts';
+import { allocate, copyOf, isShared, resized, sharedMemoryInUse, useSharedMemory } from '../../../src/lists/set-memory.ts';
 
 describe('set memory', () => {
   it('allocates ordinary memory by default, shared memory when asked, and copies exactly', () => {
@@ -16,6 +16,17 @@ describe('set memory', () => {
     expect([...copy]).toEqual([1, 2, 3]);
     expect(isShared(copy)).toBe(true);
     expect(isShared(copyOf(copy, 2, false))).toBe(false);
+  });
+
+  it('resizes ordinary arrays by transfer (the old buffer is released at once), views by copy', () => {
+    const owner = Uint32Array.from([1, 2, 3]);
+    const grown = resized(owner, 5, (b) => new Uint32Array(b));
+    expect([...grown]).toEqual([1, 2, 3, 0, 0]);
+    expect(owner.buffer.detached).toBe(true);
+    const whole = Uint8Array.from([1, 2, 3, 4]);
+    const view = whole.subarray(1, 3);
+    expect([...resized(view, 1, (b) => new Uint8Array(b))]).toEqual([2]);
+    expect(whole.buffer.detached).toBe(false);
   });
 
   it('after useSharedMemory(), sets live in shared memory from the start and share() copies nothing', () => {
