@@ -7,12 +7,11 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listsSection } from '../../src/config/sections/lists.ts';
 import { ListRegistry } from '../../src/lists/registry.ts';
 import { startListSources } from '../../src/lists/sources.ts';
+import { captureLogs } from '../helpers/capture-logs.ts';
 
 const BAD_LINE = 50_001;
 const lines: string[] = ['# Title: Streamed'];
@@ -26,16 +25,7 @@ const cutLine = BODY.toString('latin1', BODY.lastIndexOf(10, CUT_AT - 1) + 1, BO
 let mode: 'whole' | 'cut' | 'same' = 'whole';
 let server: Server;
 let url: string;
-const logs: Record<string, unknown>[] = [];
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  }),
-);
+const { logger, lines: logs } = captureLogs();
 
 /** Sends the body in pieces of odd sizes (each cuts a line), letting each go out before the next. */
 async function sendInPieces(res: ServerResponse, upTo: number): Promise<void> {

@@ -3,8 +3,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { type Logger, pino } from 'pino';
+import { pino } from 'pino';
 import { createPseudonymizer } from '../../../src/audit/pseudonym.ts';
 import type { Decision } from '../../../src/audit/types.ts';
 import { AuditWriter, type AuditWriterOptions } from '../../../src/audit/writer.ts';
@@ -61,17 +60,7 @@ export async function writeLog(dir: string, n: number, overrides: Partial<AuditW
   await writer.close();
 }
 
-/** A pino logger whose lines land, parsed, in `lines`. */
-export function captureLogs(level = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write: (chunk: Buffer, _e, cb) => {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level }, stream), lines };
-}
+export { captureLogs } from '../../helpers/capture-logs.ts';
 
 /** Query names an attacker can send: a formula for `;` locales, ESC/BEL/NUL, bidi override, quotes. */
 export const HOSTILE_QNAMES = [
