@@ -38,6 +38,6 @@ export function checkEncryptedDns(dns: { doh_listen: string[]; dot_listen: strin
   ctx.addIssue({
     code: 'custom',
     path: ['tls'],
-    message: `${using.join(' and ')} need a certificate: add dns.tls: { cert_file, key_file } (PEM files the clients trust), or remove ${using.join(' and ')}`,
+    message: `${using.join(' and ')} ${using.length > 1 ? 'need' : 'needs'} a certificate: add dns.tls: { cert_file, key_file } (PEM files the clients trust), or remove ${using.join(' and ')}`,
   });
 }

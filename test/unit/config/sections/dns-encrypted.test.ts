@@ -21,7 +21,7 @@ describe('dns: encrypted listener keys', () => {
   });
 
   it('refuse a DoH or DoT listener without dns.tls, naming the key and the fix', () => {
-    expect(() => parseConfig(base('  doh_listen: ["127.0.0.1:443"]'), 'dnsward.yaml')).toThrow(/dnsward\.yaml: dns\.tls: .*dns\.doh_listen need a certificate: add dns\.tls: \{ cert_file, key_file \}/);
+    expect(() => parseConfig(base('  doh_listen: ["127.0.0.1:443"]'), 'dnsward.yaml')).toThrow(/dnsward\.yaml: dns\.tls: .*dns\.doh_listen needs a certificate: add dns\.tls: \{ cert_file, key_file \}/);
     expect(() => parseConfig(base('  dot_listen: ["127.0.0.1:853"]'))).toThrow(/dns\.tls: .*dns\.dot_listen need/);
   });
 
