@@ -58,7 +58,7 @@ export class FleetSourceShare implements SourceShare {
     this.log = options.logger.child({ component: 'list-sources' });
   }
 
-  async fetch(source: ListSourceConfig, held: SourceMeta, direct: () => Promise<FetchResult>): Promise<FetchResult> {
+  async fetch(source: ListSourceConfig, held: SourceMeta, direct: (validators?: SourceMeta) => Promise<FetchResult>): Promise<FetchResult> {
     const { state, instance } = this.options;
     const name = source.name;
     await this.release(name);
@@ -88,11 +88,17 @@ export class FleetSourceShare implements SourceShare {
         return await this.take(name, shared as SharedSourceMeta, held, direct);
       }
       this.hold(name);
-      const result = await this.download(direct);
+      // A stale shared copy that this replica does not hold (a replica started after the
+      // refresh interval, say) is revalidated with the copy's own validators: a 304 then
+      // means the shared body is current, and it is taken instead of downloaded again.
+      const revalidating = shared !== undefined && shared.sha256 !== held.sha256 && (shared.etag !== undefined || shared.lastModified !== undefined);
+      const result = await this.download(() => direct(revalidating ? sharedValidators(shared as SharedSourceMeta) : held));
       if (result === 'unchanged') {
-        // The origin says our copy is current: if it is the shared one, it is fresh again.
-        if (shared && shared.sha256 === held.sha256) await this.putMeta(name, { ...shared, fetchedAt: new Date().toISOString(), by: instance });
+        // The origin says the copy asked about is current: if it is the shared one, it is fresh again.
+        const current = shared !== undefined && (revalidating || shared.sha256 === held.sha256);
+        if (current) await this.putMeta(name, { ...(shared as SharedSourceMeta), fetchedAt: new Date().toISOString(), by: instance });
         await this.release(name);
+        if (revalidating) return await this.take(name, shared as SharedSourceMeta, held, direct);
       } else if (held.sha256 !== undefined && (await fetchedSha256(result)) === held.sha256) {
         await this.loaded(source, await fetchedBody(result), { ...held, ...result.validators });
       }
@@ -142,7 +148,7 @@ export class FleetSourceShare implements SourceShare {
   }
 
   /** The fleet's copy; a copy that is gone or damaged is downloaded instead. */
-  private async take(name: string, shared: SharedSourceMeta, held: SourceMeta, direct: () => Promise<FetchResult>): Promise<FetchResult> {
+  private async take(name: string, shared: SharedSourceMeta, held: SourceMeta, direct: (validators?: SourceMeta) => Promise<FetchResult>): Promise<FetchResult> {
     if (shared.sha256 === held.sha256) return 'unchanged';
     const copy = await this.options.state.getSource(name);
     const body = copy ? await gunzipAsync(copy.body).catch(() => undefined) : undefined;
@@ -202,6 +208,11 @@ function untilUp(state: SharedState, ms: number): Promise<void> {
     }
     if (state.status().state === 'up') done();
   });
+}
+
+/** The validators of the shared copy, for a conditional request about it. */
+function sharedValidators(shared: SharedSourceMeta): SourceMeta {
+  return { ...(shared.etag ? { etag: shared.etag } : {}), ...(shared.lastModified ? { lastModified: shared.lastModified } : {}), sha256: shared.sha256 };
 }
 
 function leaseName(source: string): string {

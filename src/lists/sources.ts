@@ -33,8 +33,8 @@ export interface ListSourcesOptions {
 
 /** One replica of a fleet downloads a source, the others take its copy. */
 export interface SourceShare {
-  /** Returns the fleet's copy when it is fresh, else runs `direct` (when this replica holds the source's lease, or cannot reach the fleet). */
-  fetch(source: ListSourceConfig, held: SourceMeta, direct: () => Promise<FetchResult>): Promise<FetchResult>;
+  /** Returns the fleet's copy when it is fresh, else runs `direct` (when this replica holds the source's lease, or cannot reach the fleet); `direct` asks conditionally with the validators given (default: the held copy's). */
+  fetch(source: ListSourceConfig, held: SourceMeta, direct: (validators?: SourceMeta) => Promise<FetchResult>): Promise<FetchResult>;
   /** A body `fetch` returned was valid and is installed (with its meta): share it if this replica downloaded it (a download is read back from the last good copy for this). */
   loaded(source: ListSourceConfig, body: Buffer, meta: SourceMeta): Promise<void>;
 }
@@ -167,14 +167,14 @@ class SourceWorker {
   }
 
   private fetch(): Promise<FetchResult> {
-    return this.share ? this.share.fetch(this.source, this.meta, () => this.fetchDirect()) : this.fetchDirect();
+    return this.share ? this.share.fetch(this.source, this.meta, (validators) => this.fetchDirect(validators)) : this.fetchDirect();
   }
 
-  private async fetchDirect(): Promise<FetchResult> {
+  private async fetchDirect(validators: SourceMeta = this.meta): Promise<FetchResult> {
     const max = this.config.max_source_bytes;
     if (this.source.url !== undefined) {
       if (!this.http) throw new Error('no HTTP fetcher for a url source');
-      return await this.http.fetch(this.source.url, this.meta, max, this.cache.downloadFile);
+      return await this.http.fetch(this.source.url, validators, max, this.cache.downloadFile);
     }
     // A file counts as unchanged only while its snapshot is installed.
     return readFileSource(this.source.file as string, this.registry.get(this.source.name) ? this.meta : undefined, max);

@@ -72,4 +72,38 @@ describe('FleetSourceShare', () => {
     }
     expect(b.downloads).toBe(2);
   });
+
+  it('a replica that joins after the shared copy went stale revalidates that copy: a 304 means it is taken, not downloaded again', async () => {
+    const state = new MemoryState();
+    const sha256 = await sha256InSlices(BODY);
+    const staleAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+    await state.putSource('partner', { meta: JSON.stringify({ sha256, etag: '"e1"', fetchedAt: staleAt, by: 'a', bytes: BODY.length }), body: gzipSync(BODY) });
+    const c = new FleetSourceShare({ state, instance: 'c', logger: silent });
+    const asked: (string | undefined)[] = [];
+    const got = await c.fetch(source, {}, async (validators) => {
+      asked.push(validators?.etag);
+      return validators?.etag === '"e1"' ? 'unchanged' : { body: Buffer.from('other'), validators: {} };
+    });
+    expect(asked).toEqual(['"e1"']);
+    expect(got).toEqual({ body: BODY, validators: { etag: '"e1"' } });
+    expect(c.taken).toBe(1);
+    // The origin vouched for the copy: it is fresh again for the rest of the fleet, and the lease is free.
+    const meta = JSON.parse((await state.sourceMeta('partner')) ?? '{}') as { fetchedAt: string; by: string };
+    expect(Date.parse(meta.fetchedAt)).toBeGreaterThan(Date.parse(staleAt));
+    expect(meta.by).toBe('c');
+    expect(await state.leaseHolder('sources:partner')).toBeUndefined();
+  });
+
+  it('a stale shared copy that changed at the origin is downloaded once and shared', async () => {
+    const state = new MemoryState();
+    const staleAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+    await state.putSource('partner', { meta: JSON.stringify({ sha256: await sha256InSlices(BODY), etag: '"e1"', fetchedAt: staleAt, by: 'a', bytes: BODY.length }), body: gzipSync(BODY) });
+    const c = new FleetSourceShare({ state, instance: 'c', logger: silent });
+    const NEW = Buffer.from('0.0.0.0 two.partner.example\n');
+    const got = await c.fetch(source, {}, async (validators) => (validators?.etag === '"e2"' ? 'unchanged' : { body: NEW, validators: { etag: '"e2"' } }));
+    expect(got).toEqual({ body: NEW, validators: { etag: '"e2"' } });
+    await c.loaded(source, NEW, { etag: '"e2"', sha256: await sha256InSlices(NEW), fetchedAt: new Date().toISOString() });
+    const meta = JSON.parse((await state.sourceMeta('partner')) ?? '{}') as { etag: string; by: string };
+    expect([meta.etag, meta.by, c.downloads, c.taken]).toEqual(['"e2"', 'c', 1, 0]);
+  });
 });
