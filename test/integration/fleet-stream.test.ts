@@ -101,6 +101,8 @@ describe('the fleet-wide block log and witnessing', () => {
     // Everything so far under a signed checkpoint; then more writes after it.
     for (const r of replicas) await waitFor('a checkpoint of the head', async () => (await lastCheckpoint(r)) === r.app.health.report().audit?.written, 5000, 100);
     const checkpointedA = await lastCheckpoint(replicas[0] as TestServer);
+    // Each replica's head once its 5 late events are written (the answers go before the write).
+    const finalHead = new Map(replicas.map((r) => [r, (r.app.health.report().audit?.written ?? 0) + 5]));
     for (const r of replicas) {
       for (let i = 0; i < 5; i++) expect((await queryUdp(r.port, { name: `late-${i}.${r.app.config.instance}.tiktok.com`, from: SERVICE })).rcode).toBe(3);
     }
@@ -110,6 +112,7 @@ describe('the fleet-wide block log and witnessing', () => {
       async () => {
         for (const r of replicas) {
           const seq = r.app.health.report().audit?.written ?? 0;
+          if (seq !== finalHead.get(r)) return false;
           for (const peer of replicas) {
             if (peer === r) continue;
             const text = await readFile(join(peer.app.config.audit.dir, `witness-${peer.app.config.instance}.jsonl`), 'utf8').catch(() => '');
@@ -155,7 +158,7 @@ describe('the fleet-wide block log and witnessing', () => {
     // ... but not with what b and c witnessed.
     const cut = await verifyFleetDirs(dirs);
     const cliCut = spawnSync(process.execPath, ['bin/dnsward', 'audit', 'verify', ...dirs], { encoding: 'utf8' });
-    expect(cliCut.status).toBe(1);
+    expect(cliCut.status, cliCut.stdout).toBe(1);
     expect(cliCut.stderr).toMatch(/^DNSWARD_ERR_AUDIT_CHAIN: witness-(b|c)\.jsonl:\d+: seq \d+: (b|c) witnessed a's signed checkpoint/);
     expect(cut.problems).toHaveLength(1);
     expect(cut.problems[0]?.message).toMatch(new RegExp(`^(b|c) witnessed a's signed checkpoint for seq \\d+ at .*, but a's log ends at seq ${keptSeq}: records ${keptSeq + 1}\\.\\.\\d+ were removed$`));
