@@ -33,7 +33,7 @@ return 1
  * KEYS[1] the stream, KEYS[2] each instance's last shipped seq, KEYS[3] "<id> <events>" per
  * entry, KEYS[4] the events in the stream. ARGV: instance, first seq, last seq, gap ('1': any
  * first after the last shipped is taken), max events, oldest time to keep (ms, '0': none), the
- * event lines. One entry per span: Redis stores the bytes, it does not look at each event (one
+ * event lines zstd-compressed. One entry per span: Redis stores the bytes, it does not look at each event (one
  * XADD per event, with a Lua loop over the lines, cost Redis ~10 us of CPU per event). Exactly
  * once and in order: refused with {0, shipped} unless the span starts right after the last
  * shipped. Then the oldest entries go while the stream holds more than max events or they are
@@ -46,7 +46,7 @@ local shipped = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-1')
 local first, last = tonumber(ARGV[2]), tonumber(ARGV[3])
 if shipped >= 0 and first ~= shipped + 1 and not (ARGV[4] == '1' and first > shipped) then return {0, shipped} end
 local n = last - first + 1
-local id = redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'f', ARGV[2], 'l', ARGV[3], 'e', ARGV[7])
+local id = redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'f', ARGV[2], 'l', ARGV[3], 'z', ARGV[7])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('RPUSH', KEYS[3], id .. ' ' .. n)
 local total = redis.call('INCRBY', KEYS[4], n)

@@ -2,16 +2,20 @@
 // fast with SharedStateUnavailable while Redis is away (ConnectionTracker.run); pub/sub runs on
 // its own connection and reports a resubscription as a `resync` event, since messages sent
 // while it was away are lost.
+import { promisify } from 'node:util';
+import { zstdDecompress } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/sections/redis.ts';
 import { GENESIS } from '../audit/event.ts';
 import { ConnectionTracker, createRedisClients, type RedisClient, type RedisClients } from './redis-connection.ts';
 import { type RedisKeys, redisKeys } from './redis-keys.ts';
 import { ACQUIRE_LEASE, APPEND_CHANGES, RELEASE_LEASE, runScript, SHIP_EVENTS } from './redis-scripts.ts';
+import { SpanCompressor } from './span-compressor.ts';
 import { parseEventId } from './stream-ids.ts';
 import type { ChainHead, EventSpan, FleetEvent, SharedSource, SharedState, ShipResult, StateStatus, StreamEntry } from './types.ts';
 
 const DAY_MS = 86_400_000;
+const zstdDecompressAsync = promisify(zstdDecompress);
 
 export class RedisState implements SharedState {
   readonly kind = 'redis';
@@ -25,6 +29,13 @@ export class RedisState implements SharedState {
   private readonly config: RedisConfig;
   private readonly log: Logger;
   private closed = false;
+  /**
+   * Spans go into the stream zstd-compressed (field `z`): Redis receives and keeps an eighth of
+   * the bytes. Measured on bench events (~446 bytes each): Redis spent 1.5 us of CPU per event
+   * on plain spans and 0.2 on compressed ones; compressing costs the replica ~0.6 us, in libuv's
+   * threadpool (off the event loop).
+   */
+  private readonly compressor = new SpanCompressor();
 
   constructor(config: RedisConfig, instance: string, logger: Logger, clients: RedisClients = createRedisClients(config, instance)) {
     this.config = config;
@@ -134,7 +145,8 @@ export class RedisState implements SharedState {
     const days = this.config.stream_retention_days;
     const cutoff = days > 0 ? String(Date.now() - Math.round(days * DAY_MS)) : '0';
     const k = this.keys;
-    const args = [instance, String(span.first), String(span.last), gap ? '1' : '0', String(this.config.stream_max_events), cutoff, span.lines];
+    const lines = await this.compressor.compress(span.lines);
+    const args = [instance, String(span.first), String(span.last), gap ? '1' : '0', String(this.config.stream_max_events), cutoff, lines];
     const result = (await this.tracker.run('shipping block-log events', () => runScript(this.bulk, SHIP_EVENTS, [k.stream, k.shipped, k.spans, k.events], args))) as number[];
     const [ok = 0, seq = -1, count = 0] = result.map(Number);
     return ok === 1 ? { ok: true, seq, count } : { ok: false, shipped: seq };
@@ -152,19 +164,21 @@ export class RedisState implements SharedState {
     let start = from ? from.entry : '-';
     const skip = from ? from.k + 1 : 0;
     while (out.length < count) {
-      const rows = await this.tracker.run('reading the stream', () => this.bulk.xrange(this.keys.stream, start, '+', 'COUNT', 8));
-      for (const [id, fields] of rows) {
-        const f: Record<string, string> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-        const lines = (f.e ?? '').split('\n');
+      const rows = await this.tracker.run('reading the stream', () => this.bulk.xrangeBuffer(this.keys.stream, start, '+', 'COUNT', 8));
+      for (const [rawId, fields] of rows) {
+        const id = rawId.toString();
+        const f = new Map<string, Buffer>();
+        for (let i = 0; i + 1 < fields.length; i += 2) f.set((fields[i] as Buffer).toString(), fields[i + 1] as Buffer);
+        const lines = (await entryLines(f)).split('\n');
+        const instance = f.get('i')?.toString() ?? '';
         // Only the entry `after` is in skips the events up to it.
         for (let k = id === from?.entry ? skip : 0; k < lines.length; k++) {
           const line = lines[k] as string;
-          if (line !== '') out.push({ id: `${id}/${k}`, instance: f.i ?? '', seq: Number(/"seq":(\d+)/.exec(line)?.[1] ?? 0), line });
+          if (line !== '') out.push({ id: `${id}/${k}`, instance, seq: Number(/"seq":(\d+)/.exec(line)?.[1] ?? 0), line });
         }
       }
       if (rows.length < 8) break;
-      start = `(${(rows.at(-1) as [string, string[]])[0]}`;
+      start = `(${(rows.at(-1) as [Buffer, Buffer[]])[0].toString()}`;
     }
     return out;
   }
@@ -175,6 +189,7 @@ export class RedisState implements SharedState {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.compressor.close();
     this.tracker.close();
     this.listeners.clear();
     await Promise.allSettled([this.main, this.bulk, this.sub].map((c) => (c.status === 'ready' ? c.quit() : Promise.resolve(c.disconnect()))));
@@ -190,4 +205,11 @@ export class RedisState implements SharedState {
       }
     }
   }
+}
+
+/** The event lines of a stream entry: `z` zstd-compressed, or `e` plain (entries shipped before compression). */
+async function entryLines(fields: Map<string, Buffer>): Promise<string> {
+  const packed = fields.get('z');
+  if (packed !== undefined) return (await zstdDecompressAsync(packed)).toString();
+  return fields.get('e')?.toString() ?? '';
 }

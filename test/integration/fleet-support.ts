@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zstdDecompressSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
@@ -37,16 +38,17 @@ export async function dropPrefix(prefix: string, url = SHARED_REDIS): Promise<vo
   }
 }
 
-/** Every event in the fleet-wide stream, read straight from Redis (one entry per span: fields i, f, l, e). */
+/** Every event in the fleet-wide stream, read straight from Redis (one entry per span: fields i, f, l, and z the lines zstd-compressed). */
 export async function streamEvents(url: string, prefix: string): Promise<{ instance: string; seq: number; line: string; entry: string }[]> {
   const redis = new Redis(url);
   try {
-    const rows = await redis.xrange(`${prefix}{audit}:stream`, '-', '+');
+    const rows = await redis.xrangeBuffer(`${prefix}{audit}:stream`, '-', '+');
     return rows.flatMap(([entry, fields]) => {
-      const f = Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : []))) as Record<string, string>;
-      const lines = (f.e ?? '').split('\n').filter((l) => l !== '');
-      expect(lines.length).toBe(Number(f.l) - Number(f.f) + 1);
-      return lines.map((line) => ({ instance: f.i ?? '', seq: (JSON.parse(line) as { seq: number }).seq, line, entry }));
+      const f = new Map(fields.flatMap((_, i) => (i % 2 === 0 ? [[(fields[i] as Buffer).toString(), fields[i + 1] as Buffer] as const] : [])));
+      expect([...f.keys()].sort()).toEqual(['f', 'i', 'l', 'z']);
+      const lines = zstdDecompressSync(f.get('z') as Buffer).toString().split('\n').filter((l) => l !== '');
+      expect(lines.length).toBe(Number(f.get('l')?.toString()) - Number(f.get('f')?.toString()) + 1);
+      return lines.map((line) => ({ instance: f.get('i')?.toString() ?? '', seq: (JSON.parse(line) as { seq: number }).seq, line, entry: entry.toString() }));
     });
   } finally {
     redis.disconnect();

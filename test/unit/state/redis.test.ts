@@ -1,6 +1,7 @@
 // RedisState against the real Redis on 127.0.0.1:6379 (a key prefix of its own, deleted after),
 // and against a port where nothing listens: every call fails fast, the state says why.
 import { Writable } from 'node:stream';
+import { zstdDecompressSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,29 @@ describe('RedisState', () => {
     expect((await aged.readStream('', 10)).map((e) => e.seq)).toEqual([3001]);
     expect(await aged.streamLength()).toBe(1);
     await aged.close();
+  });
+
+  it('stores each span zstd-compressed (field z), and still reads entries shipped plain (field e) before compression', async () => {
+    const c = config();
+    const state = await connected(c);
+    const redis = new Redis('redis://127.0.0.1:6379/0');
+    try {
+      const plain = span(1, 2);
+      await redis.xadd(`${c.key_prefix}{audit}:stream`, '*', 'i', 'old', 'f', '1', 'l', '2', 'e', plain.lines);
+      const shipped = span(1, 300);
+      await state.shipEvents('a', shipped);
+      const [, newest] = (await redis.xrangeBuffer(`${c.key_prefix}{audit}:stream`, '-', '+')) as [[Buffer, Buffer[]], [Buffer, Buffer[]]];
+      const fields = newest[1].map((b) => b.toString('latin1'));
+      expect(fields.filter((_, i) => i % 2 === 0)).toEqual(['i', 'f', 'l', 'z']);
+      const packed = newest[1][7] as Buffer;
+      expect(packed.length).toBeLessThan(shipped.lines.length / 4);
+      expect(zstdDecompressSync(packed).equals(shipped.lines)).toBe(true);
+      const events = await state.readStream('', 1000);
+      expect(events.map((e) => `${e.instance}:${e.seq}`)).toEqual(['old:1', 'old:2', ...Array.from({ length: 300 }, (_, i) => `a:${i + 1}`)]);
+    } finally {
+      redis.disconnect();
+      await state.close();
+    }
   });
 
   it('without Redis: fails fast, reports connecting, logs once', async () => {
