@@ -50,6 +50,9 @@ const HELP = `npm run bench -- [options]
                          over UDP, DNS over TLS and DNS over HTTPS (names dnsward-via-udp|dot|doh)
   --redis URL            also run dnsward with shared state in this Redis (redis://127.0.0.1:6379/0), as
                          "dnsward-redis", measured in turn with "dnsward" (keys under its own prefix, deleted after)
+  --twin                 also run dnsward-twin, a second dnsward with the same config, measured in turn with the
+                         others: its spread from dnsward is this run's noise, the yardstick for the variants
+                         (dnsward-redis, dnsward-networks); the report ends with each variant's ratio to dnsward
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
@@ -97,6 +100,7 @@ const { values: opt } = parseArgs({
     'kresd-instances': { type: 'string', default: '2' },
     'kresd-policy': { type: 'string', default: 'suffix' },
     'response-ip': { type: 'boolean', default: false },
+    twin: { type: 'boolean', default: false },
     encrypted: { type: 'boolean', default: false },
   },
 });
@@ -461,6 +465,9 @@ async function main(): Promise<void> {
             servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name, readyTimeoutMs: 30_000, upstreams: [front.upstreams[kind]], upstreamCaFile: front.caFile }));
           }
         }
+        if (opt.twin) {
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+        }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
@@ -496,7 +503,7 @@ async function main(): Promise<void> {
   if (bigCount > 0 && dnsward) {
     // The big-list run has the machine to itself: the other resolvers are idle, dnsward's first instances are stopped.
     await stopProcess(dnsward.proc);
-    for (const other of servers.filter((s) => s.name === 'dnsward-redis' || s.name === 'dnsward-networks')) await stopProcess(other.proc);
+    for (const other of servers.filter((s) => VARIANTS.includes(s.name))) await stopProcess(other.proc);
     try {
       big = await bigListRun(tmp, upstream.port, files, results);
     } catch (error) {
@@ -531,6 +538,7 @@ async function main(): Promise<void> {
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const responseIp = responseIpLine(results);
   if (responseIp) out(responseIp);
+  for (const line of variantLines(results)) out(line);
   if (encryptedRuns) {
     out('');
     out('dnsward by transport (qps; DoT: dnsperf -m dot, DoH: h2load over HTTP/2 GET; server CPU in % of one core):');
@@ -582,6 +590,23 @@ try {
   }
 } finally {
   await cleanup();
+}
+
+/** dnsward run a second time with something changed (or, for the twin, nothing). */
+const VARIANTS = ['dnsward-twin', 'dnsward-redis', 'dnsward-networks'];
+
+/** Each variant's qps as a ratio of dnsward's, per mix (the twin's ratio is the noise). */
+function variantLines(results: MixResult[]): string[] {
+  const qps = (name: string, mix: string): number | undefined => results.find((r) => r.mix === mix && r.resolver === name)?.stats.qps;
+  const mixesRun = [...new Set(results.filter((r) => r.resolver === 'dnsward').map((r) => r.mix))];
+  return VARIANTS.filter((v) => results.some((r) => r.resolver === v)).map((v) => {
+    const cells = mixesRun.map((mix) => {
+      const base = qps('dnsward', mix);
+      const other = qps(v, mix);
+      return `${mix} ${base && other ? `${(other / base).toFixed(2)}x` : '-'}`;
+    });
+    return `${v} / dnsward: ${cells.join(', ')}`;
+  });
 }
 
 /** `--response-ip`: dnsward with and without the network list on the cached mix, side by side. */

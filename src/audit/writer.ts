@@ -49,6 +49,15 @@ export interface AuditWriterOptions {
   now?: () => number;
 }
 
+/** One write as it reached the file: its event lines (the seal left out), valid only during the call. */
+export interface WrittenEvents {
+  first: number;
+  last: number;
+  blocks: readonly { buf: Buffer; used: number }[];
+}
+
+export type WrittenListener = (written: WrittenEvents) => void;
+
 export interface AuditWriterStats {
   /** Decisions accepted by record(). */
   recorded: number;
@@ -92,6 +101,7 @@ export class AuditWriter implements DecisionSink {
   private closing: Promise<void> | undefined;
   private written = 0;
   private writeErrors = 0;
+  private writtenListener: WrittenListener | undefined;
   private externalDropped = 0;
 
   private constructor(options: AuditWriterOptions, log: Logger, checkpoints: CheckpointLog, chain: RecoveredChain, runStarted: string) {
@@ -225,6 +235,7 @@ export class AuditWriter implements DecisionSink {
       for (let chunk = this.outbox.first; chunk; chunk = this.outbox.first) {
         if (!chunk.writing) this.seal(chunk);
         await this.appender.write(chunk);
+        this.announce(chunk);
         this.outbox.completeFirst();
         this.batcher.held = this.outbox.events;
         this.written += chunk.count;
@@ -236,6 +247,24 @@ export class AuditWriter implements DecisionSink {
     } catch (error) {
       this.writeFailed(error, 'events');
       await this.appender.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Calls `listener` after each write with its event lines, before their buffers are reused (the
+   * fleet's shipper takes them from memory instead of reading the file back). One listener.
+   */
+  onWritten(listener: WrittenListener | undefined): void {
+    this.writtenListener = listener;
+  }
+
+  private announce(chunk: Chunk): void {
+    if (!this.writtenListener || chunk.count === 0) return;
+    try {
+      // The seal is the chunk's last block (Outbox.close).
+      this.writtenListener({ first: chunk.lastSeq - chunk.count + 1, last: chunk.lastSeq, blocks: chunk.blocks.slice(0, -1) });
+    } catch (error) {
+      this.log.error({ err: error }, 'block log: a listener of written events failed');
     }
   }
 

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { loadSigningKey, rawPublicKey } from '../audit/keys.ts';
 import type { AuditReader } from '../audit/reader.ts';
-import type { AuditWriterStats } from '../audit/writer.ts';
+import type { AuditWriterStats, WrittenListener } from '../audit/writer.ts';
 import type { Config } from '../config/schema.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { FleetEvent, SharedState } from '../state/types.ts';
@@ -26,7 +26,7 @@ import { latestCheckpoint, WitnessLog } from './witness.ts';
 export interface FleetRuntime {
   version: string;
   /** The block log (absent when decisions go elsewhere, e.g. in tests). */
-  audit?: { stats(): AuditWriterStats } | undefined;
+  audit?: { stats(): AuditWriterStats; onWritten?: ((listener: WrittenListener | undefined) => void) | undefined } | undefined;
   policyGeneration: () => number;
   /** The replica's health (for the heartbeat). */
   health: () => { status: 'ok' | 'degraded'; degraded: string[] };
@@ -101,8 +101,12 @@ export class Fleet {
         logger: this.log,
         headSeq: () => audit.stats().seq,
         retentionDays: this.config.redis?.stream_retention_days ?? 0,
+        liveFeed: audit.onWritten !== undefined,
       });
       this.shipper.start();
+      const shipper = this.shipper;
+      audit.onWritten?.((written) => shipper.offer(written));
+      this.unsubscribe.push(() => audit.onWritten?.(undefined));
     }
     this.unsubscribe.push(
       this.state.subscribe((event) => this.onEvent(event)),

@@ -10,11 +10,19 @@
 //
 // The replica does no work per event here (it looks for the last seal in what it read): at
 // tens of thousands of events a second, parsing each line cost as much as writing it.
+//
+// Once the files are shipped up to their end, the shipper goes live: where the writer runs on
+// this thread it hands over each write's lines as it writes them (`offer`), and spans ship from
+// memory (live-spans.ts) instead of being read back from the files. A write missed, a span
+// refused, Redis away or too much waiting sends the shipper back to the files, from where the
+// stream stands.
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { type EventFile, compareEventFiles, listEventFiles } from '../audit/files.ts';
 import { type EventSpan, type SharedState, SharedStateUnavailable } from '../state/types.ts';
+import type { WrittenEvents } from '../audit/writer.ts';
 import { EventLineScanner, readSeq } from './event-lines.ts';
+import { LiveSpans } from './live-spans.ts';
 
 export interface StreamShipperOptions {
   dir: string;
@@ -29,6 +37,8 @@ export interface StreamShipperOptions {
   chunkBytes?: number;
   /** How often to look for new events (ms, default 500). */
   intervalMs?: number;
+  /** The writer hands every write to `offer` (it runs on this thread): ship from memory once the files are shipped. */
+  liveFeed?: boolean;
 }
 
 export interface ShipperStats {
@@ -67,12 +77,25 @@ export class StreamShipper {
   private running: Promise<void> | undefined;
   private backlogLogged = false;
   private readonly scanner = new EventLineScanner();
+  /** The writer's latest writes; shipped from while `isLive`. */
+  private readonly live: LiveSpans;
+  private isLive = false;
+  private readonly liveCopy = { buf: Buffer.allocUnsafe(0) };
+  /** Spans shipped from memory and from the files (for tests and the benchmark notes). */
+  readonly spans = { live: 0, files: 0 };
 
   constructor(options: StreamShipperOptions) {
     this.options = options;
     this.log = options.logger.child({ component: 'stream' });
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.buf = Buffer.allocUnsafe(this.chunkBytes);
+    this.live = new LiveSpans(8 * this.chunkBytes);
+  }
+
+  /** A write of the block log, as written (AuditWriter.onWritten): kept to ship from memory. */
+  offer(written: WrittenEvents): void {
+    this.live.add(written);
+    if (this.isLive && this.live.bytes >= this.chunkBytes && this.running === undefined && this.timer !== undefined) void this.tick();
   }
 
   start(): void {
@@ -105,7 +128,8 @@ export class StreamShipper {
 
   private async shipAll(): Promise<void> {
     const { state, instance } = this.options;
-    if (state.status().state !== 'up') return;
+    if (state.status().state !== 'up') return this.leaveLive();
+    if (this.isLive && (await this.shipLive())) return;
     // One look at the directory per pass: a file that appears meanwhile is read by the next.
     let files = await listEventFiles(this.options.dir, instance);
     if (this.position === undefined) {
@@ -123,7 +147,10 @@ export class StreamShipper {
     let refusals = 0;
     for (;;) {
       const span = await this.readSpan(this.position, files);
-      if (span === undefined) break;
+      if (span === undefined) {
+        this.goLive();
+        break;
+      }
       const events = this.eventsOf(span.bytes);
       if (events === undefined) {
         this.position = span.next; // seals only
@@ -144,10 +171,53 @@ export class StreamShipper {
       this.lenient = false;
       this.shipped += result.count;
       this.shippedSeq = result.seq;
+      this.spans.files++;
       this.position = { ...span.next, seq: this.shippedSeq };
     }
     if (backlog > 10_000 && !this.backlogLogged) this.log.info({ events: backlog, seq: this.shippedSeq }, 'spooled block-log events replayed into the stream');
     this.backlogLogged = backlog > 10_000;
+  }
+
+  /** Ships the writes held in memory; false when it had to go back to the files. */
+  private async shipLive(): Promise<boolean> {
+    const { state, instance } = this.options;
+    for (;;) {
+      // Nothing held, yet the writer is ahead: its writes are not reaching `offer`.
+      if (this.live.first === 0) {
+        if (this.options.headSeq() <= this.shippedSeq) return true;
+        this.leaveLive();
+        return false;
+      }
+      if (this.live.first !== this.shippedSeq + 1) {
+        this.leaveLive(); // a write was missed (or dropped when too much waited): the files have it
+        return false;
+      }
+      const span = this.live.take(this.chunkBytes, this.liveCopy) as EventSpan;
+      const result = await state.shipEvents(instance, span, false);
+      if (!result.ok) {
+        this.log.warn({ after: this.shippedSeq, stream: result.shipped }, 'the stream has this replica up to another seq; continuing from there');
+        this.leaveLive();
+        return false;
+      }
+      this.shipped += result.count;
+      this.shippedSeq = result.seq;
+      this.spans.live++;
+      this.live.dropThrough(result.seq);
+    }
+  }
+
+  /** The files are shipped to their end: from now on ship the writer's writes from memory. */
+  private goLive(): void {
+    if (this.lenient || !this.options.liveFeed) return;
+    this.live.dropThrough(this.shippedSeq);
+    this.isLive = this.live.first === 0 || this.live.first === this.shippedSeq + 1;
+  }
+
+  /** Back to the files, from where the stream stands (asked at the next pass). */
+  private leaveLive(): void {
+    if (!this.isLive) return;
+    this.isLive = false;
+    this.position = undefined;
   }
 
   /**

@@ -27,8 +27,8 @@ function spanOf(lines: string[]): EventSpan {
   return { first: seqs[0] as number, last: seqs.at(-1) as number, lines: Buffer.from(lines.map((l) => `${l}\n`).join('')) };
 }
 
-function shipper(dir: string, state: MemoryState, writer: AuditWriter, chunkBytes = 1024): StreamShipper {
-  return new StreamShipper({ dir, instance: 'a', state, logger: silent, headSeq: () => writer.stats().seq, retentionDays: 0, chunkBytes });
+function shipper(dir: string, state: MemoryState, writer: AuditWriter, chunkBytes = 1024, liveFeed = false): StreamShipper {
+  return new StreamShipper({ dir, instance: 'a', state, logger: silent, headSeq: () => writer.stats().seq, retentionDays: 0, chunkBytes, liveFeed });
 }
 
 describe('StreamShipper', () => {
@@ -48,6 +48,45 @@ describe('StreamShipper', () => {
     await writer.flush();
     await s.tick();
     expect((await state.readStream('', 100)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    await writer.close();
+  });
+
+  it('once the files are shipped, ships the writer\'s writes from memory, and goes back to the files for a write it missed', async () => {
+    const dir = await tempDir();
+    const state = new MemoryState();
+    const writer = await written(dir, 0, 10);
+    const s = shipper(dir, state, writer, 1 << 20, true);
+    writer.onWritten((w) => s.offer(w));
+    await s.tick();
+    expect(s.spans).toEqual({ live: 0, files: 1 });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) writer.record(decision(100 + round * 20 + i));
+      await writer.flush();
+    }
+    await s.tick();
+    expect(s.spans.live).toBeGreaterThan(0);
+    expect((await state.readStream('', 1000)).map((e) => e.line)).toEqual(await fileEvents(dir));
+    // A write the shipper never heard of: the next one does not follow, so the files fill the gap.
+    writer.onWritten(undefined);
+    writer.record(decision(500));
+    await writer.flush();
+    writer.onWritten((w) => s.offer(w));
+    for (let i = 0; i < 5; i++) writer.record(decision(600 + i));
+    await writer.flush();
+    const fromFiles = s.spans.files;
+    await s.tick();
+    await s.tick();
+    expect(s.spans.files).toBeGreaterThan(fromFiles);
+    const stream = await state.readStream('', 1000);
+    expect(stream.map((e) => e.line)).toEqual(await fileEvents(dir));
+    expect(stream.map((e) => e.seq)).toEqual(Array.from({ length: 76 }, (_, i) => i + 1));
+    // Live again afterwards.
+    const live = s.spans.live;
+    writer.record(decision(700));
+    await writer.flush();
+    await s.tick();
+    expect(s.spans.live).toBe(live + 1);
+    expect((await state.readStream('', 1000)).length).toBe(77);
     await writer.close();
   });
 
