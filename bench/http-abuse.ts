@@ -5,7 +5,7 @@
 // and "Accept-Encoding: br, gzip". Target: p99 at most 20 ms with every query answered.
 // Loopback only. Figures: docs/SECURITY.md ("HTTP side").
 //
-//   node bench/http-abuse.ts [--seconds 20] [--qps 200] [--clients 16] [--names 200000] [--markdown]
+//   node bench/http-abuse.ts [--seconds 20] [--qps 200] [--clients 16] [--names 200000] [--thread on|off] [--markdown]
 import { createSocket } from 'node:dgram';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,14 +29,20 @@ const { values: opt } = parseArgs({
     qps: { type: 'string', default: '200' },
     clients: { type: 'string', default: '16' },
     names: { type: 'string', default: '200000' },
+    thread: { type: 'string' },
     markdown: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
-  console.log('node bench/http-abuse.ts [--seconds 20] [--qps 200] [--clients 16] [--names 200000] [--markdown]');
+  console.log('node bench/http-abuse.ts [--seconds 20] [--qps 200] [--clients 16] [--names 200000] [--thread on|off] [--markdown]\n  --thread  http.thread: the public feed in its own thread (on) or on the DNS thread (off); default: the config default');
   process.exit(0);
 }
+if (opt.thread !== undefined && opt.thread !== 'on' && opt.thread !== 'off') {
+  console.error(`bench/http-abuse.ts: --thread takes on or off, got "${opt.thread}"`);
+  process.exit(2);
+}
+const HTTP_THREAD = opt.thread === undefined ? '' : `, thread: ${opt.thread === 'on'}`;
 const SECONDS = Number(opt.seconds);
 const QPS = Number(opt.qps);
 const CLIENTS = Number(opt.clients);
@@ -106,7 +112,7 @@ async function main(): Promise<void> {
         `lists: { dir: ${JSON.stringify(listsDir)}, public_url: "https://lists.example.org" }`,
         'segments:',
         '  - { name: bench, networks: ["127.0.0.0/8"], action: block, lists: [tiktok] }',
-        `http: { listen: "127.0.0.1:${httpPort}" }`,
+        `http: { listen: "127.0.0.1:${httpPort}"${HTTP_THREAD} }`,
         `api: { listen: "127.0.0.1:${apiPort}" }`,
         'audit: { dir: audit, signing_key_file: keys/s.key, pseudonym_secret_file: keys/p.key }',
         'log: { level: warn }',
@@ -129,7 +135,7 @@ async function main(): Promise<void> {
     const machine = describeMachine();
     const row = (name: string, p: DnsPhase): string[] => [name, `${p.answered}/${p.sent}`, p.p50.toFixed(2), p.p99.toFixed(2), p.max.toFixed(1)];
     console.log(`\n${machine.cpuModel}, ${machine.cores} cores, ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}`);
-    console.log(`DNS at ${QPS} qps for ${SECONDS} s, alone and under ${CLIENTS} HTTP clients (random Host, Accept-Encoding: br, gzip; /, /lists, ${NAMES}-name list files in ${FORMATS.length} formats):\n`);
+    console.log(`http.thread: ${opt.thread ?? 'the default'}. DNS at ${QPS} qps for ${SECONDS} s, alone and under ${CLIENTS} HTTP clients (random Host, Accept-Encoding: br, gzip; /, /lists, ${NAMES}-name list files in ${FORMATS.length} formats):\n`);
     console.log(table(['phase', 'answered', 'p50 ms', 'p99 ms', 'max ms'], [row('DNS alone', alone), row(`DNS + ${CLIENTS} HTTP clients`, loaded)], opt.markdown ?? false));
     const mb = http.bytes / 1e6;
     console.log(`\nHTTP during the loaded phase: ${http.requests} requests (${(http.requests / SECONDS).toFixed(0)}/s), ${mb.toFixed(0)} MB (${(mb / SECONDS).toFixed(1)} MB/s), statuses ${JSON.stringify(http.statuses)}, errors ${http.errors}`);

@@ -156,6 +156,9 @@ if (opt.redis !== undefined && !/^rediss?:\/\//.test(opt.redis)) {
   process.exit(2);
 }
 const dnsWorkers = opt['dns-workers'] === undefined ? undefined : opt['dns-workers'] === 'auto' ? ('auto' as const) : Math.round(positive('dns-workers', opt['dns-workers']));
+/** dnsward run a second time with something changed (or, for the twin, nothing). */
+const VARIANTS = ['dnsward-twin', 'dnsward-redis', 'dnsward-networks'];
+
 /** Keys of this run's dnsward-redis, deleted at the end. */
 const REDIS_PREFIX = `dnsward:bench-${process.pid}-${Date.now().toString(36)}:`;
 const pdnsThreads = Math.round(positive('pdns-threads', opt['pdns-threads']));
@@ -591,9 +594,6 @@ try {
 } finally {
   await cleanup();
 }
-
-/** dnsward run a second time with something changed (or, for the twin, nothing). */
-const VARIANTS = ['dnsward-twin', 'dnsward-redis', 'dnsward-networks'];
 
 /** Each variant's qps as a ratio of dnsward's, per mix (the twin's ratio is the noise). */
 function variantLines(results: MixResult[]): string[] {

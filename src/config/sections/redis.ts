@@ -70,7 +70,7 @@ export const redisSection = z
       .min(1000)
       .max(1_000_000_000)
       .default(REDIS_DEFAULTS.stream_max_events)
-      .describe('The fleet-wide block-log stream keeps about this many events (about 500 bytes of Redis memory each); the files of each replica keep everything.'),
+      .describe('The fleet-wide block-log stream keeps about this many events (about 60 bytes of Redis memory each, zstd-compressed); the files of each replica keep everything.'),
     stream_retention_days: z
       .number()
       .min(0)
