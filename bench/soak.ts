@@ -54,6 +54,24 @@ async function writeMixedFile(file: string, lines: number): Promise<void> {
   await once(stream, 'finish');
 }
 
+interface HeapMB {
+  used: number;
+  total: number;
+  external: number;
+}
+
+/** The DNS thread's heap from dnsward's /metrics (prom-client's default metrics), in MB. */
+async function heapOf(apiPort: number | undefined): Promise<HeapMB | undefined> {
+  if (apiPort === undefined) return undefined;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1048576;
+    return { used: value('dnsward_nodejs_heap_size_used_bytes'), total: value('dnsward_nodejs_heap_size_total_bytes'), external: value('dnsward_nodejs_external_memory_bytes') };
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}, load average ${machine.loadavg.join(' ')} at start\n`);
@@ -66,13 +84,14 @@ async function main(): Promise<void> {
     await writeMixedFile(mixedFile, Math.ceil(QPS * SECONDS * 1.1));
     const upstream = await startUpstream('dnsmasq', tmp, blocked);
     const server = await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [], name: 'dnsward', readyTimeoutMs: 30_000 });
-    const samples: { s: number; rssMB: number }[] = [];
+    const samples: { s: number; rssMB: number; heap: HeapMB | undefined }[] = [];
     const started = Date.now();
-    const read = (): void => {
-      samples.push({ s: Math.round((Date.now() - started) / 1000), rssMB: Math.round(treeMemoryKb(server.proc.pid).rssKb / 102.4) / 10 });
+    const read = async (): Promise<void> => {
+      const sample = { s: Math.round((Date.now() - started) / 1000), rssMB: Math.round(treeMemoryKb(server.proc.pid).rssKb / 102.4) / 10 };
+      samples.push({ ...sample, heap: await heapOf(server.apiPort) });
     };
-    read();
-    const sampler = setInterval(read, SAMPLE_S * 1000);
+    await read();
+    const sampler = setInterval(() => void read(), SAMPLE_S * 1000);
     const base = { port: server.port, seconds: SECONDS, clients: 1, outstanding: 50, threads: 1, maxQps: QPS, timeout: 2 };
     const [blockRun, logRun, mixedRun] = await Promise.all([
       runDnsperf({ ...base, file: blockedFile }),
@@ -80,15 +99,17 @@ async function main(): Promise<void> {
       runDnsperf({ ...base, file: mixedFile, passes: 1 }),
     ]);
     clearInterval(sampler);
-    read();
+    await read();
     await stopProcess(server.proc);
     const auditDir = join(tmp, 'dnsward', 'audit');
     const verify = await runToEnd('verify', process.execPath, [join(REPO, 'bin', 'dnsward'), 'audit', 'verify', auditDir]);
     const good = /(\d+) good event/.exec(verify.output)?.[1];
     const expected = (blockRun.stats.rcodes.NXDOMAIN ?? 0) + logRun.stats.completed;
 
-    const rows = samples.map((x) => [String(x.s), x.rssMB.toFixed(1)]);
-    console.log(table(['s', 'RSS MB'], rows, opt.markdown));
+    const mb = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(1));
+    const rows = samples.map((x) => [String(x.s), x.rssMB.toFixed(1), mb(x.heap?.used), mb(x.heap?.total), mb(x.heap?.external)]);
+    console.log(table(['s', 'RSS MB', 'heap used', 'heap total', 'external'], rows, opt.markdown));
+    console.log('(heap and external: the DNS thread\'s V8 heap and the memory V8 tracks outside it, from /metrics; RSS is the whole process tree)');
     const afterWarmup = samples.filter((x) => x.s >= 180);
     const max = Math.max(...samples.map((x) => x.rssMB));
     const settled = afterWarmup.length > 0 ? `${Math.min(...afterWarmup.map((x) => x.rssMB)).toFixed(1)}-${Math.max(...afterWarmup.map((x) => x.rssMB)).toFixed(1)} MB from 3 min on` : 'run shorter than 3 min';

@@ -20,6 +20,8 @@ export interface Server {
   /** dnsward with `encrypted`: its DNS-over-HTTPS and DNS-over-TLS ports. */
   dohPort?: number;
   dotPort?: number;
+  /** dnsward: its private API port (health, /metrics). */
+  apiPort?: number;
 }
 
 /** Options every dnsmasq instance gets: no config files, no /etc/hosts, no resolv.conf, no DHCP, no privileges dropped, logs to stderr. */
@@ -244,7 +246,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   const bin = join(o.repo, 'bin', 'dnsward');
   const args = [...shebangFlags(bin), ...o.nodeArgs, bin, 'serve', '--config', configFile];
   const proc = startProcess(o.name, process.execPath, args, { cwd: dir, env: { ...shebangEnv(bin), ...process.env } });
-  const server: Server = { name: o.name, port, dohPort, dotPort, proc, describe: `${Object.entries(shebangEnv(bin)).map(([k, v]) => `${k}=${v} `).join('')}node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
+  const server: Server = { name: o.name, port, dohPort, dotPort, apiPort, proc, describe: `${Object.entries(shebangEnv(bin)).map(([k, v]) => `${k}=${v} `).join('')}node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
   if (o.noWait) return server;
   return ready(server, o.readyTimeoutMs);
 }
