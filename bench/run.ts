@@ -53,6 +53,8 @@ const HELP = `npm run bench -- [options]
   --twin                 also run dnsward-twin, a second dnsward with the same config, measured in turn with the
                          others: its spread from dnsward is this run's noise, the yardstick for the variants
                          (dnsward-redis, dnsward-networks); the report ends with each variant's ratio to dnsward
+  --twin-node-arg ARG    extra Node.js flag for dnsward-twin only (repeatable): an A/B of a flag in one run,
+                         e.g. --twin --twin-node-arg=--heap-growing-percent=0 (V8's own heap growth)
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
@@ -101,6 +103,7 @@ const { values: opt } = parseArgs({
     'kresd-policy': { type: 'string', default: 'suffix' },
     'response-ip': { type: 'boolean', default: false },
     twin: { type: 'boolean', default: false },
+    'twin-node-arg': { type: 'string', multiple: true, default: [] },
     encrypted: { type: 'boolean', default: false },
   },
 });
@@ -469,7 +472,7 @@ async function main(): Promise<void> {
           }
         }
         if (opt.twin) {
-          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
