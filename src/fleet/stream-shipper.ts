@@ -182,6 +182,8 @@ export class StreamShipper {
   private async shipLive(): Promise<boolean> {
     const { state, instance } = this.options;
     for (;;) {
+      // A write can reach the files (and be shipped from them) before the writer hands it over.
+      this.live.dropThrough(this.shippedSeq);
       // Nothing held, yet the writer is ahead: its writes are not reaching `offer`.
       if (this.live.first === 0) {
         if (this.options.headSeq() <= this.shippedSeq) return true;

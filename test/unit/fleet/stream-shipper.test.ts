@@ -90,6 +90,25 @@ describe('StreamShipper', () => {
     await writer.close();
   });
 
+  it('stays live when a write is handed over after the files already shipped it', async () => {
+    const dir = await tempDir();
+    const state = new MemoryState();
+    const writer = await written(dir, 0, 10);
+    const s = shipper(dir, state, writer, 1 << 20, true);
+    await s.tick();
+    expect(s.spans).toEqual({ live: 0, files: 1 });
+    // The writer's hand-over of events 9 and 10 arrives late: they are in the stream already.
+    const late = Buffer.from((await fileEvents(dir)).slice(8).map((l) => `${l}\n`).join(''));
+    s.offer({ first: 9, last: 10, blocks: [{ buf: late, used: late.length }] });
+    writer.onWritten((w) => s.offer(w));
+    for (let i = 10; i < 15; i++) writer.record(decision(i));
+    await writer.flush();
+    await s.tick();
+    expect(s.spans).toEqual({ live: 1, files: 1 });
+    expect((await state.readStream('', 100)).map((e) => e.line)).toEqual(await fileEvents(dir));
+    await writer.close();
+  });
+
   it('leaves event lines that no seal covers', async () => {
     const dir = await tempDir();
     const state = new MemoryState();
