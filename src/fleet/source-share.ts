@@ -158,7 +158,7 @@ export class FleetSourceShare implements SourceShare {
     }
     this.taken++;
     this.log.info({ source: name, sha256: shared.sha256.slice(0, 12), by: shared.by }, 'list source taken from the fleet (not downloaded)');
-    return { body, validators: { ...(shared.etag ? { etag: shared.etag } : {}), ...(shared.lastModified ? { lastModified: shared.lastModified } : {}) } };
+    return { body, validators: sharedValidators(shared) };
   }
 
   private async meta(name: string): Promise<SharedSourceMeta | undefined> {
@@ -171,9 +171,9 @@ export class FleetSourceShare implements SourceShare {
     }
   }
 
+  /** Marks the shared copy as vouched for now (its body, possibly tens of MB, is not sent again). */
   private async putMeta(name: string, meta: SharedSourceMeta): Promise<void> {
-    const copy = await this.options.state.getSource(name);
-    if (copy) await this.options.state.putSource(name, { meta: JSON.stringify(meta), body: copy.body });
+    await this.options.state.putSourceMeta(name, JSON.stringify(meta));
   }
 
   /** Keeps the lease while the download and install run. */
@@ -210,9 +210,9 @@ function untilUp(state: SharedState, ms: number): Promise<void> {
   });
 }
 
-/** The validators of the shared copy, for a conditional request about it. */
-function sharedValidators(shared: SharedSourceMeta): SourceMeta {
-  return { ...(shared.etag ? { etag: shared.etag } : {}), ...(shared.lastModified ? { lastModified: shared.lastModified } : {}), sha256: shared.sha256 };
+/** The HTTP validators of the shared copy: for a conditional request about it, and with its body. */
+function sharedValidators(shared: SharedSourceMeta): { etag?: string; lastModified?: string } {
+  return { ...(shared.etag ? { etag: shared.etag } : {}), ...(shared.lastModified ? { lastModified: shared.lastModified } : {}) };
 }
 
 function leaseName(source: string): string {

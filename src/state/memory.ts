@@ -106,6 +106,12 @@ export class MemoryState implements SharedState {
     this.sources.set(name, { meta: source.meta, body: Buffer.from(source.body) });
   }
 
+  async putSourceMeta(name: string, meta: string): Promise<boolean> {
+    const s = this.sources.get(name);
+    if (s) s.meta = meta;
+    return s !== undefined;
+  }
+
   async shipEvents(instance: string, span: EventSpan, gap = false): Promise<ShipResult> {
     const shipped = this.shipped.get(instance);
     if (shipped !== undefined && !(span.first === shipped + 1 || (gap && span.first > shipped))) return { ok: false, shipped };

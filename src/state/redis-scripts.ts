@@ -65,6 +65,16 @@ return {1, last, n}
 `,
 );
 
+/** KEYS[1] a shared source. ARGV: its new meta. Sets it only where a body is: 1, else 0. */
+export const PUT_SOURCE_META = script(
+  1,
+  `
+if redis.call('HEXISTS', KEYS[1], 'body') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'meta', ARGV[1])
+return 1
+`,
+);
+
 /** KEYS[1] the lease. ARGV: holder, ttl ms. Takes a free lease or extends one's own: 1, else 0. */
 export const ACQUIRE_LEASE = script(
   1,

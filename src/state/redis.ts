@@ -9,7 +9,7 @@ import type { RedisConfig } from '../config/sections/redis.ts';
 import { GENESIS } from '../audit/event.ts';
 import { ConnectionTracker, createRedisClients, type RedisClient, type RedisClients } from './redis-connection.ts';
 import { type RedisKeys, redisKeys } from './redis-keys.ts';
-import { ACQUIRE_LEASE, APPEND_CHANGES, RELEASE_LEASE, runScript, SHIP_EVENTS } from './redis-scripts.ts';
+import { ACQUIRE_LEASE, APPEND_CHANGES, PUT_SOURCE_META, RELEASE_LEASE, runScript, SHIP_EVENTS } from './redis-scripts.ts';
 import { SpanCompressor } from './span-compressor.ts';
 import { parseEventId } from './stream-ids.ts';
 import type { ChainHead, EventSpan, FleetEvent, SharedSource, SharedState, ShipResult, StateStatus, StreamEntry } from './types.ts';
@@ -139,6 +139,10 @@ export class RedisState implements SharedState {
 
   async putSource(name: string, source: SharedSource): Promise<void> {
     await this.tracker.run('sharing a source', () => this.bulk.hset(this.keys.source(name), 'meta', source.meta, 'body', source.body));
+  }
+
+  async putSourceMeta(name: string, meta: string): Promise<boolean> {
+    return (await this.tracker.run('sharing a source', () => runScript(this.main, PUT_SOURCE_META, [this.keys.source(name)], [meta]))) === 1;
   }
 
   async shipEvents(instance: string, span: EventSpan, gap = false): Promise<ShipResult> {

@@ -83,6 +83,8 @@ export interface SharedState {
   sourceMeta(name: string): Promise<string | undefined>;
   getSource(name: string): Promise<SharedSource | undefined>;
   putSource(name: string, source: SharedSource): Promise<void>;
+  /** Replaces only the meta of a shared copy that exists (its body stays): false when there is none. */
+  putSourceMeta(name: string, meta: string): Promise<boolean>;
 
   /**
    * Appends consecutive events of a replica to the fleet-wide stream (one stream entry), exactly

@@ -82,6 +82,11 @@ export function sharedStateContract(name: string, make: () => Promise<SharedStat
       await state.putSource('p', { meta: '{"sha256":"x"}', body });
       expect(await state.sourceMeta('p')).toBe('{"sha256":"x"}');
       expect(await state.getSource('p')).toEqual({ meta: '{"sha256":"x"}', body });
+      // Only the meta changes; without a copy nothing is made.
+      expect(await state.putSourceMeta('p', '{"sha256":"x","fetchedAt":"now"}')).toBe(true);
+      expect(await state.getSource('p')).toEqual({ meta: '{"sha256":"x","fetchedAt":"now"}', body });
+      expect(await state.putSourceMeta('q', '{}')).toBe(false);
+      expect(await state.sourceMeta('q')).toBeUndefined();
       await state.close();
     });
 
