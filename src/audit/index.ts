@@ -10,16 +10,16 @@ import { createPseudonymizer } from './pseudonym.ts';
 import { type AuditReader, FileAuditReader } from './reader.ts';
 import { ThreadedAuditSink } from './thread.ts';
 import type { Decision, DecisionSink } from './types.ts';
-import { AuditWriter, type AuditWriterStats, type WrittenListener } from './writer.ts';
+import { AuditWriter, type AuditWriterStats, type WrittenFeed } from './writer.ts';
 
 export type { AuditReader } from './reader.ts';
-export type { AuditWriterStats, WrittenEvents, WrittenListener } from './writer.ts';
+export type { AuditWriterStats, WrittenEvents, WrittenFeed, WrittenListener } from './writer.ts';
 
 export interface AuditSink extends DecisionSink {
   /** Counters for metrics (all zero when audit.enabled is false). */
   stats(): AuditWriterStats;
   /** Each write's event lines as written (only where the writer runs on this thread). */
-  onWritten?: ((listener: WrittenListener | undefined) => void) | undefined;
+  onWritten?: WrittenFeed | undefined;
 }
 
 /**

@@ -57,6 +57,8 @@ export interface WrittenEvents {
 }
 
 export type WrittenListener = (written: WrittenEvents) => void;
+/** Sets (or, with undefined, removes) the one listener of a writer's writes: AuditWriter.onWritten. */
+export type WrittenFeed = (listener: WrittenListener | undefined) => void;
 
 export interface AuditWriterStats {
   /** Decisions accepted by record(). */

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { loadSigningKey, rawPublicKey } from '../audit/keys.ts';
 import type { AuditReader } from '../audit/reader.ts';
-import type { AuditWriterStats, WrittenListener } from '../audit/writer.ts';
+import type { AuditWriterStats, WrittenFeed } from '../audit/writer.ts';
 import type { Config } from '../config/schema.ts';
 import type { ListRegistry } from '../lists/registry.ts';
 import type { FleetEvent, SharedState } from '../state/types.ts';
@@ -26,7 +26,7 @@ import { latestCheckpoint, WitnessLog } from './witness.ts';
 export interface FleetRuntime {
   version: string;
   /** The block log (absent when decisions go elsewhere, e.g. in tests). */
-  audit?: { stats(): AuditWriterStats; onWritten?: ((listener: WrittenListener | undefined) => void) | undefined } | undefined;
+  audit?: { stats(): AuditWriterStats; onWritten?: WrittenFeed | undefined } | undefined;
   policyGeneration: () => number;
   /** The replica's health (for the heartbeat). */
   health: () => { status: 'ok' | 'degraded'; degraded: string[] };
@@ -41,6 +41,8 @@ export interface FleetStats {
   changesSeq: number;
   liveReplicas: number;
   witnessRecords: number;
+  /** Stream spans shipped from the writer's hand-over (live) and read back from the files. */
+  streamSpans: { live: number; files: number };
 }
 
 export class Fleet {
@@ -101,12 +103,9 @@ export class Fleet {
         logger: this.log,
         headSeq: () => audit.stats().seq,
         retentionDays: this.config.redis?.stream_retention_days ?? 0,
-        liveFeed: audit.onWritten !== undefined,
+        written: audit.onWritten?.bind(audit),
       });
       this.shipper.start();
-      const shipper = this.shipper;
-      audit.onWritten?.((written) => shipper.offer(written));
-      this.unsubscribe.push(() => audit.onWritten?.(undefined));
     }
     this.unsubscribe.push(
       this.state.subscribe((event) => this.onEvent(event)),
@@ -154,6 +153,7 @@ export class Fleet {
       changesSeq: this.changeLog.head.seq,
       liveReplicas: this.liveReplicas,
       witnessRecords: this.witnessLog?.recorded ?? 0,
+      streamSpans: { ...(this.shipper?.spans ?? { live: 0, files: 0 }) },
     };
   }
 

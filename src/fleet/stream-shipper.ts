@@ -20,7 +20,7 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { type EventFile, compareEventFiles, listEventFiles } from '../audit/files.ts';
 import { type EventSpan, type SharedState, SharedStateUnavailable } from '../state/types.ts';
-import type { WrittenEvents } from '../audit/writer.ts';
+import type { WrittenEvents, WrittenFeed } from '../audit/writer.ts';
 import { EventLineScanner, readSeq } from './event-lines.ts';
 import { LiveSpans } from './live-spans.ts';
 
@@ -37,8 +37,8 @@ export interface StreamShipperOptions {
   chunkBytes?: number;
   /** How often to look for new events (ms, default 500). */
   intervalMs?: number;
-  /** The writer hands every write to `offer` (it runs on this thread): ship from memory once the files are shipped. */
-  liveFeed?: boolean;
+  /** The writer's hand-over of its writes, where it runs on this thread: ship from memory once the files are shipped. */
+  written?: WrittenFeed | undefined;
 }
 
 export interface ShipperStats {
@@ -81,7 +81,7 @@ export class StreamShipper {
   private readonly live: LiveSpans;
   private isLive = false;
   private readonly liveCopy = { buf: Buffer.allocUnsafe(0) };
-  /** Spans shipped from memory and from the files (for tests and the benchmark notes). */
+  /** Spans shipped from memory and from the files (Fleet.stats). */
   readonly spans = { live: 0, files: 0 };
 
   constructor(options: StreamShipperOptions) {
@@ -90,6 +90,7 @@ export class StreamShipper {
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.buf = Buffer.allocUnsafe(this.chunkBytes);
     this.live = new LiveSpans(8 * this.chunkBytes);
+    options.written?.((written) => this.offer(written));
   }
 
   /** A write of the block log, as written (AuditWriter.onWritten): kept to ship from memory. */
@@ -108,6 +109,7 @@ export class StreamShipper {
     clearInterval(this.timer);
     this.timer = undefined;
     await Promise.race([this.tick(), new Promise((resolve) => setTimeout(resolve, deadlineMs).unref())]);
+    this.options.written?.(undefined);
   }
 
   stats(): ShipperStats {
@@ -210,7 +212,7 @@ export class StreamShipper {
 
   /** The files are shipped to their end: from now on ship the writer's writes from memory. */
   private goLive(): void {
-    if (this.lenient || !this.options.liveFeed) return;
+    if (this.lenient || this.options.written === undefined) return;
     this.live.dropThrough(this.shippedSeq);
     this.isLive = this.live.first === 0 || this.live.first === this.shippedSeq + 1;
   }

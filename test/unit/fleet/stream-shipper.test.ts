@@ -4,7 +4,7 @@
 import { appendFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { listEventFiles } from '../../../src/audit/files.ts';
-import { AuditWriter } from '../../../src/audit/writer.ts';
+import { AuditWriter, type WrittenListener } from '../../../src/audit/writer.ts';
 import { StreamShipper } from '../../../src/fleet/stream-shipper.ts';
 import { MemoryState } from '../../../src/state/memory.ts';
 import type { EventSpan } from '../../../src/state/types.ts';
@@ -27,8 +27,10 @@ function spanOf(lines: string[]): EventSpan {
   return { first: seqs[0] as number, last: seqs.at(-1) as number, lines: Buffer.from(lines.map((l) => `${l}\n`).join('')) };
 }
 
-function shipper(dir: string, state: MemoryState, writer: AuditWriter, chunkBytes = 1024, liveFeed = false): StreamShipper {
-  return new StreamShipper({ dir, instance: 'a', state, logger: silent, headSeq: () => writer.stats().seq, retentionDays: 0, chunkBytes, liveFeed });
+/** With `live`, the writer hands its writes to the shipper, as the fleet wires them. */
+function shipper(dir: string, state: MemoryState, writer: AuditWriter, chunkBytes = 1024, live = false): StreamShipper {
+  const written = live ? (listener: WrittenListener | undefined) => writer.onWritten(listener) : undefined;
+  return new StreamShipper({ dir, instance: 'a', state, logger: silent, headSeq: () => writer.stats().seq, retentionDays: 0, chunkBytes, written });
 }
 
 describe('StreamShipper', () => {
@@ -56,7 +58,6 @@ describe('StreamShipper', () => {
     const state = new MemoryState();
     const writer = await written(dir, 0, 10);
     const s = shipper(dir, state, writer, 1 << 20, true);
-    writer.onWritten((w) => s.offer(w));
     await s.tick();
     expect(s.spans).toEqual({ live: 0, files: 1 });
     for (let round = 0; round < 3; round++) {
@@ -100,7 +101,6 @@ describe('StreamShipper', () => {
     // The writer's hand-over of events 9 and 10 arrives late: they are in the stream already.
     const late = Buffer.from((await fileEvents(dir)).slice(8).map((l) => `${l}\n`).join(''));
     s.offer({ first: 9, last: 10, blocks: [{ buf: late, used: late.length }] });
-    writer.onWritten((w) => s.offer(w));
     for (let i = 10; i < 15; i++) writer.record(decision(i));
     await writer.flush();
     await s.tick();
