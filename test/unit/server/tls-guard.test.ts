@@ -67,12 +67,21 @@ describe('guardTlsServer', () => {
     await closed(third);
     expect(stats.overClientCap).toBe(1);
     expect(held.every((s) => !s.destroyed)).toBe(true);
-    // A slot frees when one of its connections closes.
-    held[0]?.destroy();
-    await closed(held[0] as Socket);
+    // Another client gets in meanwhile.
     const other = tlsConnect({ port, host: '127.0.0.1', ca: tls.cert });
     sockets.push(other);
     await new Promise((r) => other.once('secureConnect', r));
+    // A slot of this client frees when one of its connections closes (once the server has seen the close).
+    held[0]?.destroy();
+    await closed(held[0] as Socket);
+    await new Promise((r) => setTimeout(r, 200));
+    const again = tlsConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.7', ca: tls.cert });
+    sockets.push(again);
+    const outcome = await new Promise((r) => {
+      again.once('secureConnect', () => r('in'));
+      again.once('close', () => r('refused'));
+    });
+    expect(outcome).toBe('in');
     expect(stats.overClientCap).toBe(1);
   });
 });
