@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import type { HttpListenerConfig } from '../config/sections/http.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { deadlineCheckInterval } from '../server/listen.ts';
 
 export interface TlsMaterial {
   cert: Buffer;
@@ -51,7 +52,7 @@ export function createListenerApp(config: HttpListenerConfig, tls: TlsMaterial |
 }
 
 function deadlineChecks(config: HttpListenerConfig): { headersTimeout: number; connectionsCheckingInterval: number } {
-  return { headersTimeout: config.headers_timeout_ms, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headers_timeout_ms / 4))) };
+  return { headersTimeout: config.headers_timeout_ms, connectionsCheckingInterval: deadlineCheckInterval(config.headers_timeout_ms) };
 }
 
 /** Caps connections in total and per client address, and bounds how long headers may take. */

@@ -11,6 +11,7 @@ import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
+import { deadlineCheckInterval, listenOn } from './listen.ts';
 import { cacheControl, checkMessage, classifyDohRequest, DNS_MESSAGE, type DohFailure, MAX_DNS_MESSAGE } from './doh-message.ts';
 import { TrustedProxies } from './forwarded-for.ts';
 import { guardTlsServer, type TlsGuardStats } from './tls-guard.ts';
@@ -58,7 +59,7 @@ export class DohListener implements Responder {
     this.proxies = new TrustedProxies(trustedProxies);
     // HTTP/1.1 (allowHTTP1) takes node:http's deadlines: headers and the whole request within
     // messageDeadlineMs (slowloris), checked often enough for that to mean what it says.
-    const http1 = { headersTimeout: limits.messageDeadlineMs, requestTimeout: limits.messageDeadlineMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.messageDeadlineMs / 4))) };
+    const http1 = { headersTimeout: limits.messageDeadlineMs, requestTimeout: limits.messageDeadlineMs, connectionsCheckingInterval: deadlineCheckInterval(limits.messageDeadlineMs) };
     this.server = createSecureServer({ ...tls, ...http1, allowHTTP1: true, settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (req, res) => this.onRequest(req, res));
     this.server.maxConnections = limits.maxConnections;
     this.stats = { rejected: {}, tls: guardTlsServer(this.server, { maxConnectionsPerClient: limits.maxConnectionsPerClient, handshakeTimeoutMs: limits.messageDeadlineMs }) };
@@ -72,16 +73,8 @@ export class DohListener implements Responder {
     this.server.on('error', (error) => this.logger.warn({ err: error }, 'doh server error'));
   }
 
-  async start(port = this.address.port): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ port, host: this.address.host, ipv6Only: this.address.family === 6, exclusive: true }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = this.server.address();
-    return typeof bound === 'object' && bound !== null ? bound.port : port;
+  start(port = this.address.port): Promise<number> {
+    return listenOn(this.server, this.address, port);
   }
 
   /** New connections use this certificate and key; open ones keep theirs. */

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { MessageHandler, QueryContext, Responder, Transport } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
 import { guardTlsServer, type TlsGuardStats } from './tls-guard.ts';
+import { listenOn } from './listen.ts';
 
 export interface TcpLimits {
   idleTimeoutMs: number;
@@ -70,17 +71,10 @@ export class TcpListener implements Responder {
   }
 
   async start(port = this.address.port): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ port, host: this.address.host, ipv6Only: this.address.family === 6, exclusive: true }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    const bound = await listenOn(this.server, this.address, port);
     this.sweeper = setInterval(() => this.sweepSlow(), 500);
     this.sweeper.unref();
-    const bound = this.server.address();
-    return typeof bound === 'object' && bound !== null ? bound.port : port;
+    return bound;
   }
 
   /** Plain TCP: the per-client cap (DoT counts it in guardTlsServer, before the handshake). */

@@ -86,7 +86,8 @@ describe('DohListener', () => {
   });
 
   it('answers 408 to a POST whose body does not arrive within the deadline, and 413 past 65,535 octets without Content-Length', async () => {
-    const port = await start(echo([]));
+    const seen: Seen[] = [];
+    const port = await start(echo(seen));
     const session = h2connect(`https://127.0.0.1:${port}`, { ca: tls.cert });
     const status = (stream: ReturnType<typeof session.request>): Promise<number> => new Promise((r) => stream.once('response', (h) => r(Number(h[constants.HTTP2_HEADER_STATUS]))));
     const slow = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
@@ -94,6 +95,11 @@ describe('DohListener', () => {
     const big = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
     for (let i = 0; i < 5; i++) big.write(Buffer.alloc(16_384));
     expect(await Promise.all([status(slow), status(big)])).toEqual([408, 413]);
+    // The slow body ends after its 408: it is not resolved.
+    slow.on('error', () => undefined);
+    slow.end(query.subarray(4));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual([]);
     session.destroy();
   });
 

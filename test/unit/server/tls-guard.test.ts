@@ -75,7 +75,7 @@ describe('guardTlsServer', () => {
     held[0]?.destroy();
     await closed(held[0] as Socket);
     await new Promise((r) => setTimeout(r, 200));
-    const again = tlsConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.7', ca: tls.cert });
+    const again = tlsConnect({ socket: connect({ port, host: '127.0.0.1', localAddress: '127.0.0.7' }), host: '127.0.0.1', ca: tls.cert });
     sockets.push(again);
     const outcome = await new Promise((r) => {
       again.once('secureConnect', () => r('in'));
