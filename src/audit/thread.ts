@@ -9,7 +9,8 @@ import { DnswardError, ErrorCodes, type ErrorCode } from '../errors.ts';
 import { Batcher } from './batcher.ts';
 import { relayLogLine } from '../util/thread-log.ts';
 import type { Decision, DecisionSink } from './types.ts';
-import type { FromWorker, PackedDecision, ToWorker, WorkerInit } from './worker.ts';
+import { type PackedDecision, packDecision } from './packed.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
 import type { AuditWriterStats } from './writer.ts';
 
 export interface ThreadedSinkOptions {
@@ -110,13 +111,7 @@ export class ThreadedAuditSink implements DecisionSink {
   }
 
   private take(): PackedDecision[] {
-    const batch = this.batcher.take();
-    const out: PackedDecision[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const d = batch[i] as Decision;
-      out[i] = [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response, d.transport];
-    }
-    return out;
+    return this.batcher.take().map(packDecision);
   }
 
   private post(): void {

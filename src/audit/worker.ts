@@ -5,8 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DnswardError } from '../errors.ts';
 import { threadLogger } from '../util/thread-log.ts';
 import { createPseudonymizer } from './pseudonym.ts';
-import type { Decision } from './types.ts';
 import { AuditWriter } from './writer.ts';
+import { type PackedDecision, unpackDecision } from './packed.ts';
 
 /** What the main thread hands over (structured-cloneable). */
 export interface WorkerInit {
@@ -24,8 +24,7 @@ export interface WorkerInit {
   logLevel: string;
 }
 
-/** One decision as a flat array (cheaper to clone than an object). */
-export type PackedDecision = [number, string, string, 0 | 1, string, number, Decision['action'], string, string, string, Decision['response'], Decision['transport']];
+export type { PackedDecision } from './packed.ts';
 
 export type ToWorker = { t: 'batch' | 'flush' | 'close'; id: number; events: PackedDecision[]; dropped: number };
 export type FromWorker =
@@ -33,10 +32,6 @@ export type FromWorker =
   | { t: 'fatal'; code?: string; message: string }
   | { t: 'ack'; id: number; stats: ReturnType<AuditWriter['stats']> }
   | { t: 'log'; line: string };
-
-export function unpack(p: PackedDecision): Decision {
-  return { ts: p[0], segment: p[1], client: p[2], pseudonymize: p[3] === 1, qname: p[4], qtype: p[5], action: p[6], list: p[7], rule: p[8], listVersion: p[9], response: p[10], transport: p[11] };
-}
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -69,7 +64,7 @@ async function main(): Promise<void> {
   post({ t: 'ready', seq: writer.stats().seq });
   port.on('message', (message: ToWorker) => {
     writer.setExternalDropped(message.dropped);
-    for (const p of message.events) writer.record(unpack(p));
+    for (const p of message.events) writer.record(unpackDecision(p));
     // Encoded at once: the lines wait for the writer's flush timer, the decision objects do not.
     writer.encodeBuffered();
     if (message.t === 'batch') {

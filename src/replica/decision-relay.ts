@@ -6,15 +6,7 @@
 import type { Logger } from 'pino';
 import { Batcher, HANDOFF_BATCH, HANDOFF_MS } from '../audit/batcher.ts';
 import type { Decision, DecisionSink } from '../audit/types.ts';
-import type { PackedDecision } from '../audit/worker.ts';
-
-export function packDecision(d: Decision): PackedDecision {
-  return [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response, d.transport];
-}
-
-export function unpackDecision(p: PackedDecision): Decision {
-  return { ts: p[0], segment: p[1], client: p[2], pseudonymize: p[3] === 1, qname: p[4], qtype: p[5], action: p[6], list: p[7], rule: p[8], listVersion: p[9], response: p[10], transport: p[11] };
-}
+import { type PackedDecision, packDecision } from '../audit/packed.ts';
 
 /** The worker's decision sink: `post` gets each batch. flush() and close() post what waits at once. */
 export function relayDecisions(post: (events: PackedDecision[]) => void, logger: Logger): DecisionSink {

@@ -5,7 +5,7 @@
 // shared), decisions go back to the main thread's block log (decision-relay.ts), log lines
 // to its logger, and stats on request.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PackedDecision } from '../audit/worker.ts';
+import type { PackedDecision } from '../audit/packed.ts';
 import { DnswardError } from '../errors.ts';
 import type { MessageHandler } from '../pipeline/context.ts';
 import { QueryCounters } from '../pipeline/counters.ts';

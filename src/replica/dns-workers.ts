@@ -14,7 +14,7 @@ import type { DatagramMode } from '../server/datagram-addon.ts';
 import type { UpstreamTarget } from '../config/upstreams.ts';
 import type { HostPort } from '../util/address.ts';
 import { relayLogLine } from '../util/thread-log.ts';
-import { unpackDecision } from './decision-relay.ts';
+import { unpackDecision } from '../audit/packed.ts';
 import type { DnsWorkerInit, DnsWorkerStats, FromDnsWorker, ToDnsWorker } from './dns-worker.ts';
 import { policyForWorkers } from './worker-policy.ts';
 
