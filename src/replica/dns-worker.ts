@@ -7,7 +7,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PackedDecision } from '../audit/packed.ts';
 import { DnswardError } from '../errors.ts';
-import type { MessageHandler } from '../pipeline/context.ts';
 import { QueryCounters } from '../pipeline/counters.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import { Resolver, type ResolverOptions, type ResolverStats } from '../resolver/resolver.ts';
@@ -34,8 +33,6 @@ export interface DnsWorkerInit {
 
 export interface DnsWorkerStats {
   resolver: ResolverStats;
-  /** Datagrams this worker received, over all its sockets. */
-  datagrams: number;
   /** The addon path's counters per socket (empty on node:dgram). */
   udp: BatchUdpStats[];
 }
@@ -62,19 +59,11 @@ async function main(): Promise<void> {
   let generation = init.policy.generation;
   const build = (wire: WirePolicy, previous?: PolicySnapshot): PolicySnapshot => policyFromMain(wire, { countsFor: counters.forSegment, previous });
   const resolver = new Resolver({ upstreams: init.upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters }, init.resolver, build(init.policy));
-  // Counts every datagram, so that tests and operators can see each worker take its share.
-  let datagrams = 0;
-  const handler: MessageHandler = {
-    handleMessage(buf, client, transport, responder, replyTo, replyPort): void {
-      datagrams++;
-      resolver.handleMessage(buf, client, transport, responder, replyTo, replyPort);
-    },
-  };
   const listeners: UdpListener[] = [];
   try {
     await resolver.start();
     for (const address of init.listen) {
-      const udp = new UdpListener(address, handler, logger.child({ component: 'udp' }), { datagram: init.datagram, reusePort: true });
+      const udp = new UdpListener(address, resolver, logger.child({ component: 'udp' }), { datagram: init.datagram, reusePort: true });
       listeners.push(udp);
       await udp.start(address.port);
     }
@@ -86,7 +75,7 @@ async function main(): Promise<void> {
   }
   const stats = (): DnsWorkerStats => {
     const udp = listeners.flatMap((l) => l.stats() ?? []);
-    return { resolver: { ...resolver.stats(), policyGeneration: generation }, datagrams, udp };
+    return { resolver: { ...resolver.stats(), policyGeneration: generation }, udp };
   };
   port.on('message', (message: ToDnsWorker) => {
     if (message.t === 'policy') {
