@@ -3,6 +3,7 @@
 // the service; warnings are printed and it runs. Secrets are never part of a message.
 import { IMPLICIT_DEFAULT_SEGMENT } from '../policy/segments.ts';
 import { parseHostPort } from '../util/address.ts';
+import { ENCRYPTED_DEFAULT_PORTS } from './sections/dns-encrypted.ts';
 import { coversFamily, firstUncovered, formatAddress, overlaps, rangesOf } from './networks.ts';
 import type { Config } from './schema.ts';
 
@@ -49,10 +50,10 @@ function openResolver(config: Config): string[] {
   const allow = rangesOf(config.dns.allow);
   // DoH and DoT answer the same pipeline and the same dns.allow: an open one is an open resolver too
   // (not an amplifier, since they run over TCP, but a free filtering resolver for the Internet).
-  const listeners: { key: string; port: number; addresses: readonly string[]; why: string }[] = [
-    { key: 'dns.listen', port: 53, addresses: config.dns.listen, why: 'an open resolver, which attackers use for DNS amplification' },
-    { key: 'dns.doh_listen', port: 443, addresses: config.dns.doh_listen, why: 'an open DNS-over-HTTPS resolver for anyone' },
-    { key: 'dns.dot_listen', port: 853, addresses: config.dns.dot_listen, why: 'an open DNS-over-TLS resolver for anyone' },
+  const listeners: { port: number; addresses: readonly string[]; why: string }[] = [
+    { port: 53, addresses: config.dns.listen, why: 'an open resolver, which attackers use for DNS amplification' },
+    { port: ENCRYPTED_DEFAULT_PORTS.doh, addresses: config.dns.doh_listen, why: 'an open DNS-over-HTTPS resolver for anyone' },
+    { port: ENCRYPTED_DEFAULT_PORTS.dot, addresses: config.dns.dot_listen, why: 'an open DNS-over-TLS resolver for anyone' },
   ];
   const problems: string[] = [];
   for (const { port, addresses, why } of listeners) {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import type { MessageHandler } from '../pipeline/context.ts';
-import { TcpListener } from '../server/tcp-listener.ts';
+import { TcpListener, type TcpLimits } from '../server/tcp-listener.ts';
 import { UdpListener } from '../server/udp-listener.ts';
 import { type HostPort, parseHostPort } from '../util/address.ts';
 
@@ -33,13 +33,7 @@ export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHand
   const close = async (): Promise<void> => {
     await Promise.allSettled(listeners.map((l) => l.close()));
   };
-  const tcpLimits = {
-    idleTimeoutMs: dns.tcp_idle_timeout_ms,
-    messageDeadlineMs: dns.tcp.message_deadline_ms,
-    maxConnections: dns.tcp.max_connections,
-    maxConnectionsPerClient: dns.tcp.max_connections_per_client,
-    maxInFlightPerConnection: dns.tcp.max_inflight_per_connection,
-  };
+  const tcpLimits = tcpLimitsOf(dns);
   try {
     for (const text of dns.listen) {
       const address = parseHostPort(text, 53) as HostPort;
@@ -82,4 +76,15 @@ export function listenError(key: string, value: string, error: Error): never {
 
 export function formatAddress(a: BoundAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** The limits every stream listener (TCP, DoT, DoH) takes from dns.tcp, each listener on its own. */
+export function tcpLimitsOf(dns: Config['dns']): TcpLimits {
+  return {
+    idleTimeoutMs: dns.tcp_idle_timeout_ms,
+    messageDeadlineMs: dns.tcp.message_deadline_ms,
+    maxConnections: dns.tcp.max_connections,
+    maxConnectionsPerClient: dns.tcp.max_connections_per_client,
+    maxInFlightPerConnection: dns.tcp.max_inflight_per_connection,
+  };
 }

@@ -10,7 +10,7 @@ import type { MessageHandler } from '../pipeline/context.ts';
 import { DohListener } from '../server/doh-listener.ts';
 import { TcpListener } from '../server/tcp-listener.ts';
 import { type HostPort, parseHostPort } from '../util/address.ts';
-import { type BoundAddress, listenError } from './dns-listeners.ts';
+import { type BoundAddress, listenError, tcpLimitsOf } from './dns-listeners.ts';
 
 export interface EncryptedListeners {
   readonly doh: readonly BoundAddress[];
@@ -32,22 +32,17 @@ export async function bindEncryptedListeners(dns: Config['dns'], resolver: Messa
   const close = async (): Promise<void> => {
     await Promise.allSettled([...doh, ...dot].map((l) => l.close()));
   };
-  const limits = {
-    idleTimeoutMs: dns.tcp_idle_timeout_ms,
-    messageDeadlineMs: dns.tcp.message_deadline_ms,
-    maxConnections: dns.tcp.max_connections,
-    maxConnectionsPerClient: dns.tcp.max_connections_per_client,
-  };
+  const limits = tcpLimitsOf(dns);
   try {
     for (const text of dns.doh_listen) {
       const address = parseHostPort(text, ENCRYPTED_DEFAULT_PORTS.doh) as HostPort;
-      const listener = new DohListener(address, resolver, logger.child({ component: 'doh' }), { ...limits, maxStreamsPerConnection: dns.tcp.max_inflight_per_connection }, tls, dns.doh_trusted_proxies);
+      const listener = new DohListener(address, resolver, logger.child({ component: 'doh' }), { ...limits, maxStreamsPerConnection: limits.maxInFlightPerConnection }, tls, dns.doh_trusted_proxies);
       doh.push(listener);
       bound.doh.push({ host: address.host, port: await listener.start().catch((error: Error) => listenError('dns.doh_listen', text, error)) });
     }
     for (const text of dns.dot_listen) {
       const address = parseHostPort(text, ENCRYPTED_DEFAULT_PORTS.dot) as HostPort;
-      const listener = new TcpListener(address, resolver, logger.child({ component: 'dot' }), { ...limits, maxInFlightPerConnection: dns.tcp.max_inflight_per_connection }, tls);
+      const listener = new TcpListener(address, resolver, logger.child({ component: 'dot' }), limits, tls);
       dot.push(listener);
       bound.dot.push({ host: address.host, port: await listener.start().catch((error: Error) => listenError('dns.dot_listen', text, error)) });
     }
