@@ -2,7 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryUdp } from '../helpers/dns-client.ts';
@@ -28,6 +28,17 @@ async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Proc
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+describe('bin/dnsward run as an executable (its shebang, as the image ENTRYPOINT and the systemd unit run it)', () => {
+  it('starts with the Node flags and environment of its first line and prints its usage', async () => {
+    // The other tests run `node bin/dnsward`, which skips the shebang: a flag this Node refused would go unseen.
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+    const { stdout } = await run(BIN, ['--help'], { env });
+    expect(stdout).toMatch(/^usage: dnsward <command> \[options\]/);
+    const shebang = (await readFile(BIN, 'utf8')).split('\n')[0];
+    expect(shebang).toBe('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --heap-growing-percent=30');
+  });
+});
 
 describe('dnsward config check', () => {
   it('accepts the shipped default', async () => {
