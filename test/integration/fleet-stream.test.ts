@@ -45,7 +45,9 @@ describe('the fleet-wide block log and witnessing', () => {
       for (const r of replicas) {
         for (let i = 0; i < PER_REPLICA / 2; i++) expect((await queryUdp(r.port, { name: `e${burst}-${i}.${r.app.config.instance}.tiktok.com`, from: SERVICE })).rcode).toBe(3);
       }
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The first burst shipped from the files before the second starts: the shipper then goes
+      // live, and the second burst is shipped from the writer's hand-over (checked below).
+      if (burst === 0) await waitFor('the first burst shipped', () => replicas.every((r) => r.app.fleet.stats().shipped === PER_REPLICA / 2 && r.app.fleet.stats().spooled === 0), 10_000, 50);
     }
     await queryUdp((replicas[1] as TestServer).port, { name: 'www.tiktok.com', from: PERSONAL });
     const total = 3 * PER_REPLICA + 1;
