@@ -1,9 +1,21 @@
 // Cache of upstream answers as raw bytes (positive and RFC 2308 negative), keyed by
 // name, type, class and the DO bit. Bounded in entries: when full, the oldest insertion
 // goes first (Map keeps insertion order, so eviction is O(1)).
+//
+// The answers' bytes are copied into shared chunks, in insertion order, and each entry holds a
+// view of its bytes: a Buffer of its own (as an upstream datagram arrives) costs about 360
+// bytes besides the answer (a backing store, its bookkeeping and an ArrayBuffer), more than
+// most answers. A chunk lives while one of its views does; because eviction is in insertion
+// order, every entry of a chunk is gone after `maxEntries` later insertions, so the chunks
+// hold at most the bytes of the last `maxEntries` answers, like separate Buffers would.
 import type { AnswerScan } from '../dns/answer-scan.ts';
 
+/** Size of one chunk of answer bytes; an answer larger than a quarter of it keeps its own Buffer. */
+export const CHUNK_BYTES = 64 * 1024;
+const OWN_BUFFER_ABOVE = CHUNK_BYTES / 4;
+
 export interface CacheEntry {
+  /** The answer as received (a view into a chunk shared with other entries). */
   readonly buf: Buffer;
   readonly scan: AnswerScan;
   /** Epoch ms when stored; TTLs are aged by whole seconds since then. */
@@ -25,6 +37,8 @@ export class AnswerCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, inserts: 0, evictions: 0 };
 
   private readonly maxStaleMs: number;
+  private chunk = Buffer.allocUnsafeSlow(0);
+  private chunkUsed = 0;
 
   /** maxStaleSeconds: how long expired answers are kept for serve-stale (RFC 8767); 0 = not kept. */
   constructor(maxEntries: number, maxTtlSeconds = 86_400, maxStaleSeconds = 0) {
@@ -65,7 +79,7 @@ export class AnswerCache {
       }
     }
     this.entries.delete(key);
-    this.entries.set(key, { buf, scan, storedAt: now, expiresAt: now + ttl * 1000 });
+    this.entries.set(key, { buf: this.copyIn(buf), scan, storedAt: now, expiresAt: now + ttl * 1000 });
     this.stats.inserts++;
   }
 
@@ -82,5 +96,19 @@ export class AnswerCache {
 
   clear(): void {
     this.entries.clear();
+    this.chunk = Buffer.allocUnsafeSlow(0);
+    this.chunkUsed = 0;
+  }
+
+  /** The answer's bytes in the current chunk (a new one when it is full); large answers keep their own Buffer. */
+  private copyIn(buf: Buffer): Buffer {
+    if (buf.length > OWN_BUFFER_ABOVE) return buf;
+    if (this.chunkUsed + buf.length > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      this.chunkUsed = 0;
+    }
+    const start = this.chunkUsed;
+    this.chunkUsed += buf.copy(this.chunk, start);
+    return this.chunk.subarray(start, this.chunkUsed);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnswerScan } from '../../../src/dns/answer-scan.ts';
-import { AnswerCache } from '../../../src/resolver/answer-cache.ts';
+import { AnswerCache, CHUNK_BYTES } from '../../../src/resolver/answer-cache.ts';
 
 const scan = (cacheTtl: number): AnswerScan => ({ rcode: 0, ttlOffsets: [], cacheTtl, optStart: -1, optEnd: -1, cnameTargets: [], aOffsets: [], aaaaOffsets: [], truncated: false });
 const buf = (tag: number): Buffer => Buffer.from([tag]);
@@ -131,5 +131,32 @@ describe('AnswerCache', () => {
     cache.clear();
     expect(cache.size).toBe(0);
     expect(cache.get('a', T0)).toBeUndefined();
+  });
+
+  it('copies small answers into shared chunks, so the caller may reuse its buffer', () => {
+    const cache = new AnswerCache(1000);
+    const answer = Buffer.from('an answer of some bytes');
+    cache.set('a', answer, scan(60), T0);
+    cache.set('b', Buffer.from('another answer'), scan(60), T0);
+    answer.fill(0);
+    const a = cache.get('a', T0)?.buf;
+    const b = cache.get('b', T0)?.buf;
+    expect(a?.toString()).toBe('an answer of some bytes');
+    expect(b?.toString()).toBe('another answer');
+    expect(a?.buffer).toBe(b?.buffer);
+    expect(a?.buffer.byteLength).toBe(CHUNK_BYTES);
+  });
+
+  it('starts a new chunk when one is full, and keeps a large answer in its own buffer', () => {
+    const cache = new AnswerCache(1000);
+    const part = Buffer.alloc(CHUNK_BYTES / 4, 7);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) cache.set(key, part, scan(60), T0);
+    const first = cache.get('a', T0)?.buf;
+    expect(cache.get('d', T0)?.buf.buffer).toBe(first?.buffer);
+    expect(cache.get('e', T0)?.buf.buffer).not.toBe(first?.buffer);
+    expect(cache.get('e', T0)?.buf.equals(part)).toBe(true);
+    const large = Buffer.alloc(CHUNK_BYTES / 4 + 1, 9);
+    cache.set('large', large, scan(60), T0);
+    expect(cache.get('large', T0)?.buf).toBe(large);
   });
 });
