@@ -3,7 +3,7 @@
 // (same config, the last-good copy on disk), with the feed in its own thread (http.thread) and
 // without. A script, not a test: it prints figures and asserts nothing. docs/BENCHMARKS.md
 // ("Memory") explains the method.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createSocket } from 'node:dgram';
@@ -199,8 +199,6 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const stamp = join(REPO, 'dist', '.build-stamp');
-  if (!existsSync(stamp)) log('note: no dist/ build: dnsward runs its TypeScript through the type stripper (~17 MB more resident); npm run build first');
   const tmp = await mkdtemp(join(tmpdir(), 'dnsward-memory-'));
   const listFile = join(tmp, 'big-hosts.txt');
   log(`writing ${count.toLocaleString('en-US')} names to ${listFile}`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 // files in the run's temp dir, forwards only to the bench upstream on loopback, and is stopped at the end.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureBuilt } from './build.ts';
 import { BENCH_ZONE } from './querygen.ts';
 import { waitForAnswer } from './probe.ts';
 import { freePort, startProcess, type Managed } from './procs.ts';
@@ -243,6 +244,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   await writeFile(configFile, yaml);
   // Run it as users do: with the Node flags and environment bin/dnsward's shebang carries (e.g.
   // the small young generation that keeps resident memory down), then the bench's own.
+  ensureBuilt(o.repo);
   const bin = join(o.repo, 'bin', 'dnsward');
   const args = [...shebangFlags(bin), ...o.nodeArgs, bin, 'serve', '--config', configFile];
   const proc = startProcess(o.name, process.execPath, args, { cwd: dir, env: { ...shebangEnv(bin), ...process.env } });
