@@ -79,7 +79,7 @@ export class AnswerCache {
       }
     }
     this.entries.delete(key);
-    this.entries.set(key, { buf: this.copyIn(buf), scan, storedAt: now, expiresAt: now + ttl * 1000 });
+    this.entries.set(key, { buf: this.copyIn(buf), scan: trimmed(scan), storedAt: now, expiresAt: now + ttl * 1000 });
     this.stats.inserts++;
   }
 
@@ -111,4 +111,22 @@ export class AnswerCache {
     this.chunkUsed += buf.copy(this.chunk, start);
     return this.chunk.subarray(start, this.chunkUsed);
   }
+}
+
+/**
+ * The scan with its arrays cut to their length, in place (the object keeps its shape): arrays
+ * filled by push() hold room for 17 elements, 152 bytes each, and a cached answer keeps two or
+ * three of them; a heap snapshot of the soak run found 100,000 of them, 15 MB of a 68 MB heap.
+ */
+function trimmed(scan: AnswerScan): AnswerScan {
+  scan.ttlOffsets = exact(scan.ttlOffsets);
+  scan.aOffsets = exact(scan.aOffsets);
+  scan.aaaaOffsets = exact(scan.aaaaOffsets);
+  scan.cnameTargets = exact(scan.cnameTargets);
+  return scan;
+}
+
+/** A copy with no spare room (slice allocates exactly the elements); empty arrays are shared ones already. */
+function exact<T>(values: T[]): T[] {
+  return values.length === 0 ? values : values.slice();
 }
