@@ -55,6 +55,9 @@ const HELP = `npm run bench -- [options]
                          (dnsward-redis, dnsward-networks); the report ends with each variant's ratio to dnsward
   --twin-node-arg ARG    extra Node.js flag for dnsward-twin only (repeatable): an A/B of a flag in one run,
                          e.g. --twin --twin-node-arg=--heap-growing-percent=0 (V8's own heap growth)
+  --twin-repo DIR        run dnsward-twin from another checkout (a worktree of an earlier commit, say): an A/B of
+                         a code change in one run. DIR needs node_modules and native/build (copy or link them from
+                         this checkout); its dist/ is rebuilt when older than its src/
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
@@ -104,6 +107,7 @@ const { values: opt } = parseArgs({
     'response-ip': { type: 'boolean', default: false },
     twin: { type: 'boolean', default: false },
     'twin-node-arg': { type: 'string', multiple: true, default: [] },
+    'twin-repo': { type: 'string' },
     encrypted: { type: 'boolean', default: false },
   },
 });
@@ -139,6 +143,11 @@ const duration = positive('duration', opt.duration);
 const warmup = positive('warmup', opt.warmup, true);
 const repeat = Math.round(positive('repeat', opt.repeat));
 const latencyOn = !opt['no-latency'];
+const twinRepo = opt['twin-repo'] === undefined ? REPO : resolve(opt['twin-repo']);
+if (opt['twin-repo'] !== undefined && (!opt.twin || !existsSync(join(twinRepo, 'bin', 'dnsward')) || !existsSync(join(twinRepo, 'node_modules')))) {
+  process.stderr.write(`bench: --twin-repo needs --twin, and a checkout with bin/dnsward and node_modules (got "${twinRepo}")\n`);
+  process.exit(2);
+}
 const latencySeconds = positive('latency-seconds', opt['latency-seconds']);
 const latencyFraction = positive('latency-fraction', opt['latency-fraction']);
 const latencyQps = opt['latency-qps'] === undefined ? undefined : positive('latency-qps', opt['latency-qps']);
@@ -472,7 +481,7 @@ async function main(): Promise<void> {
           }
         }
         if (opt.twin) {
-          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+          servers.push(await startDnsward({ repo: twinRepo, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
@@ -522,7 +531,7 @@ async function main(): Promise<void> {
 
   const report = {
     machine,
-    params: { duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
+    params: { twinRepo: opt['twin-repo'] === undefined ? undefined : twinRepo, duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
     peers: { pdnsThreads, kresdInstances, kresdPolicy },
     upstream: upstream.describe,
     servers: Object.fromEntries(servers.map((s) => [s.name, s.describe])),
