@@ -4,7 +4,6 @@
 import { parseArgs } from 'node:util';
 import { startDnsward } from '../app.ts';
 import { createLogger } from '../logger.ts';
-import { lowerPoolPriority, POOL_NICE_DELTA } from '../util/thread-priority.ts';
 import { loadServiceConfig } from './service-config.ts';
 
 export const SERVE_USAGE = [
@@ -23,9 +22,6 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (bug): kept running'));
   // Reloads run the same checks as the start (and as `config check`), in this process's environment.
   const app = await startDnsward(config, { logger, source: file, loadConfig: () => loadServiceConfig(file) });
-  // The pool's threads exist by now (the start read the config, lists and keys through it).
-  const lowered = lowerPoolPriority();
-  if (lowered > 0) logger.debug({ component: 'app', threads: lowered, nice_delta: POOL_NICE_DELTA }, 'thread pool runs below the DNS thread');
   process.on('SIGHUP', () => {
     logger.info({ component: 'app', signal: 'SIGHUP' }, 'reloading config and lists');
     void app.reload('SIGHUP');

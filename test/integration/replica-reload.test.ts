@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
-import { POOL_NICE_DELTA, POOL_THREAD_NAME } from '../../src/util/thread-priority.ts';
 import { buildQuery, queryUdp } from '../helpers/dns-client.ts';
 import { startTestServer, type TestServer } from '../helpers/dnsward-server.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
-import { threadNices } from '../helpers/thread-nice.ts';
 
 const ADMIN = 'a'.repeat(32);
 const AUDITOR = 'b'.repeat(32);
@@ -151,12 +149,6 @@ describe('reload on SIGHUP (dnsward serve)', () => {
       const port = Number(/"dns":\["127\.0\.0\.1:(\d+)"/.exec(out)?.[1]);
       const ask = async () => (await queryUdp(port, { name: 'www.tiktok.com', from: '127.0.0.2' })).rcode;
       expect(await ask()).toBe(3);
-      // dnsward serve runs libuv's pool below the DNS thread (src/util/thread-priority.ts).
-      const threads = threadNices(child.pid as number);
-      const mainNice = threads.find((t) => t.tid === child.pid)?.nice ?? 0;
-      const pool = threads.filter((t) => t.name === POOL_THREAD_NAME);
-      expect(pool.length).toBeGreaterThan(0);
-      expect(new Set(pool.map((t) => t.nice))).toEqual(new Set([Math.min(19, mainNice + POOL_NICE_DELTA)]));
 
       await writeFile(file, configText(upstream.port, dir, 'log'));
       child.kill('SIGHUP');
