@@ -158,6 +158,18 @@ export function createMetrics(sources: MetricsSources): Registry {
     gauge('dnsward_redis_up', '1 while Redis (the shared state) answers; 0 while the replica runs on its local state and spools.', () => (fleet.stats().redisUp ? 1 : 0));
     gauge('dnsward_audit_spooled_events', 'Block-log events on disk not yet in the fleet-wide stream (growing while Redis is away).', () => fleet.stats().spooled);
     counter('dnsward_audit_stream_shipped_total', 'Block-log events this process appended to the fleet-wide stream.', () => fleet.stats().shipped);
+    new Counter({
+      name: 'dnsward_audit_stream_spans_total',
+      help: 'Spans (runs of whole block-log writes) appended to the fleet-wide stream: from="live" as the writer handed them over, from="files" read back from disk (after a start, a Redis outage, or when shipping fell behind).',
+      labelNames: ['from'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const spans = fleet.stats().streamSpans;
+        this.inc({ from: 'live' }, spans.live);
+        this.inc({ from: 'files' }, spans.files);
+      },
+    });
     gauge('dnsward_fleet_replicas', 'Live replicas in the last heartbeat round (this one included).', () => fleet.stats().liveReplicas);
     gauge('dnsward_change_log_seq', 'Records of the admin change log applied here (equal on every replica once a change is in force).', () => fleet.stats().changesSeq);
     counter('dnsward_witness_records_total', "Other replicas' signed checkpoints this process recorded in its witness log.", () => fleet.stats().witnessRecords);

@@ -82,7 +82,14 @@ describe('the fleet-wide block log and witnessing', () => {
     const fileLines = (await Promise.all((await listEventFiles(dir, 'a')).map((f) => readFile(f.path, 'utf8')))).join('').split('\n').filter((l) => l.startsWith('{"action"'));
     expect(stream.filter((e) => e.instance === 'a').map((e) => e.line)).toEqual(fileLines);
     // The second burst went live: taken from the writer's hand-over, not read back from the files.
-    expect((replicas[0] as TestServer).app.fleet.stats().streamSpans.live).toBeGreaterThan(0);
+    const spans = (replicas[0] as TestServer).app.fleet.stats().streamSpans;
+    expect(spans.live).toBeGreaterThan(0);
+    // ... and /metrics says so, by where each span came from.
+    const text = await (await fetch(`http://127.0.0.1:${(replicas[0] as TestServer).app.api?.port}/metrics`)).text();
+    const counted = (from: string): number => Number(new RegExp(`^dnsward_audit_stream_spans_total\\{from="${from}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    expect(counted('live')).toBe(spans.live);
+    expect(counted('files')).toBe(spans.files);
+    expect(counted('files')).toBeGreaterThan(0);
   });
 
   it('a second process under an instance name already in use is told so', async () => {
