@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { Prober } from './lib/probe.ts';
-import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
+import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
@@ -264,6 +264,7 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
   const file = mix === 'miss' ? await missFile(dir, seconds) : mixQueryFile(mix, files);
   try {
     const cpu0 = treeCpuTicks(server.proc.pid);
+    const threads0 = threadCpuTicks(server.proc.pid);
     const m0 = machineTicks();
     const t0 = performance.now();
     const { stats } = await runDnsperf({ ...dnsperfBase, port: server.port, file, seconds, passes: mix === 'miss' ? 1 : undefined, source });
@@ -275,6 +276,8 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
       dnsperfPct: pct(stats.dnsperfTicks ?? 0),
       machineBusyPct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 1000) / 10,
     };
+    const usPerTick = 1e6 / CLOCK_TICKS_PER_SECOND;
+    stats.threadUs = Object.fromEntries([...threadCpuTicks(server.proc.pid)].map(([name, ticks]) => [name, Math.round((((ticks - (threads0.get(name) ?? 0)) * usPerTick) / Math.max(1, stats.completed)) * 100) / 100]));
     if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
     return stats;
   } finally {
@@ -554,6 +557,7 @@ async function main(): Promise<void> {
   const responseIp = responseIpLine(results);
   if (responseIp) out(responseIp);
   for (const line of variantLines(results)) out(line);
+  for (const line of threadLines(results)) out(line);
   if (encryptedRuns) {
     out('');
     out('dnsward by transport (qps; DoT: dnsperf -m dot, DoH: h2load over HTTP/2 GET; server CPU in % of one core):');
@@ -619,6 +623,20 @@ function variantLines(results: MixResult[]): string[] {
     });
     return `${v} / dnsward: ${cells.join(', ')}`;
   });
+}
+
+/** Where each dnsward's CPU went, per answered query and thread, in the median run of each mix. */
+function threadLines(results: MixResult[]): string[] {
+  const rows = results.filter((r) => r.resolver.startsWith('dnsward') && r.stats.threadUs !== undefined);
+  if (rows.length === 0) return [];
+  return [
+    'CPU per answered query by thread (us; from /proc/PID/task, 10 ms ticks, the median run):',
+    ...rows.map((r) => {
+      const threads = Object.entries(r.stats.threadUs ?? {}).filter(([, us]) => us >= 0.05).sort((a, b) => b[1] - a[1]);
+      const total = threads.reduce((sum, [, us]) => sum + us, 0);
+      return `  ${r.resolver} ${r.mix}: ${threads.map(([name, us]) => `${name} ${us.toFixed(2)}`).join(', ')} (all ${total.toFixed(2)})`;
+    }),
+  ];
 }
 
 /** `--response-ip`: dnsward with and without the network list on the cached mix, side by side. */

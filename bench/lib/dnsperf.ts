@@ -44,6 +44,8 @@ export interface DnsperfStats {
   command: string;
   /** CPU use during the run, in % of one core (machine: % of all cores). */
   cpu?: { serverPct: number; dnsperfPct: number; machineBusyPct: number };
+  /** The server's CPU per answered query, in microseconds, by thread name (MainThread, V8Worker, libuv-worker, ...). */
+  threadUs?: Record<string, number>;
   /** dnsperf's own CPU time (clock ticks). */
   dnsperfTicks?: number;
 }

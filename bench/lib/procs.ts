@@ -189,6 +189,30 @@ export function treeCpuTicks(rootPid: number): number {
   return ticks;
 }
 
+/** CPU clock ticks of every thread in the process tree, summed by thread name (`/proc/PID/task/TID/comm`). */
+export function threadCpuTicks(rootPid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const pid of treeMemoryKb(rootPid).pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        byName.set(name, (byName.get(name) ?? 0) + Number(rest[11]) + Number(rest[12]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return byName;
+}
+
 export function processCpuTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
