@@ -17,7 +17,8 @@ describe('cache stage', () => {
     expect(next.calls).toHaveLength(0);
     expect(respond.calls).toHaveLength(1);
     const [, answer, , age, source] = respond.calls[0] as [QueryContext, Buffer, unknown, number, AnswerSource];
-    expect(answer).toBe(buf);
+    // The cache keeps its own copy of the bytes (a view into a shared chunk), not the caller's buffer.
+    expect(answer.equals(buf)).toBe(true);
     expect(age).toBe(2);
     expect(source).toBe('cached');
   });
