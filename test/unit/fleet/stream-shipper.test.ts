@@ -33,6 +33,17 @@ function shipper(dir: string, state: MemoryState, writer: AuditWriter, chunkByte
   return new StreamShipper({ dir, instance: 'a', state, logger: silent, headSeq: () => writer.stats().seq, retentionDays: 0, chunkBytes, written });
 }
 
+/** Ten events written and shipped from the files, the writer handing its writes to the shipper from now on. */
+async function liveAfterTen(): Promise<{ dir: string; state: MemoryState; writer: AuditWriter; s: StreamShipper }> {
+  const dir = await tempDir();
+  const state = new MemoryState();
+  const writer = await written(dir, 0, 10);
+  const s = shipper(dir, state, writer, 1 << 20, true);
+  await s.tick();
+  expect(s.spans).toEqual({ live: 0, files: 1 });
+  return { dir, state, writer, s };
+}
+
 describe('StreamShipper', () => {
   it('ships every event once, in order, as written, a few writes at a time', async () => {
     const dir = await tempDir();
@@ -54,12 +65,7 @@ describe('StreamShipper', () => {
   });
 
   it('once the files are shipped, ships the writer\'s writes from memory, and goes back to the files for a write it missed', async () => {
-    const dir = await tempDir();
-    const state = new MemoryState();
-    const writer = await written(dir, 0, 10);
-    const s = shipper(dir, state, writer, 1 << 20, true);
-    await s.tick();
-    expect(s.spans).toEqual({ live: 0, files: 1 });
+    const { dir, state, writer, s } = await liveAfterTen();
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 20; i++) writer.record(decision(100 + round * 20 + i));
       await writer.flush();
@@ -92,12 +98,7 @@ describe('StreamShipper', () => {
   });
 
   it('stays live when a write is handed over after the files already shipped it', async () => {
-    const dir = await tempDir();
-    const state = new MemoryState();
-    const writer = await written(dir, 0, 10);
-    const s = shipper(dir, state, writer, 1 << 20, true);
-    await s.tick();
-    expect(s.spans).toEqual({ live: 0, files: 1 });
+    const { dir, state, writer, s } = await liveAfterTen();
     // The writer's hand-over of events 9 and 10 arrives late: they are in the stream already.
     const late = Buffer.from((await fileEvents(dir)).slice(8).map((l) => `${l}\n`).join(''));
     s.offer({ first: 9, last: 10, blocks: [{ buf: late, used: late.length }] });
