@@ -202,9 +202,7 @@ export function threadCpuTicks(rootPid: number): Map<string, number> {
     for (const tid of tids) {
       try {
         const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        byName.set(name, (byName.get(name) ?? 0) + Number(rest[11]) + Number(rest[12]));
+        byName.set(name, (byName.get(name) ?? 0) + statCpuTicks(`/proc/${pid}/task/${tid}/stat`));
       } catch {
         // the thread ended meanwhile
       }
@@ -215,13 +213,18 @@ export function threadCpuTicks(rootPid: number): Map<string, number> {
 
 export function processCpuTicks(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after "(comm)": state=0 ppid=1 ... utime=11 stime=12.
-    return Number(rest[11]) + Number(rest[12]);
+    return statCpuTicks(`/proc/${pid}/stat`);
   } catch {
     return 0;
   }
+}
+
+/** utime + stime of a /proc stat file (a process's or a thread's); throws when it is gone. */
+function statCpuTicks(path: string): number {
+  const stat = readFileSync(path, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after "(comm)": state=0 ppid=1 ... utime=11 stime=12.
+  return Number(rest[11]) + Number(rest[12]);
 }
 
 /** Busy and total clock ticks of the whole machine, from the first line of /proc/stat. */
