@@ -159,4 +159,23 @@ describe('AnswerCache', () => {
     cache.set('large', large, scan(60), T0);
     expect(cache.get('large', T0)?.buf).toBe(large);
   });
+
+  it("keeps a scan's offset arrays as exact copies, not the scanner's arrays that push() grew", () => {
+    const cache = new AnswerCache(10);
+    const s = scan(60);
+    for (const offset of [30, 46]) s.ttlOffsets.push(offset);
+    s.aOffsets = [];
+    s.aOffsets.push(40);
+    const grownTtl = s.ttlOffsets;
+    const grownA = s.aOffsets;
+    const shared = s.aaaaOffsets;
+    cache.set('a', buf(1), s, T0);
+    const stored = cache.get('a', T0)?.scan;
+    expect(stored?.ttlOffsets).toEqual([30, 46]);
+    expect(stored?.ttlOffsets).not.toBe(grownTtl);
+    expect(stored?.aOffsets).toEqual([40]);
+    expect(stored?.aOffsets).not.toBe(grownA);
+    // Empty arrays are left as they are (the scanner shares one).
+    expect(stored?.aaaaOffsets).toBe(shared);
+  });
 });
