@@ -4,7 +4,6 @@
 // unbound's root is stubbed to a dead loopback port and only local-data names are asked besides
 // the listed ones, dnsmasq runs with no-resolv.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { loadListDir } from '../../src/lists/list-file.ts';
 import { rendererFor } from '../../src/lists/render/index.ts';
 import type { ListSnapshot } from '../../src/lists/types.ts';
 import { type DnsReply, queryUdp } from '../helpers/dns-client.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 const run = promisify(execFile);
 const options = { homepage: 'https://lists.example.org/', expires: '1 day' };
@@ -47,14 +47,6 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 async function startDaemon(command: string, args: string[], port: number): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -124,18 +116,18 @@ describe('unbound', () => {
   });
 
   it('answers NXDOMAIN for listed names through our local-zone output, and leaves the rest alone', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, 'unbound-localzone.conf');
-    await writeFile(conf, `${unboundServer(port, 'iterator')}include: "${join(dir, 'tiktok.unbound')}"\n${deadRoot(await freePort())}`);
+    await writeFile(conf, `${unboundServer(port, 'iterator')}include: "${join(dir, 'tiktok.unbound')}"\n${deadRoot(await freeUdpTcpPort())}`);
     await run('unbound-checkconf', [conf]);
     await startDaemon('unbound', ['-d', '-c', conf], port);
     await expectBlocking(port);
   });
 
   it('answers NXDOMAIN for listed names through our RPZ output, and leaves the rest alone', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, 'unbound-rpz.conf');
-    await writeFile(conf, `${unboundServer(port, 'respip iterator')}${deadRoot(await freePort())}rpz:\n  name: "rpz.dnsward."\n  zonefile: "${join(dir, 'tiktok.rpz')}"\n`);
+    await writeFile(conf, `${unboundServer(port, 'respip iterator')}${deadRoot(await freeUdpTcpPort())}rpz:\n  name: "rpz.dnsward."\n  zonefile: "${join(dir, 'tiktok.rpz')}"\n`);
     await run('unbound-checkconf', [conf]);
     await startDaemon('unbound', ['-d', '-c', conf], port);
     await expectBlocking(port);
@@ -160,7 +152,7 @@ describe('dnsmasq', () => {
   });
 
   it.each(['dnsmasq', 'dnsmasq-legacy'])('a running dnsmasq answers NXDOMAIN for listed names with our %s output', async (format) => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, `dnsmasq-${format}.conf`);
     await writeFile(
       conf,

@@ -5,7 +5,6 @@
 // loopback; every resolver forwards or stubs to it, and has a loopback-only root, so nothing
 // leaves the machine. The cidr format is read back with node:net's BlockList.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNetworkListDir, type NetworkListSnapshot } from '../../src/lists/network-list.ts';
 import { networkRendererFor } from '../../src/lists/render/networks.ts';
 import { queryUdp } from '../helpers/dns-client.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 const run = promisify(execFile);
 const options = { homepage: 'https://lists.example.org/', expires: '1 day' };
@@ -36,14 +36,6 @@ const OUTSIDE: [string, number, string][] = [
   ['near.app.test', 1, '71.18.13.1'],
   ['out6.app.test', 28, '2001:db8::10'],
 ];
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 /** Starts a daemon and waits until it answers `probe` (any rcode) on 127.0.0.1:port; `log()` is all it printed so far. */
 async function startDaemon(command: string, args: string[], port: number, probe: string): Promise<{ child: ChildProcess; log: () => string }> {
@@ -91,7 +83,7 @@ beforeAll(async () => {
   // The authoritative server for app.test: named, no recursion.
   const records = [...INSIDE, ...OUTSIDE].map(([name, type, address]) => `${name}. 60 IN ${type === 1 ? 'A' : 'AAAA'} ${address}`);
   await writeFile(join(dir, 'app.test.zone'), ['$TTL 60', '@ IN SOA ns.app.test. hostmaster.app.test. 1 3600 600 86400 60', '@ IN NS ns.app.test.', 'ns IN A 127.0.0.1', ...records, ''].join('\n'));
-  authPort = await freePort();
+  authPort = await freeUdpTcpPort();
   await writeFile(
     join(dir, 'auth.conf'),
     [
@@ -132,7 +124,7 @@ describe('BIND', () => {
   });
 
   it('a recursive named with response-policy answers NXDOMAIN for names answered inside the prefixes, logs no trigger as invalid or not canonical', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, 'named-rpz.conf');
     await writeFile(
       conf,
@@ -156,7 +148,7 @@ describe('BIND', () => {
 
 describe('Unbound', () => {
   it('unbound with rpz: and the respip module answers NXDOMAIN for names answered inside the prefixes', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, 'unbound-rpz.conf');
     await writeFile(
       conf,
@@ -196,7 +188,7 @@ describe('Unbound', () => {
 
 describe('PowerDNS Recursor', () => {
   it('pdns_recursor with rpzFile answers NXDOMAIN for names answered inside the prefixes', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const home = join(dir, 'pdns');
     await run('mkdir', ['-p', home]);
     await writeFile(join(home, 'rpz.lua'), `rpzFile(${JSON.stringify(join(dir, 'networks.rpz'))}, { policyName = "dnsward" })\n`);
