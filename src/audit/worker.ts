@@ -24,8 +24,6 @@ export interface WorkerInit {
   logLevel: string;
 }
 
-export type { PackedDecision } from './packed.ts';
-
 export type ToWorker = { t: 'batch' | 'flush' | 'close'; id: number; events: PackedDecision[]; dropped: number };
 export type FromWorker =
   | { t: 'ready'; seq: number }

@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import type { FromWorker, PackedDecision, ToWorker, WorkerInit } from '../../../src/audit/worker.ts';
+import type { PackedDecision } from '../../../src/audit/packed.ts';
+import type { FromWorker, ToWorker, WorkerInit } from '../../../src/audit/worker.ts';
 import { KEY, SECRET, decision, tempDir } from './helpers.ts';
 
 const URL_OF_WORKER = new URL('../../../src/audit/worker.ts', import.meta.url);
