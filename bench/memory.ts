@@ -7,7 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import { killAllNow, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
 import { writeBigList } from './lib/querygen.ts';
 import { table } from './lib/report.ts';
 import { startDnsward, type Server } from './lib/servers.ts';
+import { threadWanted } from '../src/util/cpus.ts';
 
 
 const HELP = `npm run bench:memory -- [options]
@@ -23,7 +24,9 @@ const HELP = `npm run bench:memory -- [options]
   --count N        names in the served hosts list (default 1000000)
   --repeat N       runs per case; the median is reported (default 3)
   --settle S       seconds to wait after the list is enforced before the second reading (default 5)
-  --thread LIST    http.thread values to measure: on,off (default both)
+  --thread LIST    http.thread values to measure, of on, off and auto (default auto,on: the default and
+                   the feed in its own thread; auto is off below 4 CPUs). A --repo older than stop 21
+                   knows only on and off.
   --gc             also start dnsward with --inspect on 127.0.0.1, and after the settle read the main
                    thread's heap (process.memoryUsage()) and RSS before and after a forced full GC
                    (the inspector itself costs a few MB: these runs are reported apart)
@@ -40,7 +43,7 @@ const { values: opt } = parseArgs({
     count: { type: 'string', default: '1000000' },
     repeat: { type: 'string', default: '3' },
     settle: { type: 'string', default: '5' },
-    thread: { type: 'string', default: 'on,off' },
+    thread: { type: 'string', default: 'auto,on' },
     gc: { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
     env: { type: 'string', multiple: true, default: [] },
@@ -65,7 +68,15 @@ for (const pair of opt.env) {
 const count = Number(opt.count);
 const repeat = Number(opt.repeat);
 const settleMs = Number(opt.settle) * 1000;
-const threads = opt.thread.split(',').map((t) => t.trim() === 'on');
+type ThreadSetting = 'on' | 'off' | 'auto';
+const threads = opt.thread.split(',').map((t): ThreadSetting => {
+  const value = t.trim();
+  if (value === 'on' || value === 'off' || value === 'auto') return value;
+  throw new Error(`--thread ${opt.thread}: each value is on, off or auto`);
+});
+const httpThread = (t: ThreadSetting): boolean | 'auto' => (t === 'auto' ? 'auto' : t === 'on');
+/** The label of a setting in the table: auto says what it resolved to on this machine. */
+const threadLabel = (t: ThreadSetting): string => (t === 'auto' ? `auto (${threadWanted('auto') ? 'on' : 'off'}: ${availableParallelism()} CPUs)` : t);
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +84,7 @@ const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
 
 interface Reading {
   start: 'first' | 'restart';
-  thread: boolean;
+  thread: ThreadSetting;
   enforcedMs: number;
   /** VmRSS right when the list is enforced, after the settle, and the peak (VmHWM). */
   rssEnforced: number;
@@ -152,7 +163,7 @@ async function gcReading(server: Server): Promise<{ before: HeapFigures; after: 
   return { before, after };
 }
 
-async function measure(dir: string, url: string, upstreamPort: number, probeName: string, thread: boolean, start: Reading['start'], gc: boolean): Promise<Reading> {
+async function measure(dir: string, url: string, upstreamPort: number, probeName: string, thread: ThreadSetting, start: Reading['start'], gc: boolean): Promise<Reading> {
   const server = await startDnsward({
     repo: REPO,
     dir,
@@ -160,9 +171,9 @@ async function measure(dir: string, url: string, upstreamPort: number, probeName
     listsDir: join(REPO, 'lists'),
     lists: ['tiktok', 'big'],
     sources: [{ name: 'big', url, format: 'hosts' }],
-    httpThread: thread,
+    httpThread: httpThread(thread),
     nodeArgs: [...opt['node-arg'], ...(gc ? ['--inspect=127.0.0.1:0'] : [])],
-    name: `dnsward-thread-${thread ? 'on' : 'off'}${gc ? '-gc' : ''}`,
+    name: `dnsward-thread-${thread}${gc ? '-gc' : ''}`,
     readyTimeoutMs: 60_000,
     noWait: true,
   });
@@ -217,7 +228,7 @@ async function main(): Promise<void> {
         for (const start of ['first', 'restart'] as const) {
           const r = await measure(dir, url, upstream.port, probeName, thread, start, false);
           readings.push(r);
-          log(`run ${i + 1}/${repeat} thread ${thread ? 'on' : 'off'} ${start}: enforced after ${r.enforcedMs} ms, RSS ${r.rssEnforced} MB then ${r.rssSettled} MB after ${settleMs / 1000} s, peak ${r.hwm} MB`);
+          log(`run ${i + 1}/${repeat} thread ${thread} ${start}: enforced after ${r.enforcedMs} ms, RSS ${r.rssEnforced} MB then ${r.rssSettled} MB after ${settleMs / 1000} s, peak ${r.hwm} MB`);
         }
         if (opt.gc) {
           const gcDir = join(tmp, `run-${i}-gc`);
@@ -226,7 +237,7 @@ async function main(): Promise<void> {
             readings.push(r);
             const g = r.gc as NonNullable<Reading['gc']>;
             log(
-              `run ${i + 1}/${repeat} thread ${thread ? 'on' : 'off'} ${start} with --inspect: RSS ${g.before.rss} -> ${g.after.rss} MB after a full GC; ` +
+              `run ${i + 1}/${repeat} thread ${thread} ${start} with --inspect: RSS ${g.before.rss} -> ${g.after.rss} MB after a full GC; ` +
                 `heap used ${g.before.heapUsed} -> ${g.after.heapUsed}, heap total ${g.before.heapTotal} -> ${g.after.heapTotal}, external ${g.before.external} -> ${g.after.external} (array buffers ${g.after.arrayBuffers}) MB`,
             );
           }
@@ -248,7 +259,7 @@ async function main(): Promise<void> {
       const of = readings.filter((r) => r.thread === thread && r.start === start && r.gc === undefined);
       rows.push([
         `${start === 'first' ? 'first start (HTTP, empty cache)' : 'restart (disk copy)'}`,
-        thread ? 'on' : 'off',
+        threadLabel(thread),
         String(median(of.map((r) => r.enforcedMs))),
         String(median(of.map((r) => r.rssEnforced))),
         String(median(of.map((r) => r.rssSettled))),

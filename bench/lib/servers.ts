@@ -173,8 +173,8 @@ export interface DnswardOptions {
   noWait?: boolean;
   /** Subscribed list sources (lists.sources), e.g. the 1M run's big hosts file, or a url on loopback (bench/memory.ts). */
   sources?: ({ name: string; format: 'hosts' | 'domains' | 'adblock' } & ({ file: string } | { url: string }))[];
-  /** http.thread (default: dnsward's default, true). */
-  httpThread?: boolean;
+  /** http.thread (absent: dnsward's default, auto). */
+  httpThread?: boolean | 'auto';
   /** Shared state: a redis section with this URL and key prefix (`--redis`). */
   redis?: { url: string; keyPrefix: string };
   /** dns.workers (`--dns-workers`); absent: the config's default. */

@@ -11,6 +11,7 @@ import { type AuditReader, FileAuditReader } from './reader.ts';
 import { ThreadedAuditSink } from './thread.ts';
 import type { Decision, DecisionSink } from './types.ts';
 import { AuditWriter, type AuditWriterStats, type WrittenFeed } from './writer.ts';
+import { threadWanted } from '../util/cpus.ts';
 
 export type { AuditReader } from './reader.ts';
 export type { AuditWriterStats, WrittenEvents, WrittenFeed, WrittenListener } from './writer.ts';
@@ -50,7 +51,7 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
     if (loaded.created) log.info({ file: audit.pseudonym_secret_file }, 'block log: created a new pseudonym secret (back it up: pseudonyms stay stable only while it does)');
     secret = loaded.value;
   }
-  const threaded = audit.worker_thread === 'auto' ? availableParallelism() >= 4 : audit.worker_thread;
+  const threaded = threadWanted(audit.worker_thread);
   log.debug({ threaded, cpus: availableParallelism() }, 'block log writer placement');
   const writer: AuditSink = threaded
     ? await ThreadedAuditSink.start({

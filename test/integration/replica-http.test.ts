@@ -1,7 +1,7 @@
 // The two HTTP listeners: TLS from files on both (a new certificate after a reload), the
 // routes each one serves, and the connection caps that keep a flood from taking descriptors.
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, testConfig } from '../helpers/dnsward-server.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 import { makeTestCert } from '../helpers/tls-certs.ts';
+import { threadWanted } from '../../src/util/cpus.ts';
 
 const ADMIN = 'a'.repeat(32);
 
@@ -43,7 +44,7 @@ describe('TLS on both listeners', () => {
     dir = mkdtempSync(join(tmpdir(), 'dnsward-tls-'));
     first = makeTestCert(dir, 'first');
     const config = testConfig(upstream.port, {
-      http: { listen: '127.0.0.1:0', tls: { cert_file: first.cert, key_file: first.key } },
+      http: { listen: '127.0.0.1:0', thread: true, tls: { cert_file: first.cert, key_file: first.key } },
       api: { listen: '127.0.0.1:0', tls: { cert_file: first.cert, key_file: first.key } },
       auth: { tokens: [{ name: 'ops', role: 'admin', token: ADMIN }] },
     });
@@ -88,11 +89,18 @@ describe('TLS on both listeners', () => {
   });
 });
 
-describe('the feed on the DNS thread (http.thread: false)', () => {
-  it('serves the same feed without its own thread', async () => {
+/** Threads of this process named as the feed's worker thread (Linux names them after Worker's `name`). */
+function feedThreads(): number {
+  return readdirSync('/proc/self/task').filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'dnsward-feed').length;
+}
+
+describe('where the feed runs (http.thread)', () => {
+  it.each([true, false, 'auto'] as const)('http.thread: %s serves the same feed, in its own thread only when asked (auto: with 4 or more CPUs)', async (thread) => {
     const upstream = await new StubUpstream().start();
-    const server = await startTestServer(testConfig(upstream.port, { http: { listen: '127.0.0.1:0', thread: false } }));
+    const before = feedThreads();
+    const server = await startTestServer(testConfig(upstream.port, { http: { listen: '127.0.0.1:0', thread } }));
     try {
+      expect(feedThreads() - before).toBe(threadWanted(thread) ? 1 : 0);
       const res = await fetch(`http://127.0.0.1:${server.app.http?.port}/lists/tiktok/domains`);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('\ntiktok.com\n');
@@ -101,6 +109,7 @@ describe('the feed on the DNS thread (http.thread: false)', () => {
       await server.stop();
       await upstream.stop();
     }
+    expect(feedThreads()).toBe(before);
   });
 });
 
@@ -109,7 +118,7 @@ describe('connection caps', () => {
   let server: TestServer;
   beforeAll(async () => {
     upstream = await new StubUpstream().start();
-    server = await startTestServer(testConfig(upstream.port, { http: { listen: '127.0.0.1:0', max_connections: 6, max_connections_per_client: 3, headers_timeout_ms: 2000 } }));
+    server = await startTestServer(testConfig(upstream.port, { http: { listen: '127.0.0.1:0', thread: true, max_connections: 6, max_connections_per_client: 3, headers_timeout_ms: 2000 } }));
   });
   afterAll(async () => {
     await server?.stop();

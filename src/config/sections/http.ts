@@ -31,9 +31,9 @@ export const httpSection = z
     listen: listenAddress.default(`127.0.0.1:${DEFAULT_PORTS.http}`).describe('"host:port" of the public list feed (/, /lists, /lists/<name>/<format>).'),
     enabled: z.boolean().default(true).describe('false: no public list feed listener.'),
     thread: z
-      .boolean()
-      .default(true)
-      .describe('Run the feed in its own worker thread, so HTTP load never delays DNS answers (about 40 MB more resident memory); false: on the thread that answers DNS.'),
+      .union([z.boolean(), z.literal('auto')], { error: 'write true (the feed in its own thread), false (on the DNS thread) or auto (its own thread with 4 or more CPUs)' })
+      .default('auto')
+      .describe('Run the feed in its own worker thread (true), so HTTP work never runs on the thread that answers DNS, at about 25-30 MB more resident memory; false: on the DNS thread; auto: its own thread with 4 or more CPUs (on fewer, the thread only competes for the same cores).'),
     tls: tlsSchema,
     ...limits({ maxConnections: 256, perClient: 16 }),
   })

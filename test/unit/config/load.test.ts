@@ -368,6 +368,11 @@ describe('parseConfig: errors name the key, the value and the fix', () => {
     expect(configError(`${MINIMAL}dns:\n  workers: 0\n`)).toContain('dns.workers: 0 is not valid: at least 1');
     expect(configError(`${MINIMAL}dns:\n  workers: 65\n`)).toContain('dns.workers: 65 is not valid: at most 64; auto = one per CPU');
     expect(parseConfig(`${MINIMAL}dns:\n  workers: auto\n`).dns.workers).toBe('auto');
+    expect(configError(`${MINIMAL}http:\n  thread: yes-please\n`)).toContain(
+      'http.thread: "yes-please" is not valid: write true (the feed in its own thread), false (on the DNS thread) or auto (its own thread with 4 or more CPUs)',
+    );
+    expect(parseConfig(MINIMAL).http.thread).toBe('auto');
+    expect(parseConfig(`${MINIMAL}http:\n  thread: true\n`).http.thread).toBe(true);
   });
 
   it('bad redis url', () => {
