@@ -58,6 +58,8 @@ const HELP = `npm run bench -- [options]
   --twin-repo DIR        run dnsward-twin from another checkout (a worktree of an earlier commit, say): an A/B of
                          a code change in one run. DIR needs node_modules and native/build (copy or link them from
                          this checkout); its dist/ is rebuilt when older than its src/
+  --twin-set KEY=VALUE   a config setting for dnsward-twin only (repeatable; dotted key, YAML value): an A/B of
+                         a setting in one run, e.g. --twin --twin-set audit.worker_thread=true
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
@@ -108,6 +110,7 @@ const { values: opt } = parseArgs({
     twin: { type: 'boolean', default: false },
     'twin-node-arg': { type: 'string', multiple: true, default: [] },
     'twin-repo': { type: 'string' },
+    'twin-set': { type: 'string', multiple: true, default: [] },
     encrypted: { type: 'boolean', default: false },
   },
 });
@@ -484,7 +487,7 @@ async function main(): Promise<void> {
           }
         }
         if (opt.twin) {
-          servers.push(await startDnsward({ repo: twinRepo, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+          servers.push(await startDnsward({ repo: twinRepo, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], settings: opt['twin-set'], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 // files in the run's temp dir, forwards only to the bench upstream on loopback, and is stopped at the end.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse, parseDocument } from 'yaml';
 import { ensureBuilt } from './build.ts';
 import { BENCH_ZONE } from './querygen.ts';
 import { waitForAnswer } from './probe.ts';
@@ -166,6 +167,8 @@ export interface DnswardOptions {
   lists: string[];
   /** Node.js flags before bin/dnsward (e.g. --cpu-prof). */
   nodeArgs: string[];
+  /** Config settings over the bench's own, each `dotted.key=value` (the value read as YAML), e.g. audit.worker_thread=true. */
+  settings?: readonly string[];
   /** Process and temp-subdir name. */
   name: string;
   readyTimeoutMs: number;
@@ -201,6 +204,19 @@ export function shebangEnv(file: string): Record<string, string> {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!\S*env\s+-S\s+(.*?)\bnode\b/.exec(first);
   return Object.fromEntries((m?.[1]?.trim().split(/\s+/) ?? []).filter((w) => /^\w+=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+}
+
+/** `yaml` with each `dotted.key=value` set in it (an A/B of one setting: `npm run bench -- --twin --twin-set`). */
+export function withSettings(yaml: string, settings: readonly string[]): string {
+  if (settings.length === 0) return yaml;
+  const doc = parseDocument(yaml);
+  for (const setting of settings) {
+    const at = setting.indexOf('=');
+    const path = setting.slice(0, at).split('.');
+    if (at < 1 || path.some((key) => key === '')) throw new Error(`bench: a setting is dotted.key=value, got "${setting}"`);
+    doc.setIn(path, parse(setting.slice(at + 1)));
+  }
+  return doc.toString();
 }
 
 export async function startDnsward(o: DnswardOptions): Promise<Server> {
@@ -241,7 +257,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
     '',
   ].join('\n');
   const configFile = join(dir, 'dnsward.yaml');
-  await writeFile(configFile, yaml);
+  await writeFile(configFile, withSettings(yaml, o.settings ?? []));
   // Run it as users do: with the Node flags and environment bin/dnsward's shebang carries (e.g.
   // the small young generation that keeps resident memory down), then the bench's own.
   ensureBuilt(o.repo);
