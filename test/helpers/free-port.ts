@@ -12,14 +12,17 @@ async function tcpFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port free on 127.0.0.1 for both UDP and TCP (the kernel's choice for UDP, checked on TCP). */
-export async function freeUdpTcpPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
+/**
+ * A port free on 127.0.0.1 for both UDP and TCP (the kernel's choice for UDP, checked on TCP).
+ * `max`: the highest port wanted (a Redis Cluster node also binds port + 10000, which must exist).
+ */
+export async function freeUdpTcpPort(max = 65535): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const port = socket.address().port;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    if (await tcpFree(port)) return port;
+    if (port <= max && (await tcpFree(port))) return port;
   }
-  throw new Error('no loopback port free for both UDP and TCP after 50 tries');
+  throw new Error(`no loopback port up to ${max} free for both UDP and TCP after 200 tries`);
 }

@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { DEFAULT_PORTS } from '../../src/config/sections/http.ts';
 import { type HostPort, parseHostPort } from '../../src/util/address.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 import { flagValue, imageSpec, run, waitFor } from './deploy-support.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 const spec = imageSpec();
 const [HEALTHCHECK, IMAGE_CONFIG] = spec.healthcheck.command as [string, string];
@@ -34,19 +34,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The image's config (deploy/docker.yaml), with only what this machine needs changed. */
 async function imageConfigHere(name: string, api: Record<string, unknown>): Promise<string> {
   const config = parse(await readFile('deploy/docker.yaml', 'utf8')) as Record<string, Record<string, unknown>>;
   const state = join(dir, name);
-  config.dns = { ...config.dns, listen: [`127.0.0.1:${await freePort()}`] };
+  config.dns = { ...config.dns, listen: [`127.0.0.1:${await freeUdpTcpPort()}`] };
   config.upstreams = [`127.0.0.1:${upstream.port}`] as never;
   config.http = { ...config.http, listen: '127.0.0.1:0' };
   config.api = { ...config.api, ...api };
@@ -81,7 +74,7 @@ async function serve(config: string) {
 
 describe('the HEALTHCHECK command (bin/dnsward-healthcheck)', () => {
   it('exits 1 before the replica listens, 0 once /readyz answers 200, and 1 again after it stopped', async () => {
-    const config = await imageConfigHere('plain', { listen: `127.0.0.1:${await freePort()}` });
+    const config = await imageConfigHere('plain', { listen: `127.0.0.1:${await freeUdpTcpPort()}` });
     const before = await healthcheck(config);
     expect(before.code).toBe(1);
     expect(before.stderr).toMatch(/^not ready: http:\/\/127\.0\.0\.1:\d+\/readyz: connect ECONNREFUSED/);
@@ -102,7 +95,7 @@ describe('the HEALTHCHECK command (bin/dnsward-healthcheck)', () => {
     const cert = join(dir, 'tls.crt');
     const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=dnsward.example']);
     expect(made.code, made.stderr).toBe(0);
-    const config = await imageConfigHere('tls', { listen: `127.0.0.1:${await freePort()}`, tls: { cert_file: cert, key_file: key } });
+    const config = await imageConfigHere('tls', { listen: `127.0.0.1:${await freeUdpTcpPort()}`, tls: { cert_file: cert, key_file: key } });
     const replica = await serve(config);
     try {
       const ready = await healthcheck(config);
@@ -114,7 +107,7 @@ describe('the HEALTHCHECK command (bin/dnsward-healthcheck)', () => {
   });
 
   it('exits 1 on any answer but 200, and on a listener that never answers, within the HEALTHCHECK timeout', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const config = await imageConfigHere('fake', { listen: `127.0.0.1:${port}` });
     let hang = false;
     const server: Server = createHttpServer((request, response) => {

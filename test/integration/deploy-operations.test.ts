@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +15,7 @@ import { parse, stringify } from 'yaml';
 import { queryUdp } from '../helpers/dns-client.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 import { run, waitFor } from './deploy-support.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the config as plain YAML data, edited as an operator would */
 const DOC = readFileSync('docs/OPERATIONS.md', 'utf8');
@@ -36,13 +36,6 @@ function nextBlock(name: string): string[] {
   return (fences[1]?.[1] ?? '').split('\n').filter((l) => l.trim() !== '');
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const UNIT = readFileSync('deploy/systemd/dnsward.service', 'utf8');
 
@@ -63,9 +56,9 @@ class Host {
     temporary.push(this.dir);
     [this.etc, this.state, this.root] = ['etc', 'state', 'root'].map((d) => join(this.dir, d)) as [string, string, string];
     for (const d of [this.etc, this.state, this.root]) await mkdir(d);
-    this.dnsPort = await freePort();
-    this.http = `127.0.0.1:${await freePort()}`;
-    this.api = `127.0.0.1:${await freePort()}`;
+    this.dnsPort = await freeUdpTcpPort();
+    this.http = `127.0.0.1:${await freeUdpTcpPort()}`;
+    this.api = `127.0.0.1:${await freeUdpTcpPort()}`;
     const text = (await readFile('deploy/systemd/dnsward.yaml', 'utf8')).replaceAll('/var/lib/dnsward', this.state);
     const config = parse(text) as Record<string, any>;
     config.dns.listen = [`127.0.0.1:${this.dnsPort}`];
@@ -176,7 +169,7 @@ describe('docs/OPERATIONS.md, run as written', () => {
 
   it('keeps readiness up when every upstream is down, and says so in /healthz', async () => {
     host = new Host();
-    await host.install(await freePort(), (c) => Object.assign(c.dns, { upstream_timeout_ms: 100, query_timeout_ms: 300 }));
+    await host.install(await freeUdpTcpPort(), (c) => Object.assign(c.dns, { upstream_timeout_ms: 100, query_timeout_ms: 300 }));
     await host.start();
     await queryUdp(host.dnsPort, { name: 'example.org' }).catch(() => undefined);
     const [healthz, readyz] = await waitFor('the upstream marked down', async () => {

@@ -4,7 +4,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdDecompressSync } from 'node:zlib';
@@ -12,6 +11,7 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
 import { auditConfig, startTestServer, type TestServer, testConfig } from '../helpers/dnsward-server.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 export const ADMIN = 'fleet-admin-token-0123456789abcdef';
 export const AUDITOR = 'fleet-auditor-token-0123456789abcdef';
@@ -134,16 +134,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A loopback port free for UDP and TCP (Redis, replicas' DNS and HTTP listeners). */
+export const freePort = freeUdpTcpPort;
 
 /** A redis-server of the test's own, on a free port, persisting every write (AOF, fsync always) so a SIGKILL loses nothing. */
 export class RedisProcess {

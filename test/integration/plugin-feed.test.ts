@@ -3,7 +3,6 @@
 // unbound, and unbound itself downloads the RPZ zone from the app over HTTP (rpz url:) and
 // enforces it. Everything stays on 127.0.0.1; unbound's root points at a dead loopback port.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyEngine, type PolicyEngine } from '../../src/plugin/engine.ts';
 import { dnswardFeed } from '../../src/plugin/fastify.ts';
 import { queryUdp } from '../helpers/dns-client.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 const run = promisify(execFile);
 const BLOCKED = ['tiktok.com', 'www.tiktok.com', 'a.b.c.tiktokv.com', 'p16-sign.tiktokcdn-us.com'];
@@ -23,17 +23,10 @@ let app: FastifyInstance;
 let base: string;
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((done) => socket.bind(0, '127.0.0.1', done));
-  const port = socket.address().port;
-  await new Promise<void>((done) => socket.close(() => done()));
-  return port;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dnsward-plugin-feed-'));
-  const httpPort = await freePort();
+  const httpPort = await freeUdpTcpPort();
   base = `http://127.0.0.1:${httpPort}/blocklists`;
   engine = await createPolicyEngine({
     config: {
@@ -114,19 +107,19 @@ describe('fastify feed plugin read by unbound', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const file = join(dir, 'tiktok.unbound');
     await writeFile(file, await response.text());
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, 'unbound-include.conf');
-    await writeFile(conf, unboundConf(port, await freePort(), `include: "${file}"`));
+    await writeFile(conf, unboundConf(port, await freeUdpTcpPort(), `include: "${file}"`));
     expect((await run('unbound-checkconf', [conf])).stdout).toMatch(/no errors/);
     await startUnbound(conf, port);
     await expectBlocking(port);
   }, 30_000);
 
   it('serves the RPZ zone that unbound downloads from the app itself and enforces', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const conf = join(dir, 'unbound-rpz.conf');
     const rpz = ['rpz:', '  name: "rpz.dnsward."', `  url: "${base}/lists/tiktok/rpz"`, `  zonefile: "${join(dir, 'downloaded.rpz')}"`, ''].join('\n');
-    await writeFile(conf, `${unboundConf(port, await freePort(), '')}${rpz}`);
+    await writeFile(conf, `${unboundConf(port, await freeUdpTcpPort(), '')}${rpz}`);
     expect((await run('unbound-checkconf', [conf])).stdout).toMatch(/no errors/);
     await startUnbound(conf, port);
     await expectBlocking(port);

@@ -3,15 +3,14 @@
 // npm cache and already-installed packages (--offline), its typed imports compiled by this
 // repo's tsc, and the examples of docs/EMBEDDING.md run as written from that project.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditReader } from '../../src/audit/reader.ts';
 import { buildQuery, decode, extendedError, sendUdp } from '../helpers/dns-client.ts';
+import { freeUdpTcpPort } from '../helpers/free-port.ts';
 
 const run = promisify(execFile);
 const repo = resolve('.');
@@ -64,19 +63,6 @@ function hardLinkTree(from: string, to: string): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const socket = createSocket('udp4');
-    await new Promise<void>((done) => socket.bind(0, '127.0.0.1', done));
-    const port = socket.address().port;
-    await new Promise<void>((done) => socket.close(() => done()));
-    const tcpFree = await new Promise<boolean>((done) => {
-      const server = createServer().once('error', () => done(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-    });
-    if (tcpFree) return port;
-  }
-}
 
 /** Starts an example in the scratch project and waits for the line it prints when ready. */
 async function start(file: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
@@ -178,7 +164,7 @@ describe('the packed package', () => {
   });
 
   it('runs the dns2 example: blocked per segment with dnsward\'s answer, logged, resolved, recorded in the block log', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const server = await start('dns2-server.mjs', { DNS_PORT: String(port), DNSWARD_AUDIT_TOKEN: TOKEN }, /DNS on 127\.0\.0\.1:\d+/);
     const blocked = await sendUdp(port, buildQuery({ name: 'www.tiktok.com', edns: 1232 }), { from: '127.0.0.2' });
     expect(blocked && decode(blocked).rcode).toBe(3);
@@ -199,7 +185,7 @@ describe('the packed package', () => {
   }, 60_000);
 
   it('runs the fastify example: the site, the feed under its prefix, the auditor API behind its token', async () => {
-    const port = await freePort();
+    const port = await freeUdpTcpPort();
     const app = await start('fastify-app.mjs', { HTTP_PORT: String(port), DNSWARD_AUDIT_TOKEN: TOKEN }, /HTTP on 127\.0\.0\.1:\d+/);
     const base = `http://127.0.0.1:${port}`;
     expect(await (await fetch(`${base}/`)).text()).toBe('my site');
