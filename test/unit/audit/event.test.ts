@@ -57,6 +57,23 @@ describe('event encoding', () => {
     );
   });
 
+  it('agrees with the generic canonical form when the remembered fields change between events (quotes, non-ASCII, repeats)', () => {
+    const value = fc.constantFrom('service', 'service', 'gäst "wifi"', 'a\\b', '', 'v1');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(value, value, value, value, fc.constantFrom('A', 'AAAA', 'TYPE65280')), { minLength: 2, maxLength: 6 }), (events) => {
+        let prev = GENESIS;
+        events.forEach(([segment, list, version, instance, qtype], i) => {
+          const { hash, line } = encodeEvent({ ...body, segment, list, list_version: version, instance, qtype }, i + 1, prev);
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          expect([parsed.segment, parsed.list, parsed.list_version, parsed.instance, parsed.qtype]).toEqual([segment, list, version, instance, qtype]);
+          expect(eventHash(parsed)).toBe(hash);
+          prev = hash;
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('names qtypes by mnemonic, others as TYPE<n> (RFC 3597)', () => {
     expect([1, 28, 65, 64, 5, 16, 255, 12345].map(qtypeName)).toEqual(['A', 'AAAA', 'HTTPS', 'SVCB', 'CNAME', 'TXT', 'ANY', 'TYPE12345']);
   });

@@ -61,6 +61,24 @@ describe.runIf(testAddon)('BatchUdpListener', () => {
     c.close();
   });
 
+  it('names the right sender for every datagram of batches that mix clients (same length, differing early or late)', async () => {
+    const seen: Seen[] = [];
+    const { port } = await listen(echo(seen));
+    const addresses = ['127.0.1.5', '127.1.0.5', '127.0.0.1', '127.0.0.11', '127.0.1.5'];
+    const clients = await Promise.all(addresses.map((a) => client(a)));
+    for (let i = 0; i < 200; i++) {
+      const c = clients[i % clients.length] as Awaited<ReturnType<typeof client>>;
+      c.socket.send(Buffer.from([i % clients.length, i]), port, '127.0.0.1');
+    }
+    await Promise.all(clients.map((c) => c.waitFor(40)));
+    expect(seen).toHaveLength(200);
+    for (const s of seen) {
+      const from = clients[s.bytes[0] as number] as Awaited<ReturnType<typeof client>>;
+      expect([s.client, s.port]).toEqual([addresses[s.bytes[0] as number], from.port]);
+    }
+    for (const c of clients) c.close();
+  });
+
   it('sends answers given after the batch (from timers, the upstream) at the end of the turn', async () => {
     const { listener, port } = await listen(echo([], { delayMs: 10 }));
     const c = await client('127.0.0.1');
