@@ -214,7 +214,10 @@ export function withSettings(yaml: string, settings: readonly string[]): string 
     const at = setting.indexOf('=');
     const path = setting.slice(0, at).split('.');
     if (at < 1 || path.some((key) => key === '')) throw new Error(`bench: a setting is dotted.key=value, got "${setting}"`);
-    doc.setIn(path, parse(setting.slice(at + 1)));
+    const text = setting.slice(at + 1);
+    // YAML would read "dnsward:x:" as a mapping: only an explicit { } or [ ] makes one here.
+    const value: unknown = parse(text);
+    doc.setIn(path, typeof value === 'object' && value !== null && !/^\s*[{[]/.test(text) ? text : value);
   }
   return doc.toString();
 }
