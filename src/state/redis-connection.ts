@@ -8,7 +8,11 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/sections/redis.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
+import { makeStringPrototypeFast } from '../util/fast-prototypes.ts';
 import { type ConnectionState, SharedStateUnavailable, type StateStatus } from './types.ts';
+
+// ioredis subclasses String (src/util/fast-prototypes.ts says what that costs the query path).
+makeStringPrototypeFast();
 
 export type RedisClient = Redis | Cluster;
 
