@@ -73,7 +73,7 @@ export class StubUpstream {
     // UDP and TCP share one port; the kernel picks the UDP one, which may be taken for TCP:
     // then try another.
     for (let attempt = 1; ; attempt++) {
-      const udp = createSocket('udp4');
+      const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
       udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
       await new Promise<void>((resolve) => udp.bind(0, host, () => resolve()));
       const port = udp.address().port;

@@ -17,8 +17,8 @@ const ports: number[] = [];
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dnsward-test-cluster-'));
   for (let i = 0; i < 3; i++) {
-    // The node's cluster bus listens on port + 10000: keep that a real port.
-    const port = await freePort(65535 - 10000);
+    // The node's cluster bus listens on port + 10000: keep that below the ephemeral range (32768) too.
+    const port = await freePort(22_767);
     ports.push(port);
     nodes.push(
       spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
