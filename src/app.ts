@@ -134,6 +134,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
       maxStaleSeconds: config.dns.serve_stale.max_stale_s,
       cacheSize: config.dns.cache_size,
       upstreamCa,
+      datagram: config.dns.datagram,
   };
   const resolver = new Resolver(
     { upstreams, decisions, logger: logger.child({ component: 'resolver' }), counters },

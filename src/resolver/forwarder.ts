@@ -8,6 +8,7 @@ import { EDE, FLAG, HEADER_SIZE, RCODE } from '../dns/constants.ts';
 import { edeText } from '../dns/synthesize.ts';
 import type { UpstreamKind, UpstreamTarget } from '../config/upstreams.ts';
 import type { QueryContext, ResponseHandler } from '../pipeline/context.ts';
+import type { DatagramMode } from '../server/datagram-addon.ts';
 import type { Replier } from '../pipeline/reply.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { randomId } from './random-ids.ts';
@@ -24,6 +25,8 @@ export interface ForwarderOptions {
   staleAfterMs: number;
   /** Certificates encrypted upstreams may chain to (undefined: the default roots). */
   upstreamCa?: string[] | undefined;
+  /** dns.datagram: UDP queries to the upstreams leave through the batched addon or node:dgram. */
+  datagram?: DatagramMode | undefined;
 }
 
 export interface ForwarderDeps {
@@ -85,7 +88,7 @@ export class Forwarder {
     this.options = options;
     this.pool = new UpstreamPool<Inflight>(
       deps.upstreams,
-      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000, ca: options.upstreamCa },
+      { timeoutMs: options.upstreamTimeoutMs, sockets: options.upstreamSockets, rotateMs: 1000, ca: options.upstreamCa, datagram: options.datagram },
       (job, answer, reason) => this.onResult(job, answer, reason),
       deps.logger,
     );

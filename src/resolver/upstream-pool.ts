@@ -4,6 +4,7 @@
 // within the query's budget. One sweeper timer handles every deadline (no timer per query).
 import type { Logger } from 'pino';
 import type { UpstreamTarget } from '../config/upstreams.ts';
+import type { DatagramMode } from '../server/datagram-addon.ts';
 import { DotTransport } from './upstream-dot.ts';
 import type { Attempt, TransportContext, TransportEvents, Upstream, UpstreamTransport } from './upstream-transport.ts';
 import { UdpTransport } from './upstream-udp.ts';
@@ -44,6 +45,8 @@ export interface UpstreamPoolOptions {
   rotateMs: number;
   /** Certificates encrypted upstreams may chain to (undefined: the default roots). */
   ca?: string[] | undefined;
+  /** dns.datagram: which sockets UDP queries leave from (upstream-udp.ts). */
+  datagram?: DatagramMode | undefined;
 }
 
 const SWEEP_MS = 20;
@@ -80,7 +83,7 @@ export class UpstreamPool<T> {
     const udp = this.upstreams.filter((u) => u.kind === 'udp');
     if (udp.length > 0) {
       const families = [...new Set(udp.map((u) => (u.target.family === 6 ? 6 : 4) as 4 | 6))];
-      const transport = new UdpTransport<UpstreamJob<T>>(families, { sockets: this.options.sockets, rotateMs: this.options.rotateMs }, events, this.logger);
+      const transport = new UdpTransport<UpstreamJob<T>>(families, { sockets: this.options.sockets, rotateMs: this.options.rotateMs, datagram: this.options.datagram }, events, this.logger);
       for (const u of udp) this.transports.set(u, transport);
     }
     for (const u of this.upstreams) {

@@ -3,10 +3,12 @@
 // shared/research/dns2-and-standards.md). Instead: a pool of UDP sockets on kernel-chosen
 // random ports, rotated continuously; a CSPRNG ID per query; a reply is accepted only from
 // the upstream's address and port, with QR=1, our ID and our question. TC=1 answers are
-// retried over TCP.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+// retried over TCP. The sockets are node:dgram's or the batched addon's (upstream-socket.ts).
 import type { Logger } from 'pino';
 import { FLAG, HEADER_SIZE } from '../dns/constants.ts';
+import { chooseDatagramPath, type DatagramMode, type DatagramPath } from '../server/datagram-addon.ts';
+import { openBatchUpstreamSocket } from './upstream-batch-socket.ts';
+import { openDgramSocket, type UpstreamSocket, type UpstreamSocketOpener } from './upstream-socket.ts';
 import { randomBelow, randomId } from './random-ids.ts';
 import { buildUpstreamQuery, replyQuestionMatches } from './upstream-message.ts';
 import { tcpQuery } from './upstream-tcp.ts';
@@ -16,7 +18,7 @@ import type { Attempt, TransportEvents, UpstreamTransport } from './upstream-tra
 export const MAX_TCP_RETRIES_IN_FLIGHT = 64;
 
 interface SocketSlot<J> {
-  socket: Socket;
+  socket: UpstreamSocket;
   family: 4 | 6;
   pending: Map<number, J>;
 }
@@ -31,11 +33,23 @@ export interface UdpTransportOptions {
   sockets: number;
   /** How often one socket is replaced by a new one on a fresh random port (ms). */
   rotateMs: number;
+  /** dns.datagram: the batched addon or node:dgram (DNSWARD_DATAGRAM overrides; default auto). */
+  datagram?: DatagramMode | undefined;
+}
+
+/** How `mode` opens upstream sockets here, and which path that is. Throws DNSWARD_ERR_CONFIG as chooseDatagramPath does. */
+export function upstreamSocketOpener(mode: DatagramMode | undefined, logger: Logger): { path: DatagramPath; open: UpstreamSocketOpener } {
+  const addon = chooseDatagramPath(mode).addon;
+  if (addon === undefined) return { path: 'dgram', open: (family, onMessage) => openDgramSocket(family, onMessage, logger) };
+  return { path: 'addon', open: (family, onMessage) => openBatchUpstreamSocket(addon, family, onMessage, logger) };
 }
 
 export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
   /** Truncated answers retried over TCP so far. */
   tcpRetries = 0;
+  /** Which sockets the queries leave from. */
+  readonly path: DatagramPath;
+  private readonly open: UpstreamSocketOpener;
   private readonly families: readonly (4 | 6)[];
   private readonly options: UdpTransportOptions;
   private readonly events: TransportEvents<J>;
@@ -53,6 +67,7 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
     this.options = options;
     this.events = events;
     this.logger = logger;
+    ({ path: this.path, open: this.open } = upstreamSocketOpener(options.datagram, logger));
   }
 
   async start(): Promise<void> {
@@ -61,6 +76,7 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
     }
     this.rotator = setInterval(() => void this.rotate(), this.options.rotateMs);
     this.rotator.unref();
+    this.logger.debug({ datagram: this.path }, this.path === 'addon' ? 'upstream udp: batched datagrams (sendmmsg/recvmmsg addon)' : 'upstream udp: node:dgram');
   }
 
   send(job: J): void {
@@ -99,17 +115,9 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
   }
 
   private async openSlot(family: 4 | 6): Promise<SocketSlot<J>> {
-    const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
-    const slot: SocketSlot<J> = { socket, family, pending: new Map() };
-    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(slot, msg, rinfo));
-    socket.on('error', (error) => this.logger.warn({ err: error }, 'upstream socket error'));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, family === 4 ? '0.0.0.0' : '::', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    // Replies can only come after a send, and sends only after the slot is complete.
+    const slot = { family, pending: new Map<number, J>() } as SocketSlot<J>;
+    slot.socket = await this.open(family, (msg, address, port) => this.onMessage(slot, msg, address, port));
     return slot;
   }
 
@@ -136,7 +144,7 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
     this.rotateNext++;
   }
 
-  private onMessage(slot: SocketSlot<J>, msg: Buffer, rinfo: RemoteInfo): void {
+  private onMessage(slot: SocketSlot<J>, msg: Buffer, address: string, port: number): void {
     if (msg.length < HEADER_SIZE) {
       this.events.mismatched();
       return;
@@ -146,8 +154,8 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
     if (
       job === undefined ||
       target === undefined ||
-      rinfo.port !== target.port ||
-      rinfo.address !== target.host ||
+      port !== target.port ||
+      address !== target.host ||
       (msg.readUInt16BE(2) & FLAG.QR) === 0 ||
       !replyQuestionMatches(msg, job)
     ) {

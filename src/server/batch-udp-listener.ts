@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { MessageHandler, QueryContext, Responder } from '../pipeline/context.ts';
 import type { HostPort } from '../util/address.ts';
+import { AddressText } from './address-text.ts';
 import type { AddonSocket, DatagramAddon } from './datagram-addon.ts';
 import { UDP_SOCKET_BUFFER_BYTES } from './dgram-udp-listener.ts';
 
@@ -47,7 +48,7 @@ export class BatchUdpListener implements Responder {
   private readonly counts = { batches: 0, datagrams: 0, sendBatches: 0, sent: 0, sendFailed: 0 };
 
   private readonly reusePort: boolean;
-  private lastClient = '';
+  private readonly senders = new AddressText();
 
   constructor(address: HostPort, resolver: MessageHandler, logger: Logger, addon: DatagramAddon, reusePort = false) {
     this.reusePort = reusePort;
@@ -77,7 +78,7 @@ export class BatchUdpListener implements Responder {
     for (let i = 0, m = 0; i < count; i++, m += this.meta) {
       const offset = meta[m] as number;
       const length = meta[m + 1] as number;
-      const client = this.clientText(buffer, meta[m + 2] as number, meta[m + 3] as number);
+      const client = this.senders.read(buffer, meta[m + 2] as number, meta[m + 3] as number);
       try {
         this.resolver.handleMessage(buffer.subarray(offset, offset + length), client, 'udp', this, client, meta[m + 4] as number);
       } catch (error) {
@@ -88,22 +89,6 @@ export class BatchUdpListener implements Responder {
     this.inBatch = false;
     this.flush();
   };
-
-  /**
-   * The sender's address as text: the last one again when its bytes are the same (a busy client
-   * sends many datagrams in a row), which spares a string per datagram. Compared from the end,
-   * where addresses differ.
-   */
-  private clientText(buffer: Buffer, at: number, length: number): string {
-    const last = this.lastClient;
-    if (length === last.length) {
-      let i = length - 1;
-      while (i >= 0 && buffer[at + i] === last.charCodeAt(i)) i--;
-      if (i < 0) return last;
-    }
-    this.lastClient = buffer.toString('latin1', at, at + length);
-    return this.lastClient;
-  }
 
   send(ctx: QueryContext, response: Buffer): void {
     if (this.socket === undefined) return; // closed: a late answer from the upstream

@@ -1,23 +1,29 @@
-// UdpTransport against a UDP/TCP stub upstream on loopback.
+// UdpTransport against a UDP/TCP stub upstream on loopback, on both kinds of socket: the
+// batched addon's and node:dgram's.
+import { createSocket } from 'node:dgram';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DatagramPath } from '../../../src/server/datagram-addon.ts';
 import type { Attempt } from '../../../src/resolver/upstream-transport.ts';
 import { UdpTransport } from '../../../src/resolver/upstream-udp.ts';
 import { encodeReply, rr, StubUpstream } from '../../helpers/stub-upstream.ts';
 import { attempt, RecordingEvents, upstreamFor } from '../../helpers/upstream-attempts.ts';
+import { testAddon } from '../server/udp-test-kit.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(stub: StubUpstream): Promise<{ udp: UdpTransport<Attempt>; events: RecordingEvents; send: (name: string) => Attempt }> {
-  await stub.start();
+async function setup(stub: StubUpstream, datagram: DatagramPath, host = '127.0.0.1'): Promise<{ udp: UdpTransport<Attempt>; events: RecordingEvents; send: (name: string) => Attempt }> {
+  await stub.start(host);
+  const family = host.includes(':') ? 6 : 4;
   const events = new RecordingEvents();
-  const udp = new UdpTransport<Attempt>([4], { sockets: 2, rotateMs: 60_000 }, events, pino({ level: 'silent' }));
+  const udp = new UdpTransport<Attempt>([family], { sockets: 2, rotateMs: 60_000, datagram }, events, pino({ level: 'silent' }));
+  expect(udp.path).toBe(datagram);
   await udp.start();
   cleanup.push(() => stub.stop(), () => udp.close());
-  const upstream = upstreamFor(`127.0.0.1:${stub.port}`);
+  const upstream = upstreamFor(family === 6 ? `[${host}]:${stub.port}` : `${host}:${stub.port}`);
   const send = (name: string): Attempt => {
     const job = attempt(upstream, name);
     udp.send(job);
@@ -26,10 +32,22 @@ async function setup(stub: StubUpstream): Promise<{ udp: UdpTransport<Attempt>; 
   return { udp, events, send };
 }
 
-describe('UdpTransport', () => {
+const paths: DatagramPath[] = testAddon ? ['addon', 'dgram'] : ['dgram'];
+
+describe.each(paths)('UdpTransport on %s sockets', (path) => {
+  // DNSWARD_DATAGRAM (set by npm test for each project) would override the path asked for.
+  const fromEnv = process.env.DNSWARD_DATAGRAM;
+  beforeAll(() => {
+    process.env.DNSWARD_DATAGRAM = path;
+  });
+  afterAll(() => {
+    if (fromEnv === undefined) delete process.env.DNSWARD_DATAGRAM;
+    else process.env.DNSWARD_DATAGRAM = fromEnv;
+  });
+
   it('sends with a random ID and reports the matching answer', async () => {
     const stub = new StubUpstream();
-    const { events, send } = await setup(stub);
+    const { events, send } = await setup(stub, path);
     const job = send('plain.example');
     const [outcome] = await events.until(1);
     expect(stub.received[0]?.id).toBe(job.id);
@@ -45,7 +63,7 @@ describe('UdpTransport', () => {
       wrongName[13] = 0x7a;
       return [wrongId, wrongName, encodeReply(q.raw, { answers: [rr.a(q.qname, '192.0.2.7')] }, true)];
     });
-    const { events, send } = await setup(stub);
+    const { events, send } = await setup(stub, path);
     send('spoofed.example');
     const [outcome] = await events.until(1);
     expect(outcome?.answer?.includes(Buffer.from([192, 0, 2, 7]))).toBe(true);
@@ -54,7 +72,7 @@ describe('UdpTransport', () => {
 
   it('retries a truncated answer over TCP with the rest of the query budget', async () => {
     const stub = new StubUpstream((q) => ({ truncateUdp: true, answers: [rr.a(q.qname, '192.0.2.9')] }));
-    const { udp, events, send } = await setup(stub);
+    const { udp, events, send } = await setup(stub, path);
     const job = send('big.example');
     const [outcome] = await events.until(1);
     expect((outcome?.answer?.readUInt16BE(2) ?? 0x0200) & 0x0200).toBe(0);
@@ -71,7 +89,7 @@ describe('UdpTransport', () => {
       release = () => stub.sendRaw(encodeReply(q.raw, { answers: [rr.a(q.qname, '192.0.2.1')] }, true), q.port);
       return 'drop';
     });
-    const { udp, events, send } = await setup(stub);
+    const { udp, events, send } = await setup(stub, path);
     const job = send('late.example');
     for (let i = 0; i < 100 && release === undefined; i++) await new Promise((r) => setTimeout(r, 20));
     udp.cancel(job);
@@ -82,5 +100,34 @@ describe('UdpTransport', () => {
     const outcomes = await events.until(1);
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]?.job).not.toBe(job);
+  });
+
+  it('over IPv6: takes the answer from the upstream address', async () => {
+    const stub = new StubUpstream();
+    const { events, send } = await setup(stub, path, '::1');
+    const job = send('six.example');
+    const [outcome] = await events.until(1);
+    expect(outcome?.answer?.readUInt16BE(0)).toBe(job.id);
+  });
+
+  it('drops a reply with the right ID and question from another port (RFC 5452), then takes the one from the upstream', async () => {
+    let query: { raw: Buffer; port: number } | undefined;
+    const stub = new StubUpstream((q) => {
+      query = { raw: q.raw, port: q.port };
+      return 'drop';
+    });
+    const { events, send } = await setup(stub, path);
+    send('forged.example');
+    for (let i = 0; i < 100 && query === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    const forger = createSocket('udp4');
+    await new Promise<void>((resolve) => forger.bind(0, '127.0.0.1', resolve));
+    const forged = encodeReply(query?.raw as Buffer, { answers: [rr.a('forged.example', '192.0.2.66')] }, true);
+    forger.send(forged, query?.port as number, '127.0.0.1');
+    for (let i = 0; i < 100 && events.mismatches === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    forger.close();
+    expect(events.mismatches).toBe(1);
+    stub.sendRaw(encodeReply(query?.raw as Buffer, { answers: [rr.a('forged.example', '192.0.2.7')] }, true), query?.port as number);
+    const [outcome] = await events.until(1);
+    expect(outcome?.answer?.includes(Buffer.from([192, 0, 2, 7]))).toBe(true);
   });
 });
