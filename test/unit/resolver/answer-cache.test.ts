@@ -89,6 +89,49 @@ describe('AnswerCache', () => {
     expect(cache.get('a', T0 + 1000)?.buf).toEqual(buf(9));
   });
 
+  it('evicts in insertion order through many rehashes, with replacements, expiries and clears in between (against a model)', () => {
+    const max = 50;
+    const cache = new AnswerCache(max);
+    const model: string[] = [];
+    const shortLived = new Set<string>();
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let next = 0;
+    for (let op = 0; op < 20_000; op++) {
+      const roll = random(100);
+      if (roll < 70 || model.length === 0) {
+        const key = `n${next++}`;
+        const ttl = random(10) === 0 ? 1 : 60;
+        if (model.length >= max) shortLived.delete(model.shift() as string);
+        model.push(key);
+        if (ttl === 1) shortLived.add(key);
+        cache.set(key, buf(1), scan(ttl), T0);
+      } else if (roll < 85) {
+        const key = model[random(model.length)] as string;
+        model.splice(model.indexOf(key), 1);
+        model.push(key);
+        shortLived.delete(key);
+        cache.set(key, buf(2), scan(60), T0);
+      } else if (roll < 99) {
+        const key = model[random(model.length)] as string;
+        if (shortLived.delete(key)) {
+          expect(cache.get(key, T0 + 2000)).toBeUndefined();
+          model.splice(model.indexOf(key), 1);
+        }
+      } else {
+        cache.clear();
+        model.length = 0;
+        shortLived.clear();
+      }
+      expect(cache.size).toBe(model.length);
+    }
+    for (const key of model) expect(cache.get(key, T0)).toBeDefined();
+    expect(cache.stats.evictions).toBeGreaterThan(5000);
+  });
+
   it('stores nothing with a size of 0', () => {
     const cache = new AnswerCache(0);
     cache.set('a', buf(1), scan(60), T0);
