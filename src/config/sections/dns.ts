@@ -56,7 +56,7 @@ export const dnsSection = z
     max_inflight_upstream: z.number().int().min(1).max(1_000_000).default(4096).describe('Queries in flight to the upstreams at once; beyond it new cache misses get SERVFAIL.'),
     upstream_0x20: z.boolean().default(false).describe('Random letter case on upstream queries (0x20); the reply must echo it exactly.'),
     cache_size: z.number().int().min(0).max(10_000_000).default(50_000).describe('Cached answers at most (about 1 KB of memory each when full; 0 = no cache).'),
-    datagram: z.enum(['auto', 'addon', 'dgram']).default('auto').describe('UDP I/O: addon = batches of datagrams per system call (recvmmsg/sendmmsg, Linux, built by npm ci), dgram = node:dgram, auto = the addon where it is built. The environment variable DNSWARD_DATAGRAM overrides this.'),
+    datagram: z.enum(['auto', 'addon', 'dgram']).default('auto').describe('UDP I/O, of the listeners and of queries to UDP upstreams: addon = batches of datagrams per system call (recvmmsg/sendmmsg, Linux, built by npm ci), dgram = node:dgram, auto = the addon where it is built. The environment variable DNSWARD_DATAGRAM overrides this.'),
     workers: z
       .union([z.number().int().min(1, 'at least 1 (1 = everything on the main thread)').max(64, 'at most 64; auto = one per CPU'), z.literal('auto')], { error: 'write a number of threads from 1 to 64, or auto (one per CPU)' })
       .default(1)
