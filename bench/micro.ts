@@ -102,5 +102,14 @@ bench('cache get + renderAnswer (aged TTLs)', 2_000_000, (i) => {
   const entry = cache.get(AnswerCache.key(q.qname, q.qtype, q.qclass, false), now + 5000);
   return entry && renderAnswer(entry.buf, entry.scan, wire[i & 4095] as Buffer, q.id, q.questionEnd, q.edns !== undefined, 5);
 });
+// The miss path: every insert into a full cache evicts the oldest entry (dns.cache_size 50,000).
+const fullCache = new AnswerCache(50_000);
+const missAnswer = encodeReply(wire[0] as Buffer, { answers: [rr.a('m.bench.test', '192.0.2.1')] }, true);
+const missScan = scanAnswer(missAnswer, (parsed[0] as ParsedQuery).questionEnd);
+let missSerial = 0;
+bench('cache set, full 50,000 entries (evicts the oldest)', 1_000_000, () => {
+  if (missScan) fullCache.set(`m${missSerial++}.bench.test\0\0\x01\0\x01\0`, missAnswer, { ...missScan }, now);
+  return fullCache.size;
+});
 const upstreamAnswer = encodeReply(wire[0] as Buffer, { answers: [rr.cname('www.example', 'edge.example'), rr.a('edge.example', '192.0.2.1')] }, true);
 bench('scanAnswer (CNAME + A + OPT)', 2_000_000, () => scanAnswer(upstreamAnswer, (parsed[0] as ParsedQuery).questionEnd));
