@@ -7,6 +7,7 @@ import type { DatagramPath } from '../../../src/server/datagram-addon.ts';
 import type { Attempt } from '../../../src/resolver/upstream-transport.ts';
 import { UdpTransport } from '../../../src/resolver/upstream-udp.ts';
 import { encodeReply, rr, StubUpstream } from '../../helpers/stub-upstream.ts';
+import { prng, randomBytes } from '../../helpers/fault-upstream.ts';
 import { attempt, RecordingEvents, upstreamFor } from '../../helpers/upstream-attempts.ts';
 import { testAddon } from '../server/udp-test-kit.ts';
 
@@ -128,6 +129,42 @@ describe.each(paths)('UdpTransport on %s sockets', (path) => {
     expect(events.mismatches).toBe(1);
     stub.sendRaw(encodeReply(query?.raw as Buffer, { answers: [rr.a('forged.example', '192.0.2.7')] }, true), query?.port as number);
     const [outcome] = await events.until(1);
+    expect(outcome?.answer?.includes(Buffer.from([192, 0, 2, 7]))).toBe(true);
+  });
+
+  it('takes 3,000 random and mutated replies at its port (forged sources, random IDs) as mismatches, then the real answer', async () => {
+    let query: { raw: Buffer; port: number } | undefined;
+    const stub = new StubUpstream((q) => {
+      query = { raw: q.raw, port: q.port };
+      return 'drop';
+    });
+    const { events, send } = await setup(stub, path);
+    const job = send('under-fire.example');
+    for (let i = 0; i < 100 && query === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    const random = prng(0x5eed);
+    const real = encodeReply(query?.raw as Buffer, { answers: [rr.a('under-fire.example', '192.0.2.7')] }, true);
+    const forger = createSocket('udp4');
+    await new Promise<void>((resolve) => forger.bind(0, '127.0.0.1', resolve));
+    let sent = 0;
+    for (let burst = 0; burst < 30; burst++) {
+      for (let i = 0; i < 100; i++, sent++) {
+        // Half noise, half the real answer with bytes flipped (its ID too, sometimes): all from the wrong port.
+        const garbage = random() < 0.5 ? randomBytes(random, Math.floor(random() * 600)) : Buffer.from(real);
+        if (garbage.length === real.length) for (let f = 0; f < 3; f++) garbage[Math.floor(random() * garbage.length)] = Math.floor(random() * 256);
+        forger.send(garbage, query?.port as number, '127.0.0.1');
+      }
+      // Paced: one burst (100 datagrams) fits the socket's default receive buffer on a busy machine too.
+      for (let i = 0; i < 100 && events.mismatches < sent - 10; i++) await new Promise((r) => setTimeout(r, 2));
+    }
+    for (let i = 0; i < 200 && events.mismatches < sent * 0.9; i++) await new Promise((r) => setTimeout(r, 10));
+    forger.close();
+    expect(events.outcomes).toHaveLength(0);
+    // Loopback may drop a few under the burst; each one that arrived was refused.
+    expect(events.mismatches).toBeGreaterThan(sent * 0.9);
+    expect(events.mismatches).toBeLessThanOrEqual(sent);
+    stub.sendRaw(real, query?.port as number);
+    const [outcome] = await events.until(1);
+    expect(outcome?.job).toBe(job);
     expect(outcome?.answer?.includes(Buffer.from([192, 0, 2, 7]))).toBe(true);
   });
 });
