@@ -6,38 +6,28 @@
 import type { Logger } from 'pino';
 import { AddressText } from '../server/address-text.ts';
 import type { AddonSocket, DatagramAddon } from '../server/datagram-addon.ts';
+import { DatagramSendQueue } from '../server/datagram-send-queue.ts';
 import type { UpstreamReceive, UpstreamSocket } from './upstream-socket.ts';
 
 /** Queries and their hosts packed before a send (the addon wants room for one maximal datagram). */
 const SEND_AREA_BYTES = 64 * 1024;
-/** The longest address text the addon reads ("fe80::...%ifname"). */
-const MAX_HOST_TEXT = 62;
-/** Kernel buffers asked for: node:dgram's upstream sockets keep the kernel's defaults (~200 KB); 0 does too. */
+/** Kernel buffers asked for: 0 keeps the kernel's defaults (~200 KB), as node:dgram's upstream sockets do. */
 const KERNEL_DEFAULT = 0;
-/** At most one warning about failed sends per socket in this many ms. */
-const SEND_WARN_INTERVAL_MS = 10_000;
 
 export async function openBatchUpstreamSocket(addon: DatagramAddon, family: 4 | 6, onMessage: UpstreamReceive, logger: Logger): Promise<UpstreamSocket> {
   return new BatchUpstreamSocket(addon, family, onMessage, logger);
 }
 
 export class BatchUpstreamSocket implements UpstreamSocket {
-  /** sendmmsg calls and queries handed to them (tests and stats read these). */
-  sendBatches = 0;
-  sent = 0;
   private readonly addon: DatagramAddon;
   private readonly logger: Logger;
   private readonly onMessage: UpstreamReceive;
   private readonly metaInts: number;
   private readonly recvMeta: Int32Array;
-  private readonly sendArea = Buffer.allocUnsafeSlow(SEND_AREA_BYTES);
-  private readonly sendMeta: Int32Array;
+  private readonly queue: DatagramSendQueue;
   private readonly senders = new AddressText();
   private socket: AddonSocket | undefined;
-  private pending = 0;
-  private used = 0;
   private flushQueued = false;
-  private lastSendWarn = 0;
 
   constructor(addon: DatagramAddon, family: 4 | 6, onMessage: UpstreamReceive, logger: Logger) {
     this.addon = addon;
@@ -45,9 +35,19 @@ export class BatchUpstreamSocket implements UpstreamSocket {
     this.onMessage = onMessage;
     this.metaInts = addon.META_INTS;
     this.recvMeta = new Int32Array(addon.MAX_BATCH * this.metaInts);
-    this.sendMeta = new Int32Array(addon.MAX_BATCH * this.metaInts);
+    // The attempts whose queries do not leave time out and go to the next upstream.
+    this.queue = new DatagramSendQueue(addon, SEND_AREA_BYTES, logger, { refused: 'upstream: sendBatch refused its arguments', failed: 'upstream: queries could not be sent' });
     // Port 0: the kernel picks a random source port (RFC 5452 §9.2).
-    this.socket = addon.open(family, family === 4 ? '0.0.0.0' : '::', 0, 0, KERNEL_DEFAULT, KERNEL_DEFAULT, this.recvMeta, this.sendArea, this.sendMeta, this.onBatch);
+    this.socket = addon.open(family, family === 4 ? '0.0.0.0' : '::', 0, 0, KERNEL_DEFAULT, KERNEL_DEFAULT, this.recvMeta, this.queue.area, this.queue.meta, this.onBatch);
+  }
+
+  /** sendmmsg calls and queries they sent (tests read these). */
+  get sendBatches(): number {
+    return this.queue.batches;
+  }
+
+  get sent(): number {
+    return this.queue.sent;
   }
 
   get localPort(): number {
@@ -55,19 +55,8 @@ export class BatchUpstreamSocket implements UpstreamSocket {
   }
 
   send(query: Buffer, port: number, host: string): void {
-    if (this.socket === undefined || host.length > MAX_HOST_TEXT) return;
-    if (this.used + query.length + host.length > SEND_AREA_BYTES) this.flush();
-    const m = this.pending * this.metaInts;
-    const meta = this.sendMeta;
-    meta[m] = this.used;
-    meta[m + 1] = query.copy(this.sendArea, this.used);
-    this.used += query.length;
-    meta[m + 2] = this.used;
-    meta[m + 3] = this.sendArea.write(host, this.used, 'latin1');
-    this.used += host.length;
-    meta[m + 4] = port;
-    if (++this.pending === this.addon.MAX_BATCH) this.flush();
-    else if (!this.flushQueued) {
+    if (this.socket === undefined || !this.queue.add(this.socket, query, host, port)) return;
+    if (this.queue.size > 0 && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushQueuedSends);
     }
@@ -75,35 +64,15 @@ export class BatchUpstreamSocket implements UpstreamSocket {
 
   close(): void {
     if (this.socket === undefined) return;
+    this.queue.drop();
     this.addon.close(this.socket);
     this.socket = undefined;
   }
 
   private readonly flushQueuedSends = (): void => {
     this.flushQueued = false;
-    this.flush();
+    if (this.socket !== undefined) this.queue.flush(this.socket);
   };
-
-  private flush(): void {
-    const count = this.pending;
-    if (count === 0 || this.socket === undefined) return;
-    this.pending = 0;
-    this.used = 0;
-    this.sendBatches++;
-    let sent = 0;
-    try {
-      sent = this.addon.sendBatch(this.socket, count);
-    } catch (error) {
-      this.logger.error({ err: error }, 'upstream: sendBatch refused its arguments');
-    }
-    this.sent += sent;
-    const now = Date.now();
-    if (sent < count && now - this.lastSendWarn >= SEND_WARN_INTERVAL_MS) {
-      // The attempts that did not leave time out and go to the next upstream.
-      this.lastSendWarn = now;
-      this.logger.warn({ failed: count - sent, code: this.addon.stats(this.socket)[4] || undefined }, 'upstream: queries could not be sent');
-    }
-  }
 
   private readonly onBatch = (buffer: Buffer, count: number): void => {
     const meta = this.recvMeta;

@@ -7,14 +7,11 @@ import type { MessageHandler, QueryContext, Responder } from '../pipeline/contex
 import type { HostPort } from '../util/address.ts';
 import { AddressText } from './address-text.ts';
 import type { AddonSocket, DatagramAddon } from './datagram-addon.ts';
+import { DatagramSendQueue } from './datagram-send-queue.ts';
 import { UDP_SOCKET_BUFFER_BYTES } from './dgram-udp-listener.ts';
 
 /** Bytes of answers (and their hosts as text) packed before a send; a full area is sent at once. */
 const SEND_AREA_BYTES = 128 * 1024;
-/** The longest address text the addon reads ("fe80::...%ifname"); longer replyTo values are not addresses. */
-const MAX_HOST_TEXT = 62;
-/** At most one warning about failed sends in this many ms. */
-const SEND_WARN_INTERVAL_MS = 10_000;
 
 export interface BatchUdpStats {
   /** recvmmsg batches handed to JavaScript, and the datagrams in them. */
@@ -34,18 +31,12 @@ export class BatchUdpListener implements Responder {
   private readonly logger: Logger;
   private readonly addon: DatagramAddon;
   private readonly meta: number;
-  private readonly maxBatch: number;
   private socket: AddonSocket | undefined;
   private readonly recvMeta: Int32Array;
-  private readonly sendArea = Buffer.allocUnsafeSlow(SEND_AREA_BYTES);
-  private readonly sendMeta: Int32Array;
-  /** Answers packed into sendArea and not sent yet, and the bytes they use. */
-  private pending = 0;
-  private used = 0;
+  private readonly queue: DatagramSendQueue;
   private inBatch = false;
   private flushScheduled = false;
-  private lastSendWarn = 0;
-  private readonly counts = { batches: 0, datagrams: 0, sendBatches: 0, sent: 0, sendFailed: 0 };
+  private readonly counts = { batches: 0, datagrams: 0 };
 
   private readonly reusePort: boolean;
   private readonly senders = new AddressText();
@@ -57,15 +48,14 @@ export class BatchUdpListener implements Responder {
     this.logger = logger;
     this.addon = addon;
     this.meta = addon.META_INTS;
-    this.maxBatch = addon.MAX_BATCH;
-    this.recvMeta = new Int32Array(this.maxBatch * this.meta);
-    this.sendMeta = new Int32Array(this.maxBatch * this.meta);
+    this.recvMeta = new Int32Array(addon.MAX_BATCH * this.meta);
+    this.queue = new DatagramSendQueue(addon, SEND_AREA_BYTES, logger, { refused: 'udp: sendBatch refused its arguments', failed: 'udp: answers could not be sent' });
   }
 
   /** Binds and returns the bound port (useful when port 0 was asked for). Rejects with the errno's code (EADDRINUSE, ...). */
   async start(port = this.address.port): Promise<number> {
     // Like node:dgram's exclusive bind: no SO_REUSEPORT (unless asked: DNS worker threads), so a second listener on the port fails.
-    this.socket = this.addon.open(this.address.family, this.address.host, port, this.reusePort ? 1 : 0, UDP_SOCKET_BUFFER_BYTES, UDP_SOCKET_BUFFER_BYTES, this.recvMeta, this.sendArea, this.sendMeta, this.onBatch);
+    this.socket = this.addon.open(this.address.family, this.address.host, port, this.reusePort ? 1 : 0, UDP_SOCKET_BUFFER_BYTES, UDP_SOCKET_BUFFER_BYTES, this.recvMeta, this.queue.area, this.queue.meta, this.onBatch);
     return this.addon.localPort(this.socket);
   }
 
@@ -92,25 +82,8 @@ export class BatchUdpListener implements Responder {
 
   send(ctx: QueryContext, response: Buffer): void {
     if (this.socket === undefined) return; // closed: a late answer from the upstream
-    const host = ctx.replyTo as string;
-    const length = response.length;
-    if (length > this.addon.MAX_DATAGRAM || host.length > MAX_HOST_TEXT) {
-      this.counts.sendFailed++;
-      return;
-    }
-    if (this.used + length + host.length > SEND_AREA_BYTES) this.flush();
-    const m = this.pending * this.meta;
-    const meta = this.sendMeta;
-    this.sendArea.set(response, this.used);
-    meta[m] = this.used;
-    meta[m + 1] = length;
-    this.used += length;
-    meta[m + 2] = this.used;
-    meta[m + 3] = this.sendArea.write(host, this.used, 'latin1');
-    this.used += host.length;
-    meta[m + 4] = ctx.replyPort;
-    if (++this.pending === this.maxBatch) this.flush();
-    else if (!this.inBatch && !this.flushScheduled) {
+    if (!this.queue.add(this.socket, response, ctx.replyTo as string, ctx.replyPort)) return;
+    if (this.queue.size > 0 && !this.inBatch && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushLater);
     }
@@ -126,31 +99,12 @@ export class BatchUdpListener implements Responder {
   };
 
   private flush(): void {
-    const count = this.pending;
-    if (count === 0 || this.socket === undefined) return;
-    this.pending = 0;
-    this.used = 0;
-    this.counts.sendBatches++;
-    let sent = 0;
-    try {
-      sent = this.addon.sendBatch(this.socket, count);
-    } catch (error) {
-      this.logger.error({ err: error }, 'udp: sendBatch refused its arguments');
-    }
-    this.counts.sent += sent;
-    if (sent < count) {
-      this.counts.sendFailed += count - sent;
-      const now = Date.now();
-      if (now - this.lastSendWarn >= SEND_WARN_INTERVAL_MS) {
-        this.lastSendWarn = now;
-        this.logger.warn({ failed: count - sent, code: this.addon.stats(this.socket)[4] || undefined }, 'udp: answers could not be sent');
-      }
-    }
+    if (this.socket !== undefined) this.queue.flush(this.socket);
   }
 
   stats(): BatchUdpStats {
     const receiveDropped = this.socket === undefined ? 0 : this.addon.stats(this.socket)[1];
-    return { ...this.counts, receiveDropped };
+    return { ...this.counts, sendBatches: this.queue.batches, sent: this.queue.sent, sendFailed: this.queue.failed, receiveDropped };
   }
 
   async close(): Promise<void> {

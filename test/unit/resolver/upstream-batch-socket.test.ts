@@ -6,8 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchUpstreamSocket } from '../../../src/resolver/upstream-batch-socket.ts';
-import { type DatagramAddon, loadDatagramAddon } from '../../../src/server/datagram-addon.ts';
-import { testAddon } from '../server/udp-test-kit.ts';
+import { requireAddon as addon, testAddon } from '../server/udp-test-kit.ts';
 
 const silent = pino({ level: 'silent' });
 const cleanup: (() => void)[] = [];
@@ -15,11 +14,6 @@ afterEach(() => {
   for (const c of cleanup.splice(0)) c();
 });
 
-function addon(): DatagramAddon {
-  const loaded = loadDatagramAddon();
-  if (!('addon' in loaded)) throw new Error(loaded.error);
-  return loaded.addon;
-}
 
 interface Received {
   msg: Buffer;

@@ -2,7 +2,7 @@
 // resolver does, and a client socket on a chosen loopback address that collects answers.
 import { createSocket, type Socket } from 'node:dgram';
 import type { MessageHandler, QueryContext, Responder, Transport } from '../../../src/pipeline/context.ts';
-import { loadDatagramAddon } from '../../../src/server/datagram-addon.ts';
+import { type DatagramAddon, loadDatagramAddon } from '../../../src/server/datagram-addon.ts';
 
 /** The batched datagram addon is built and loads here. */
 export const addonLoads = 'addon' in loadDatagramAddon();
@@ -12,6 +12,13 @@ export const addonLoads = 'addon' in loadDatagramAddon();
  * `DNSWARD_DATAGRAM=auto npm test` on a machine that cannot build it skips them.
  */
 export const testAddon = addonLoads || process.env.DNSWARD_DATAGRAM === 'addon';
+
+/** The addon, for tests that run only where testAddon holds (a missing build fails them with its reason). */
+export function requireAddon(): DatagramAddon {
+  const loaded = loadDatagramAddon();
+  if (!('addon' in loaded)) throw new Error(loaded.error);
+  return loaded.addon;
+}
 
 export interface Seen {
   client: string;
