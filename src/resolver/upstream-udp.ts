@@ -115,7 +115,7 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
   }
 
   private async openSlot(family: 4 | 6): Promise<SocketSlot<J>> {
-    // Replies can only come after a send, and sends only after the slot is complete.
+    // A datagram that arrives before the socket is set (noise at a fresh port) only meets `pending`, which exists.
     const slot = { family, pending: new Map<number, J>() } as SocketSlot<J>;
     slot.socket = await this.open(family, (msg, address, port) => this.onMessage(slot, msg, address, port));
     return slot;
