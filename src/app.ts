@@ -180,7 +180,17 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     fleet: () => fleet.degradations(),
     lists: () => lists.all().map((l) => ({ name: l.name, version: l.version, entries: l.set?.size ?? l.domains.length })),
   });
-  const metrics = createMetrics({ resolver: allStats, refresh: () => workers?.refresh() ?? Promise.resolve(), lists, audit, sources: () => control.listSources?.status() ?? {}, fleet: config.redis ? fleet : undefined });
+  // Bound further down; declared here because /metrics reads the UDP listeners' counters.
+  let dns: DnsListeners | undefined;
+  const metrics = createMetrics({
+    resolver: allStats,
+    refresh: () => workers?.refresh() ?? Promise.resolve(),
+    lists,
+    audit,
+    sources: () => control.listSources?.status() ?? {},
+    fleet: config.redis ? fleet : undefined,
+    udp: () => [...(dns?.udpStats() ?? []), ...(workers?.stats().flatMap((w) => w.udp) ?? [])],
+  });
   fleet.start({
     version: VERSION,
     audit,
@@ -209,7 +219,6 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     fleet: { change: (request) => fleet.changes.change(request), changes: () => fleet.changeLog.records(), view: () => fleet.view() },
   };
 
-  let dns: DnsListeners | undefined;
   let encrypted: EncryptedListeners | undefined;
   // Stop taking queries first, then let in-flight ones finish or fail, then flush the block log.
   const stop = async (): Promise<void> => {

@@ -7,6 +7,7 @@ import type { FleetStats } from './fleet/fleet.ts';
 import type { ListRegistry } from './lists/registry.ts';
 import type { SourceStatus } from './lists/sources.ts';
 import type { ResolverStats } from './resolver/resolver.ts';
+import type { BatchUdpStats } from './server/batch-udp-listener.ts';
 
 export interface MetricsSources {
   resolver: { stats(): ResolverStats };
@@ -19,6 +20,8 @@ export interface MetricsSources {
   sources?: () => Record<string, SourceStatus>;
   /** The fleet's shared state (absent: one replica on in-memory state). */
   fleet?: { stats(): FleetStats } | undefined;
+  /** Batch counters of every UDP listener on the batched datagram path, DNS worker threads' included. */
+  udp?: () => BatchUdpStats[];
 }
 
 export function createMetrics(sources: MetricsSources): Registry {
@@ -125,6 +128,29 @@ export function createMetrics(sources: MetricsSources): Registry {
       this.inc({ result: 'miss' }, cache.misses);
     },
   });
+  const udp = sources.udp;
+  if (udp !== undefined) {
+    const sum = (field: keyof BatchUdpStats): number => udp().reduce((total, listener) => total + listener[field], 0);
+    for (const [name, help, received, sent] of [
+      ['dnsward_udp_batches_total', 'Batches of the batched datagram path: recvmmsg batches handed to the resolver (received), sendmmsg calls (sent).', 'batches', 'sendBatches'],
+      ['dnsward_udp_datagrams_total', 'Datagrams through the batched datagram path: queries received, answers sent.', 'datagrams', 'sent'],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        labelNames: ['direction'],
+        registers: [registry],
+        async collect() {
+          await fresh();
+          this.reset();
+          this.inc({ direction: 'received' }, sum(received));
+          this.inc({ direction: 'sent' }, sum(sent));
+        },
+      });
+    }
+    counter('dnsward_udp_send_failed_total', 'Answers the batched datagram path could not send (send buffer full, unreachable, too big): those clients got no answer.', () => sum('sendFailed'));
+    counter('dnsward_udp_receive_dropped_total', 'Datagrams the batched datagram path dropped unread (truncated, or a sender it could not read).', () => sum('receiveDropped'));
+  }
   gauge('dnsward_policy_generation', 'Generation of the policy snapshot in force (goes up on every list change or reload).', () => stats().policyGeneration);
   new Gauge({
     name: 'dnsward_list_entries',

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import { DnswardError, ErrorCodes } from '../errors.ts';
 import type { MessageHandler } from '../pipeline/context.ts';
 import { TcpListener, type TcpLimits } from '../server/tcp-listener.ts';
+import type { BatchUdpStats } from '../server/batch-udp-listener.ts';
 import { UdpListener } from '../server/udp-listener.ts';
 import { type HostPort, parseHostPort } from '../util/address.ts';
 
@@ -18,6 +19,8 @@ export interface DnsListeners {
   close(): Promise<void>;
   /** Closes the UDP sockets only (DNS worker threads took over the addresses with their own). */
   closeUdp(): Promise<void>;
+  /** Batch counters of the UDP listeners on the batched datagram path (none on node:dgram). */
+  udpStats(): BatchUdpStats[];
 }
 
 export interface BindOptions {
@@ -65,7 +68,7 @@ export async function bindDnsListeners(dns: Config['dns'], resolver: MessageHand
   const closeUdp = async (): Promise<void> => {
     await Promise.allSettled(udps.map((l) => l.close()));
   };
-  return { bound, close, closeUdp };
+  return { bound, close, closeUdp, udpStats: () => udps.flatMap((u) => u.stats() ?? []) };
 }
 
 export function listenError(key: string, value: string, error: Error): never {

@@ -157,6 +157,11 @@ describe('dns.workers: 2', () => {
     expect(queriesMetric(metrics, { transport: 'udp' })).toBe(240);
     const perWorker = each.flatMap((w) => w.resolver.queries).filter((q) => q.segment === 'service' && q.outcome === 'blocked');
     expect(perWorker.reduce((n, q) => n + q.count, 0)).toBe(60);
+    // The batched path's counters, summed over the workers: every datagram in and every answer out.
+    const udpDatagrams = (direction: string): number => Number(new RegExp(`^dnsward_udp_datagrams_total\\{direction="${direction}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(udpDatagrams('received')).toBe(onAddon ? 240 : 0);
+    expect(udpDatagrams('sent')).toBe(onAddon ? 240 : 0);
+    expect(metrics).toContain('dnsward_udp_send_failed_total 0');
 
     // A changed list, reloaded: every worker enforces it before the reload answers.
     await writeFile(join(dir, 'lists', 'extra.list'), '# title: extra\nnewly-listed.example  2026-12-02  X\n');

@@ -74,6 +74,19 @@ describe('createMetrics', () => {
     expect(text).toContain('dnsward_list_source_stale{list="fresh"} 0');
   });
 
+  it('sums the batched datagram counters of every UDP listener, and has none without the source', async () => {
+    const listener = (n: number) => ({ batches: n, datagrams: 10 * n, sendBatches: 2 * n, sent: 9 * n, sendFailed: n, receiveDropped: 3 * n });
+    const text = await createMetrics({ resolver: { stats: () => STATS }, lists: new ListRegistry(), udp: () => [listener(1), listener(2)] }).metrics();
+    expect(text).toContain('dnsward_udp_batches_total{direction="received"} 3');
+    expect(text).toContain('dnsward_udp_batches_total{direction="sent"} 6');
+    expect(text).toContain('dnsward_udp_datagrams_total{direction="received"} 30');
+    expect(text).toContain('dnsward_udp_datagrams_total{direction="sent"} 27');
+    expect(text).toContain('dnsward_udp_send_failed_total 3');
+    expect(text).toContain('dnsward_udp_receive_dropped_total 9');
+    const without = await createMetrics({ resolver: { stats: () => STATS }, lists: new ListRegistry() }).metrics();
+    expect(without).not.toContain('dnsward_udp_');
+  });
+
   it('prefixes Node and process metrics once: dnsward_process_*, never dnsward_process_process_*', async () => {
     const text = await createMetrics({ resolver: { stats: () => STATS }, lists: new ListRegistry() }).metrics();
     expect(text).toMatch(/^dnsward_process_cpu_user_seconds_total /m);
