@@ -1,6 +1,6 @@
 // The dnsward command as a user runs it: bin/dnsward in a child process.
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -232,6 +232,24 @@ describe('config check and serve refuse the same configs with the same message',
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(serve.stderr).toBe(check.stderr);
     expect(serve.stdout, 'nothing started, nothing logged').toBe('');
+  });
+
+  it.each([
+    ['an upstream_tls.ca_file that does not exist', 'upstream_tls: { ca_file: missing-ca.pem }', 'DNSWARD_ERR_CONFIG: upstream_tls.ca_file: '],
+    ['an upstream_tls.ca_file that holds no certificate', 'upstream_tls: { ca_file: not-a-ca.pem }', 'holds no PEM certificate'],
+    ['a never-block.txt line that is not a name', 'lists: { dir: bad-never-block }', 'never-block.txt:2: '],
+  ])('both refuse %s, with the same message', async (name, key, expected) => {
+    await writeFile(join(dir, 'not-a-ca.pem'), 'just text\n');
+    await mkdir(join(dir, 'bad-never-block'), { recursive: true });
+    await writeFile(join(dir, 'bad-never-block', 'never-block.txt'), '# title: never block\nnot a name!  2026-12-03  X\n');
+    const file = join(dir, `refused-${name.replaceAll(' ', '-')}.yaml`);
+    await writeFile(file, base('allow: ["127.0.0.0/8"]', `${CATCH_ALL}\n${key}`));
+    const check = await runCli(['config', 'check', file], { env: cleanEnv() });
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain(expected);
+    const serve = await runCli(['serve', '--config', file], { env: cleanEnv(), timeout: 20_000 });
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe(check.stderr);
   });
 
   it('serve exits at once with the listen error when the HTTP address is not available', async () => {
