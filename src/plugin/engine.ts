@@ -15,6 +15,7 @@ import { DnswardError, ErrorCodes } from '../errors.ts';
 import type { ReloadResult } from '../http/deps.ts';
 import { loadListDir } from '../lists/list-file.ts';
 import { loadNetworkListDir, type NetworkListSnapshot } from '../lists/network-list.ts';
+import { NetworkListRegistry } from '../lists/network-registry.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import type { ListSources } from '../lists/sources.ts';
 import { createLogger } from '../logger.ts';
@@ -43,6 +44,8 @@ export interface CheckOptions {
 export class PolicyEngine {
   /** The lists in force (the fastify feed plugin serves these). */
   readonly lists: ListRegistry;
+  /** The network lists in force (lists.dir's `<name>.networks`; a reload re-reads them): the feed plugin serves them. */
+  readonly networks = new NetworkListRegistry();
   readonly logger: Logger;
   private policyInForce: PolicySnapshot;
   private readonly decider: Decider;
@@ -61,6 +64,7 @@ export class PolicyEngine {
     this.baseDir = parts.baseDir;
     this.env = parts.env;
     this.counters = new QueryCounters();
+    this.networks.replace(parts.networkLists);
     this.decider = createDecider({ decisions: parts.decisions, logger: parts.logger.child({ component: 'engine' }) });
     this.policyInForce = buildPolicySnapshot(policyInputFromConfig(parts.config, parts.lists.all(), parts.networkLists), { countsFor: this.counters.forSegment });
     this.control = new PolicyControl(parts.config, parts.sources, {
@@ -70,6 +74,7 @@ export class PolicyEngine {
       logger: parts.logger,
       loadConfig: parts.loadConfig,
       networkLists: parts.networkLists,
+      networks: this.networks,
       startSources: (next) => startSources(next, parts.lists, parts.logger),
     });
   }

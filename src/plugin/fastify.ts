@@ -13,6 +13,8 @@ import { registerAuditTimelineRoutes } from '../http/routes/audit-timeline.ts';
 import { registerAuditRoutes } from '../http/routes/audit.ts';
 import { registerListRoutes } from '../http/routes/lists.ts';
 import { loadListDir } from '../lists/list-file.ts';
+import { loadNetworkListDir } from '../lists/network-list.ts';
+import { NetworkListRegistry } from '../lists/network-registry.ts';
 import { ListRegistry } from '../lists/registry.ts';
 import { type ConfigSections, configFromSections } from './config.ts';
 import { PolicyEngine } from './engine.ts';
@@ -40,13 +42,17 @@ export interface DnswardFeedOptions {
 export const dnswardFeed: FastifyPluginAsync<DnswardFeedOptions> = async (app, options) => {
   let config: Config;
   let registry: ListRegistry;
+  let networks: NetworkListRegistry;
   if (options.lists instanceof PolicyEngine) {
     config = options.lists.config;
     registry = options.lists.lists;
+    networks = options.lists.networks;
   } else {
     config = configFromSections({ segments: NO_POLICY, lists: options.lists }, 'dnswardFeed', options.baseDir).config;
     registry = new ListRegistry();
     for (const snapshot of await loadListDir(config.lists.dir)) registry.set(snapshot);
+    networks = new NetworkListRegistry();
+    networks.replace(await loadNetworkListDir(config.lists.dir));
   }
   if (app.prefix !== '' && config.lists.public_url === undefined) {
     throw new DnswardError(
@@ -56,7 +62,7 @@ export const dnswardFeed: FastifyPluginAsync<DnswardFeedOptions> = async (app, o
   }
   // Registering the plugin is the ask: lists.feed switches the standalone listener's feed only.
   const served: Config = { ...config, lists: { ...config.lists, feed: true } };
-  registerListRoutes(app, { config: served, logger: loggerOf(app, options), lists: registry });
+  registerListRoutes(app, { config: served, logger: loggerOf(app, options), lists: registry, networks });
 };
 
 export interface DnswardAuditOptions {

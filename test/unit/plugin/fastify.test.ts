@@ -62,12 +62,32 @@ describe('fastify feed plugin', () => {
     expect((await host.inject(`/blocklists/lists/${PUBLIC_KEY_NAME}`)).statusCode).toBe(200);
   });
 
+  it('serves the network lists too, with the bytes of `dnsward serve`', async () => {
+    const host = app();
+    await host.register(dnswardFeed, { lists: engine, prefix: '/blocklists' });
+    expect(engine.networks.get('bytedance-networks')?.networks.length).toBeGreaterThan(0);
+    const serve = buildPublicApp({ config: engine.config, logger: silent, lists: engine.lists, networks: engine.networks });
+    apps.push(serve);
+    for (const format of ['cidr', 'rpz', 'adguard', 'json', 'sha256sums']) {
+      const ours = await host.inject(`/blocklists/lists/bytedance-networks/${format}`);
+      const theirs = await serve.inject(`/lists/bytedance-networks/${format}`);
+      expect(ours.statusCode, format).toBe(200);
+      expect(ours.rawPayload, format).toEqual(theirs.rawPayload);
+      expect(ours.headers.etag, format).toBe(theirs.headers.etag);
+    }
+    const index = JSON.parse((await host.inject('/blocklists/lists')).body) as { lists: { name: string; kind?: string }[] };
+    expect(index.lists.find((l) => l.name === 'bytedance-networks')?.kind).toBe('networks');
+  });
+
   it('takes the lists: section itself, and wants public_url when it sits under a prefix', async () => {
     const plain = app();
     await plain.register(dnswardFeed, { lists: { dir: resolve('lists'), signing_key_file: join(dir, 'keys', 'other.key') } });
     const hosts = await plain.inject('/lists/bytedance/hosts');
     expect(hosts.statusCode).toBe(200);
     expect(hosts.body).toMatch(/^0\.0\.0\.0 capcut\.com$/m);
+    const cidr = await plain.inject('/lists/bytedance-networks/cidr');
+    expect(cidr.statusCode).toBe(200);
+    expect(cidr.body).toMatch(/^71\.18\.1\.0\/24$/m);
     const prefixed = app();
     prefixed.register(dnswardFeed, { lists: { dir: resolve('lists'), signing_key_file: join(dir, 'keys', 'other.key') }, prefix: '/feed' });
     await expect(prefixed.ready()).rejects.toThrow(/registered under the prefix "\/feed" without lists.public_url; set it .* "https:\/\/example.org\/feed"/);
