@@ -93,6 +93,19 @@ describe('policy engine', () => {
     expect(engine.check('tiktok.com', '10.10.0.1').action).toBe('block');
   });
 
+  it('keeps the network lists of lists.dir in a registry a reload refreshes (what the feed plugin serves)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-engine-'));
+    const lists = join(dir, 'lists');
+    cpSync(resolve('lists'), lists, { recursive: true });
+    const engine = await engineIn(dir, { lists: { dir: lists } });
+    const before = engine.networks.get('bytedance-networks');
+    expect(before?.networks).toContain('71.18.1.0/24');
+    writeFileSync(join(lists, 'bytedance-networks.networks'), '# title: ByteDance networks\n# source: X  a test\n192.0.2.0/24  2026-12-03  AS64496  X\n');
+    const reloaded = await engine.reload(sections(dir, { lists: { dir: lists } }));
+    expect(reloaded, JSON.stringify(reloaded)).toMatchObject({ ok: true });
+    expect(engine.networks.get('bytedance-networks')?.networks).toEqual(['192.0.2.0/24']);
+  });
+
   it('re-reads its config file on reload, and refuses to start on a list no one provides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-engine-'));
     cpSync(resolve('lists'), join(dir, 'lists'), { recursive: true });
