@@ -130,7 +130,13 @@ export function createMetrics(sources: MetricsSources): Registry {
   });
   const udp = sources.udp;
   if (udp !== undefined) {
-    const sum = (field: keyof BatchUdpStats): number => udp().reduce((total, listener) => total + listener[field], 0);
+    // One read of the listeners per scrape, like stats(), however many of the four metrics sum it.
+    let read: { at: number; listeners: BatchUdpStats[] } | undefined;
+    const sum = (field: keyof BatchUdpStats): number => {
+      const now = Date.now();
+      if (read === undefined || now - read.at > 100) read = { at: now, listeners: udp() };
+      return read.listeners.reduce((total, listener) => total + listener[field], 0);
+    };
     for (const [name, help, received, sent] of [
       ['dnsward_udp_batches_total', 'Batches of the batched datagram path: recvmmsg batches handed to the resolver (received), sendmmsg calls (sent).', 'batches', 'sendBatches'],
       ['dnsward_udp_datagrams_total', 'Datagrams through the batched datagram path: queries received, answers sent.', 'datagrams', 'sent'],

@@ -109,7 +109,8 @@ export class AnswerCache {
 
   /**
    * The oldest key. Every key the iterator passed was evicted, so the next it gives is the
-   * oldest left; one that has finished (it saw the map empty) is replaced.
+   * oldest left. It cannot finish while the cache is full; should it ever, a fresh one keeps
+   * the cache bounded instead of letting it grow.
    */
   private nextOldest(): string | undefined {
     this.oldestFirst ??= this.entries.keys();

@@ -1,6 +1,6 @@
 // UdpTransport against a UDP/TCP stub upstream on loopback, on both kinds of socket: the
 // batched addon's and node:dgram's.
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DatagramPath } from '../../../src/server/datagram-addon.ts';
@@ -31,6 +31,25 @@ async function setup(stub: StubUpstream, datagram: DatagramPath, host = '127.0.0
     return job;
   };
   return { udp, events, send };
+}
+
+/**
+ * One query sent to a stub that never answers, once the stub has it (its bytes and the source
+ * port it came from), and a socket on another port to forge replies from.
+ */
+async function heldQuery(path: DatagramPath, name: string): Promise<{ stub: StubUpstream; events: RecordingEvents; job: Attempt; query: { raw: Buffer; port: number } | undefined; forger: Socket }> {
+  let query: { raw: Buffer; port: number } | undefined;
+  const stub = new StubUpstream((q) => {
+    query = { raw: q.raw, port: q.port };
+    return 'drop';
+  });
+  const { events, send } = await setup(stub, path);
+  const job = send(name);
+  for (let i = 0; i < 100 && query === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+  const forger = createSocket('udp4');
+  await new Promise<void>((resolve) => forger.bind(0, '127.0.0.1', resolve));
+  cleanup.push(async () => void forger.close());
+  return { stub, events, job, query, forger };
 }
 
 const paths: DatagramPath[] = testAddon ? ['addon', 'dgram'] : ['dgram'];
@@ -112,20 +131,10 @@ describe.each(paths)('UdpTransport on %s sockets', (path) => {
   });
 
   it('drops a reply with the right ID and question from another port (RFC 5452), then takes the one from the upstream', async () => {
-    let query: { raw: Buffer; port: number } | undefined;
-    const stub = new StubUpstream((q) => {
-      query = { raw: q.raw, port: q.port };
-      return 'drop';
-    });
-    const { events, send } = await setup(stub, path);
-    send('forged.example');
-    for (let i = 0; i < 100 && query === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    const forger = createSocket('udp4');
-    await new Promise<void>((resolve) => forger.bind(0, '127.0.0.1', resolve));
+    const { stub, events, query, forger } = await heldQuery(path, 'forged.example');
     const forged = encodeReply(query?.raw as Buffer, { answers: [rr.a('forged.example', '192.0.2.66')] }, true);
     forger.send(forged, query?.port as number, '127.0.0.1');
     for (let i = 0; i < 100 && events.mismatches === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    forger.close();
     expect(events.mismatches).toBe(1);
     stub.sendRaw(encodeReply(query?.raw as Buffer, { answers: [rr.a('forged.example', '192.0.2.7')] }, true), query?.port as number);
     const [outcome] = await events.until(1);
@@ -133,18 +142,9 @@ describe.each(paths)('UdpTransport on %s sockets', (path) => {
   });
 
   it('takes 3,000 random and mutated replies at its port (forged sources, random IDs) as mismatches, then the real answer', async () => {
-    let query: { raw: Buffer; port: number } | undefined;
-    const stub = new StubUpstream((q) => {
-      query = { raw: q.raw, port: q.port };
-      return 'drop';
-    });
-    const { events, send } = await setup(stub, path);
-    const job = send('under-fire.example');
-    for (let i = 0; i < 100 && query === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    const { stub, events, job, query, forger } = await heldQuery(path, 'under-fire.example');
     const random = prng(0x5eed);
     const real = encodeReply(query?.raw as Buffer, { answers: [rr.a('under-fire.example', '192.0.2.7')] }, true);
-    const forger = createSocket('udp4');
-    await new Promise<void>((resolve) => forger.bind(0, '127.0.0.1', resolve));
     let sent = 0;
     for (let burst = 0; burst < 30; burst++) {
       for (let i = 0; i < 100; i++, sent++) {
@@ -157,7 +157,6 @@ describe.each(paths)('UdpTransport on %s sockets', (path) => {
       for (let i = 0; i < 100 && events.mismatches < sent - 10; i++) await new Promise((r) => setTimeout(r, 2));
     }
     for (let i = 0; i < 200 && events.mismatches < sent * 0.9; i++) await new Promise((r) => setTimeout(r, 10));
-    forger.close();
     expect(events.outcomes).toHaveLength(0);
     // Loopback may drop a few under the burst; each one that arrived was refused.
     expect(events.mismatches).toBeGreaterThan(sent * 0.9);
