@@ -6,7 +6,7 @@ import { type EventBody, GENESIS, encodeEvent, eventHash } from '../../../src/au
 import { rawPublicKey } from '../../../src/audit/keys.ts';
 import { MAX_SEALED_EVENTS, type Seal, checkSealSignature } from '../../../src/audit/seal.ts';
 import { verifyAuditPath } from '../../../src/audit/verify.ts';
-import { AuditWriter } from '../../../src/audit/writer.ts';
+import { AuditWriter, ENCODE_BATCH } from '../../../src/audit/writer.ts';
 import { KEY, decision, tempDir, writeLog, writerOptions } from './helpers.ts';
 
 const FILE = 'audit-a-2026-11-28-000.jsonl';
@@ -84,6 +84,23 @@ describe('AuditWriter', () => {
     for (let i = 0; i < 10; i++) writer.record(decision(i));
     await vi.waitFor(async () => expect(await lines(join(dir, FILE))).toHaveLength(10), { timeout: 500, interval: 10 });
     await writer.close();
+  });
+
+  it('encodes every ENCODE_BATCH decisions at once, long before the file write (decisions die young)', async () => {
+    const dir = await tempDir();
+    // The pseudonym is taken while encoding: counting its calls shows when decisions were encoded.
+    let encoded = 0;
+    const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 1000, pseudonymize: (address) => (encoded++, `anon:${address}`) }));
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    for (let i = 0; i < ENCODE_BATCH - 1; i++) writer.record(decision(i, { pseudonymize: true }));
+    await turn();
+    expect(encoded).toBe(0);
+    writer.record(decision(ENCODE_BATCH, { pseudonymize: true }));
+    await turn();
+    expect(encoded).toBe(ENCODE_BATCH);
+    expect(await lines(join(dir, FILE))).toHaveLength(0);
+    await writer.close();
+    expect(await lines(join(dir, FILE))).toHaveLength(ENCODE_BATCH);
   });
 
   it('close() flushes everything, writes a signed shutdown checkpoint of the head, and ignores later records', async () => {
