@@ -241,10 +241,16 @@ export class AuditWriter implements DecisionSink {
     this.batcher.held = this.outbox.events;
   }
 
+  /**
+   * Writes the chunks that wait now, then syncs. Not what arrives meanwhile: chasing it would
+   * write (and sign) a few dozen lines at a time under steady load, and put off the fdatasync
+   * until the stream paused. Those lines wait for max_batch or the flush timer.
+   */
   private async drain(): Promise<void> {
     this.encodePending();
+    const last = this.outbox.chunks.at(-1);
     try {
-      for (let chunk = this.outbox.first; chunk; chunk = this.outbox.first) {
+      for (let chunk = this.outbox.first; chunk; chunk = chunk === last ? undefined : this.outbox.first) {
         if (!chunk.writing) this.seal(chunk);
         await this.appender.write(chunk);
         this.announce(chunk);
