@@ -74,6 +74,18 @@ describe('event encoding', () => {
     );
   });
 
+  it('encodes right when more segments, lists and rules interleave than it keeps prepared (each line re-parsed and re-hashed)', () => {
+    let prev = GENESIS;
+    for (let i = 0; i < 200; i++) {
+      const b = { ...body, segment: `seg-${i % 13}`, list: `list-${i % 3}`, rule: i % 5 === 0 ? 'cname:x.example' : `rule-${i % 11}.example`, transport: i % 7 === 0 ? undefined : body.transport };
+      const { hash, line } = encodeEvent(b, i + 1, prev);
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      expect([parsed.segment, parsed.list, parsed.rule, parsed.transport, parsed.seq, parsed.prev]).toEqual([b.segment, b.list, b.rule, b.transport, i + 1, prev]);
+      expect(eventHash(parsed)).toBe(hash);
+      prev = hash;
+    }
+  });
+
   it('names qtypes by mnemonic, others as TYPE<n> (RFC 3597)', () => {
     expect([1, 28, 65, 64, 5, 16, 255, 12345].map(qtypeName)).toEqual(['A', 'AAAA', 'HTTPS', 'SVCB', 'CNAME', 'TXT', 'ANY', 'TYPE12345']);
   });
