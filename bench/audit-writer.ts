@@ -20,7 +20,7 @@ export interface WriterBenchResult {
   seconds: number;
 }
 
-/** The i-th decision of a realistic mix: half blocked (service), half logged and pseudonymised (personal), 1000 devices. */
+/** The i-th decision of a realistic mix: half blocked (service), half logged and pseudonymised (personal), 1000 devices, 600 rules. */
 function decision(i: number, ts: number): Decision {
   const personal = i % 2 === 1;
   return {
@@ -32,7 +32,7 @@ function decision(i: number, ts: number): Decision {
     qtype: i % 3 === 0 ? 28 : 1,
     action: personal ? 'logged' : 'blocked',
     list: 'tiktok',
-    rule: 'tiktokv.com',
+    rule: `rule${i % 600}.tiktokv.com`,
     listVersion: '2026.11.28.1-3f2a9c1b',
     response: personal ? 'answer' : 'nxdomain',
     transport: 'udp',

@@ -106,7 +106,7 @@ function writeInteger(buf: Buffer, off: number, n: number): number {
 
 /**
  * The bytes of a run of members whose values repeat from one event to the next under load
- * (instance, list, its version, segment, rule, qtype, the fixed words): kept for the last
+ * (instance, list, its version, segment, qtype, the fixed words): kept for the last
  * RUN_SLOTS combinations, found by comparing values (usually the same string objects), so
  * that events from a few segments interleaved do not rebuild them every time.
  */
@@ -144,7 +144,8 @@ const NO_TRANSPORT = '\u0000';
 const headRun = new MemberRun((action) => `{"action":${quote(action)},"client":`);
 const sourceRun = new MemberRun((instance, list, version) => `,"instance":${quote(instance)},"list":${quote(list)},"list_version":${quote(version)},"prev":"`);
 const QNAME_KEY = Buffer.from('","qname":', 'latin1');
-const verdictRun = new MemberRun((qtype, response, rule, segment) => `,"qtype":${quote(qtype)},"response":${quote(response)},"rule":${quote(rule)},"segment":${quote(segment)},"seq":`);
+const answerRun = new MemberRun((qtype, response) => `,"qtype":${quote(qtype)},"response":${quote(response)},"rule":`);
+const segmentRun = new MemberRun((segment) => `,"segment":${quote(segment)},"seq":`);
 const transportRun = new MemberRun((transport) => (transport === NO_TRANSPORT ? ',"ts":' : `,"transport":${quote(transport)},"ts":`));
 const HASH_KEY = Buffer.from(',"hash":"', 'latin1');
 const LINE_END = Buffer.from('"}\n', 'latin1');
@@ -176,9 +177,13 @@ export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: 
   at += buf.write(prev, at, 'latin1');
   buf.set(QNAME_KEY, at);
   at = writeString(buf, at + QNAME_KEY.length, body.qname);
-  const verdict = verdictRun.of(body.qtype, body.response, body.rule, body.segment);
-  buf.set(verdict, at);
-  at = writeInteger(buf, at + verdict.length, seq);
+  // The rule varies with the name asked (one of a list's entries): written in place like the qname.
+  const answer = answerRun.of(body.qtype, body.response);
+  buf.set(answer, at);
+  at = writeString(buf, at + answer.length, body.rule);
+  const segment = segmentRun.of(body.segment);
+  buf.set(segment, at);
+  at = writeInteger(buf, at + segment.length, seq);
   const transport = transportRun.of(body.transport ?? NO_TRANSPORT);
   buf.set(transport, at);
   at = writeString(buf, at + transport.length, body.ts);
