@@ -69,6 +69,21 @@ export function createMetrics(sources: MetricsSources): Registry {
       },
     });
   };
+  /** A counter with a `direction` label: what was received and what was sent. */
+  const directionCounter = (name: string, help: string, received: () => number, sent: () => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['direction'],
+      registers: [registry],
+      async collect() {
+        await fresh();
+        this.reset();
+        this.inc({ direction: 'received' }, received());
+        this.inc({ direction: 'sent' }, sent());
+      },
+    });
+  };
 
   new Counter({
     name: 'dnsward_queries_total',
@@ -112,6 +127,19 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const u of stats().forwarder.upstreams) this.set({ upstream: u.label }, u.up ? 1 : 0);
     },
   });
+  directionCounter(
+    'dnsward_upstream_udp_batches_total',
+    'Batches of the UDP upstream sockets on the batched datagram path: recvmmsg batches of replies (received), sendmmsg calls (sent). 0 on node:dgram.',
+    () => stats().forwarder.udp.receivedBatches,
+    () => stats().forwarder.udp.sentBatches,
+  );
+  directionCounter(
+    'dnsward_upstream_udp_datagrams_total',
+    'Datagrams of the UDP upstream sockets on the batched datagram path: replies received, queries sent. 0 on node:dgram.',
+    () => stats().forwarder.udp.received,
+    () => stats().forwarder.udp.sent,
+  );
+  counter('dnsward_upstream_udp_send_failed_total', 'Queries the batched UDP upstream sockets could not send (the attempt then times out and goes to the next upstream).', () => stats().forwarder.udp.sendFailed);
   counter('dnsward_upstream_coalesced_total', 'Cache misses that joined an identical question already in flight.', () => stats().forwarder.coalesced);
   gauge('dnsward_upstream_inflight', 'Distinct questions waiting for an upstream answer.', () => stats().forwarder.inflight);
   gauge('dnsward_cache_entries', 'Answers currently cached.', () => stats().cache.entries);
@@ -137,23 +165,8 @@ export function createMetrics(sources: MetricsSources): Registry {
       if (read === undefined || now - read.at > 100) read = { at: now, listeners: udp() };
       return read.listeners.reduce((total, listener) => total + listener[field], 0);
     };
-    for (const [name, help, received, sent] of [
-      ['dnsward_udp_batches_total', 'Batches of the batched datagram path: recvmmsg batches handed to the resolver (received), sendmmsg calls (sent).', 'batches', 'sendBatches'],
-      ['dnsward_udp_datagrams_total', 'Datagrams through the batched datagram path: queries received, answers sent.', 'datagrams', 'sent'],
-    ] as const) {
-      new Counter({
-        name,
-        help,
-        labelNames: ['direction'],
-        registers: [registry],
-        async collect() {
-          await fresh();
-          this.reset();
-          this.inc({ direction: 'received' }, sum(received));
-          this.inc({ direction: 'sent' }, sum(sent));
-        },
-      });
-    }
+    directionCounter('dnsward_udp_batches_total', 'Batches of the batched datagram path: recvmmsg batches handed to the resolver (received), sendmmsg calls (sent).', () => sum('batches'), () => sum('sendBatches'));
+    directionCounter('dnsward_udp_datagrams_total', 'Datagrams through the batched datagram path: queries received, answers sent.', () => sum('datagrams'), () => sum('sent'));
     counter('dnsward_udp_send_failed_total', 'Answers the batched datagram path could not send (send buffer full, unreachable, too big): those clients got no answer.', () => sum('sendFailed'));
     counter('dnsward_udp_receive_dropped_total', 'Datagrams the batched datagram path dropped unread (truncated, or a sender it could not read).', () => sum('receiveDropped'));
   }

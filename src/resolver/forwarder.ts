@@ -13,6 +13,7 @@ import type { Replier } from '../pipeline/reply.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { randomId } from './random-ids.ts';
 import { UpstreamPool, type UpstreamJob } from './upstream-pool.ts';
+import type { UpstreamDatagramCounts } from './upstream-socket.ts';
 
 export interface ForwarderOptions {
   queryTimeoutMs: number;
@@ -56,6 +57,8 @@ export interface ForwarderStats {
   /** Upstream replies dropped for a wrong source, ID, QR bit or question (RFC 5452). */
   mismatched: number;
   upstreams: UpstreamState[];
+  /** Batches and datagrams of the UDP upstream sockets on the batched addon (zeros on node:dgram). */
+  udp: UpstreamDatagramCounts;
 }
 
 /** One distinct question in flight and the clients waiting for it. */
@@ -113,6 +116,7 @@ export class Forwarder {
       coalesced: this.coalesced,
       inflight: this.inflight.size,
       mismatched: this.pool.stats.mismatched,
+      udp: { ...this.pool.udpDatagrams },
       upstreams: this.pool.upstreams.map((u) => ({ label: u.label, transport: u.kind, up: u.downUntil <= now, sent: u.sent, answered: u.answered, timeouts: u.timeouts, errors: u.errors })),
     };
   }

@@ -3,6 +3,7 @@
 import type { QueryCount } from '../pipeline/counters.ts';
 import type { UpstreamState } from './forwarder.ts';
 import type { ResolverStats } from './resolver.ts';
+import { noDatagramCounts } from './upstream-socket.ts';
 
 /** `parts[0]` is the main thread's: its policy generation is the one reported. */
 export function sumResolverStats(parts: readonly ResolverStats[]): ResolverStats {
@@ -16,7 +17,7 @@ export function sumResolverStats(parts: readonly ResolverStats[]): ResolverStats
     rateLimited: 0,
     internalErrors: 0,
     cache: { hits: 0, misses: 0, inserts: 0, evictions: 0, entries: 0 },
-    forwarder: { coalesced: 0, inflight: 0, mismatched: 0, upstreams: [] },
+    forwarder: { coalesced: 0, inflight: 0, mismatched: 0, upstreams: [], udp: noDatagramCounts() },
     policyGeneration: first.policyGeneration,
   };
   for (const part of [first, ...rest]) {
@@ -31,6 +32,7 @@ export function sumResolverStats(parts: readonly ResolverStats[]): ResolverStats
     total.internalErrors += part.internalErrors;
     for (const k of ['hits', 'misses', 'inserts', 'evictions', 'entries'] as const) total.cache[k] += part.cache[k];
     for (const k of ['coalesced', 'inflight', 'mismatched'] as const) total.forwarder[k] += part.forwarder[k];
+    for (const k of ['receivedBatches', 'received', 'sentBatches', 'sent', 'sendFailed'] as const) total.forwarder.udp[k] += part.forwarder.udp[k];
     for (const u of part.forwarder.upstreams) {
       const seen = upstreams.get(u.label);
       if (seen === undefined) upstreams.set(u.label, { ...u });

@@ -7,15 +7,16 @@ import type { Logger } from 'pino';
 import { AddressText } from '../server/address-text.ts';
 import type { AddonSocket, DatagramAddon } from '../server/datagram-addon.ts';
 import { DatagramSendQueue } from '../server/datagram-send-queue.ts';
-import type { UpstreamReceive, UpstreamSocket } from './upstream-socket.ts';
+import { type UpstreamDatagramCounts, type UpstreamReceive, type UpstreamSocket, noDatagramCounts } from './upstream-socket.ts';
 
 /** Queries and their hosts packed before a send (the addon wants room for one maximal datagram). */
 const SEND_AREA_BYTES = 64 * 1024;
 /** Kernel buffers asked for: 0 keeps the kernel's defaults (~200 KB), as node:dgram's upstream sockets do. */
 const KERNEL_DEFAULT = 0;
 
-export async function openBatchUpstreamSocket(addon: DatagramAddon, family: 4 | 6, onMessage: UpstreamReceive, logger: Logger): Promise<UpstreamSocket> {
-  return new BatchUpstreamSocket(addon, family, onMessage, logger);
+/** `counts`: the transport's, shared by its sockets so that they outlive a socket's rotation. */
+export async function openBatchUpstreamSocket(addon: DatagramAddon, family: 4 | 6, onMessage: UpstreamReceive, logger: Logger, counts = noDatagramCounts()): Promise<UpstreamSocket> {
+  return new BatchUpstreamSocket(addon, family, onMessage, logger, counts);
 }
 
 export class BatchUpstreamSocket implements UpstreamSocket {
@@ -28,9 +29,12 @@ export class BatchUpstreamSocket implements UpstreamSocket {
   private readonly senders = new AddressText();
   private socket: AddonSocket | undefined;
   private flushQueued = false;
+  private readonly counts: UpstreamDatagramCounts;
+  private readonly tallied = { batches: 0, sent: 0, failed: 0 };
 
-  constructor(addon: DatagramAddon, family: 4 | 6, onMessage: UpstreamReceive, logger: Logger) {
+  constructor(addon: DatagramAddon, family: 4 | 6, onMessage: UpstreamReceive, logger: Logger, counts = noDatagramCounts()) {
     this.addon = addon;
+    this.counts = counts;
     this.logger = logger;
     this.onMessage = onMessage;
     this.metaInts = addon.META_INTS;
@@ -55,7 +59,10 @@ export class BatchUpstreamSocket implements UpstreamSocket {
   }
 
   send(query: Buffer, port: number, host: string): void {
-    if (this.socket === undefined || !this.queue.add(this.socket, query, host, port)) return;
+    if (this.socket === undefined) return;
+    const queued = this.queue.add(this.socket, query, host, port);
+    this.tally();
+    if (!queued) return;
     if (this.queue.size > 0 && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushQueuedSends);
@@ -71,10 +78,26 @@ export class BatchUpstreamSocket implements UpstreamSocket {
 
   private readonly flushQueuedSends = (): void => {
     this.flushQueued = false;
-    if (this.socket !== undefined) this.queue.flush(this.socket);
+    if (this.socket === undefined) return;
+    this.queue.flush(this.socket);
+    this.tally();
   };
 
+  /** Adds to the transport's counts what this socket's queue did since the last tally (add() may send or refuse too). */
+  private tally(): void {
+    const queue = this.queue;
+    const counts = this.counts;
+    counts.sentBatches += queue.batches - this.tallied.batches;
+    counts.sent += queue.sent - this.tallied.sent;
+    counts.sendFailed += queue.failed - this.tallied.failed;
+    this.tallied.batches = queue.batches;
+    this.tallied.sent = queue.sent;
+    this.tallied.failed = queue.failed;
+  }
+
   private readonly onBatch = (buffer: Buffer, count: number): void => {
+    this.counts.receivedBatches++;
+    this.counts.received += count;
     const meta = this.recvMeta;
     for (let i = 0, m = 0; i < count; i++, m += this.metaInts) {
       const offset = meta[m] as number;

@@ -8,6 +8,7 @@ import type { DatagramMode } from '../server/datagram-addon.ts';
 import { DotTransport } from './upstream-dot.ts';
 import type { Attempt, TransportContext, TransportEvents, Upstream, UpstreamTransport } from './upstream-transport.ts';
 import { UdpTransport } from './upstream-udp.ts';
+import { noDatagramCounts, type UpstreamDatagramCounts } from './upstream-socket.ts';
 
 export type { Upstream } from './upstream-transport.ts';
 // src/replica/fd-budget.ts reserves descriptors for these.
@@ -59,6 +60,8 @@ export class UpstreamPool<T> {
   private readonly onResult: UpstreamResult<T>;
   private readonly logger: Logger;
   private readonly transports = new Map<Upstream, UpstreamTransport<UpstreamJob<T>>>();
+  /** The UDP transport's batch counts (zeros without UDP upstreams or on node:dgram). */
+  udpDatagrams: UpstreamDatagramCounts = noDatagramCounts();
   private readonly inflight = new Set<UpstreamJob<T>>();
   /** Early failures a job may meet before it gives up (timeouts are bounded by its deadline). */
   private readonly maxFailedAttempts: number;
@@ -84,6 +87,7 @@ export class UpstreamPool<T> {
     if (udp.length > 0) {
       const families = [...new Set(udp.map((u) => (u.target.family === 6 ? 6 : 4) as 4 | 6))];
       const transport = new UdpTransport<UpstreamJob<T>>(families, { sockets: this.options.sockets, rotateMs: this.options.rotateMs, datagram: this.options.datagram }, events, this.logger);
+      this.udpDatagrams = transport.datagrams;
       for (const u of udp) this.transports.set(u, transport);
     }
     for (const u of this.upstreams) {

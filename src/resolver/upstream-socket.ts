@@ -18,6 +18,24 @@ export interface UpstreamSocket {
 
 export type UpstreamSocketOpener = (family: 4 | 6, onMessage: UpstreamReceive) => Promise<UpstreamSocket>;
 
+/**
+ * What the batched sockets of one transport have done, across socket rotations (/metrics:
+ * dnsward_upstream_udp_*). Stays at zero on node:dgram, which has no batches to count.
+ */
+export interface UpstreamDatagramCounts {
+  /** recvmmsg batches handed to JavaScript, and the replies in them. */
+  receivedBatches: number;
+  received: number;
+  /** sendmmsg calls, queries they sent, and queries that could not be sent. */
+  sentBatches: number;
+  sent: number;
+  sendFailed: number;
+}
+
+export function noDatagramCounts(): UpstreamDatagramCounts {
+  return { receivedBatches: 0, received: 0, sentBatches: 0, sent: 0, sendFailed: 0 };
+}
+
 /** A node:dgram socket on a random port: one send and one receive callback per datagram. */
 export async function openDgramSocket(family: 4 | 6, onMessage: UpstreamReceive, logger: Logger): Promise<UpstreamSocket> {
   const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });

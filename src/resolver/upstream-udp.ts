@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { FLAG, HEADER_SIZE } from '../dns/constants.ts';
 import { chooseDatagramPath, type DatagramMode, type DatagramPath } from '../server/datagram-addon.ts';
 import { openBatchUpstreamSocket } from './upstream-batch-socket.ts';
-import { openDgramSocket, type UpstreamSocket, type UpstreamSocketOpener } from './upstream-socket.ts';
+import { noDatagramCounts, openDgramSocket, type UpstreamDatagramCounts, type UpstreamSocket, type UpstreamSocketOpener } from './upstream-socket.ts';
 import { randomBelow, randomId } from './random-ids.ts';
 import { buildUpstreamQuery, replyQuestionMatches } from './upstream-message.ts';
 import { tcpQuery } from './upstream-tcp.ts';
@@ -38,10 +38,10 @@ export interface UdpTransportOptions {
 }
 
 /** How `mode` opens upstream sockets here, and which path that is. Throws DNSWARD_ERR_CONFIG as chooseDatagramPath does. */
-export function upstreamSocketOpener(mode: DatagramMode | undefined, logger: Logger): { path: DatagramPath; open: UpstreamSocketOpener } {
+export function upstreamSocketOpener(mode: DatagramMode | undefined, logger: Logger, counts = noDatagramCounts()): { path: DatagramPath; open: UpstreamSocketOpener } {
   const addon = chooseDatagramPath(mode).addon;
   if (addon === undefined) return { path: 'dgram', open: (family, onMessage) => openDgramSocket(family, onMessage, logger) };
-  return { path: 'addon', open: (family, onMessage) => openBatchUpstreamSocket(addon, family, onMessage, logger) };
+  return { path: 'addon', open: (family, onMessage) => openBatchUpstreamSocket(addon, family, onMessage, logger, counts) };
 }
 
 export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
@@ -49,6 +49,8 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
   tcpRetries = 0;
   /** Which sockets the queries leave from. */
   readonly path: DatagramPath;
+  /** Batches and datagrams of the batched sockets, old and current (zero on node:dgram). */
+  readonly datagrams: UpstreamDatagramCounts = noDatagramCounts();
   private readonly open: UpstreamSocketOpener;
   private readonly families: readonly (4 | 6)[];
   private readonly options: UdpTransportOptions;
@@ -67,7 +69,7 @@ export class UdpTransport<J extends Attempt> implements UpstreamTransport<J> {
     this.options = options;
     this.events = events;
     this.logger = logger;
-    ({ path: this.path, open: this.open } = upstreamSocketOpener(options.datagram, logger));
+    ({ path: this.path, open: this.open } = upstreamSocketOpener(options.datagram, logger, this.datagrams));
   }
 
   async start(): Promise<void> {

@@ -162,6 +162,16 @@ describe('dns.workers: 2', () => {
     expect(udpDatagrams('received')).toBe(onAddon ? 240 : 0);
     expect(udpDatagrams('sent')).toBe(onAddon ? 240 : 0);
     expect(metrics).toContain('dnsward_udp_send_failed_total 0');
+    // The upstream leg's sockets too: each query forwarded left as one datagram, each reply came back as one.
+    const sumOf = (pattern: string): number => [...metrics.matchAll(new RegExp(`^${pattern} (\\d+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+    const forwarded = sumOf('dnsward_upstream_queries_total\\{upstream="[^"]+",result="sent"\\}');
+    const answered = sumOf('dnsward_upstream_queries_total\\{upstream="[^"]+",result="answered"\\}');
+    expect(forwarded).toBeGreaterThanOrEqual(60);
+    expect(sumOf('dnsward_upstream_udp_datagrams_total\\{direction="sent"\\}')).toBe(onAddon ? forwarded : 0);
+    expect(sumOf('dnsward_upstream_udp_datagrams_total\\{direction="received"\\}')).toBe(onAddon ? answered : 0);
+    const upstreamBatches = sumOf('dnsward_upstream_udp_batches_total\\{direction="sent"\\}');
+    expect(onAddon ? upstreamBatches >= 1 && upstreamBatches <= forwarded : upstreamBatches === 0).toBe(true);
+    expect(metrics).toContain('dnsward_upstream_udp_send_failed_total 0');
 
     // A changed list, reloaded: every worker enforces it before the reload answers.
     await writeFile(join(dir, 'lists', 'extra.list'), '# title: extra\nnewly-listed.example  2026-12-02  X\n');

@@ -12,7 +12,7 @@ const STATS: ResolverStats = {
   rateLimited: 5,
   internalErrors: 0,
   cache: { hits: 6, misses: 7, inserts: 1, evictions: 0, entries: 8 },
-  forwarder: { coalesced: 9, inflight: 1, mismatched: 2, upstreams: [{ label: '192.0.2.53:53', transport: 'udp', up: false, sent: 10, answered: 8, timeouts: 2, errors: 1 }] },
+  forwarder: { coalesced: 9, inflight: 1, mismatched: 2, upstreams: [{ label: '192.0.2.53:53', transport: 'udp', up: false, sent: 10, answered: 8, timeouts: 2, errors: 1 }], udp: { receivedBatches: 3, received: 13, sentBatches: 4, sent: 14, sendFailed: 1 } },
   policyGeneration: 12,
 };
 
@@ -31,6 +31,11 @@ describe('createMetrics', () => {
     expect(text).toContain('dnsward_upstream_queries_total{upstream="192.0.2.53:53",result="timeout"} 2');
     expect(text).toContain('dnsward_upstream_queries_total{upstream="192.0.2.53:53",result="error"} 1');
     expect(text).toContain('dnsward_upstream_up{upstream="192.0.2.53:53"} 0');
+    expect(text).toContain('dnsward_upstream_udp_batches_total{direction="received"} 3');
+    expect(text).toContain('dnsward_upstream_udp_batches_total{direction="sent"} 4');
+    expect(text).toContain('dnsward_upstream_udp_datagrams_total{direction="received"} 13');
+    expect(text).toContain('dnsward_upstream_udp_datagrams_total{direction="sent"} 14');
+    expect(text).toContain('dnsward_upstream_udp_send_failed_total 1');
     expect(text).toContain('dnsward_cache_entries 8');
     expect(text).toContain('dnsward_cache_lookups_total{result="hit"} 6');
     expect(text).toContain('dnsward_policy_generation 12');

@@ -11,7 +11,7 @@ function resolverStats(upstreams: { label: string; up: boolean }[]): ResolverSta
     rateLimited: 0,
     internalErrors: 0,
     cache: { hits: 0, misses: 0, inserts: 0, evictions: 0, entries: 0 },
-    forwarder: { coalesced: 0, inflight: 0, mismatched: 0, upstreams: upstreams.map((u) => ({ ...u, transport: 'udp' as const, sent: 0, answered: 0, timeouts: 0, errors: 0 })) },
+    forwarder: { coalesced: 0, inflight: 0, mismatched: 0, upstreams: upstreams.map((u) => ({ ...u, transport: 'udp' as const, sent: 0, answered: 0, timeouts: 0, errors: 0 })), udp: { receivedBatches: 0, received: 0, sentBatches: 0, sent: 0, sendFailed: 0 } },
     policyGeneration: 3,
   };
 }

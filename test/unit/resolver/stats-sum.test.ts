@@ -12,7 +12,7 @@ function stats(n: number, up: boolean, generation: number): ResolverStats {
     rateLimited: 2 * n,
     internalErrors: 0,
     cache: { hits: n, misses: 1, inserts: 1, evictions: 0, entries: 10 },
-    forwarder: { coalesced: 1, inflight: n, mismatched: 0, upstreams: [{ label: 'u:53', transport: 'udp', up, sent: n, answered: n - 1, timeouts: 1, errors: n }] },
+    forwarder: { coalesced: 1, inflight: n, mismatched: 0, upstreams: [{ label: 'u:53', transport: 'udp', up, sent: n, answered: n - 1, timeouts: 1, errors: n }], udp: { receivedBatches: n, received: 2 * n, sentBatches: n, sent: 3 * n, sendFailed: 0 } },
     policyGeneration: generation,
   };
 }
@@ -28,7 +28,7 @@ describe('sumResolverStats', () => {
     ]);
     expect([total.dropped, total.rateLimited, total.internalErrors]).toEqual([9, 18, 0]);
     expect(total.cache).toEqual({ hits: 9, misses: 3, inserts: 3, evictions: 0, entries: 30 });
-    expect(total.forwarder).toEqual({ coalesced: 3, inflight: 9, mismatched: 0, upstreams: [{ label: 'u:53', transport: 'udp', up: false, sent: 9, answered: 6, timeouts: 3, errors: 9 }] });
+    expect(total.forwarder).toEqual({ coalesced: 3, inflight: 9, mismatched: 0, upstreams: [{ label: 'u:53', transport: 'udp', up: false, sent: 9, answered: 6, timeouts: 3, errors: 9 }], udp: { receivedBatches: 9, received: 18, sentBatches: 9, sent: 27, sendFailed: 0 } });
     expect(total.policyGeneration).toBe(7);
   });
 
