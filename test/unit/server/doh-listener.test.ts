@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as h2connect, constants } from 'node:http2';
+import { connect as netConnect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageHandler, QueryContext } from '../../../src/pipeline/context.ts';
@@ -37,10 +38,23 @@ function echo(seen: Seen[]): MessageHandler {
   };
 }
 
-async function start(handler: MessageHandler, proxies: string[] = []): Promise<number> {
-  const listener = new DohListener({ host: '127.0.0.1', port: 0, family: 4 }, handler, pino({ level: 'silent' }), LIMITS, tls, proxies);
+async function start(handler: MessageHandler, proxies: string[] = [], limits = LIMITS): Promise<number> {
+  return (await startListener(handler, proxies, limits)).port;
+}
+
+async function startListener(handler: MessageHandler, proxies: string[] = [], limits = LIMITS): Promise<{ listener: DohListener; port: number }> {
+  const listener = new DohListener({ host: '127.0.0.1', port: 0, family: 4 }, handler, pino({ level: 'silent' }), limits, tls, proxies);
   listeners.push(listener);
-  return listener.start();
+  return { listener, port: await listener.start() };
+}
+
+/** A plain TCP connection (no TLS yet) and a promise of its end. */
+async function rawConnection(port: number): Promise<{ socket: Socket; gone: Promise<void> }> {
+  const socket = netConnect({ port, host: '127.0.0.1' });
+  socket.on('error', () => undefined);
+  const gone = new Promise<void>((r) => socket.once('close', () => r()));
+  await new Promise((r) => socket.once('connect', r));
+  return { socket, gone };
 }
 
 describe('DohListener', () => {
@@ -101,6 +115,24 @@ describe('DohListener', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toEqual([]);
     session.destroy();
+  });
+
+  it('closes connections over max_connections (all clients together) at once, and answers again once they are gone', async () => {
+    // Long idle and handshake timers: only the cap can close the third.
+    const { listener, port } = await startListener(echo([]), [], { ...LIMITS, idleTimeoutMs: 10_000, messageDeadlineMs: 1000, maxConnections: 2, maxConnectionsPerClient: 10 });
+    const held = [await rawConnection(port), await rawConnection(port)];
+    const over = await rawConnection(port);
+    await over.gone;
+    expect(listener.stats.tls.handshakeTimeouts).toBe(0);
+    expect(held.every((h) => !h.socket.destroyed)).toBe(true);
+    for (const h of held) h.socket.destroy();
+    // Freed once the server sees them go (at the latest by the handshake deadline).
+    let status = 0;
+    for (let tries = 0; tries < 60 && status !== 200; tries++) {
+      status = await dohRequest(port, { path: `/dns-query?dns=${dnsParam(query)}`, ca: cert.cert }).then((r) => r.status, () => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(200);
   });
 
   it('offers HTTP/2 clients as many concurrent streams as maxStreamsPerConnection', async () => {

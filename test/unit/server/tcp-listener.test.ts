@@ -103,6 +103,30 @@ describe('TcpListener', () => {
     b.destroy();
   });
 
+  it('closes connections over max_connections (all clients together) at once, and takes new ones when one ends', async () => {
+    // Long idle and message timers: only the cap can close the fourth.
+    const port = await start(echo(0), { ...LIMITS, idleTimeoutMs: 10_000, messageDeadlineMs: 10_000, maxConnections: 3, maxConnectionsPerClient: 10 });
+    const held = [await open(port), await open(port), await open(port)];
+    const over = await open(port);
+    await over.gone;
+    // The three within the cap still answer.
+    for (const [i, socket] of held.entries()) socket.write(frame(Buffer.from(`q${i}`)));
+    await until(() => held.every((s, i) => s.frames.includes(`q${i}`)));
+    (held[0] as Socket).destroy();
+    await (held[0] as Socket & { gone: Promise<void> }).gone;
+    const next = await open(port);
+    // The server may see the close a moment after the client: retry until one is admitted and answered.
+    let admitted = next;
+    for (let tries = 0; tries < 20; tries++) {
+      admitted.write(frame(Buffer.from('again')));
+      const answered = await until(() => admitted.frames.includes('again'), 200).then(() => true, () => false);
+      if (answered) break;
+      admitted = await open(port);
+    }
+    expect(admitted.frames).toEqual(['again']);
+    for (const s of [...held, admitted]) s.destroy();
+  });
+
   it('destroys an idle connection, and one whose message never completes (slowloris)', async () => {
     const port = await start(echo(0));
     const idle = await open(port);
@@ -143,6 +167,28 @@ describe('TcpListener with TLS (DNS over TLS)', () => {
     const { replies } = await dotExchange(port, [Buffer.from('first'), Buffer.from('second')], { ca: cert.cert });
     expect(replies.map((r) => r.toString())).toEqual(['first', 'second']);
     expect(transports).toEqual(['dot', 'dot']);
+  });
+
+  it('closes TLS connections over max_connections at once, before any handshake; a slot left before its handshake frees by the handshake deadline', async () => {
+    const listener = new TcpListener({ host: '127.0.0.1', port: 0, family: 4 }, echo(0), logger, { ...LIMITS, idleTimeoutMs: 5000, messageDeadlineMs: 1000, maxConnections: 2, maxConnectionsPerClient: 10 }, tls);
+    listeners.push(listener);
+    const port = await listener.start();
+    const held = [await open(port), await open(port)];
+    const over = await open(port);
+    await over.gone;
+    // Dropped by the cap, not by the handshake deadline.
+    expect(listener.tlsStats?.handshakeTimeouts).toBe(0);
+    expect(held.every((s) => !s.destroyed)).toBe(true);
+    for (const s of held) s.destroy();
+    // Once the server has let them go (at the latest when their handshake deadline passes), DoT works again.
+    const left = Date.now();
+    let replies: Buffer[] = [];
+    for (let tries = 0; tries < 60 && replies.length === 0; tries++) {
+      replies = await dotExchange(port, [Buffer.from('after')], { ca: cert.cert }).then((r) => r.replies, () => []);
+      if (replies.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(replies.map((r) => r.toString())).toEqual(['after']);
+    expect(Date.now() - left).toBeLessThan(3000);
   });
 
   it('closes a connection that never completes its handshake, and one idle after it', async () => {
