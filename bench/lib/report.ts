@@ -10,7 +10,8 @@ export interface MixResult {
   /** Fraction of answers with the expected rcode (NXDOMAIN for blocked, NOERROR otherwise). */
   expectedShare: number;
   expectedRcode: string;
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats };
+  /** The latency run with the median p99; `p99Runs` holds every run's p99. */
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[] };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -32,6 +33,7 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
   // Knot Resolver, the fastest peer: a second ratio column when it ran.
   const kresd = new Map<string, number>();
   for (const r of baseline) if (r.resolver === 'kresd') kresd.set(r.mix, r.stats.qps);
+  const withP99Range = results.some((r) => (r.latency?.p99Runs?.length ?? 0) > 1);
   const blockedDnsward = results.find((r) => r.resolver.startsWith('dnsward') && r.mix === 'blocked')?.stats.qps;
   const rows = results.map((r) => {
     const b = r.mix === 'logonly' ? blockedDnsward : base.get(r.mix === 'blocked1m' ? 'blocked' : r.mix);
@@ -40,6 +42,8 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
     const kratio = k ? `${(r.stats.qps / k).toFixed(2)}x` : '-';
     const check = r.expectedShare >= 0.999 ? 'ok' : `${(r.expectedShare * 100).toFixed(1)}% ${r.expectedRcode}`;
     const spread = r.qpsRuns.length > 1 ? `${fmtInt(Math.min(...r.qpsRuns))}-${fmtInt(Math.max(...r.qpsRuns))}` : '';
+    const p99s = r.latency?.p99Runs ?? [];
+    const p99Spread = p99s.length > 1 ? `${fmtMs(Math.min(...p99s))}-${fmtMs(Math.max(...p99s))}` : '';
     return [
       r.resolver,
       r.mix,
@@ -59,7 +63,8 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
       r.latency ? fmtInt(r.latency.stats.lost) : '-',
       check,
       spread,
+      ...(withP99Range ? [p99Spread] : []),
     ];
   });
-  return table(['resolver', 'mix', 'qps', 'x dnsmasq', ...(kresd.size > 0 ? ['x kresd'] : []), 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range'], rows, markdown);
+  return table(['resolver', 'mix', 'qps', 'x dnsmasq', ...(kresd.size > 0 ? ['x kresd'] : []), 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range', ...(withP99Range ? ['p99 range'] : [])], rows, markdown);
 }
