@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { verifyAuditPath } from '../src/audit/verify.ts';
 import { benchWriter, formatWriterResult } from './audit-writer.ts';
 import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
@@ -21,21 +21,19 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LOG_SOURCE = '127.0.0.2';
 const ALLOW_SOURCE = '127.0.0.3';
 
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    repeat: { type: 'string', default: '3' },
-    clients: { type: 'string', default: '8' },
-    outstanding: { type: 'string', default: '100' },
-    'writer-events': { type: 'string', default: '300000' },
-    keep: { type: 'boolean', default: false },
-    /** Diagnostics: decisions go to a sink that does nothing (the log path without the writer). */
-    'null-sink': { type: 'boolean', default: false },
-    /** Where the writer runs: auto (the default config: a worker thread with 4+ CPUs), thread, inline. */
-    writer: { type: 'string', default: 'auto' },
-    /** Extra Node.js flag for the server (repeatable), e.g. --node-arg=--cpu-prof. */
-    'node-arg': { type: 'string', multiple: true, default: [] },
-  },
+const opt = parseOptions('bench/audit-cost.ts', {
+  duration: { type: 'string', default: '5' },
+  repeat: { type: 'string', default: '3' },
+  clients: { type: 'string', default: '8' },
+  outstanding: { type: 'string', default: '100' },
+  'writer-events': { type: 'string', default: '300000' },
+  keep: { type: 'boolean', default: false },
+  /** Diagnostics: decisions go to a sink that does nothing (the log path without the writer). */
+  'null-sink': { type: 'boolean', default: false },
+  /** Where the writer runs: auto (the default config: a worker thread with 4+ CPUs), thread, inline. */
+  writer: { type: 'string', default: 'auto' },
+  /** Extra Node.js flag for the server (repeatable), e.g. --node-arg=--cpu-prof. */
+  'node-arg': { type: 'string', multiple: true, default: [] },
 });
 const seconds = Number(opt.duration);
 const repeat = Number(opt.repeat);

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join, dirname, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { runDnsperf } from './lib/dnsperf.ts';
 import { CLOCK_TICKS_PER_SECOND, killAllNow, stopAll, treeCpuTicks } from './lib/procs.ts';
 import { readListDomains, writeBlockedMix, writeCachedMix } from './lib/querygen.ts';
@@ -19,17 +19,15 @@ import { table } from './lib/report.ts';
 import { startDnsward, startUpstream, type Server } from './lib/servers.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opt } = parseArgs({
-  options: {
-    variant: { type: 'string', multiple: true, default: ['addon:DNSWARD_DATAGRAM=addon', 'dgram:DNSWARD_DATAGRAM=dgram'] },
-    mixes: { type: 'string', default: 'blocked,cached' },
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
-    clients: { type: 'string', default: '8' },
-    outstanding: { type: 'string', default: '100' },
-    markdown: { type: 'boolean', default: false },
-  },
+const opt = parseOptions('bench/datagram-ab.ts', {
+  variant: { type: 'string', multiple: true, default: ['addon:DNSWARD_DATAGRAM=addon', 'dgram:DNSWARD_DATAGRAM=dgram'] },
+  mixes: { type: 'string', default: 'blocked,cached' },
+  rounds: { type: 'string', default: '3' },
+  duration: { type: 'string', default: '5' },
+  warmup: { type: 'string', default: '1' },
+  clients: { type: 'string', default: '8' },
+  outstanding: { type: 'string', default: '100' },
+  markdown: { type: 'boolean', default: false },
 });
 
 interface Variant {

@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { buildQuery } from '../test/helpers/dns-client.ts';
 import { StubUpstream } from '../test/helpers/stub-upstream.ts';
 
@@ -27,16 +27,14 @@ const FLOOD_SOURCE = '127.0.0.1';
 const VICTIM_SOURCE = '127.0.0.2';
 const CAPACITY_SOURCE = '127.0.0.3';
 
-const { values: opt } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    'victim-qps': { type: 'string', default: '50' },
-    'flood-qps': { type: 'string', default: '0' },
-    flooder: { type: 'string', default: existsSync(DNSPERF) ? 'dnsperf' : 'node' },
-    action: { type: 'string', default: 'drop' },
-    'no-compare': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const opt = parseOptions('bench/flood.ts', {
+  seconds: { type: 'string', default: '10' },
+  'victim-qps': { type: 'string', default: '50' },
+  'flood-qps': { type: 'string', default: '0' },
+  flooder: { type: 'string', default: existsSync(DNSPERF) ? 'dnsperf' : 'node' },
+  action: { type: 'string', default: 'drop' },
+  'no-compare': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 });
 if (opt.help) {
   console.log('node bench/flood.ts [--seconds 10] [--victim-qps 50] [--flood-qps 0 (= as fast as possible)] [--flooder dnsperf|node] [--action slip|drop] [--no-compare]');

@@ -11,7 +11,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { describeMachine } from './lib/machine.ts';
 import { assertLoopback, buildQuery, waitForAnswer } from './lib/probe.ts';
 import { freePort, startProcess, stopAll, stopProcess } from './lib/procs.ts';
@@ -23,16 +23,14 @@ import { StubUpstream } from '../test/helpers/stub-upstream.ts';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FORMATS = ['hosts', 'domains', 'wildcard', 'adblock', 'dnsmasq', 'unbound', 'rpz', 'json'];
 
-const { values: opt } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '20' },
-    qps: { type: 'string', default: '200' },
-    clients: { type: 'string', default: '16' },
-    names: { type: 'string', default: '200000' },
-    thread: { type: 'string' },
-    markdown: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const opt = parseOptions('bench/http-abuse.ts', {
+  seconds: { type: 'string', default: '20' },
+  qps: { type: 'string', default: '200' },
+  clients: { type: 'string', default: '16' },
+  names: { type: 'string', default: '200000' },
+  thread: { type: 'string' },
+  markdown: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 });
 if (opt.help) {
   console.log('node bench/http-abuse.ts [--seconds 20] [--qps 200] [--clients 16] [--names 200000] [--thread on|off] [--markdown]\n  --thread  http.thread: the public feed in its own thread (on) or on the DNS thread (off); default: the config default');

@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { Prober } from './lib/probe.ts';
 import { killAllNow, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
 import { writeBigList } from './lib/querygen.ts';
@@ -38,21 +38,19 @@ const HELP = `npm run bench:memory -- [options]
   --keep           keep the temp dir
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    count: { type: 'string', default: '1000000' },
-    repeat: { type: 'string', default: '3' },
-    settle: { type: 'string', default: '5' },
-    thread: { type: 'string', default: 'auto,on' },
-    gc: { type: 'boolean', default: false },
-    'node-arg': { type: 'string', multiple: true, default: [] },
-    env: { type: 'string', multiple: true, default: [] },
-    repo: { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '..') },
-    json: { type: 'boolean', default: false },
-    markdown: { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const opt = parseOptions('bench/memory.ts', {
+  count: { type: 'string', default: '1000000' },
+  repeat: { type: 'string', default: '3' },
+  settle: { type: 'string', default: '5' },
+  thread: { type: 'string', default: 'auto,on' },
+  gc: { type: 'boolean', default: false },
+  'node-arg': { type: 'string', multiple: true, default: [] },
+  env: { type: 'string', multiple: true, default: [] },
+  repo: { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '..') },
+  json: { type: 'boolean', default: false },
+  markdown: { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 });
 if (opt.help) {
   process.stdout.write(HELP);

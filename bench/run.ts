@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { Prober } from './lib/probe.ts';
@@ -37,6 +37,8 @@ const HELP = `npm run bench -- [options]
   --latency-seconds S    seconds per latency run (default 5)
   --latency-fraction F   latency runs offer F x dnsmasq's measured qps on that mix (default 0.5)
   --latency-qps N        ... or this fixed rate for every mix instead
+  --latency-warmup S     seconds at the same fixed rate before each latency run, not measured (default 2): the
+                         p99 of the steady rate, not of the backlog a full-rate run leaves (0: none)
   --latency-repeat N     latency runs per resolver and mix, interleaved; the run with the median p99 is reported,
                          with the p99 range (default 1: on a shared 2-core machine one run's p99 is mostly noise)
   --clients N            dnsperf -c (default 8)
@@ -77,45 +79,44 @@ const HELP = `npm run bench -- [options]
                          on the blocked and cached mixes, next to its UDP figures
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    resolvers: { type: 'string', default: ALL_RESOLVERS.join(',') },
-    mixes: { type: 'string', default: ALL_MIXES.join(',') },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    repeat: { type: 'string', default: '1' },
-    'no-latency': { type: 'boolean', default: false },
-    'latency-seconds': { type: 'string', default: '5' },
-    'latency-fraction': { type: 'string', default: '0.5' },
-    'latency-qps': { type: 'string' },
-    'latency-repeat': { type: 'string', default: '1' },
-    clients: { type: 'string', default: '8' },
-    outstanding: { type: 'string', default: '100' },
-    threads: { type: 'string', default: '1' },
-    upstream: { type: 'string', default: 'dnsmasq' },
-    'unbound-threads': { type: 'string', default: '2' },
-    'dnsmasq-cache': { type: 'string', default: '2500' },
-    big: { type: 'string', default: '1000000' },
-    'big-duration': { type: 'string' },
-    'node-arg': { type: 'string', multiple: true, default: [] },
-    redis: { type: 'string' },
-    'dns-workers': { type: 'string' },
-    'encrypted-upstreams': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    'json-file': { type: 'string' },
-    markdown: { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-    'pdns-threads': { type: 'string', default: '2' },
-    'kresd-instances': { type: 'string', default: '2' },
-    'kresd-policy': { type: 'string', default: 'suffix' },
-    'response-ip': { type: 'boolean', default: false },
-    twin: { type: 'boolean', default: false },
-    'twin-node-arg': { type: 'string', multiple: true, default: [] },
-    'twin-repo': { type: 'string' },
-    'twin-set': { type: 'string', multiple: true, default: [] },
-    encrypted: { type: 'boolean', default: false },
-  },
+const opt = parseOptions('bench/run.ts', {
+  resolvers: { type: 'string', default: ALL_RESOLVERS.join(',') },
+  mixes: { type: 'string', default: ALL_MIXES.join(',') },
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  repeat: { type: 'string', default: '1' },
+  'no-latency': { type: 'boolean', default: false },
+  'latency-seconds': { type: 'string', default: '5' },
+  'latency-fraction': { type: 'string', default: '0.5' },
+  'latency-qps': { type: 'string' },
+  'latency-repeat': { type: 'string', default: '1' },
+  'latency-warmup': { type: 'string', default: '2' },
+  clients: { type: 'string', default: '8' },
+  outstanding: { type: 'string', default: '100' },
+  threads: { type: 'string', default: '1' },
+  upstream: { type: 'string', default: 'dnsmasq' },
+  'unbound-threads': { type: 'string', default: '2' },
+  'dnsmasq-cache': { type: 'string', default: '2500' },
+  big: { type: 'string', default: '1000000' },
+  'big-duration': { type: 'string' },
+  'node-arg': { type: 'string', multiple: true, default: [] },
+  redis: { type: 'string' },
+  'dns-workers': { type: 'string' },
+  'encrypted-upstreams': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  'json-file': { type: 'string' },
+  markdown: { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  'pdns-threads': { type: 'string', default: '2' },
+  'kresd-instances': { type: 'string', default: '2' },
+  'kresd-policy': { type: 'string', default: 'suffix' },
+  'response-ip': { type: 'boolean', default: false },
+  twin: { type: 'boolean', default: false },
+  'twin-node-arg': { type: 'string', multiple: true, default: [] },
+  'twin-repo': { type: 'string' },
+  'twin-set': { type: 'string', multiple: true, default: [] },
+  encrypted: { type: 'boolean', default: false },
 });
 
 if (opt.help) {
@@ -158,6 +159,7 @@ const latencySeconds = positive('latency-seconds', opt['latency-seconds']);
 const latencyFraction = positive('latency-fraction', opt['latency-fraction']);
 const latencyQps = opt['latency-qps'] === undefined ? undefined : positive('latency-qps', opt['latency-qps']);
 const latencyRepeat = positive('latency-repeat', opt['latency-repeat']);
+const latencyWarmup = positive('latency-warmup', opt['latency-warmup'], true);
 const clients = Math.round(positive('clients', opt.clients));
 const outstanding = Math.round(positive('outstanding', opt.outstanding));
 const threads = Math.round(positive('threads', opt.threads));
@@ -294,6 +296,11 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
 
 async function measureLatency(server: Server, mix: RunMix, files: Files, dir: string, rate: number): Promise<NonNullable<MixResult['latency']>> {
   const source = mix === 'logonly' ? LOG_SEGMENT_SOURCE : undefined;
+  if (latencyWarmup > 0) {
+    const warmFile = mix === 'miss' ? await missFile(dir, latencyWarmup * 1.2, rate) : mixQueryFile(mix, files);
+    await runDnsperf({ ...dnsperfBase, port: server.port, file: warmFile, seconds: latencyWarmup, maxQps: rate, passes: mix === 'miss' ? 1 : undefined, source });
+    if (mix === 'miss') await rm(warmFile, { force: true });
+  }
   const file = mix === 'miss' ? await missFile(dir, latencySeconds * 1.2, rate) : mixQueryFile(mix, files);
   try {
     const { stats, latency } = await runDnsperf({
@@ -550,7 +557,7 @@ async function main(): Promise<void> {
 
   const report = {
     machine,
-    params: { twinRepo: opt['twin-repo'] === undefined ? undefined : twinRepo, duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, latencyRepeat: latencyOn ? latencyRepeat : undefined, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
+    params: { twinRepo: opt['twin-repo'] === undefined ? undefined : twinRepo, duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, latencyRepeat: latencyOn ? latencyRepeat : undefined, latencyWarmup: latencyOn ? latencyWarmup : undefined, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
     peers: { pdnsThreads, kresdInstances, kresdPolicy },
     upstream: upstream.describe,
     servers: Object.fromEntries(servers.map((s) => [s.name, s.describe])),
@@ -564,7 +571,7 @@ async function main(): Promise<void> {
   out('');
   for (const l of machineLines(machine)) out(l);
   out(`dnsperf -c ${clients} -q ${outstanding} -T ${threads} -t ${DNSPERF_TIMEOUT_S}, ${duration} s per run after ${warmup} s warm-up, median of ${repeat}; upstream ${upstream.name}; ${blocked.length} blocked names from lists/tiktok.list`);
-  if (latencyOn) out(`p50/p99: ${latencyRepeat > 1 ? `${latencyRepeat} interleaved ${latencySeconds} s runs per resolver, the one with the median p99 shown` : `a separate ${latencySeconds} s run per resolver`} at a fixed offered rate (@qps) ${latencyQps ? '' : `= ${latencyFraction} x dnsmasq's qps on that mix`}, latencies from dnsperf -v`);
+  if (latencyOn) out(`p50/p99: ${latencyRepeat > 1 ? `${latencyRepeat} interleaved ${latencySeconds} s runs per resolver, the one with the median p99 shown` : `a separate ${latencySeconds} s run per resolver`} at a fixed offered rate (@qps)${latencyWarmup > 0 ? ` after ${latencyWarmup} s at that rate` : ''} ${latencyQps ? '' : `= ${latencyFraction} x dnsmasq's qps on that mix`}, latencies from dnsperf -v`);
   for (const [name, why] of Object.entries(skipped)) out(`SKIPPED ${name}: ${why.split('\n')[0]}`);
   out('');
   out(resultsTable(results, opt.markdown));

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './lib/args.ts';
 import { runDnsperf } from './lib/dnsperf.ts';
 import { describeMachine } from './lib/machine.ts';
 import { runToEnd, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
@@ -20,14 +20,12 @@ import { table } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsward, startUpstream } from './lib/servers.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opt } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '8' },
-    qps: { type: 'string', default: '1500' },
-    sample: { type: 'string', default: '10' },
-    markdown: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const opt = parseOptions('bench/soak.ts', {
+  minutes: { type: 'string', default: '8' },
+  qps: { type: 'string', default: '1500' },
+  sample: { type: 'string', default: '10' },
+  markdown: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 });
 if (opt.help) {
   console.log('node bench/soak.ts [--minutes 8] [--qps 1500 per client, 3 clients] [--sample 10 seconds] [--markdown]');
