@@ -34,7 +34,18 @@ const opt = parseOptions('bench/audit-cost.ts', {
   writer: { type: 'string', default: 'auto' },
   /** Extra Node.js flag for the server (repeatable), e.g. --node-arg=--cpu-prof. */
   'node-arg': { type: 'string', multiple: true, default: [] },
-});
+}, `node bench/audit-cost.ts [options]: the block log's cost, a log-only mix against the same queries allowed, on one server
+
+  --duration S        seconds per run (default 5)
+  --repeat N          runs per variant, alternated; medians reported (default 3)
+  --clients N         dnsperf -c (default 8)
+  --outstanding N     dnsperf -q (default 100)
+  --writer-events N   events for the writer-alone measurement (default 300000)
+  --writer KIND       auto | thread | inline: where the writer runs (default auto)
+  --null-sink         decisions go to a sink that does nothing (the log path without the writer)
+  --node-arg ARG      extra Node.js flag for the server (repeatable)
+  --keep              keep the temp dir
+`);
 const seconds = Number(opt.duration);
 const repeat = Number(opt.repeat);
 const base = { clients: Number(opt.clients), outstanding: Number(opt.outstanding), threads: 1, timeout: 5 };

@@ -28,7 +28,17 @@ const opt = parseOptions('bench/datagram-ab.ts', {
   clients: { type: 'string', default: '8' },
   outstanding: { type: 'string', default: '100' },
   markdown: { type: 'boolean', default: false },
-});
+}, `node bench/datagram-ab.ts [options]: dnsward against itself, one instance per variant, measured interleaved
+
+  --variant NAME:ENV=V,...   a variant and its environment (repeatable; default addon and dgram datagram paths)
+  --mixes LIST               blocked,cached (default both)
+  --rounds N                 interleaved rounds; medians reported (default 3)
+  --duration S               seconds per run (default 5)
+  --warmup S                 seconds of warm-up per run (default 1)
+  --clients N                dnsperf -c (default 8)
+  --outstanding N            dnsperf -q (default 100)
+  --markdown                 print the table as Markdown
+`);
 
 interface Variant {
   name: string;
