@@ -32,7 +32,8 @@ const HELP = `npm run bench -- [options]
   --mixes LIST           comma-separated: ${ALL_MIXES.join(',')} (default: all; logonly is dnsward only)
   --duration S           seconds per throughput run (default 10)
   --warmup S             seconds of warm-up before each measured run (default 2)
-  --repeat N             throughput runs per resolver and mix, interleaved; the median is reported (default 1)
+  --repeat N             throughput runs per resolver and mix, interleaved (each resolver first in turn); the
+                         median is reported (default 1)
   --no-latency           skip the fixed-rate latency runs (p50/p99)
   --latency-seconds S    seconds per latency run (default 5)
   --latency-fraction F   latency runs offer F x dnsmasq's measured qps on that mix (default 0.5)
@@ -320,6 +321,15 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
   }
 }
 
+/**
+ * The order for repeat `rep`: each server goes first in turn, so that none always runs right after the same
+ * other (its backlog, its cache misses in the upstream) or at the same point of a repeat.
+ */
+function rotated<T>(items: readonly T[], rep: number): T[] {
+  const k = rep % Math.max(1, items.length);
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
@@ -333,7 +343,7 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
     if (applicable.length === 0) continue;
     const runs = new Map<Server, DnsperfStats[]>();
     for (let rep = 0; rep < repeat; rep++) {
-      for (const server of applicable) {
+      for (const server of rotated(applicable, rep)) {
         log(`[${mix}] ${server.name}${repeat > 1 ? ` run ${rep + 1}/${repeat}` : ''}: warm-up ${warmup} s, then ${seconds} s`);
         await warm(server, mix, files, dir);
         const stats = await measure(server, mix, files, dir, seconds);
@@ -356,7 +366,7 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
       const rate = latencyQps ?? Math.max(1000, Math.round(((dnsmasqQps ?? Math.min(...mixResults.map((r) => r.stats.qps))) * latencyFraction) / 1000) * 1000);
       const latencyRuns = new Map<MixResult, NonNullable<MixResult['latency']>[]>();
       for (let rep = 0; rep < latencyRepeat; rep++) {
-        for (const r of mixResults) {
+        for (const r of rotated(mixResults, rep)) {
           const server = applicable.find((s) => s.name === r.resolver) as Server;
           log(`[${mix}] ${server.name}: latency at ${rate.toLocaleString('en-US')} qps for ${latencySeconds} s${latencyRepeat > 1 ? `, run ${rep + 1}/${latencyRepeat}` : ''}`);
           const latency = await measureLatency(server, mix, files, dir, rate);
