@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseOptions } from './lib/args.ts';
 import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
+import { describeDamon, findDamonMonitors, pauseDamon } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
 import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
@@ -70,6 +71,8 @@ const HELP = `npm run bench -- [options]
   --json-file FILE       also write the JSON results to FILE
   --markdown             print the tables as Markdown
   --keep                 keep the temp dir (configs, query files, dnsward's audit dir)
+  --pause-damon          turn the kernel's DAMON monitors (kdamond) off for the run and on again after (root):
+                         on VMs that run one, each pass stalls a CPU for ~4 ms twice a second, in every p99
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
   --kresd-instances N    Knot Resolver processes sharing the port and cache (default 2)
   --kresd-policy KIND    suffix (policy.suffix) | rpz (policy.rpz) (default suffix)
@@ -108,6 +111,7 @@ const opt = parseOptions('bench/run.ts', {
   'json-file': { type: 'string' },
   markdown: { type: 'boolean', default: false },
   keep: { type: 'boolean', default: false },
+  'pause-damon': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   'pdns-threads': { type: 'string', default: '2' },
   'kresd-instances': { type: 'string', default: '2' },
@@ -222,6 +226,19 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 process.on('exit', killAllNow);
+
+// DAMON's state as found, and what --pause-damon did to it (turned back on at exit, whatever the exit).
+const damonMonitors = findDamonMonitors();
+let damonNote = describeDamon(damonMonitors);
+if (opt['pause-damon']) {
+  try {
+    const resumeDamon = pauseDamon(damonMonitors);
+    process.on('exit', resumeDamon);
+    damonNote = describeDamon(damonMonitors, true);
+  } catch (error) {
+    damonNote += `; --pause-damon failed: ${(error as Error).message}`;
+  }
+}
 
 function expectedRcode(mix: RunMix): string {
   return mix === 'blocked' || mix === 'blocked1m' ? 'NXDOMAIN' : 'NOERROR';
@@ -473,6 +490,7 @@ function machineLines(m: Machine): string[] {
   return [
     `machine: ${m.cores} x ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, load average ${m.loadavg.join(' ')} at start`,
     `tools:   node ${m.node}; ${m.dnsmasq}; unbound ${m.unbound.replace(/^Version\s*/, '')}; dnsperf ${m.dnsperf.replace(/^Version\s*/, '')}; ${m.pdnsRecursor}; ${m.kresd}`,
+    damonNote,
   ];
 }
 
@@ -566,7 +584,7 @@ async function main(): Promise<void> {
   }
 
   const report = {
-    machine,
+    machine: { ...machine, damon: damonNote },
     params: { twinRepo: opt['twin-repo'] === undefined ? undefined : twinRepo, duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, latencyRepeat: latencyOn ? latencyRepeat : undefined, latencyWarmup: latencyOn ? latencyWarmup : undefined, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
     peers: { pdnsThreads, kresdInstances, kresdPolicy },
     upstream: upstream.describe,
