@@ -1,6 +1,6 @@
 // Seals: the writer's signature on each write. Every append to an event file is the batch of
-// event lines followed by one seal line, written with one writev, so a record the writer wrote
-// is covered by the seal after it, and a record someone else appended is not. A seal names how
+// event lines followed by one seal line, written in order (appender.ts), so a record the writer
+// wrote is covered by the seal after it, and a record someone else appended is not. A seal names how
 // many event lines before it it covers (`count`) and the chain head they end at (`seq`,
 // `hash`). `start` and `shutdown` seals (count 0) mark the runs: a run that ended with a
 // shutdown seal wrote nothing after it. A start seal that found unsealed lines after the last

@@ -4,7 +4,7 @@
 //   encoder.ts    decisions become chained, hashed lines (rotation.ts picks the file)
 //   outbox.ts     the lines wait in reused blocks, per file, at most MAX_SEALED_EVENTS per write
 //   seal.ts       each write ends with a signed seal line covering its lines
-//   appender.ts   one writev per write (lines and seal), resumed after errors, fdatasync
+//   appender.ts   each write (lines and seal) in writevs of whole lines, resumed after errors, fdatasync
 //   recovery.ts   where the chain continues at open: after the last good seal; the rest is set aside
 //   checkpoint-log.ts, retention.ts   signed checkpoints, deleting expired files
 // One promise chain serialises every disk operation, so lines, checkpoints and pruning

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventAppender } from '../../../src/audit/appender.ts';
+import { EventAppender, MAX_WRITEV_BYTES, advance, nextPiece } from '../../../src/audit/appender.ts';
 import { BLOCK_BYTES, Outbox } from '../../../src/audit/outbox.ts';
 import { tempDir } from './helpers.ts';
 
@@ -70,5 +70,60 @@ describe('EventAppender', () => {
     const text = await readFile(join(dir, 'x.jsonl'), 'utf8');
     expect(text.length).toBe(big.length + 7 + 5 + 9);
     expect(text.endsWith('\nsecond\nseal\nshutdown\n')).toBe(true);
+  });
+});
+
+describe('EventAppender pieces', () => {
+  /** ~1.8 MB of 450-byte lines over two blocks, then a seal: a 4,096-event write. */
+  function bigChunk(): { outbox: Outbox; bytes: Buffer } {
+    const o = new Outbox();
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 4096; i++) {
+      const line = Buffer.from(`{"seq":${i + 1},"pad":"${'x'.repeat(420 + (i % 17))}"}\n`);
+      lines.push(line);
+      o.add('x.jsonl', line, line.length, i + 1, `h${i + 1}`);
+    }
+    const seal = Buffer.from(`{"type":"seal","count":4096}\n`);
+    o.close(o.first!, seal);
+    return { outbox: o, bytes: Buffer.concat([...lines, seal]) };
+  }
+
+  it('cuts a write into pieces of whole lines, none over MAX_WRITEV_BYTES, that add up to the chunk', () => {
+    const { outbox, bytes } = bigChunk();
+    const chunk = outbox.first!;
+    expect(chunk.blocks.length).toBeGreaterThanOrEqual(3);
+    const pieces: Buffer[] = [];
+    while (chunk.blockIndex < chunk.blocks.length) {
+      const piece = Buffer.concat(nextPiece(chunk, MAX_WRITEV_BYTES));
+      expect(piece.length).toBeGreaterThan(0);
+      expect(piece.length).toBeLessThanOrEqual(MAX_WRITEV_BYTES);
+      expect(piece.at(-1)).toBe(0x0a);
+      pieces.push(piece);
+      advance(chunk, piece.length);
+    }
+    expect(pieces.length).toBeGreaterThanOrEqual(Math.ceil(bytes.length / MAX_WRITEV_BYTES));
+    expect(Buffer.concat(pieces).equals(bytes)).toBe(true);
+  });
+
+  it('continues a short write from mid-line to a line end, and cuts only a line longer than the limit', () => {
+    const { outbox, bytes } = bigChunk();
+    const chunk = outbox.first!;
+    advance(chunk, 1000); // a short write stopped inside the third line
+    const piece = Buffer.concat(nextPiece(chunk, 4096));
+    expect(piece.equals(bytes.subarray(1000, 1000 + piece.length))).toBe(true);
+    expect(piece.at(-1)).toBe(0x0a);
+    expect(piece.length).toBeLessThanOrEqual(4096);
+    // A limit shorter than the line left: the piece is the limit, the line is cut.
+    expect(Buffer.concat(nextPiece(chunk, 100)).equals(bytes.subarray(1000, 1100))).toBe(true);
+  });
+
+  it('writes a 4,096-event chunk in pieces to the same bytes as one write', async () => {
+    const dir = await tempDir();
+    const { outbox, bytes } = bigChunk();
+    const app = new EventAppender(dir, true);
+    await app.write(outbox.first!);
+    await app.sync();
+    await app.close();
+    expect((await readFile(join(dir, 'x.jsonl'))).equals(bytes)).toBe(true);
   });
 });
