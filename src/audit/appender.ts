@@ -21,6 +21,8 @@ export class EventAppender {
   private handle: FileHandle | undefined;
   private handleName = '';
   private dirty = false;
+  /** writev calls made so far: a chunk of N bytes takes at least N / MAX_WRITEV_BYTES of them. */
+  writevCalls = 0;
 
   constructor(dir: string, fsync: boolean) {
     this.dir = dir;
@@ -40,6 +42,7 @@ export class EventAppender {
     while (chunk.blockIndex < chunk.blocks.length) {
       // A short write (disk full) continues with the next piece from where it stopped.
       const { bytesWritten } = await handle.writev(nextPiece(chunk, MAX_WRITEV_BYTES));
+      this.writevCalls++;
       if (bytesWritten === 0) throw new Error(`${chunk.name}: write made no progress`);
       this.dirty = true;
       advance(chunk, bytesWritten);

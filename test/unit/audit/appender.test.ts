@@ -54,7 +54,7 @@ describe('EventAppender', () => {
     expect(app.openName).toBe('');
   });
 
-  it('writes a chunk of several blocks and its seal together, and appends single lines', async () => {
+  it('writes a chunk of several blocks and its seal, a line longer than a piece included, and appends single lines', async () => {
     const dir = await tempDir();
     const o = new Outbox();
     const big = Buffer.alloc(BLOCK_BYTES - 2, 0x61);
@@ -125,5 +125,7 @@ describe('EventAppender pieces', () => {
     await app.sync();
     await app.close();
     expect((await readFile(join(dir, 'x.jsonl'))).equals(bytes)).toBe(true);
+    // One system call per piece, not one for the whole 1.8 MB.
+    expect(app.writevCalls).toBeGreaterThanOrEqual(Math.ceil(bytes.length / MAX_WRITEV_BYTES));
   });
 });
