@@ -132,7 +132,7 @@ async function main(): Promise<void> {
 
     const machine = describeMachine();
     const row = (name: string, p: DnsPhase): string[] => [name, `${p.answered}/${p.sent}`, p.p50.toFixed(2), p.p99.toFixed(2), p.max.toFixed(1)];
-    console.log(`\n${machine.cpuModel}, ${machine.cores} cores, ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}`);
+    console.log(`\n${machine.cpuModel}, ${machine.cores} cores, ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}\n${machine.damon}`);
     console.log(`http.thread: ${opt.thread ?? 'the default'}. DNS at ${QPS} qps for ${SECONDS} s, alone and under ${CLIENTS} HTTP clients (random Host, Accept-Encoding: br, gzip; /, /lists, ${NAMES}-name list files in ${FORMATS.length} formats):\n`);
     console.log(table(['phase', 'answered', 'p50 ms', 'p99 ms', 'max ms'], [row('DNS alone', alone), row(`DNS + ${CLIENTS} HTTP clients`, loaded)], opt.markdown ?? false));
     const mb = http.bytes / 1e6;

@@ -227,16 +227,14 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 process.on('exit', killAllNow);
 
-// DAMON's state as found, and what --pause-damon did to it (turned back on at exit, whatever the exit).
-const damonMonitors = findDamonMonitors();
-let damonNote = describeDamon(damonMonitors);
-if (opt['pause-damon']) {
+/** --pause-damon: the kernel's DAMON monitors off for the run, on again at exit (whatever the exit); what the machine line says of it. */
+function pauseDamonForRun(found: string): string {
+  const monitors = findDamonMonitors();
   try {
-    const resumeDamon = pauseDamon(damonMonitors);
-    process.on('exit', resumeDamon);
-    damonNote = describeDamon(damonMonitors, true);
+    process.on('exit', pauseDamon(monitors));
+    return describeDamon(monitors, true);
   } catch (error) {
-    damonNote += `; --pause-damon failed: ${(error as Error).message}`;
+    return `${found}; --pause-damon failed: ${(error as Error).message}`;
   }
 }
 
@@ -490,7 +488,7 @@ function machineLines(m: Machine): string[] {
   return [
     `machine: ${m.cores} x ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, load average ${m.loadavg.join(' ')} at start`,
     `tools:   node ${m.node}; ${m.dnsmasq}; unbound ${m.unbound.replace(/^Version\s*/, '')}; dnsperf ${m.dnsperf.replace(/^Version\s*/, '')}; ${m.pdnsRecursor}; ${m.kresd}`,
-    damonNote,
+    m.damon,
   ];
 }
 
@@ -499,6 +497,7 @@ async function main(): Promise<void> {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install dnsperf dnsmasq unbound`);
   }
   const machine = describeMachine();
+  if (opt['pause-damon']) machine.damon = pauseDamonForRun(machine.damon);
   for (const l of machineLines(machine)) log(l);
   tmp = await mkdtemp(join(tmpdir(), 'dnsward-bench-'));
   const blocked = await readListDomains(join(REPO, 'lists', 'tiktok.list'));
@@ -584,7 +583,7 @@ async function main(): Promise<void> {
   }
 
   const report = {
-    machine: { ...machine, damon: damonNote },
+    machine,
     params: { twinRepo: opt['twin-repo'] === undefined ? undefined : twinRepo, duration, warmup, repeat, clients, outstanding, threads, dnsperfTimeout: DNSPERF_TIMEOUT_S, latencySeconds: latencyOn ? latencySeconds : undefined, latencyFraction: latencyOn && latencyQps === undefined ? latencyFraction : undefined, latencyQps, latencyRepeat: latencyOn ? latencyRepeat : undefined, latencyWarmup: latencyOn ? latencyWarmup : undefined, upstream: upstreamKind, unboundThreads, dnsmasqCache, blockedNames: blocked.length },
     peers: { pdnsThreads, kresdInstances, kresdPolicy },
     upstream: upstream.describe,

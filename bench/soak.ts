@@ -72,7 +72,7 @@ async function heapOf(apiPort: number | undefined): Promise<HeapMB | undefined> 
 
 async function main(): Promise<void> {
   const machine = describeMachine();
-  process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}, load average ${machine.loadavg.join(' ')} at start\n`);
+  process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}, load average ${machine.loadavg.join(' ')} at start; ${machine.damon}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'dnsward-soak-'));
   try {
     const blocked = await readListDomains(join(REPO, 'lists', 'tiktok.list'));

@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { describeDamon, findDamonMonitors } from './damon.ts';
 import { KRESD, PDNS_RECURSOR } from './peers.ts';
 import { DNSMASQ, UNBOUND } from './servers.ts';
 
@@ -28,6 +29,8 @@ export interface Machine {
   pdnsRecursor: string;
   kresd: string;
   loadavg: number[];
+  /** The kernel's DAMON monitors and what they do (their passes stall a CPU: every latency figure has them). */
+  damon: string;
 }
 
 export function describeMachine(): Machine {
@@ -50,5 +53,6 @@ export function describeMachine(): Machine {
     pdnsRecursor: /PowerDNS Recursor [\d.]+/.exec(spawnSync(PDNS_RECURSOR, ['--version'], { encoding: 'utf8', timeout: 5000 }).stderr ?? '')?.[0] ?? 'PowerDNS Recursor not installed',
     kresd: firstLine(KRESD, ['--version']).replace(/, version/, '') || 'Knot Resolver not installed',
     loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+    damon: describeDamon(findDamonMonitors()),
   };
 }
