@@ -1,17 +1,18 @@
-// A compact set of domain names: every name's bytes in one pool, an open-addressing table
-// of entry numbers, and a per-entry hash. About 30 bytes per name plus the name itself,
-// versus ~100 for a Set<string>; growable, so a million-name list streams straight in.
+// A compact set of domain names: every name in one pool as a length byte and its bytes, and an
+// open-addressing table of pool offsets. About 9 bytes per name (its length byte and 4-8 of
+// table) beside the name itself, versus ~100 for a Set<string>; growable, so a million-name
+// list streams straight in.
 //
 // Hand-written for issue 3's memory bar (1M names in well under 150 MB for the whole
 // process) and for allocation-free suffix lookups on the query path. The hash is FNV-1a
 // over the name read right to left, so one pass over a query name from its end yields
-// the hash of every suffix (com, tiktok.com, www.tiktok.com).
+// the hash of every suffix (com, tiktok.com, www.tiktok.com). No hash is stored per name:
+// a probe checks the length byte, then the bytes; growing the table or deleting rehashes
+// from the pool (issue 13: per-name offset, length and hash arrays cost 9 MB a million).
 
-/** A copy of a set's names for another thread: the name bytes, and each name's offset and length in them. */
+/** A copy of a set's names for another thread: each name as a length byte and its bytes; a deleted one has 0 for its first byte. */
 export interface NameBlock {
   readonly pool: Uint8Array;
-  readonly offsets: Uint32Array;
-  readonly lengths: Uint8Array;
 }
 
 import { allocate, copyOf, isShared, resized } from './set-memory.ts';
@@ -23,9 +24,6 @@ import { allocate, copyOf, isShared, resized } from './set-memory.ts';
 export interface SharedSetParts {
   readonly pool: Uint8Array;
   readonly poolUsed: number;
-  readonly entryOffset: Uint32Array;
-  readonly entryLength: Uint8Array;
-  readonly entryHash: Int32Array;
   readonly slots: Int32Array;
   readonly count: number;
   readonly deleted: number;
@@ -33,30 +31,28 @@ export interface SharedSetParts {
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
-/** The table keeps at least 1/0.75 slots per entry (linear probing stays short below ~0.75 load). */
+/** The table keeps at least 1/0.75 slots per name (linear probing stays short below ~0.75 load). */
 const LOAD_FACTOR_INVERSE = 4 / 3;
+/** The first byte of a deleted name (no name starts with it: add() refuses one that would). */
+const DELETED = 0;
 
 export class DomainSet {
+  /** Names as records: a length byte (1-253), then the name's bytes; a deleted name's first byte is DELETED. */
   private pool: Uint8Array;
   private poolUsed = 0;
-  private entryOffset: Uint32Array;
-  private entryLength: Uint8Array;
-  private entryHash: Int32Array;
-  /** Entry number + 1 per slot; 0 = empty. */
+  /** Per slot, the pool offset of a name's record + 1; 0 = empty. */
   private slots: Int32Array;
   private slotMask: number;
-  /** Entries allocated; deleted ones stay, with length 0 (no lookup matches length 0). */
+  /** Records in the pool; deleted ones stay there (out of the table). */
   private count = 0;
   private deleted = 0;
 
   constructor(expectedNames = 16, expectedBytes = expectedNames * 24) {
-    const entries = Math.max(expectedNames, 16);
-    this.pool = allocate(Uint8Array, Math.max(expectedBytes, 256));
-    this.entryOffset = allocate(Uint32Array, entries);
-    this.entryLength = allocate(Uint8Array, entries);
-    this.entryHash = allocate(Int32Array, entries);
+    const names = Math.max(expectedNames, 16);
+    // One length byte per name beside its bytes.
+    this.pool = allocate(Uint8Array, Math.max(expectedBytes + names, 256));
     let capacity = 32;
-    while (capacity < entries * LOAD_FACTOR_INVERSE) capacity *= 2;
+    while (capacity < names * LOAD_FACTOR_INVERSE) capacity *= 2;
     this.slots = allocate(Int32Array, capacity);
     this.slotMask = capacity - 1;
   }
@@ -87,59 +83,33 @@ export class DomainSet {
   /** Adds a normalised name (lowercase, no trailing dot, 1-253 chars); false when it was there already. */
   add(name: string): boolean {
     const length = name.length;
-    if (length === 0 || length > 253) return false;
+    if (length === 0 || length > 253 || name.charCodeAt(0) === DELETED) return false;
     const hash = DomainSet.hash(name, 0, length);
     if (this.find(name, 0, length, hash) >= 0) return false;
-    if (this.count === this.entryOffset.length) this.growEntries();
-    if (this.poolUsed + length > this.pool.length) this.growPool(length);
-    const entry = this.count++;
-    const offset = this.poolUsed;
-    for (let i = 0; i < length; i++) this.pool[offset + i] = name.charCodeAt(i);
-    this.poolUsed += length;
-    this.entryOffset[entry] = offset;
-    this.entryLength[entry] = length;
-    this.entryHash[entry] = hash;
-    this.place(entry, hash);
+    const at = this.reserve(length);
+    for (let i = 0; i < length; i++) this.pool[at + 1 + i] = name.charCodeAt(i);
+    this.place(at, hash);
     return true;
   }
 
   /** Adds name bytes already normalised (lowercase LDH, no trailing dot); false when present. */
   addBytes(bytes: Uint8Array, start: number, end: number): boolean {
     const length = end - start;
-    if (length <= 0 || length > 253) return false;
+    if (length <= 0 || length > 253 || bytes[start] === DELETED) return false;
     let hash = FNV_OFFSET;
     for (let i = end - 1; i >= start; i--) hash = Math.imul(hash ^ (bytes[i] as number), FNV_PRIME);
     if (this.findBytes(bytes, start, length, hash) >= 0) return false;
-    if (this.count === this.entryOffset.length) this.growEntries();
-    if (this.poolUsed + length > this.pool.length) this.growPool(length);
-    const entry = this.count++;
-    const offset = this.poolUsed;
-    this.pool.set(bytes.subarray(start, end), offset);
-    this.poolUsed += length;
-    this.entryOffset[entry] = offset;
-    this.entryLength[entry] = length;
-    this.entryHash[entry] = hash;
-    this.place(entry, hash);
+    const at = this.reserve(length);
+    this.pool.set(bytes.subarray(start, end), at + 1);
+    this.place(at, hash);
     return true;
-  }
-
-  /**
-   * Trims the name pool and entry arrays to what the set holds (loaders size them from the
-   * file size, then call this once the last name is in). The slot table is kept: re-placing
-   * a million entries would hold the event loop for ~70 ms.
-   */
-  compact(): void {
-    this.pool = resized(this.pool, this.poolUsed, (b) => new Uint8Array(b));
-    this.entryOffset = resized(this.entryOffset, this.count, (b) => new Uint32Array(b));
-    this.entryLength = resized(this.entryLength, this.count, (b) => new Uint8Array(b));
-    this.entryHash = resized(this.entryHash, this.count, (b) => new Int32Array(b));
   }
 
   has(name: string): boolean {
     return this.find(name, 0, name.length, DomainSet.hash(name, 0, name.length)) >= 0;
   }
 
-  /** Whether name[start, end), whose hash is given, is in the set. No allocation. */
+  /** Whether name[start, end) is in the set; `hash` = DomainSet.hash(name, start, end). */
   hasRange(name: string, start: number, end: number, hash: number): boolean {
     return this.find(name, start, end, hash) >= 0;
   }
@@ -155,24 +125,23 @@ export class DomainSet {
    */
   delete(name: string): boolean {
     const length = name.length;
-    const hash = DomainSet.hash(name, 0, length);
-    let slot = hash & this.slotMask;
+    let slot = DomainSet.hash(name, 0, length) & this.slotMask;
     while (true) {
       const ref = this.slots[slot] as number;
       if (ref === 0) return false;
-      if (this.entryHash[ref - 1] === hash && this.entryLength[ref - 1] === length) {
-        const offset = this.entryOffset[ref - 1] as number;
+      if (this.pool[ref - 1] === length) {
+        const from = ref;
         let i = 0;
-        while (i < length && this.pool[offset + i] === name.charCodeAt(i)) i++;
+        while (i < length && this.pool[from + i] === name.charCodeAt(i)) i++;
         if (i === length) break;
       }
       slot = (slot + 1) & this.slotMask;
     }
-    this.entryLength[(this.slots[slot] as number) - 1] = 0;
+    this.pool[this.slots[slot] as number] = DELETED;
     this.deleted++;
     let hole = slot;
     for (let next = (slot + 1) & this.slotMask; this.slots[next] !== 0; next = (next + 1) & this.slotMask) {
-      const home = (this.entryHash[(this.slots[next] as number) - 1] as number) & this.slotMask;
+      const home = this.recordHash((this.slots[next] as number) - 1) & this.slotMask;
       // An entry stays when its home lies cyclically in (hole, next]; else it moves into the hole.
       const stays = hole <= next ? hole < home && home <= next : hole < home || home <= next;
       if (!stays) {
@@ -192,12 +161,9 @@ export class DomainSet {
    */
   share(): SharedSetParts {
     if (!isShared(this.pool)) this.pool = copyOf(this.pool, Math.max(this.poolUsed, 1), true);
-    if (!isShared(this.entryOffset)) this.entryOffset = copyOf(this.entryOffset, Math.max(this.count, 1), true);
-    if (!isShared(this.entryLength)) this.entryLength = copyOf(this.entryLength, Math.max(this.count, 1), true);
-    if (!isShared(this.entryHash)) this.entryHash = copyOf(this.entryHash, Math.max(this.count, 1), true);
     if (!isShared(this.slots)) this.slots = copyOf(this.slots, this.slots.length, true);
-    const { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted } = this;
-    return { pool, poolUsed, entryOffset, entryLength, entryHash, slots, count, deleted };
+    const { pool, poolUsed, slots, count, deleted } = this;
+    return { pool, poolUsed, slots, count, deleted };
   }
 
   /** An independent copy (typed arrays copied: for a million names, tens of MB at memcpy speed). */
@@ -205,9 +171,6 @@ export class DomainSet {
     const copy = new DomainSet(0, 0);
     copy.pool = copyOf(this.pool, Math.max(this.poolUsed, 1));
     copy.poolUsed = this.poolUsed;
-    copy.entryOffset = copyOf(this.entryOffset, Math.max(this.count, 1));
-    copy.entryLength = copyOf(this.entryLength, Math.max(this.count, 1));
-    copy.entryHash = copyOf(this.entryHash, Math.max(this.count, 1));
     copy.slots = copyOf(this.slots, this.slots.length);
     copy.slotMask = this.slotMask;
     copy.count = this.count;
@@ -224,53 +187,48 @@ export class DomainSet {
     const watch = suffixWatch(roots);
     if (!watch) return found;
     const pool = this.pool;
-    for (let e = 0; e < this.count; e++) {
-      const length = this.entryLength[e] as number;
-      if (length === 0) continue;
-      const start = this.entryOffset[e] as number;
-      if (endsWithRoot(pool, start, start + length, watch)) found.push(Buffer.from(pool.buffer, pool.byteOffset + start, length).toString('latin1'));
+    for (let at = 0; at < this.poolUsed; at += 1 + (pool[at] as number)) {
+      const start = at + 1;
+      if (pool[start] === DELETED) continue;
+      const end = start + (pool[at] as number);
+      if (endsWithRoot(pool, start, end, watch)) found.push(Buffer.from(pool.buffer, pool.byteOffset + start, end - start).toString('latin1'));
     }
     return found;
   }
 
-  /** Bytes held by the typed arrays. */
+  /**
+   * Bytes in use: the records (names and their length bytes) and the slot table. Loaders size
+   * the pool from the file and never trim it: the reserved tail past the records is fresh
+   * zeroed memory that nothing writes, so it costs address space, not resident memory, while a
+   * trim (a copy) would hold both pools at once, 15 MB more at the peak for a million names.
+   */
   get byteSize(): number {
-    return this.pool.byteLength + this.entryOffset.byteLength + this.entryLength.byteLength + this.entryHash.byteLength + this.slots.byteLength;
+    return this.poolUsed + this.slots.byteLength;
   }
 
   forEach(callback: (name: string) => void): void {
-    for (let e = 0; e < this.count; e++) {
-      if (this.entryLength[e] === 0) continue;
-      const offset = this.entryOffset[e] as number;
-      callback(Buffer.from(this.pool.buffer, this.pool.byteOffset + offset, this.entryLength[e] as number).toString('latin1'));
-    }
+    forEachRecord(this.pool, this.poolUsed, callback);
   }
 
   /**
-   * Copies the names out as three typed arrays, to transfer to a worker thread (names() reads
-   * them there): for a million names, 25 MB copied in 2 MB steps with a yield between, where
-   * building the strings here would hold the event loop for hundreds of ms.
+   * Copies the names out, to transfer to a worker thread (names() reads them there): for a
+   * million names, 17 MB copied in 2 MB steps with a yield between, where building the strings
+   * here would hold the event loop for hundreds of ms.
    */
   async exportNames(): Promise<NameBlock> {
-    const block = { pool: new Uint8Array(this.poolUsed), offsets: new Uint32Array(this.count), lengths: new Uint8Array(this.count) };
-    await copyInSteps(block.pool, this.pool);
-    await copyInSteps(block.offsets, this.entryOffset);
-    await copyInSteps(block.lengths, this.entryLength);
-    return block;
+    const pool = new Uint8Array(this.poolUsed);
+    const step = 2 * 1024 * 1024;
+    for (let i = 0; i < pool.length; i += step) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      pool.set(this.pool.subarray(i, Math.min(i + step, pool.length)), i);
+    }
+    return { pool };
   }
 
   /** The names of a block from exportNames(), in insertion order. */
   static names(block: NameBlock): string[] {
-    const { pool, offsets, lengths } = block;
-    const bytes = Buffer.from(pool.buffer, pool.byteOffset, pool.byteLength);
     const out: string[] = [];
-    for (let e = 0; e < offsets.length; e++) {
-      const length = lengths[e] as number;
-      // Length 0: a deleted entry.
-      if (length === 0) continue;
-      const offset = offsets[e] as number;
-      out.push(bytes.toString('latin1', offset, offset + length));
-    }
+    forEachRecord(block.pool, block.pool.length, (name) => out.push(name));
     return out;
   }
 
@@ -281,6 +239,7 @@ export class DomainSet {
     return out.sort();
   }
 
+  /** The pool offset of name[start, end)'s record, or -1. */
   private find(name: string, start: number, end: number, hash: number): number {
     const length = end - start;
     const pool = this.pool;
@@ -288,12 +247,11 @@ export class DomainSet {
     while (true) {
       const ref = this.slots[slot] as number;
       if (ref === 0) return -1;
-      const entry = ref - 1;
-      if (this.entryHash[entry] === hash && this.entryLength[entry] === length) {
-        const offset = this.entryOffset[entry] as number;
+      // ref = record offset + 1: where the name's bytes start.
+      if (pool[ref - 1] === length) {
         let i = 0;
-        while (i < length && pool[offset + i] === name.charCodeAt(start + i)) i++;
-        if (i === length) return entry;
+        while (i < length && pool[ref + i] === name.charCodeAt(start + i)) i++;
+        if (i === length) return ref - 1;
       }
       slot = (slot + 1) & this.slotMask;
     }
@@ -305,38 +263,60 @@ export class DomainSet {
     while (true) {
       const ref = this.slots[slot] as number;
       if (ref === 0) return -1;
-      const entry = ref - 1;
-      if (this.entryHash[entry] === hash && this.entryLength[entry] === length) {
-        const offset = this.entryOffset[entry] as number;
+      if (pool[ref - 1] === length) {
         let i = 0;
-        while (i < length && pool[offset + i] === bytes[start + i]) i++;
-        if (i === length) return entry;
+        while (i < length && pool[ref + i] === bytes[start + i]) i++;
+        if (i === length) return ref - 1;
       }
       slot = (slot + 1) & this.slotMask;
     }
   }
 
-  private place(entry: number, hash: number): void {
-    let slot = hash & this.slotMask;
-    while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
-    this.slots[slot] = entry + 1;
+  /** Room for a record of `length` name bytes, its length byte written: returns its offset. */
+  private reserve(length: number): number {
+    if ((this.size + 1) * LOAD_FACTOR_INVERSE > this.slots.length) this.growSlots();
+    if (this.poolUsed + 1 + length > this.pool.length) this.growPool(1 + length);
+    const at = this.poolUsed;
+    this.pool[at] = length;
+    this.poolUsed += 1 + length;
+    this.count++;
+    return at;
   }
 
-  private growEntries(): void {
-    const size = Math.max(16, Math.ceil(this.entryOffset.length * 1.5));
-    this.entryOffset = resized(this.entryOffset, size, (b) => new Uint32Array(b));
-    this.entryLength = resized(this.entryLength, size, (b) => new Uint8Array(b));
-    this.entryHash = resized(this.entryHash, size, (b) => new Int32Array(b));
-    if (size * LOAD_FACTOR_INVERSE > this.slots.length) {
-      this.slots = allocate(Int32Array, this.slots.length * 2);
-      this.slotMask = this.slots.length - 1;
-      for (let e = 0; e < this.count; e++) if (this.entryLength[e] !== 0) this.place(e, this.entryHash[e] as number);
-    }
+  /** The hash of the name in the record at `at`, as lookups compute it. */
+  private recordHash(at: number): number {
+    const pool = this.pool;
+    let hash = FNV_OFFSET;
+    for (let i = at + (pool[at] as number); i > at; i--) hash = Math.imul(hash ^ (pool[i] as number), FNV_PRIME);
+    return hash;
+  }
+
+  private place(at: number, hash: number): void {
+    let slot = hash & this.slotMask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
+    this.slots[slot] = at + 1;
+  }
+
+  /** Twice the slots, every live name placed again (hashed from the pool). */
+  private growSlots(): void {
+    this.slots = allocate(Int32Array, this.slots.length * 2);
+    this.slotMask = this.slots.length - 1;
+    const pool = this.pool;
+    for (let at = 0; at < this.poolUsed; at += 1 + (pool[at] as number)) if (pool[at + 1] !== DELETED) this.place(at, this.recordHash(at));
   }
 
   private growPool(needed: number): void {
     // Grow by half: a million-name pool is tens of MB, doubling would waste most of it.
     this.pool = resized(this.pool, Math.max(Math.ceil(this.pool.length * 1.5), this.poolUsed + needed, 256), (b) => new Uint8Array(b));
+  }
+}
+
+/** Calls back with each live name of a pool of records, in insertion order. */
+function forEachRecord(pool: Uint8Array, used: number, callback: (name: string) => void): void {
+  const bytes = Buffer.from(pool.buffer, pool.byteOffset, pool.byteLength);
+  for (let at = 0; at < used; at += 1 + (pool[at] as number)) {
+    if (pool[at + 1] === DELETED) continue;
+    callback(bytes.toString('latin1', at + 1, at + 1 + (pool[at] as number)));
   }
 }
 
@@ -370,13 +350,4 @@ export function endsWithRoot(bytes: Uint8Array, start: number, end: number, watc
     }
   }
   return false;
-}
-
-/** Copies source[0, target.length) into target, about 2 MB at a time, yielding between steps. */
-async function copyInSteps<T extends Uint8Array | Uint32Array>(target: T, source: T): Promise<void> {
-  const step = Math.max(1, Math.floor((2 * 1024 * 1024) / source.BYTES_PER_ELEMENT));
-  for (let i = 0; i < target.length; i += step) {
-    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    target.set(source.subarray(i, Math.min(i + step, target.length)), i);
-  }
 }

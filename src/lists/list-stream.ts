@@ -75,7 +75,6 @@ export async function streamListFile(file: string, sizeHint: number): Promise<Li
     carry = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined;
   }
   if (carry) handleLine(carry, 0, carry.length);
-  set.compact();
   if (problemCount > 0) {
     const more = problemCount > problems.length ? `\n... and ${problemCount - problems.length} more` : '';
     throw new DnswardError(ErrorCodes.LIST_SYNTAX, problems.join('\n') + more);

@@ -131,7 +131,7 @@ async function renderNetworksHere(job: NetworkRenderJob): Promise<RenderedFile[]
 
 function runJob(job: RenderJob | NetworkRenderJob): Promise<RenderedFile[]> {
   const names = 'snapshot' in job ? job.snapshot.names : undefined;
-  const transfer = names ? [names.pool.buffer, names.offsets.buffer, names.lengths.buffer] : [];
+  const transfer = names ? [names.pool.buffer] : [];
   const listName = 'snapshot' in job ? job.snapshot.name : job.list.name;
   const worker = new Worker(WORKER_URL, { workerData: job, transferList: transfer as ArrayBuffer[], name: `dnsward-render-${listName}` });
   return new Promise<RenderedFile[]>((resolve, reject) => {

@@ -237,8 +237,6 @@ export async function parseSourceChunks(chunks: AsyncIterable<Buffer> | Iterable
   if (carry !== undefined) line(carry, 0, carry.length);
   set ??= new DomainSet();
   result.maxSliceMs = Math.max(result.maxSliceMs, performance.now() - sliceStart);
-  // Sized generously above; give back what the list did not use.
-  set.compact();
   return { ...result, set };
 }
 

@@ -77,29 +77,37 @@ describe('DomainMatcher over sets', () => {
   });
 });
 
-describe('DomainSet.compact', () => {
-  it('shrinks to what it holds and keeps every name findable', () => {
+describe('DomainSet memory', () => {
+  it('counts the bytes it uses (each name, its length byte, the slot table), not the room it reserved', () => {
     const set = new DomainSet(100_000, 4_000_000);
     const names = Array.from({ length: 1000 }, (_, i) => `n${i}.example.org`);
     for (const n of names) set.add(n);
-    const before = set.byteSize;
-    set.compact();
-    expect(set.byteSize).toBeLessThan(before / 2);
+    const nameBytes = names.reduce((sum, n) => sum + n.length, 0);
+    // 100,000 expected names: a table of 2^18 slots (load at most 0.75), 4 bytes each.
+    expect(set.byteSize).toBe(nameBytes + names.length + 4 * 2 ** 18);
     for (const n of names) expect(set.has(n)).toBe(true);
     expect(set.has('n1000.example.org')).toBe(false);
-    expect(set.add('later.example.org')).toBe(true);
-    expect(set.has('later.example.org')).toBe(true);
+  });
+
+  it('refuses a name starting with a NUL byte (the mark of a deleted name), by string and by bytes', () => {
+    const set = DomainSet.from(['a.example']);
+    expect(set.add('\0b.example')).toBe(false);
+    expect(set.addBytes(Buffer.from('\0b.example', 'latin1'), 0, 10)).toBe(false);
+    expect(set.has('\0b.example')).toBe(false);
+    expect(set.size).toBe(1);
+    expect(set.toSortedArray()).toEqual(['a.example']);
   });
 });
 
 describe('DomainSet.exportNames', () => {
-  it('copies the names out as typed arrays that DomainSet.names reads back, in insertion order', async () => {
+  it('copies the names out as one typed array that DomainSet.names reads back, in insertion order', async () => {
     const set = DomainSet.from(['b.example.com', 'a.example.com']);
     set.add('c.example.org');
     const block = await set.exportNames();
     expect(DomainSet.names(block)).toEqual(['b.example.com', 'a.example.com', 'c.example.org']);
     // A copy: the set keeps working after the block's memory is transferred away.
-    structuredClone(block, { transfer: [block.pool.buffer, block.offsets.buffer, block.lengths.buffer] as ArrayBuffer[] });
+    structuredClone(block, { transfer: [block.pool.buffer as ArrayBuffer] });
+    expect(block.pool.byteLength).toBe(0);
     expect(set.has('a.example.com')).toBe(true);
     expect(set.toSortedArray()).toEqual(['a.example.com', 'b.example.com', 'c.example.org']);
   });
@@ -150,7 +158,6 @@ describe('DomainSet.namesUnder', () => {
     it('answers as the plain set did, after share() and in a view fromShared()', () => {
       const plain = DomainSet.from(names);
       const set = DomainSet.from(names);
-      set.compact();
       const parts = set.share();
       expect(parts.pool.buffer).toBeInstanceOf(SharedArrayBuffer);
       const view = DomainSet.fromShared(parts);
@@ -164,19 +171,22 @@ describe('DomainSet.namesUnder', () => {
       // A deleted entry stays deleted in the view.
       const fewer = plain.clone();
       fewer.delete('h5.ex5.com');
-      expect(DomainSet.fromShared(fewer.share()).has('h5.ex5.com')).toBe(false);
+      const fewerView = DomainSet.fromShared(fewer.share());
+      expect(fewerView.has('h5.ex5.com')).toBe(false);
+      expect(fewerView.size).toBe(names.length - 1);
+      expect(fewerView.toSortedArray()).toEqual(names.filter((n) => n !== 'h5.ex5.com').sort());
     });
 
     it('moves to shared memory once: share() again hands out the same buffers, with no copy', () => {
       const set = DomainSet.from(names);
       const first = set.share();
       const second = set.share();
-      for (const key of ['pool', 'entryOffset', 'entryLength', 'entryHash', 'slots'] as const) {
+      for (const key of ['pool', 'slots'] as const) {
         expect(first[key].buffer, key).toBeInstanceOf(SharedArrayBuffer);
         expect(second[key], key).toBe(first[key]);
       }
       // The set holds exactly the shared arrays: its bytes exist once.
-      expect(set.byteSize).toBe(first.pool.byteLength + first.entryOffset.byteLength + first.entryLength.byteLength + first.entryHash.byteLength + first.slots.byteLength);
+      expect(set.byteSize).toBe(first.poolUsed + first.slots.byteLength);
     });
 
     it('crosses postMessage as the same memory, not a copy', () => {
