@@ -1,5 +1,5 @@
 // A compact set of domain names: every name in one pool as a length byte and its bytes, and an
-// open-addressing table of pool offsets. About 9 bytes per name (its length byte and 4-8 of
+// open-addressing table of pool offsets. 6-12 bytes per name (its length byte and 5-11 of
 // table) beside the name itself, versus ~100 for a Set<string>; growable, so a million-name
 // list streams straight in.
 //
