@@ -49,6 +49,57 @@ describe('DomainSet', () => {
   });
 });
 
+describe('DomainSet against a Set (property)', () => {
+  it('agrees on every add, delete and lookup, through growth, deletions and copies', () => {
+    // About 90 possible names: adds repeat, deletes hit, the table runs near its load limit, so probe
+    // runs collide and wrap around its end.
+    const name = fc.tuple(fc.stringMatching(/^[a-e]{1,2}$/), fc.constantFrom('x', 'yy', 'example.org')).map(([a, b]) => `${a}.${b}`);
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), name }),
+      fc.record({ kind: fc.constant('addBytes' as const), name }),
+      fc.record({ kind: fc.constant('delete' as const), name }),
+      fc.record({ kind: fc.constant('clone' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 200, maxLength: 600 }), fc.integer({ min: 0, max: 40 }), (ops, expected) => {
+        let set = new DomainSet(expected, expected * 4);
+        const model = new Set<string>();
+        for (const o of ops) {
+          if (o.kind === 'clone') {
+            set = set.clone();
+          } else if (o.kind === 'delete') {
+            expect(set.delete(o.name)).toBe(model.delete(o.name));
+          } else {
+            const added = o.kind === 'add' ? set.add(o.name) : set.addBytes(Buffer.from(`  ${o.name}`, 'latin1'), 2, o.name.length + 2);
+            expect(added).toBe(!model.has(o.name));
+            model.add(o.name);
+          }
+        }
+        expect(set.size).toBe(model.size);
+        for (const n of model) expect(set.has(n), n).toBe(true);
+        for (const o of ops) if (o.kind !== 'clone') expect(set.has(o.name)).toBe(model.has(o.name));
+        expect(set.toSortedArray()).toEqual([...model].sort());
+        const view = DomainSet.fromShared(set.clone().share());
+        expect(view.toSortedArray()).toEqual([...model].sort());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps names of 253 octets, the longest a name can be', () => {
+    const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    expect(long.length).toBe(253);
+    const set = new DomainSet(1, 1);
+    expect(set.add(long)).toBe(true);
+    expect(set.add(`x${long}`)).toBe(false);
+    expect(set.add('after.example')).toBe(true);
+    expect(set.has(long)).toBe(true);
+    expect(set.toSortedArray()).toEqual([long, 'after.example']);
+    expect(set.delete(long)).toBe(true);
+    expect(set.toSortedArray()).toEqual(['after.example']);
+  });
+});
+
 describe('DomainMatcher over sets', () => {
   const matcher = DomainMatcher.build([
     { name: 'tiktok', version: 'v1', domains: ['tiktok.com', 'tiktokv.com'] },
