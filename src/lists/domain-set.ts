@@ -84,6 +84,8 @@ export class DomainSet {
   add(name: string): boolean {
     const length = name.length;
     if (length === 0 || length > 253 || name.charCodeAt(0) === DELETED) return false;
+    // The pool holds bytes: a character above U+00FF would be stored as another name.
+    for (let i = 0; i < length; i++) if (name.charCodeAt(i) > 0xff) return false;
     const hash = DomainSet.hash(name, 0, length);
     if (this.find(name, 0, length, hash) >= 0) return false;
     const at = this.reserve(length);

@@ -148,6 +148,15 @@ describe('DomainSet memory', () => {
     expect(set.size).toBe(1);
     expect(set.toSortedArray()).toEqual(['a.example']);
   });
+
+  it('refuses a name with a character above U+00FF, which the byte pool cannot hold', () => {
+    const set = DomainSet.from(['a.example']);
+    expect(set.add('\u0161a')).toBe(false);
+    expect(set.add('\u0100.com')).toBe(false);
+    expect(set.has('aa')).toBe(false);
+    expect(set.add('aa')).toBe(true);
+    expect(set.size).toBe(2);
+  });
 });
 
 describe('DomainSet.exportNames', () => {
