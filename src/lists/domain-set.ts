@@ -126,19 +126,8 @@ export class DomainSet {
    * clone(): a set in force is never changed.
    */
   delete(name: string): boolean {
-    const length = name.length;
-    let slot = DomainSet.hash(name, 0, length) & this.slotMask;
-    while (true) {
-      const ref = this.slots[slot] as number;
-      if (ref === 0) return false;
-      if (this.pool[ref - 1] === length) {
-        const from = ref;
-        let i = 0;
-        while (i < length && this.pool[from + i] === name.charCodeAt(i)) i++;
-        if (i === length) break;
-      }
-      slot = (slot + 1) & this.slotMask;
-    }
+    const slot = this.find(name, 0, name.length, DomainSet.hash(name, 0, name.length));
+    if (slot < 0) return false;
     this.pool[this.slots[slot] as number] = DELETED;
     this.deleted++;
     let hole = slot;
@@ -241,7 +230,7 @@ export class DomainSet {
     return out.sort();
   }
 
-  /** The pool offset of name[start, end)'s record, or -1. */
+  /** The slot holding name[start, end), or -1. */
   private find(name: string, start: number, end: number, hash: number): number {
     const length = end - start;
     const pool = this.pool;
@@ -253,12 +242,13 @@ export class DomainSet {
       if (pool[ref - 1] === length) {
         let i = 0;
         while (i < length && pool[ref + i] === name.charCodeAt(start + i)) i++;
-        if (i === length) return ref - 1;
+        if (i === length) return slot;
       }
       slot = (slot + 1) & this.slotMask;
     }
   }
 
+  /** The slot holding bytes[start, start + length), or -1. */
   private findBytes(bytes: Uint8Array, start: number, length: number, hash: number): number {
     const pool = this.pool;
     let slot = hash & this.slotMask;
@@ -268,7 +258,7 @@ export class DomainSet {
       if (pool[ref - 1] === length) {
         let i = 0;
         while (i < length && pool[ref + i] === bytes[start + i]) i++;
-        if (i === length) return ref - 1;
+        if (i === length) return slot;
       }
       slot = (slot + 1) & this.slotMask;
     }
