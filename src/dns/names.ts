@@ -21,6 +21,20 @@ export function skipName(buf: Buffer, offset: number): number {
 }
 
 /**
+ * Offset of the length octet that starts the last `labels` labels of the pointer-free name at
+ * `offset` (a parsed question's), or `offset` itself when the name has no more labels than
+ * that. It walks the name again rather than keep every label's offset from the parse: such
+ * an array cost ~180 bytes of garbage a query, for an offset only a block answer needs.
+ */
+export function suffixOffset(buf: Buffer, offset: number, labels: number): number {
+  let count = 0;
+  for (let pos = offset; pos < buf.length && buf[pos] !== 0; pos += (buf[pos] as number) + 1) count++;
+  let pos = offset;
+  for (let skip = count - labels; skip > 0 && pos < buf.length; skip--) pos += (buf[pos] as number) + 1;
+  return pos;
+}
+
+/**
  * Like skipName, but also follows the compression pointers (backwards only, at most
  * MAX_POINTER_HOPS, 255 octets in all) to prove the name is well formed, without building
  * it. Returns the offset just past the name where it sits, or -1.

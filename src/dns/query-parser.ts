@@ -1,6 +1,7 @@
 // One pass over a client datagram: header, the single question, and the OPT record.
 // Hand-written because it runs for every query (dns2's Packet.parse costs ~5 µs and
-// accepts malformed input); it allocates one small object and the qname string.
+// accepts malformed input); it allocates one small object, the qname and cache-key strings,
+// and an object for the OPT record when there is one.
 import { FLAG, HEADER_SIZE, OPCODE_QUERY, RCODE, TYPE } from './constants.ts';
 import { skipName } from './names.ts';
 
@@ -22,8 +23,6 @@ export interface ParsedQuery {
   qclass: number;
   /** Offset just past QCLASS: bytes [12, questionEnd) are the question exactly as asked. */
   questionEnd: number;
-  /** Offset of each label's length byte in the question, for pointers into the qname. */
-  labelOffsets: number[];
   edns: EdnsInfo | undefined;
   /** Answer-cache key: name (lowercased), type, class and the DO bit, as one flat string. */
   cacheKey: string;
@@ -48,7 +47,6 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
   // Question: uncompressed name (a pointer could only point into the header). The dotted,
   // ASCII-lowercased name is assembled in a scratch buffer and read out as one flat string:
   // concatenating label strings would leave a tree of string pieces behind every cache key.
-  const labelOffsets: number[] = [];
   let pos = HEADER_SIZE;
   let length = 0;
   let octets = 1;
@@ -60,7 +58,6 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
     octets += len + 1;
     const end = pos + 1 + len;
     if (octets > 255 || end > buf.length) return reject(RCODE.FORMERR, 'qname', id, flags, HEADER_SIZE, undefined);
-    labelOffsets.push(pos);
     if (length > 0) SCRATCH[length++] = 0x2e;
     for (let i = pos + 1; i < end; i++) {
       const c = buf[i] as number;
@@ -86,7 +83,7 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
   SCRATCH.writeUInt16BE(qclass, length + 3);
   SCRATCH[length + 5] = edns?.dnssecOk ? 1 : 0;
   const cacheKey = SCRATCH.toString('latin1', 0, length + 6);
-  return { id, flags, opcode, qname, qtype, qclass, questionEnd, labelOffsets, edns, cacheKey };
+  return { id, flags, opcode, qname, qtype, qclass, questionEnd, edns, cacheKey };
 }
 
 /** Reused for every query: a name is at most 255 octets, plus the key's 6. */

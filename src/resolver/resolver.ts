@@ -199,7 +199,6 @@ const EMPTY_QUERY: ParsedQuery = Object.freeze({
   qtype: 0,
   qclass: 0,
   questionEnd: HEADER_SIZE,
-  labelOffsets: [],
   edns: undefined,
   cacheKey: '',
 });

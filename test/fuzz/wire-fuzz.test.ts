@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanAnswer } from '../../src/dns/answer-scan.ts';
 import { MAX_POINTER_HOPS } from '../../src/dns/constants.ts';
-import { readName, skipName } from '../../src/dns/names.ts';
+import { readName, skipName, suffixOffset } from '../../src/dns/names.ts';
 import { isRejection, parseQuery } from '../../src/dns/query-parser.ts';
 import { sendUdp } from '../helpers/dns-client.ts';
 import { startTestServer, type TestServer, testConfig } from '../helpers/dnsward-server.ts';
@@ -141,7 +141,10 @@ function exerciseParsers(buf: Buffer): void {
   if (!isRejection(parsed)) {
     if (parsed.questionEnd > buf.length) throw new Error('questionEnd past the end');
     if (parsed.qname.length > 253) throw new Error(`qname of ${parsed.qname.length} characters`);
-    if (parsed.labelOffsets.length !== (parsed.qname === '' ? 0 : parsed.qname.split('.').length)) throw new Error('label count differs from the dotted name');
+    const labelCount = parsed.qname === '' ? 0 : parsed.qname.split('.').length;
+    const last = suffixOffset(buf, 12, 1);
+    if (suffixOffset(buf, 12, labelCount) !== 12) throw new Error('the whole name does not start at the question');
+    if (labelCount > 0 && last + 1 + (buf[last] as number) !== parsed.questionEnd - 5) throw new Error('the last label does not end where the name does');
   } else if (parsed.kind === 'rcode' && parsed.questionEnd > buf.length) {
     throw new Error('rejection questionEnd past the end');
   }

@@ -2,6 +2,7 @@
 // block → synthesised answer + decision; log → decision, then answer normally.
 import { HEADER_SIZE } from '../../dns/constants.ts';
 import { findListedSuffix } from '../../dns/domain-name.ts';
+import { suffixOffset } from '../../dns/names.ts';
 import type { Handler, QueryContext } from '../context.ts';
 import type { Verdicts } from '../verdicts.ts';
 
@@ -28,6 +29,5 @@ export function policyStage(deps: { verdicts: Verdicts }, next: Handler): Handle
 export function ruleOffset(ctx: QueryContext, rule: string): number {
   let labels = 1;
   for (let i = 0; i < rule.length; i++) if (rule.charCodeAt(i) === 46) labels++;
-  const offsets = ctx.q.labelOffsets;
-  return offsets[offsets.length - labels] ?? HEADER_SIZE;
+  return suffixOffset(ctx.query, HEADER_SIZE, labels);
 }

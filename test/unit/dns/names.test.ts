@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_POINTER_HOPS } from '../../../src/dns/constants.ts';
-import { encodeName, labelText, readName, skipName } from '../../../src/dns/names.ts';
+import { encodeName, labelText, readName, skipName, suffixOffset } from '../../../src/dns/names.ts';
 
 /** Wire labels (latin1 text per label), terminated by the root unless `end` is given. */
 function labels(parts: readonly string[], end: Buffer = Buffer.from([0])): Buffer {
@@ -89,6 +89,25 @@ describe('skipName', () => {
     expect(buf.length).toBe(256);
     expect(readName(buf, 0)).toBeUndefined();
     expect(skipName(buf, 0)).toBe(-1);
+  });
+});
+
+describe('suffixOffset', () => {
+  it('finds the length octet that starts each suffix of a pointer-free name', () => {
+    const buf = Buffer.concat([Buffer.alloc(12), labels(['a', 'bb', 'ccc', 'dddd'])]);
+    expect([4, 3, 2, 1].map((count) => suffixOffset(buf, 12, count))).toEqual([12, 14, 17, 21]);
+    expect(buf[21]).toBe(4);
+    // More labels than the name has: the whole name; none: its end (the root octet).
+    expect(suffixOffset(buf, 12, 9)).toBe(12);
+    expect(suffixOffset(buf, 12, 0)).toBe(26);
+    expect(suffixOffset(Buffer.concat([Buffer.alloc(12), labels([])]), 12, 1)).toBe(12);
+  });
+
+  it('stops at the end of a buffer that ends inside the name', () => {
+    const cut = Buffer.concat([Buffer.alloc(12), labels(['a', 'bb'], Buffer.alloc(0))]).subarray(0, 16);
+    // The second label's length octet is there, its bytes are cut: it still counts as a label.
+    expect(suffixOffset(cut, 12, 1)).toBe(14);
+    expect(suffixOffset(cut, 12, 2)).toBe(12);
   });
 });
 
