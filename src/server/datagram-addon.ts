@@ -22,7 +22,9 @@ export interface DatagramAddon {
   /**
    * Binds a UDP socket and starts polling it; `onBatch(buffer, count)` gets each batch, its
    * datagrams described in `recvMeta` (META_INTS per datagram: data offset, data length,
-   * address offset, address length, port; the address is text, like node:dgram's). Throws with the
+   * address offset, address length, port; the address is text, like node:dgram's). `buffer` is a receive
+   * area that later batches share, each written after the last: bytes once received are never overwritten,
+   * so a view of them stays valid as long as it is kept. Throws with the
    * errno's name as `code` (EADDRINUSE, ...).
    */
   open(

@@ -61,6 +61,32 @@ describe.runIf(testAddon)('BatchUdpListener', () => {
     c.close();
   });
 
+  it('shares a receive area between batches and never overwrites what an earlier batch left in it', async () => {
+    // A forwarded query keeps a view of its datagram until the upstream answers; later batches must not touch it.
+    const kept: Buffer[] = [];
+    const handler: MessageHandler = {
+      handleMessage(buf, _client, _transport, responder, replyTo, replyPort) {
+        kept.push(buf);
+        responder.send({ replyTo, replyPort } as QueryContext, buf.subarray(0, 2));
+      },
+    };
+    const { listener, port } = await listen(handler);
+    const c = await client('127.0.0.1');
+    const datagram = (i: number): Buffer => Buffer.from(Array.from({ length: 1000 }, (_, k) => (k < 2 ? (k === 0 ? i >> 8 : i & 0xff) : (i * 7 + k) & 0xff)));
+    // 800 datagrams of 1,000 bytes in bursts: over 3 areas of 256 KiB, in many batches.
+    for (let burst = 0; burst < 8; burst++) {
+      for (let i = burst * 100; i < (burst + 1) * 100; i++) c.socket.send(datagram(i), port, '127.0.0.1');
+      await c.waitFor((burst + 1) * 100);
+    }
+    expect(kept).toHaveLength(800);
+    for (const view of kept) expect(view.equals(datagram(view.readUInt16BE(0)))).toBe(true);
+    expect(new Set(kept.map((view) => view.readUInt16BE(0))).size).toBe(800);
+    const areas = new Set(kept.map((view) => view.buffer));
+    expect(areas.size).toBeGreaterThanOrEqual(3);
+    expect(areas.size).toBeLessThan(listener.stats().batches);
+    c.close();
+  });
+
   it('names the right sender for every datagram of batches that mix clients (same length, differing early or late)', async () => {
     const seen: Seen[] = [];
     const { port } = await listen(echo(seen));
