@@ -33,7 +33,11 @@ export type QueryRejection =
   | { kind: 'drop'; reason: 'short' | 'response' }
   | { kind: 'rcode'; rcode: number; reason: string; id: number; flags: number; questionEnd: number; edns: EdnsInfo | undefined };
 
-export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
+/**
+ * Parses `buf`. `into`, when given, is filled and returned instead of a new object (the
+ * resolver reuses a finished query's: src/resolver/resolver.ts); a rejection leaves it as it was.
+ */
+export function parseQuery(buf: Buffer, into?: ParsedQuery): ParsedQuery | QueryRejection {
   if (buf.length < HEADER_SIZE) return { kind: 'drop', reason: 'short' };
   const id = buf.readUInt16BE(0);
   const flags = buf.readUInt16BE(2);
@@ -83,7 +87,17 @@ export function parseQuery(buf: Buffer): ParsedQuery | QueryRejection {
   SCRATCH.writeUInt16BE(qclass, length + 3);
   SCRATCH[length + 5] = edns?.dnssecOk ? 1 : 0;
   const cacheKey = SCRATCH.toString('latin1', 0, length + 6);
-  return { id, flags, opcode, qname, qtype, qclass, questionEnd, edns, cacheKey };
+  if (into === undefined) return { id, flags, opcode, qname, qtype, qclass, questionEnd, edns, cacheKey };
+  into.id = id;
+  into.flags = flags;
+  into.opcode = opcode;
+  into.qname = qname;
+  into.qtype = qtype;
+  into.qclass = qclass;
+  into.questionEnd = questionEnd;
+  into.edns = edns;
+  into.cacheKey = cacheKey;
+  return into;
 }
 
 /** Reused for every query: a name is at most 255 octets, plus the key's 6. */

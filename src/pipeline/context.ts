@@ -53,6 +53,13 @@ export interface QueryContext {
   readonly bucket: TokenBucket | undefined;
   /** Set when a log-only segment recorded this query (by name or by CNAME): it counts as `logged`. */
   logMatch: DomainMatch | undefined;
+  /**
+   * Set by whatever keeps the context after its call returns (the forwarder, until the upstream
+   * answers). A UDP query's context that nothing kept is reused, with its parsed query, for the
+   * next UDP query (src/resolver/resolver.ts): a stage or listener that holds on to a context
+   * without setting this would see it change under it.
+   */
+  retained: boolean;
 }
 
 /** A query-side stage: answers the query or passes it to `next`. */

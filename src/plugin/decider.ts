@@ -189,6 +189,7 @@ function contextFor(policy: PolicySnapshot, query: Buffer, q: ParsedQuery, clien
     segment: info.segment,
     bucket: info.bucket,
     logMatch: undefined,
+    retained: false,
   };
 }
 

@@ -122,6 +122,8 @@ export class Forwarder {
   }
 
   readonly forward = (ctx: QueryContext): void => {
+    // Waiters are answered later: the resolver must not reuse this context meanwhile.
+    ctx.retained = true;
     const q = ctx.q;
     const key = q.cacheKey;
     const existing = this.inflight.get(key);

@@ -55,6 +55,7 @@ export function contextFor(query: QueryOptions, client = '10.10.0.1', policy = t
     segment: info.segment,
     bucket: info.bucket,
     logMatch: undefined,
+    retained: false,
   };
 }
 
