@@ -13,15 +13,37 @@ export function renderAnswer(
   clientHasEdns: boolean,
   elapsedSeconds: number,
 ): Buffer {
+  const out = Buffer.allocUnsafe(renderedLength(stored, scan, clientHasEdns));
+  renderAnswerInto(out, stored, scan, clientQuery, clientId, questionEnd, clientHasEdns, elapsedSeconds);
+  return out;
+}
+
+/** Bytes renderAnswer gives for this stored answer (it drops the OPT for a client that sent none). */
+export function renderedLength(stored: Buffer, scan: AnswerScan, clientHasEdns: boolean): number {
+  return !clientHasEdns && scan.optStart >= 0 ? stored.length - (scan.optEnd - scan.optStart) : stored.length;
+}
+
+/**
+ * renderAnswer into the start of `out` (at least renderedLength bytes); returns the length.
+ * The hot path renders into a scratch buffer the listener copies at once (src/pipeline/reply.ts).
+ */
+export function renderAnswerInto(
+  out: Buffer,
+  stored: Buffer,
+  scan: AnswerScan,
+  clientQuery: Buffer,
+  clientId: number,
+  questionEnd: number,
+  clientHasEdns: boolean,
+  elapsedSeconds: number,
+): number {
   const dropOpt = !clientHasEdns && scan.optStart >= 0;
-  let out: Buffer;
+  const length = renderedLength(stored, scan, clientHasEdns);
   if (dropOpt) {
-    out = Buffer.allocUnsafe(stored.length - (scan.optEnd - scan.optStart));
     stored.copy(out, 0, 0, scan.optStart);
     stored.copy(out, scan.optStart, scan.optEnd);
     out.writeUInt16BE(out.readUInt16BE(10) - 1, 10);
   } else {
-    out = Buffer.allocUnsafe(stored.length);
     stored.copy(out);
     if (scan.optStart >= 0) {
       // The OPT's payload size is hop-by-hop: advertise ours. Keep only the DO flag
@@ -40,7 +62,7 @@ export function renderAnswer(
       out.writeUInt32BE(ttl > elapsedSeconds ? ttl - elapsedSeconds : 0, dropOpt && offset > scan.optStart ? offset - shift : offset);
     }
   }
-  return out;
+  return length;
 }
 
 /** TTL of answers served stale (RFC 8767 §4 recommends 30 s). */

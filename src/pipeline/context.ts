@@ -27,6 +27,12 @@ export type AnswerSource = 'forwarded' | 'cached' | 'stale';
 /** A listener's way back to the client (one object per listener, not per query). */
 export interface Responder {
   send(ctx: QueryContext, response: Buffer): void;
+  /**
+   * Optional: like send, for the first `length` bytes of `bytes`, which the caller overwrites
+   * as soon as this returns. A listener that copies an answer before returning offers it (the
+   * batched UDP listener); answers rendered on the hot path then need no Buffer of their own.
+   */
+  sendCopy?(ctx: QueryContext, bytes: Buffer, length: number): void;
   /** Called instead of send() when a message gets no answer (dropped), so the listener can release it. */
   noReply(replyTo: unknown): void;
 }

@@ -9,6 +9,11 @@ import { countQuery } from './counters.ts';
 export interface Replier {
   /** Sends `response` (truncated to TC=1 when it exceeds the client's size) and counts `outcome`. */
   send(ctx: QueryContext, response: Buffer, outcome: Outcome): void;
+  /**
+   * Sends the first `length` bytes of `scratch`, which the caller reuses once this returns:
+   * the listener copies them at once if it can (Responder.sendCopy), else they are copied here.
+   */
+  sendScratch(ctx: QueryContext, scratch: Buffer, length: number, outcome: Outcome): void;
   /** Sends an answer built from the query per `spec`. */
   synth(ctx: QueryContext, spec: SynthSpec, outcome: Outcome): void;
 }
@@ -19,8 +24,19 @@ export function createReplier(): Replier {
     countQuery(ctx.segment.counts, outcome, ctx.transport);
     ctx.responder.send(ctx, out);
   };
+  const sendScratch = (ctx: QueryContext, scratch: Buffer, length: number, outcome: Outcome): void => {
+    const responder = ctx.responder;
+    // Too big for the client: send() answers TC=1 from the query and never reads these bytes.
+    if (length > ctx.maxSize) send(ctx, scratch.subarray(0, length), outcome);
+    else if (responder.sendCopy === undefined) send(ctx, Buffer.from(scratch.subarray(0, length)), outcome);
+    else {
+      countQuery(ctx.segment.counts, outcome, ctx.transport);
+      responder.sendCopy(ctx, scratch, length);
+    }
+  };
   return {
     send,
+    sendScratch,
     synth: (ctx, spec, outcome) => send(ctx, synthesize(ctx.query, ctx.q, spec), outcome),
   };
 }

@@ -64,6 +64,10 @@ export function createDecider(deps: { decisions: DecisionSink; logger: Logger })
       slot.outcome = outcome;
       real.send(ctx, response, outcome);
     },
+    sendScratch(ctx, scratch, length, outcome) {
+      slot.outcome = outcome;
+      real.sendScratch(ctx, scratch, length, outcome);
+    },
     synth(ctx, spec, outcome) {
       slot.outcome = outcome;
       real.synth(ctx, spec, outcome);

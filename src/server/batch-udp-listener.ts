@@ -81,8 +81,13 @@ export class BatchUdpListener implements Responder {
   };
 
   send(ctx: QueryContext, response: Buffer): void {
+    this.sendCopy(ctx, response, response.length);
+  }
+
+  /** The answer is copied into the send area before this returns (see Responder.sendCopy). */
+  sendCopy(ctx: QueryContext, bytes: Buffer, length: number): void {
     if (this.socket === undefined) return; // closed: a late answer from the upstream
-    if (!this.queue.add(this.socket, response, ctx.replyTo as string, ctx.replyPort)) return;
+    if (!this.queue.add(this.socket, bytes, ctx.replyTo as string, ctx.replyPort, length)) return;
     if (this.queue.size > 0 && !this.inBatch && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushLater);

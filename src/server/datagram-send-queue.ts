@@ -48,20 +48,20 @@ export class DatagramSendQueue {
   }
 
   /**
-   * Packs one datagram for `socket` (sending what is packed first when the area is full, and
+   * Packs one datagram (the first `length` bytes of `bytes`) for `socket` (sending what is packed first when the area is full, and
    * everything when the batch is). Counts it failed and returns false when it cannot be sent.
    */
-  add(socket: AddonSocket, bytes: Buffer, host: string, port: number): boolean {
-    if (bytes.length > this.addon.MAX_DATAGRAM || host.length > MAX_HOST_TEXT) {
+  add(socket: AddonSocket, bytes: Buffer, host: string, port: number, length = bytes.length): boolean {
+    if (length > this.addon.MAX_DATAGRAM || length > bytes.length || host.length > MAX_HOST_TEXT) {
       this.failed++;
       return false;
     }
-    if (this.used + bytes.length + host.length > this.area.length) this.flush(socket);
+    if (this.used + length + host.length > this.area.length) this.flush(socket);
     const m = this.pending * this.metaInts;
     const meta = this.meta;
     meta[m] = this.used;
-    meta[m + 1] = bytes.copy(this.area, this.used);
-    this.used += bytes.length;
+    meta[m + 1] = bytes.copy(this.area, this.used, 0, length);
+    this.used += length;
     meta[m + 2] = this.used;
     meta[m + 3] = this.area.write(host, this.used, 'latin1');
     this.used += host.length;

@@ -1,7 +1,7 @@
 import dns2 from 'dns2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { renderAnswer, renderStale, STALE_TTL } from '../../../src/dns/answer-render.ts';
+import { renderAnswer, renderAnswerInto, renderedLength, renderStale, STALE_TTL } from '../../../src/dns/answer-render.ts';
 import { type AnswerScan, scanAnswer } from '../../../src/dns/answer-scan.ts';
 import { EDE, TYPE } from '../../../src/dns/constants.ts';
 
@@ -266,6 +266,11 @@ describe('renderAnswer: random layouts', () => {
           });
           const scan = scanned(stored);
           const out = renderAnswer(stored, scan, clientQuery(2, QNAME, edns), 2, QUESTION_END, edns, elapsed);
+          // Into a scratch holding an earlier, longer answer: the same bytes, and its length.
+          const scratch = Buffer.alloc(out.length + 64, 0xa5);
+          expect(renderAnswerInto(scratch, stored, scan, clientQuery(2, QNAME, edns), 2, QUESTION_END, edns, elapsed)).toBe(out.length);
+          expect(scratch.subarray(0, out.length).equals(out)).toBe(true);
+          expect(renderedLength(stored, scan, edns)).toBe(out.length);
           const packet = decode(out);
           const age = (r: { ttl: number }): number => Math.max(r.ttl - elapsed, 0);
           expect(packet.answers.map((r: { ttl: number }) => r.ttl)).toEqual(an.map(age));

@@ -71,6 +71,8 @@ export function recordingReplier(): Replier & { replies: Replied[] } {
   return {
     replies,
     send: (_ctx, bytes, outcome) => void replies.push({ bytes, outcome }),
+    // A copy: the caller reuses its scratch once this returns.
+    sendScratch: (_ctx, scratch, length, outcome) => void replies.push({ bytes: Buffer.from(scratch.subarray(0, length)), outcome }),
     synth: (_ctx, spec, outcome) => void replies.push({ spec, outcome }),
   };
 }

@@ -53,6 +53,19 @@ describe.runIf(testAddon)('DatagramSendQueue', () => {
     expect({ batches: queue.batches, sent: queue.sent, failed: queue.failed }).toEqual({ batches: 1, sent: 5, failed: 0 });
   });
 
+  it('sends the first `length` bytes when given a length, and refuses a length past the bytes', async () => {
+    const p = await peer();
+    const { queue, socket } = setup();
+    const scratch = Buffer.from([9, 8, 7, 6, 5]);
+    expect(queue.add(socket, scratch, '127.0.0.1', p.port, 3)).toBe(true);
+    scratch.fill(0);
+    expect(queue.add(socket, scratch, '127.0.0.1', p.port, 6)).toBe(false);
+    queue.flush(socket);
+    await p.until(1);
+    expect(p.got.map((m) => [...m])).toEqual([[9, 8, 7]]);
+    expect(queue.failed).toBe(1);
+  });
+
   it('sends a full batch (64) at once, and what is packed first when the area would overflow', async () => {
     const p = await peer();
     const { queue, socket } = setup(65_536);
