@@ -48,18 +48,42 @@ export interface QueryView {
 
 /** Builds a reply to `query` per `spec`. The question (bytes 12..questionEnd) is copied verbatim. */
 export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer {
+  const out = Buffer.allocUnsafe(synthesizedLength(q, spec));
+  synthesizeInto(out, query, q, spec);
+  return out;
+}
+
+/** The one answer record a reply carries, if any (the spec's, or the unspecified address for A/AAAA). */
+function answerRecord(q: QueryView, spec: SynthSpec): SynthRecord | undefined {
+  if (q.questionEnd <= HEADER_SIZE) return undefined;
+  if (spec.answer !== undefined) return spec.answer;
+  const nullRdata = spec.nullAddress ? nullAddressRdata(q.qtype) : undefined;
+  return nullRdata === undefined ? undefined : { type: q.qtype as number, ttl: SYNTH_TTL, rdata: nullRdata };
+}
+
+/** Bytes of the reply synthesize builds for `q` per `spec`. */
+export function synthesizedLength(q: QueryView, spec: SynthSpec): number {
+  const answer = answerRecord(q, spec);
+  let size = q.questionEnd;
+  if (answer) size += 12 + answer.rdata.length;
+  else if (spec.soaOwnerOffset !== undefined && q.questionEnd > HEADER_SIZE) size += 12 + SOA_RDATA.length;
+  if (q.edns !== undefined) size += 11 + (spec.ede ? 4 + 2 + spec.ede.text.length : 0);
+  return size;
+}
+
+/**
+ * synthesize into the start of `out`; returns the length, or -1 (nothing written) when `out`
+ * is too small. Blocked answers are built in a scratch buffer the listener copies at once
+ * (src/pipeline/reply.ts): a Buffer each was a tenth of what a blocked query allocated.
+ */
+export function synthesizeInto(out: Buffer, query: Buffer, q: QueryView, spec: SynthSpec): number {
+  const size = synthesizedLength(q, spec);
+  if (size > out.length) return -1;
   const hasQuestion = q.questionEnd > HEADER_SIZE;
-  const nullRdata = spec.nullAddress && hasQuestion ? nullAddressRdata(q.qtype) : undefined;
-  const answer: SynthRecord | undefined = hasQuestion ? (spec.answer ?? (nullRdata ? { type: q.qtype as number, ttl: SYNTH_TTL, rdata: nullRdata } : undefined)) : undefined;
+  const answer = answerRecord(q, spec);
   const withSoa = spec.soaOwnerOffset !== undefined && hasQuestion && answer === undefined;
   const ednsReply = q.edns !== undefined;
   const edeLength = ednsReply && spec.ede ? 4 + 2 + spec.ede.text.length : 0;
-
-  let size = q.questionEnd;
-  if (answer) size += 12 + answer.rdata.length;
-  if (withSoa) size += 12 + SOA_RDATA.length;
-  if (ednsReply) size += 11 + edeLength;
-  const out = Buffer.allocUnsafe(size);
 
   out.writeUInt16BE(q.id, 0);
   // Keep opcode, RD and CD from the query; set QR, and RA for standard queries (recursion is
@@ -99,7 +123,7 @@ export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer
       spec.ede.text.copy(out, pos + 6);
     }
   }
-  return out;
+  return size;
 }
 
 /** EDE extra text, UTF-8, capped so the OPT stays small. */

@@ -2,7 +2,7 @@
 // (TC=1, RFC 7766), count the outcome on the client's segment, hand the bytes to the
 // listener. Synthesised answers (blocked, refused, errors) are built from the query.
 import { RCODE } from '../dns/constants.ts';
-import { type SynthSpec, synthesize } from '../dns/synthesize.ts';
+import { type SynthSpec, synthesize, synthesizeInto } from '../dns/synthesize.ts';
 import type { Outcome, QueryContext } from './context.ts';
 import { countQuery } from './counters.ts';
 
@@ -17,6 +17,9 @@ export interface Replier {
   /** Sends an answer built from the query per `spec`. */
   synth(ctx: QueryContext, spec: SynthSpec, outcome: Outcome): void;
 }
+
+/** Where synthesised answers are built before the listener copies them (see sendScratch); replies never nest. */
+const SCRATCH = Buffer.allocUnsafeSlow(4096);
 
 export function createReplier(): Replier {
   const send = (ctx: QueryContext, response: Buffer, outcome: Outcome): void => {
@@ -37,6 +40,10 @@ export function createReplier(): Replier {
   return {
     send,
     sendScratch,
-    synth: (ctx, spec, outcome) => send(ctx, synthesize(ctx.query, ctx.q, spec), outcome),
+    synth: (ctx, spec, outcome) => {
+      const length = synthesizeInto(SCRATCH, ctx.query, ctx.q, spec);
+      if (length < 0) send(ctx, synthesize(ctx.query, ctx.q, spec), outcome);
+      else sendScratch(ctx, SCRATCH, length, outcome);
+    },
   };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EDE, FLAG, RCODE, TYPE } from '../../../src/dns/constants.ts';
 import { suffixOffset } from '../../../src/dns/names.ts';
 import { isRejection, parseQuery, type ParsedQuery } from '../../../src/dns/query-parser.ts';
-import { edeText, SYNTH_TTL, synthesize } from '../../../src/dns/synthesize.ts';
+import { edeText, SYNTH_TTL, synthesize, synthesizeInto } from '../../../src/dns/synthesize.ts';
 
 const { Packet } = dns2;
 
@@ -339,6 +339,13 @@ describe('synthesize: random queries', () => {
                   ? { rcode: RCODE.REFUSED, ede }
                   : { rcode: RCODE.NOERROR, truncated: true };
           const out = synthesize(buf, q, spec);
+          // Into a scratch holding older bytes: the same reply; into one too small: nothing, -1.
+          const scratch = Buffer.alloc(out.length + 32, 0x5a);
+          expect(synthesizeInto(scratch, buf, q, spec)).toBe(out.length);
+          expect(scratch.subarray(0, out.length).equals(out)).toBe(true);
+          const small = Buffer.alloc(out.length - 1, 0x5a);
+          expect(synthesizeInto(small, buf, q, spec)).toBe(-1);
+          expect(small.every((b) => b === 0x5a)).toBe(true);
           const packet = decode(out);
           expect(packet.header.id).toBe(id);
           expect(packet.questions).toEqual([{ name: labels.join('.'), type, class: 1 }]);
