@@ -159,14 +159,21 @@ export function maxEventBytes(body: EventBody): number {
 }
 
 /**
- * Fast path for the writer: writes the event's file line into `buf` at `off`. The line's members
+ * Fast path for the writer: writes the event's file line into `buf` at `off`, and its end and
+ * hash into `result` (the writer passes one it reuses). The line's members
  * are in canonical (sorted) order with `hash` appended last, so the canonical encoding is the
  * line's own bytes up to the `,"hash"` member: it is hashed in place. Same result as
  * canonicalize() for the schema-1 fields (checked by the tests).
  * Written member by member rather than as one template string: the string's parts and its
  * flattening were half of the bytes a blocked query allocated (docs/BENCHMARKS.md, stop 23).
  */
-export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: string): { end: number; hash: string } {
+export interface EncodedEvent {
+  /** Where the line ends in the buffer. */
+  end: number;
+  hash: string;
+}
+
+export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: string, result: EncodedEvent = { end: 0, hash: '' }): EncodedEvent {
   let at = off;
   const head = headRun.of(body.action);
   buf.set(head, at);
@@ -195,7 +202,9 @@ export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: 
   at += HASH_KEY.length;
   at += buf.write(hash, at, 'latin1');
   buf.set(LINE_END, at);
-  return { end: at + LINE_END.length, hash };
+  result.end = at + LINE_END.length;
+  result.hash = hash;
+  return result;
 }
 
 let scratch = Buffer.allocUnsafe(4096);
