@@ -19,7 +19,7 @@ export interface Verdicts {
   record(ctx: QueryContext, match: DomainMatch, rule: string, action: DecisionAction, response: DecisionResponse): void;
 }
 
-const GENERIC_BLOCK_TEXT = edeText('blocked by dnsward');
+const GENERIC_BLOCK_EDE = { code: EDE.BLOCKED, text: edeText('blocked by dnsward') };
 
 export function createVerdicts(deps: { reply: Replier; decisions: DecisionSink }): Verdicts {
   const { reply, decisions } = deps;
@@ -43,7 +43,7 @@ export function createVerdicts(deps: { reply: Replier; decisions: DecisionSink }
   return {
     record,
     block(ctx, match, rule, response, soaOwnerOffset) {
-      const ede = { code: EDE.BLOCKED, text: ctx.segment.edeByList.get(match.list.name) ?? GENERIC_BLOCK_TEXT };
+      const ede = ctx.segment.edeByList.get(match.list.name) ?? GENERIC_BLOCK_EDE;
       if (response === 'refused') reply.synth(ctx, { rcode: RCODE.REFUSED, ede }, 'blocked');
       else if (response === 'null') reply.synth(ctx, { rcode: RCODE.NOERROR, nullAddress: true, soaOwnerOffset, ede }, 'blocked');
       else reply.synth(ctx, { rcode: RCODE.NXDOMAIN, soaOwnerOffset, ede }, 'blocked');

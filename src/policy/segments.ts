@@ -1,6 +1,7 @@
 // Segments as the resolver uses them, and the client → (allowed, segment) classification.
 // Both are parts of a policy snapshot (./snapshot.ts): built once, never changed after.
 import type { SegmentConfig } from '../config/schema.ts';
+import { EDE } from '../dns/constants.ts';
 import { edeText } from '../dns/synthesize.ts';
 import { normalizeDomain } from '../dns/domain-name.ts';
 import { CidrTable } from './cidr-table.ts';
@@ -22,8 +23,8 @@ export interface Segment {
   readonly bypassPrevention: boolean;
   readonly pseudonymize: boolean;
   readonly allowlist: ReadonlySet<string>;
-  /** Per-list EDE text "blocked by dnsward: segment X, list Y", built once. */
-  readonly edeByList: ReadonlyMap<string, Buffer>;
+  /** Per-list EDE option (15 Blocked, text "blocked by dnsward: segment X, list Y"), built once. */
+  readonly edeByList: ReadonlyMap<string, { readonly code: number; readonly text: Buffer }>;
   /**
    * This segment's query counts (outcome × transport, see src/pipeline/counters.ts). The same
    * array for the same segment name in every snapshot, so counts survive a swap.
@@ -49,8 +50,9 @@ export function makeSegment(config: SegmentConfig, matcher: DomainMatcher, netwo
     const name = normalizeDomain(entry);
     if (name) allowlist.add(name);
   }
-  const edeByList = new Map<string, Buffer>();
-  for (const list of config.lists) edeByList.set(list, edeText(`blocked by dnsward: segment ${config.name}, list ${list}`));
+  // Whole EDE options, made once: an object per blocked answer was garbage on the hot path.
+  const edeByList = new Map<string, { code: number; text: Buffer }>();
+  for (const list of config.lists) edeByList.set(list, { code: EDE.BLOCKED, text: edeText(`blocked by dnsward: segment ${config.name}, list ${list}`) });
   return Object.freeze({
     name: config.name,
     action: config.action,

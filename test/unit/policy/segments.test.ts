@@ -47,8 +47,8 @@ describe('makeSegment', () => {
 
   it('builds one EDE text per list naming segment and list', () => {
     const s = makeSegment(segmentConfig({ name: 'service', networks: ['10.0.0.0/8'], action: 'block', lists: ['tiktok', 'bytedance'] }), NO_LISTS, NO_NETWORKS, counts());
-    expect(s.edeByList.get('tiktok')?.toString('utf8')).toBe('blocked by dnsward: segment service, list tiktok');
-    expect(s.edeByList.get('bytedance')?.toString('utf8')).toBe('blocked by dnsward: segment service, list bytedance');
+    expect(s.edeByList.get('tiktok')?.text.toString('utf8')).toBe('blocked by dnsward: segment service, list tiktok');
+    expect(s.edeByList.get('bytedance')?.text.toString('utf8')).toBe('blocked by dnsward: segment service, list bytedance');
     expect(s.edeByList.size).toBe(2);
   });
 
