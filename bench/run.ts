@@ -14,7 +14,8 @@ import { describeDamon, findDamonMonitors, pauseDamon } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
 import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
-import { resultsTable, table, type MixResult } from './lib/report.ts';
+import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
+import { gcTable, resultsTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 import { startEncryptedFront } from './lib/encrypted-front.ts';
@@ -71,6 +72,9 @@ const HELP = `npm run bench -- [options]
   --json-file FILE       also write the JSON results to FILE
   --markdown             print the tables as Markdown
   --keep                 keep the temp dir (configs, query files, dnsward's audit dir)
+  --gc-trace             run every dnsward with --trace-gc-nvp and report, for its latency runs, the young-generation
+                         GCs per second, their pauses, the bytes allocated per query and any full GC (the trace's
+                         own printing costs a little: compare runs with it against runs with it)
   --pause-damon          turn the kernel's DAMON monitors (kdamond) off for the run and on again after (root):
                          on VMs that run one, each pass stalls a CPU for ~4 ms twice a second, in every p99
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
@@ -90,6 +94,7 @@ const opt = parseOptions('bench/run.ts', {
   warmup: { type: 'string', default: '2' },
   repeat: { type: 'string', default: '1' },
   'no-latency': { type: 'boolean', default: false },
+  'gc-trace': { type: 'boolean', default: false },
   'latency-seconds': { type: 'string', default: '5' },
   'latency-fraction': { type: 'string', default: '0.5' },
   'latency-qps': { type: 'string' },
@@ -319,6 +324,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
   }
   const file = mix === 'miss' ? await missFile(dir, latencySeconds * 1.2, rate) : mixQueryFile(mix, files);
   try {
+    const gcFrom = server.gcTraceFile === undefined ? 0 : (await stat(server.gcTraceFile)).size;
     const { stats, latency } = await runDnsperf({
       ...dnsperfBase,
       port: server.port,
@@ -330,7 +336,10 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       verboseFile: join(dir, `latency-${server.name}-${mix}.txt`),
     });
     if (!latency) throw new Error('no latency samples');
-    return { ...latency, offeredQps: rate, stats };
+    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats };
+    const gc = summarizeGc(parseGcTrace(await readFrom(server.gcTraceFile, gcFrom)), stats.runTime, stats.completed);
+    log(`  GC: ${gc.scavengesPerSecond.toFixed(1)} scavenges/s (pause median ${gc.scavengePauseMedianMs} ms), ${Math.round(gc.bytesPerQuery)} bytes/query, ${gc.fullGcs} full`);
+    return { ...latency, offeredQps: rate, stats, gc };
   } finally {
     if (mix === 'miss') await rm(file, { force: true });
   }
@@ -520,25 +529,25 @@ async function main(): Promise<void> {
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
         const encrypted = opt.encrypted ? makeBenchCert(tmp) : undefined;
-        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, encrypted, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'], encrypted, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         if (opt['response-ip']) {
           // The same instance plus the network list: the difference is the response-ip stage.
-          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000 }));
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'] }));
         }
         if (opt['encrypted-upstreams']) {
           const front = await startEncryptedFront(tmp, upstream.port, unboundThreads);
           log(`encrypted front: ${front.describe}`);
           for (const kind of ['udp', 'dot', 'doh'] as const) {
             const name = `dnsward-via-${kind}`;
-            servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name, readyTimeoutMs: 30_000, upstreams: [front.upstreams[kind]], upstreamCaFile: front.caFile }));
+            servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name, readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'], upstreams: [front.upstreams[kind]], upstreamCaFile: front.caFile }));
           }
         }
         if (opt.twin) {
-          servers.push(await startDnsward({ repo: twinRepo, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], settings: opt['twin-set'], name: 'dnsward-twin', readyTimeoutMs: 30_000, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+          servers.push(await startDnsward({ repo: twinRepo, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [...opt['node-arg'], ...opt['twin-node-arg']], settings: opt['twin-set'], name: 'dnsward-twin', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'], ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         }
         if (opt.redis !== undefined) {
           const redis = { url: opt.redis, keyPrefix: REDIS_PREFIX };
-          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, redis, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+          servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward-redis', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'], redis, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         }
       }
     } catch (error) {
@@ -602,6 +611,8 @@ async function main(): Promise<void> {
   for (const [name, why] of Object.entries(skipped)) out(`SKIPPED ${name}: ${why.split('\n')[0]}`);
   out('');
   out(resultsTable(results, opt.markdown));
+  const gcReport = gcTable(results, opt.markdown);
+  if (gcReport !== undefined) out(`\nV8's collector in dnsward during the reported latency runs (--gc-trace):\n${gcReport}`);
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const responseIp = responseIpLine(results);

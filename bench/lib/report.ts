@@ -1,5 +1,6 @@
 // Plain-text tables for the terminal (and for pasting into docs/BENCHMARKS.md as Markdown).
 import type { DnsperfStats, Latency } from './dnsperf.ts';
+import type { GcSummary } from './gc-trace.ts';
 
 export interface MixResult {
   resolver: string;
@@ -11,7 +12,7 @@ export interface MixResult {
   expectedShare: number;
   expectedRcode: string;
   /** The latency run with the median p99; `p99Runs` holds every run's p99. */
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[] };
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; gc?: GcSummary };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -67,4 +68,17 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
     ];
   });
   return table(['resolver', 'mix', 'qps', 'x dnsmasq', ...(kresd.size > 0 ? ['x kresd'] : []), 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range', ...(withP99Range ? ['p99 range'] : [])], rows, markdown);
+}
+
+/** `--gc-trace`: what V8's collector did in each dnsward during its reported latency run (the one with the median p99). */
+export function gcTable(results: MixResult[], markdown: boolean): string | undefined {
+  const rows = results
+    .filter((r) => r.latency?.gc !== undefined)
+    .map((r) => {
+      const l = r.latency as NonNullable<MixResult['latency']>;
+      const gc = l.gc as GcSummary;
+      return [r.resolver, r.mix, fmtInt(l.offeredQps), fmtMs(l.p99Ms), gc.scavengesPerSecond.toFixed(1), fmtMs(gc.scavengePauseMedianMs), fmtMs(gc.scavengePauseMaxMs), fmtInt(gc.bytesPerQuery), String(gc.fullGcs), gc.fullGcs > 0 ? fmtMs(gc.fullPauseMaxMs) : '-'];
+    });
+  if (rows.length === 0) return undefined;
+  return table(['resolver', 'mix', '@qps', 'p99 ms', 'young GCs/s', 'pause ms (median)', 'pause ms (max)', 'bytes/query', 'full GCs', 'full pause ms (max)'], rows, markdown);
 }

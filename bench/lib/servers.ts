@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 // The processes under test and the shared upstream. Each listens on 127.0.0.1:<high port>, keeps its
 // files in the run's temp dir, forwards only to the bench upstream on loopback, and is stopped at the end.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -24,6 +24,8 @@ export interface Server {
   dotPort?: number;
   /** dnsward: its private API port (health, /metrics). */
   apiPort?: number;
+  /** dnsward with `gcTrace`: the file its --trace-gc-nvp lines go to (its stdout). */
+  gcTraceFile?: string;
 }
 
 /** Options every dnsmasq instance gets: no config files, no /etc/hosts, no resolv.conf, no DHCP, no privileges dropped, logs to stderr. */
@@ -171,6 +173,8 @@ export interface DnswardOptions {
   settings?: readonly string[];
   /** Process and temp-subdir name. */
   name: string;
+  /** Run with --trace-gc-nvp, stdout into `gc-trace.log` in its temp subdir (`--gc-trace`). */
+  gcTrace?: boolean;
   readyTimeoutMs: number;
   /** Skip the readiness probe (the 1M run measures it itself). */
   noWait?: boolean;
@@ -265,9 +269,13 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   // the small young generation that keeps resident memory down), then the bench's own.
   ensureBuilt(o.repo);
   const bin = join(o.repo, 'bin', 'dnsward');
-  const args = [...shebangFlags(bin), ...o.nodeArgs, bin, 'serve', '--config', configFile];
-  const proc = startProcess(o.name, process.execPath, args, { cwd: dir, env: { ...shebangEnv(bin), ...process.env } });
-  const server: Server = { name: o.name, port, dohPort, dotPort, apiPort, proc, describe: `${Object.entries(shebangEnv(bin)).map(([k, v]) => `${k}=${v} `).join('')}node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
+  const gcTraceFile = o.gcTrace ? join(dir, 'gc-trace.log') : undefined;
+  const args = [...shebangFlags(bin), ...o.nodeArgs, ...(gcTraceFile ? ['--trace-gc-nvp'] : []), bin, 'serve', '--config', configFile];
+  const stdout = gcTraceFile ? openSync(gcTraceFile, 'w') : undefined;
+  const proc = startProcess(o.name, process.execPath, args, { cwd: dir, env: { ...shebangEnv(bin), ...process.env }, ...(stdout !== undefined ? { stdout } : {}) });
+  if (stdout !== undefined) closeSync(stdout); // the child has its own copy
+  const server: Server = {
+    gcTraceFile, name: o.name, port, dohPort, dotPort, apiPort, proc, describe: `${Object.entries(shebangEnv(bin)).map(([k, v]) => `${k}=${v} `).join('')}node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };
   if (o.noWait) return server;
   return ready(server, o.readyTimeoutMs);
 }
