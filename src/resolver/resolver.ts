@@ -118,7 +118,7 @@ export class Resolver {
       return;
     }
     const spare = transport === 'udp' ? this.spare : undefined;
-    this.spare = undefined;
+    if (spare !== undefined) this.spare = undefined;
     const parsed = parseQuery(buf, spare?.q);
     if (isRejection(parsed)) {
       this.spare = spare;
