@@ -57,8 +57,8 @@ export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer
 function answerRecord(q: QueryView, spec: SynthSpec): SynthRecord | undefined {
   if (q.questionEnd <= HEADER_SIZE) return undefined;
   if (spec.answer !== undefined) return spec.answer;
-  const nullRdata = spec.nullAddress ? nullAddressRdata(q.qtype) : undefined;
-  return nullRdata === undefined ? undefined : { type: q.qtype as number, ttl: SYNTH_TTL, rdata: nullRdata };
+  if (!spec.nullAddress) return undefined;
+  return q.qtype === TYPE.A ? NULL_A_RECORD : q.qtype === TYPE.AAAA ? NULL_AAAA_RECORD : undefined;
 }
 
 /** Bytes of the reply synthesize builds for `q` per `spec`. */
@@ -136,14 +136,9 @@ export function edeText(text: string): Buffer {
   return bytes.subarray(0, end);
 }
 
-const NULL_A = Buffer.alloc(4);
-const NULL_AAAA = Buffer.alloc(16);
-
-function nullAddressRdata(qtype: number | undefined): Buffer | undefined {
-  if (qtype === TYPE.A) return NULL_A;
-  if (qtype === TYPE.AAAA) return NULL_AAAA;
-  return undefined;
-}
+/** The unspecified address (0.0.0.0 / ::) as the answer of a `null` block, made once. */
+const NULL_A_RECORD: SynthRecord = { type: TYPE.A, ttl: SYNTH_TTL, rdata: Buffer.alloc(4) };
+const NULL_AAAA_RECORD: SynthRecord = { type: TYPE.AAAA, ttl: SYNTH_TTL, rdata: Buffer.alloc(16) };
 
 function writeRecordHeader(out: Buffer, pos: number, ownerOffset: number, type: number, ttl: number, rdlength: number): number {
   out.writeUInt16BE(0xc000 | ownerOffset, pos);
