@@ -230,8 +230,6 @@ bool TakeReceiveArea(Socket* s, size_t total, napi_value* buffer, size_t* at) {
   if (napi_create_reference(env, *buffer, 1, &s->recvAreaRef) == napi_ok) {
     s->recvAreaLen = size;
     s->recvAreaUsed = total;
-  } else {
-    s->recvAreaRef = nullptr;
   }
   *at = 0;
   return true;

@@ -2,7 +2,7 @@
 // Hand-written because it runs for every query (dns2's Packet.parse costs ~5 µs and
 // accepts malformed input); it allocates one small object, the qname and cache-key strings,
 // and an object for the OPT record when there is one.
-import { FLAG, HEADER_SIZE, OPCODE_QUERY, RCODE, TYPE } from './constants.ts';
+import { FLAG, HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, OPCODE_QUERY, RCODE, TYPE } from './constants.ts';
 import { skipName } from './names.ts';
 
 export interface EdnsInfo {
@@ -139,6 +139,11 @@ function optionsWellFormed(buf: Buffer, start: number, end: number): boolean {
     pos += 4 + buf.readUInt16BE(pos + 2);
   }
   return pos === end;
+}
+
+/** The largest UDP answer the client takes: 512 without EDNS, else its payload size within 512-1232. */
+export function udpAnswerLimit(edns: EdnsInfo | undefined): number {
+  return edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
 }
 
 export function isRejection(result: ParsedQuery | QueryRejection): result is QueryRejection {

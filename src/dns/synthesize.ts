@@ -48,8 +48,10 @@ export interface QueryView {
 
 /** Builds a reply to `query` per `spec`. The question (bytes 12..questionEnd) is copied verbatim. */
 export function synthesize(query: Buffer, q: QueryView, spec: SynthSpec): Buffer {
-  const out = Buffer.allocUnsafe(synthesizedLength(q, spec));
-  synthesizeInto(out, query, q, spec);
+  const answer = answerRecord(q, spec);
+  const size = lengthWith(q, spec, answer);
+  const out = Buffer.allocUnsafe(size);
+  write(out, query, q, spec, answer);
   return out;
 }
 
@@ -61,9 +63,8 @@ function answerRecord(q: QueryView, spec: SynthSpec): SynthRecord | undefined {
   return q.qtype === TYPE.A ? NULL_A_RECORD : q.qtype === TYPE.AAAA ? NULL_AAAA_RECORD : undefined;
 }
 
-/** Bytes of the reply synthesize builds for `q` per `spec`. */
-export function synthesizedLength(q: QueryView, spec: SynthSpec): number {
-  const answer = answerRecord(q, spec);
+/** Bytes of the reply for `q` per `spec`, carrying `answer` (answerRecord's). */
+function lengthWith(q: QueryView, spec: SynthSpec, answer: SynthRecord | undefined): number {
   let size = q.questionEnd;
   if (answer) size += 12 + answer.rdata.length;
   else if (spec.soaOwnerOffset !== undefined && q.questionEnd > HEADER_SIZE) size += 12 + SOA_RDATA.length;
@@ -77,10 +78,16 @@ export function synthesizedLength(q: QueryView, spec: SynthSpec): number {
  * (src/pipeline/reply.ts): a Buffer each was a tenth of what a blocked query allocated.
  */
 export function synthesizeInto(out: Buffer, query: Buffer, q: QueryView, spec: SynthSpec): number {
-  const size = synthesizedLength(q, spec);
-  if (size > out.length) return -1;
-  const hasQuestion = q.questionEnd > HEADER_SIZE;
   const answer = answerRecord(q, spec);
+  const size = lengthWith(q, spec, answer);
+  if (size > out.length) return -1;
+  write(out, query, q, spec, answer);
+  return size;
+}
+
+/** Writes the reply (lengthWith's bytes) at the start of `out`, which has room for it. */
+function write(out: Buffer, query: Buffer, q: QueryView, spec: SynthSpec, answer: SynthRecord | undefined): void {
+  const hasQuestion = q.questionEnd > HEADER_SIZE;
   const withSoa = spec.soaOwnerOffset !== undefined && hasQuestion && answer === undefined;
   const ednsReply = q.edns !== undefined;
   const edeLength = ednsReply && spec.ede ? 4 + 2 + spec.ede.text.length : 0;
@@ -123,7 +130,6 @@ export function synthesizeInto(out: Buffer, query: Buffer, q: QueryView, spec: S
       spec.ede.text.copy(out, pos + 6);
     }
   }
-  return size;
 }
 
 /** EDE extra text, UTF-8, capped so the OPT stays small. */

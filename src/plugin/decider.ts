@@ -7,9 +7,9 @@
 import type { Logger } from 'pino';
 import type { Decision, DecisionSink, DecisionTransport } from '../audit/types.ts';
 import { scanAnswer } from '../dns/answer-scan.ts';
-import { HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, RCODE } from '../dns/constants.ts';
+import { HEADER_SIZE, RCODE } from '../dns/constants.ts';
 import { skipName } from '../dns/names.ts';
-import { isRejection, type ParsedQuery, parseQuery } from '../dns/query-parser.ts';
+import { isRejection, type ParsedQuery, parseQuery, udpAnswerLimit } from '../dns/query-parser.ts';
 import { synthesize } from '../dns/synthesize.ts';
 import type { Handler, Outcome, QueryContext, Responder, ResponseHandler, Transport } from '../pipeline/context.ts';
 import { countQuery } from '../pipeline/counters.ts';
@@ -177,7 +177,7 @@ function answerOutcome(outcome: Outcome | undefined): AnswerOutcome {
 function contextFor(policy: PolicySnapshot, query: Buffer, q: ParsedQuery, client: string, transport: Transport, responder: Responder): QueryContext {
   const info = policy.classifier.classify(client);
   const edns = q.edns;
-  const maxSize = transport !== 'udp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+  const maxSize = transport !== 'udp' ? 65_535 : udpAnswerLimit(edns);
   return {
     query,
     q,

@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { DecisionSink } from '../audit/types.ts';
 import type { UpstreamTarget } from '../config/upstreams.ts';
-import { HEADER_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD, RCODE } from '../dns/constants.ts';
-import { isRejection, type ParsedQuery, parseQuery } from '../dns/query-parser.ts';
+import { HEADER_SIZE, RCODE } from '../dns/constants.ts';
+import { isRejection, type ParsedQuery, parseQuery, udpAnswerLimit } from '../dns/query-parser.ts';
 import { synthesize } from '../dns/synthesize.ts';
 import type { Handler, QueryContext, Responder, Transport } from '../pipeline/context.ts';
 import { countQuery, type QueryCount, QueryCounters } from '../pipeline/counters.ts';
@@ -182,7 +182,7 @@ function makeContext(
 ): QueryContext {
   const edns = q.edns;
   // Only UDP has a size limit; TCP, DoT and DoH carry up to 65,535 octets.
-  const maxSize = transport !== 'udp' ? 65_535 : edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+  const maxSize = transport !== 'udp' ? 65_535 : udpAnswerLimit(edns);
   return {
     query: buf,
     q,
@@ -212,7 +212,7 @@ function refill(ctx: ReusableContext, buf: Buffer, client: string, policy: Polic
   ctx.responder = responder;
   ctx.replyTo = replyTo;
   ctx.replyPort = replyPort;
-  ctx.maxSize = edns === undefined ? MIN_UDP_PAYLOAD : Math.min(Math.max(edns.udpSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+  ctx.maxSize = udpAnswerLimit(edns);
   ctx.receivedAt = now;
   ctx.policy = policy;
   ctx.allowed = info.allowed;

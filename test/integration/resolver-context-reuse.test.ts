@@ -32,11 +32,14 @@ afterAll(async () => {
 const decisions = (): Record<string, unknown>[] => server.logs.filter((l) => l.component === 'decision');
 
 describe('context reuse on the UDP path', () => {
-  it('answers a query the upstream holds with its own ID, question and client, after queries that ended at once', async () => {
+  it('answers a query the upstream holds, and one waiting on it, each with its own ID, question and client, after queries that ended at once', async () => {
     await queryUdp(server.port, { name: 'warm.example' });
     const heldQuery = buildQuery({ id: 0x4242, name: 'Held.Example' });
     const heldAnswer = sendUdp(server.port, heldQuery, { from: '127.0.0.9', timeoutMs: 4000 });
     while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // The same question from another client waits on the same upstream query (coalesced).
+    const waiterAnswer = sendUdp(server.port, buildQuery({ id: 0x4343, name: 'HELD.example' }), { from: '127.0.0.11', timeoutMs: 4000 });
+    await new Promise((r) => setTimeout(r, 20));
     // Cached and blocked answers while it waits, each from another client with another ID.
     const others = await Promise.all(
       Array.from({ length: 40 }, (_, i) => {
@@ -60,6 +63,13 @@ describe('context reuse on the UDP path', () => {
     expect(reply.packet.header.id).toBe(0x4242);
     expect(reply.packet.questions[0]?.name).toBe('Held.Example');
     expect(reply.packet.answers[0]).toMatchObject({ name: 'held.example', address: '192.0.2.77' });
+    const waiterRaw = await waiterAnswer;
+    if (waiterRaw === undefined) throw new Error('the coalesced query got no answer');
+    const waiter = decode(waiterRaw);
+    expect(waiter.packet.header.id).toBe(0x4343);
+    expect(waiter.packet.questions[0]?.name).toBe('HELD.example');
+    expect(waiter.packet.answers[0]).toMatchObject({ address: '192.0.2.77' });
+    expect(held).toHaveLength(1);
   });
 
   it('does not carry a log-only decision over to the next query', async () => {

@@ -1,17 +1,10 @@
 // Response stage relay (always last): the answer as bytes for this client. Only the ID, the
 // question's case and the TTLs (aged, or 30 s for stale answers with EDE 3/19) are patched,
 // and the OPT is dropped for clients that sent none (src/dns/answer-render.ts).
-import { renderAnswer, renderAnswerInto, renderedLength, renderStale } from '../../dns/answer-render.ts';
+import { renderAnswerInto, renderStale } from '../../dns/answer-render.ts';
 import { EDE, RCODE } from '../../dns/constants.ts';
 import type { ResponseHandler } from '../context.ts';
-import type { Replier } from '../reply.ts';
-
-/**
- * Where answers are rendered before the listener copies them: a Buffer per answer was a
- * third of what a cached answer still allocated (young-generation GC pauses set the p99).
- * Any DNS message fits; relaying never nests, so one serves every answer.
- */
-const SCRATCH = Buffer.allocUnsafeSlow(65_535);
+import { ANSWER_SCRATCH, type Replier } from '../reply.ts';
 
 export function relayStage(deps: { reply: Replier }, _next: ResponseHandler): ResponseHandler {
   const { reply } = deps;
@@ -23,11 +16,8 @@ export function relayStage(deps: { reply: Replier }, _next: ResponseHandler): Re
       reply.send(ctx, renderStale(answer, scan, ctx.query, q.id, q.questionEnd, hasEdns, ede), 'stale');
       return;
     }
-    const outcome = ctx.logMatch === undefined ? source : 'logged';
-    if (renderedLength(answer, scan, hasEdns) > SCRATCH.length) {
-      reply.send(ctx, renderAnswer(answer, scan, ctx.query, q.id, q.questionEnd, hasEdns, ageSeconds), outcome);
-      return;
-    }
-    reply.sendScratch(ctx, SCRATCH, renderAnswerInto(SCRATCH, answer, scan, ctx.query, q.id, q.questionEnd, hasEdns, ageSeconds), outcome);
+    // A stored answer is one DNS message, so it fits the scratch.
+    const length = renderAnswerInto(ANSWER_SCRATCH, answer, scan, ctx.query, q.id, q.questionEnd, hasEdns, ageSeconds);
+    reply.sendScratch(ctx, ANSWER_SCRATCH, length, ctx.logMatch === undefined ? source : 'logged');
   };
 }

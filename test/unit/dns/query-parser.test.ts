@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RCODE } from '../../../src/dns/constants.ts';
-import { isRejection, parseQuery, type ParsedQuery, type QueryRejection } from '../../../src/dns/query-parser.ts';
+import { isRejection, parseQuery, type ParsedQuery, type QueryRejection, udpAnswerLimit } from '../../../src/dns/query-parser.ts';
 import { AnswerCache } from '../../../src/resolver/answer-cache.ts';
 
 interface MessageSpec {
@@ -337,5 +337,13 @@ describe('parseQuery: robustness', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('udpAnswerLimit', () => {
+  it('is 512 without EDNS, else the advertised payload size held within 512-1232', () => {
+    const edns = (udpSize: number) => ({ udpSize, version: 0, dnssecOk: false });
+    expect(udpAnswerLimit(undefined)).toBe(512);
+    expect([0, 100, 512, 1000, 1232, 4096, 65535].map((size) => udpAnswerLimit(edns(size)))).toEqual([512, 512, 512, 1000, 1232, 1232, 1232]);
   });
 });
