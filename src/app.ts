@@ -37,6 +37,7 @@ import { DnsWorkers } from './replica/dns-workers.ts';
 import { type HostPort, parseHostPort } from './util/address.ts';
 import { createSharedState } from './state/index.ts';
 import type { SharedState } from './state/types.ts';
+import { configureBackgroundNice, lowerBackgroundThreads } from './util/thread-priority.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningDnsward {
@@ -88,6 +89,7 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     logger.warn({ component: 'app', ...fitted.scaled }, 'connection caps scaled down to leave the resolver its file descriptors (raise the descriptor limit, e.g. LimitNOFILE, or lower the caps)');
   }
   const config = fitted.config;
+  configureBackgroundNice(config.dns.background_nice);
   // DNS worker threads read the lists where the main thread loads them: in shared memory from the first one.
   if (dnsWorkerCount(config) > 1) useSharedMemory();
   const { targets: upstreams, ca: upstreamCa } = await resolveUpstreams(config.upstreams, config.upstream_tls?.ca_file);
@@ -270,6 +272,10 @@ export async function startDnsward(configured: Config, options: StartOptions): P
     await stop();
     throw error;
   }
+  // Every background thread exists by now (V8's helpers, libuv's pool, the feed); render
+  // threads started later are lowered as they come online (render-thread.ts).
+  const priority = lowerBackgroundThreads();
+  if (priority.problem) logger.warn({ component: 'app', problem: priority.problem }, 'dns.background_nice: could not lower the priority of every background thread; DNS answers may wait behind them under load');
   ready = true;
   logger.info(
     {

@@ -14,6 +14,7 @@ import { RENDERERS } from './render/index.ts';
 import { NETWORK_RENDERERS } from './render/networks.ts';
 import { type RenderedFile, renderedFile } from './rendered-file.ts';
 import type { ListSnapshot } from './types.ts';
+import { lowerBackgroundThreads } from '../util/thread-priority.ts';
 
 /** Lists with at most this many names render on the calling thread, not in a worker. */
 export const INLINE_RENDER_MAX = 5_000;
@@ -134,6 +135,8 @@ function runJob(job: RenderJob | NetworkRenderJob): Promise<RenderedFile[]> {
   const transfer = names ? [names.pool.buffer] : [];
   const listName = 'snapshot' in job ? job.snapshot.name : job.list.name;
   const worker = new Worker(WORKER_URL, { workerData: job, transferList: transfer as ArrayBuffer[], name: `dnsward-render-${listName}` });
+  // Rendering never answers DNS: it yields to the threads that do (thread-priority.ts).
+  worker.once('online', () => lowerBackgroundThreads());
   return new Promise<RenderedFile[]>((resolve, reject) => {
     const files: RenderedFile[] = [];
     let settled = false;

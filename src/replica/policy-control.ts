@@ -26,7 +26,7 @@ import type { Resolver } from '../resolver/resolver.ts';
  */
 const LIVE_KEYS = ['segments', 'dns.allow', 'dns.rate_limit', 'dns.any', 'lists.dir', 'lists.sources', 'lists.cache_dir', 'lists.max_source_bytes', 'log.level'] as const;
 const RESTART_KEYS = [
-  ...['dns.listen', 'dns.doh_listen', 'dns.dot_listen', 'dns.doh_trusted_proxies', 'dns.datagram', 'dns.workers', 'dns.upstream_timeout_ms', 'dns.query_timeout_ms', 'dns.max_inflight_upstream', 'dns.upstream_0x20', 'dns.cache_size', 'dns.tcp_idle_timeout_ms', 'dns.tcp', 'dns.serve_stale', 'upstreams', 'upstream_tls'],
+  ...['dns.listen', 'dns.doh_listen', 'dns.dot_listen', 'dns.doh_trusted_proxies', 'dns.datagram', 'dns.workers', 'dns.background_nice', 'dns.upstream_timeout_ms', 'dns.query_timeout_ms', 'dns.max_inflight_upstream', 'dns.upstream_0x20', 'dns.cache_size', 'dns.tcp_idle_timeout_ms', 'dns.tcp', 'dns.serve_stale', 'upstreams', 'upstream_tls'],
   ...['lists.feed', 'lists.homepage', 'lists.public_url', 'lists.expires', 'lists.cache_max_age_s', 'lists.signing_key_file'],
   ...['http', 'api', 'audit', 'auth', 'redis', 'instance'],
 ] as const;
