@@ -18,6 +18,7 @@ export default defineConfig({
   test: {
     // Integration tests bind real sockets on loopback; keep the 2-core machine unsaturated.
     maxWorkers: 2,
+    globalSetup: ['test/global-tmpdir.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [

@@ -26,6 +26,8 @@ export function testConfig(upstreamPort: number, overrides: Record<string, unkno
       upstream_timeout_ms: 400,
       query_timeout_ms: 1500,
       rate_limit: { enabled: false },
+      // The test runner's own threads keep their priority (test/**/thread-priority.test.ts check the setting).
+      background_nice: 0,
       ...(dns as Record<string, unknown> | undefined),
     },
     upstreams: [`127.0.0.1:${upstreamPort}`],
