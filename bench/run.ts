@@ -15,7 +15,8 @@ import { Prober } from './lib/probe.ts';
 import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
-import { gcTable, resultsTable, table, type MixResult } from './lib/report.ts';
+import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
+import { gcTable, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 import { startEncryptedFront } from './lib/encrypted-front.ts';
@@ -75,6 +76,10 @@ const HELP = `npm run bench -- [options]
   --gc-trace             run every dnsward with --trace-gc-nvp and report, for its latency runs, the young-generation
                          GCs per second, their pauses, the bytes allocated per query and any full GC (the trace's
                          own printing costs a little: compare runs with it against runs with it)
+  --sched-trace          record the kernel scheduler (perf sched, root) during the middle of every latency run of
+                         dnsward and dnsmasq, and report how long the DNS thread (dnsward's main thread) was
+                         runnable but not running, its own slices over 0.2 ms, and which threads held its CPU
+                         meanwhile (V8's helpers, libuv's pool, dnsperf, other services); apt-get install linux-perf
   --pause-damon          turn the kernel's DAMON monitors (kdamond) off for the run and on again after (root):
                          on VMs that run one, each pass stalls a CPU for ~4 ms twice a second, in every p99
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
@@ -95,6 +100,7 @@ const opt = parseOptions('bench/run.ts', {
   repeat: { type: 'string', default: '1' },
   'no-latency': { type: 'boolean', default: false },
   'gc-trace': { type: 'boolean', default: false },
+  'sched-trace': { type: 'boolean', default: false },
   'latency-seconds': { type: 'string', default: '5' },
   'latency-fraction': { type: 'string', default: '0.5' },
   'latency-qps': { type: 'string' },
@@ -325,6 +331,10 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
   const file = mix === 'miss' ? await missFile(dir, latencySeconds * 1.2, rate) : mixQueryFile(mix, files);
   try {
     const gcFrom = server.gcTraceFile === undefined ? 0 : (await stat(server.gcTraceFile)).size;
+    // The scheduler from 1 s into the run, for all but its last second (single-threaded resolvers only: the DNS thread is the main one).
+    const schedFile = join(dir, `sched-${server.name}-${mix}.data`);
+    const recording = opt['sched-trace'] && (server.name.startsWith('dnsward') || server.name === 'dnsmasq') ? new Promise((r) => setTimeout(r, 1000)).then(() => recordSched(schedFile, Math.max(1, Math.min(4, latencySeconds - 2)))) : undefined;
+    recording?.catch(() => undefined); // awaited below; a failed dnsperf run must not leave it unhandled
     const { stats, latency } = await runDnsperf({
       ...dnsperfBase,
       port: server.port,
@@ -335,11 +345,17 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       source,
       verboseFile: join(dir, `latency-${server.name}-${mix}.txt`),
     });
+    let sched: SchedSummary | undefined;
+    if (recording) {
+      await recording;
+      sched = summarizeSched(await readSched(schedFile), server.proc.pid);
+    }
     if (!latency) throw new Error('no latency samples');
-    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats };
+    if (sched) log(`  scheduler: DNS thread waiting ${sched.waitingMsPerS.toFixed(1)} ms/s, longest ${sched.longestWaitMs.toFixed(2)} ms; held by ${sched.heldBy.slice(0, 3).map((h) => `${h.name} ${h.msPerS.toFixed(1)}`).join(', ')}`);
+    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, ...(sched ? { sched } : {}) };
     const gc = summarizeGc(parseGcTrace(await readFrom(server.gcTraceFile, gcFrom)), stats.runTime, stats.completed);
     log(`  GC: ${gc.scavengesPerSecond.toFixed(1)} scavenges/s (pause median ${gc.scavengePauseMedianMs} ms), ${Math.round(gc.bytesPerQuery)} bytes/query, ${gc.fullGcs} full`);
-    return { ...latency, offeredQps: rate, stats, gc };
+    return { ...latency, offeredQps: rate, stats, gc, ...(sched ? { sched } : {}) };
   } finally {
     if (mix === 'miss') await rm(file, { force: true });
   }
@@ -506,6 +522,15 @@ async function main(): Promise<void> {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install dnsperf dnsmasq unbound`);
   }
   const machine = describeMachine();
+  // Before DAMON is paused: a missing perf ends the run here.
+  if (opt['sched-trace']) {
+    const probe = join(tmpdir(), `dnsward-bench-sched-${process.pid}.data`);
+    await recordSched(probe, 0).catch((error: unknown) => {
+      process.stderr.write(`bench: --sched-trace needs perf sched (apt-get install linux-perf; root, or kernel.perf_event_paranoid <= 1): ${(error as Error).message}\n`);
+      process.exit(2);
+    });
+    await rm(probe, { force: true });
+  }
   if (opt['pause-damon']) machine.damon = pauseDamonForRun(machine.damon);
   for (const l of machineLines(machine)) log(l);
   tmp = await mkdtemp(join(tmpdir(), 'dnsward-bench-'));
@@ -613,6 +638,8 @@ async function main(): Promise<void> {
   out(resultsTable(results, opt.markdown));
   const gcReport = gcTable(results, opt.markdown);
   if (gcReport !== undefined) out(`\nV8's collector in dnsward during the reported latency runs (--gc-trace):\n${gcReport}`);
+  const schedReport = schedTable(results, opt.markdown);
+  if (schedReport !== undefined) out(`\nThe DNS thread and who held its CPU while it waited, during the reported latency runs (--sched-trace, perf sched, ms per second of trace):\n${schedReport}`);
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const responseIp = responseIpLine(results);

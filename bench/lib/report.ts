@@ -1,6 +1,7 @@
 // Plain-text tables for the terminal (and for pasting into docs/BENCHMARKS.md as Markdown).
 import type { DnsperfStats, Latency } from './dnsperf.ts';
 import type { GcSummary } from './gc-trace.ts';
+import type { SchedSummary } from './sched-trace.ts';
 
 export interface MixResult {
   resolver: string;
@@ -12,7 +13,7 @@ export interface MixResult {
   expectedShare: number;
   expectedRcode: string;
   /** The latency run with the median p99; `p99Runs` holds every run's p99. */
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; gc?: GcSummary };
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; gc?: GcSummary; sched?: SchedSummary };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -81,4 +82,21 @@ export function gcTable(results: MixResult[], markdown: boolean): string | undef
     });
   if (rows.length === 0) return undefined;
   return table(['resolver', 'mix', '@qps', 'p99 ms', 'young GCs/s', 'pause ms (median)', 'pause ms (max)', 'bytes/query', 'full GCs', 'full pause ms (max)'], rows, markdown);
+}
+
+/** `--sched-trace`: the DNS thread's waits in each reported latency run, and the threads that held its CPU meanwhile. */
+export function schedTable(results: MixResult[], markdown: boolean): string | undefined {
+  const rows = results
+    .filter((r) => r.latency?.sched !== undefined)
+    .map((r) => {
+      const l = r.latency as NonNullable<MixResult['latency']>;
+      const s = l.sched as SchedSummary;
+      const held = s.heldBy
+        .slice(0, 4)
+        .map((h) => `${h.name}${h.own ? ' (own)' : ''} ${h.msPerS.toFixed(1)}`)
+        .join(', ');
+      return [r.resolver, r.mix, fmtInt(l.offeredQps), fmtMs(l.p99Ms), s.waitingMsPerS.toFixed(1), s.longWaitsPerS.toFixed(1), fmtMs(s.longestWaitMs), s.longRunsPerS.toFixed(1), `${(100 * s.longRunsShare).toFixed(2)}%`, held || '-'];
+    });
+  if (rows.length === 0) return undefined;
+  return table(['resolver', 'mix', '@qps', 'p99 ms', 'waiting ms/s', 'waits >0.5 ms/s', 'longest wait ms', 'own slices >0.2 ms/s', 'their time', 'held its CPU (ms/s)'], rows, markdown);
 }

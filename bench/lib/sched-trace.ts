@@ -1,0 +1,130 @@
+// What held the CPU while a resolver's DNS thread had work waiting (`npm run bench -- --sched-trace`),
+// from the kernel's scheduler events: `perf sched record` during a fixed-rate latency run, then
+// `perf sched timehist --state`, one line per time slice of every thread. The DNS thread was
+// runnable but not running during its scheduling delay after a wakeup, and during the whole wait
+// after it was preempted (state R). Whatever ran on its CPU meanwhile held it: V8's helper threads,
+// libuv's pool, dnsperf, another service. This is how stop 27 found V8's concurrent marking holding
+// both CPUs for 18-24 ms (docs/BENCHMARKS.md).
+import { rm } from 'node:fs/promises';
+import { runToEnd } from './procs.ts';
+
+export const PERF = 'perf';
+
+/** One time slice of one thread, as `perf sched timehist --state` prints it. */
+export interface SchedSlice {
+  /** When the slice ended (ms, the trace's clock). */
+  endMs: number;
+  cpu: number;
+  /** The thread's name (comm), without the [tid/pid] suffix. */
+  name: string;
+  tid: number;
+  pid: number;
+  waitMs: number;
+  delayMs: number;
+  runMs: number;
+  /** State at the switch-out: R preempted, S sleeping, D uninterruptible, I idle. */
+  state: string;
+}
+
+// "    6134.432429 [0001]  MainThread[2005]     0.068      0.008      0.030      S"
+// "    6134.432443 [0000]  dnsperf[2041/2039]   0.079      0.009      0.019      S"
+const LINE = /^\s*(\d+\.\d+)\s+\[(\d+)\]\s+(.+?)\[(\d+)(?:\/(\d+))?\]\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\S+)\s*$/;
+
+/** The slices of `text` (headers, `<idle>` lines and anything else are skipped). */
+export function parseTimehist(text: string): SchedSlice[] {
+  const slices: SchedSlice[] = [];
+  for (const line of text.split('\n')) {
+    const m = LINE.exec(line);
+    if (m === null) continue;
+    const tid = Number(m[4]);
+    slices.push({
+      endMs: Number(m[1]) * 1000,
+      cpu: Number(m[2]),
+      name: m[3] as string,
+      tid,
+      pid: m[5] === undefined ? tid : Number(m[5]),
+      waitMs: Number(m[6]),
+      delayMs: Number(m[7]),
+      runMs: Number(m[8]),
+      state: m[9] as string,
+    });
+  }
+  return slices;
+}
+
+export interface SchedSummary {
+  /** Length of the trace (ms). */
+  windowMs: number;
+  /** Time the DNS thread was runnable but not running, per second of trace (ms/s). */
+  waitingMsPerS: number;
+  /** Such waits longer than 0.5 ms, per second. */
+  longWaitsPerS: number;
+  longestWaitMs: number;
+  /** The DNS thread's own slices longer than 0.2 ms, per second, and their share of the time. */
+  longRunsPerS: number;
+  longRunsShare: number;
+  /** Who ran on the DNS thread's CPU while it waited, most first (ms/s); `own`: a thread of the resolver's process. */
+  heldBy: { name: string; own: boolean; msPerS: number }[];
+}
+
+/** The DNS thread's waits in `slices` (thread `tid` of process `pid`), and who held its CPU meanwhile. */
+export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid = pid): SchedSummary {
+  const windowMs = slices.length > 0 ? Math.max(...slices.map((s) => s.endMs)) - Math.min(...slices.map((s) => s.endMs - s.runMs)) : 0;
+  const perS = (n: number): number => (windowMs > 0 ? (n * 1000) / windowMs : 0);
+  // The DNS thread's waits: [start, end) on the CPU it then ran on.
+  const waits: { cpu: number; start: number; end: number }[] = [];
+  let preempted = false;
+  let longRuns = 0;
+  let longRunMs = 0;
+  for (const s of slices) {
+    if (s.tid !== tid || s.pid !== pid) continue;
+    const start = s.endMs - s.runMs;
+    const waited = preempted ? s.waitMs + s.delayMs : s.delayMs;
+    if (waited > 0) waits.push({ cpu: s.cpu, start: start - waited, end: start });
+    preempted = s.state === 'R';
+    if (s.runMs > 0.2) {
+      longRuns++;
+      longRunMs += s.runMs;
+    }
+  }
+  const held = new Map<string, { name: string; own: boolean; ms: number }>();
+  for (const s of slices) {
+    if (s.tid === tid && s.pid === pid) continue;
+    const start = s.endMs - s.runMs;
+    for (const w of waits) {
+      if (w.cpu !== s.cpu || w.end <= start || w.start >= s.endMs) continue;
+      const own = s.pid === pid;
+      const key = `${s.name}\u0000${own}`;
+      const entry = held.get(key) ?? { name: s.name, own, ms: 0 };
+      entry.ms += Math.min(w.end, s.endMs) - Math.max(w.start, start);
+      held.set(key, entry);
+    }
+  }
+  const lengths = waits.map((w) => w.end - w.start);
+  return {
+    windowMs,
+    waitingMsPerS: perS(lengths.reduce((a, b) => a + b, 0)),
+    longWaitsPerS: perS(lengths.filter((l) => l > 0.5).length),
+    longestWaitMs: Math.max(0, ...lengths),
+    longRunsPerS: perS(longRuns),
+    longRunsShare: windowMs > 0 ? longRunMs / windowMs : 0,
+    heldBy: [...held.values()].sort((a, b) => b.ms - a.ms).map((e) => ({ name: e.name, own: e.own, msPerS: perS(e.ms) })),
+  };
+}
+
+/** Records the scheduler for `seconds` into `file` (perf needs root or kernel.perf_event_paranoid <= 1). */
+export async function recordSched(file: string, seconds: number): Promise<void> {
+  const { code, output } = await runToEnd('perf-sched', PERF, ['sched', 'record', '-o', file, '--', 'sleep', String(seconds)]);
+  if (code !== 0) throw new Error(`perf sched record failed (exit ${code}): ${output.trim().slice(-300)}`);
+}
+
+/** The slices of a recorded trace (the file is removed: a few seconds make ~50 MB). */
+export async function readSched(file: string): Promise<SchedSlice[]> {
+  try {
+    const { code, output } = await runToEnd('perf-timehist', PERF, ['sched', 'timehist', '--state', '-i', file]);
+    if (code !== 0) throw new Error(`perf sched timehist failed (exit ${code}): ${output.trim().slice(-300)}`);
+    return parseTimehist(output);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
