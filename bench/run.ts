@@ -79,7 +79,8 @@ const HELP = `npm run bench -- [options]
   --sched-trace          record the kernel scheduler (perf sched, root) during the middle of every latency run of
                          dnsward and dnsmasq, and report how long the DNS thread (dnsward's main thread) was
                          runnable but not running, its own slices over 0.2 ms, and which threads held its CPU
-                         meanwhile (V8's helpers, libuv's pool, dnsperf, other services); apt-get install linux-perf
+                         meanwhile (V8's helpers, libuv's pool, dnsperf, other services); apt-get install linux-perf.
+                         The recording costs CPU: compare its p99s only with other runs that have it
   --pause-damon          turn the kernel's DAMON monitors (kdamond) off for the run and on again after (root):
                          on VMs that run one, each pass stalls a CPU for ~4 ms twice a second, in every p99
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)

@@ -45,6 +45,42 @@ describe('lowerBackgroundThreads', () => {
     expect(seen.second).toEqual({ lowered: 0, already: background.length });
   });
 
+  it('lowers a list-render thread once it is online (render-thread.ts)', async () => {
+    const priority = resolve('src/util/thread-priority.ts');
+    const renderThread = resolve('src/lists/render-thread.ts');
+    const domainSet = resolve('src/lists/domain-set.ts');
+    // A list big enough that the worker renders for a while; the main thread watches its threads meanwhile.
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      import { getPriority } from 'node:os';
+      import { configureBackgroundNice } from ${JSON.stringify(priority)};
+      import { renderInWorker } from ${JSON.stringify(renderThread)};
+      import { DomainSet } from ${JSON.stringify(domainSet)};
+      configureBackgroundNice(6);
+      const set = DomainSet.from(Array.from({ length: 200000 }, (_, i) => 'host' + i + '.example' + (i % 7) + '.com'));
+      const seen = [];
+      const watch = setInterval(() => {
+        for (const tid of readdirSync('/proc/self/task')) {
+          try {
+            if (readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').startsWith('dnsward-render')) seen.push(getPriority(Number(tid)));
+          } catch {}
+        }
+      }, 2);
+      const files = await renderInWorker({ name: 'big', title: 'Big', description: 'x', version: 'v1', lastModified: new Date(0), domains: [], set, license: 'CC0-1.0', origin: 'maintained' }, undefined, '1 day', undefined);
+      clearInterval(watch);
+      console.log(JSON.stringify({ files: files.length, seen }));`;
+    // From a file, not --eval: a worker inherits the process's flags, and --input-type is for --eval only.
+    const dir = await mkdtemp(join(tmpdir(), 'dnsward-render-nice-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'render.mjs'), script);
+    const out = JSON.parse(execFileSync(process.execPath, [join(dir, 'render.mjs')], { encoding: 'utf8' })) as { files: number; seen: number[] };
+    expect(out.files).toBeGreaterThan(0);
+    expect(out.seen.length).toBeGreaterThan(0);
+    // At nice 6 from the first moments on (a glimpse at 0 before 'online' is allowed).
+    expect(out.seen.at(-1)).toBe(6);
+    expect(out.seen.filter((n) => n === 6).length).toBeGreaterThan(out.seen.length / 2);
+  });
+
   it('with 0, changes nothing', () => {
     const seen = inChild(0);
     expect(seen.first).toEqual({ lowered: 0, already: 0 });
