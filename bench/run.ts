@@ -194,6 +194,11 @@ if (opt.redis !== undefined && !/^rediss?:\/\//.test(opt.redis)) {
   process.exit(2);
 }
 const dnsWorkers = opt['dns-workers'] === undefined ? undefined : opt['dns-workers'] === 'auto' ? ('auto' as const) : Math.round(positive('dns-workers', opt['dns-workers']));
+if (opt['sched-trace'] && dnsWorkers !== undefined && dnsWorkers !== 1) {
+  // With worker threads the main thread answers only TCP: its waits would say nothing about UDP.
+  process.stderr.write('bench: --sched-trace follows the main thread, which answers UDP only with --dns-workers 1; leave out one of the two\n');
+  process.exit(2);
+}
 /** dnsward run a second time with something changed (or, for the twin, nothing). */
 const VARIANTS = ['dnsward-twin', 'dnsward-redis', 'dnsward-networks'];
 
@@ -330,12 +335,12 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
     if (mix === 'miss') await rm(warmFile, { force: true });
   }
   const file = mix === 'miss' ? await missFile(dir, latencySeconds * 1.2, rate) : mixQueryFile(mix, files);
+  // The scheduler from 1 s into the run, for all but its last second (single-threaded resolvers only: the DNS thread is the main one).
+  const schedFile = join(dir, `sched-${server.name}-${mix}.data`);
+  const recording = opt['sched-trace'] && (server.name.startsWith('dnsward') || server.name === 'dnsmasq') ? new Promise((r) => setTimeout(r, 1000)).then(() => recordSched(schedFile, Math.max(1, Math.min(4, latencySeconds - 2)))) : undefined;
+  recording?.catch(() => undefined); // awaited below; a failed dnsperf run must not leave it unhandled
   try {
     const gcFrom = server.gcTraceFile === undefined ? 0 : (await stat(server.gcTraceFile)).size;
-    // The scheduler from 1 s into the run, for all but its last second (single-threaded resolvers only: the DNS thread is the main one).
-    const schedFile = join(dir, `sched-${server.name}-${mix}.data`);
-    const recording = opt['sched-trace'] && (server.name.startsWith('dnsward') || server.name === 'dnsmasq') ? new Promise((r) => setTimeout(r, 1000)).then(() => recordSched(schedFile, Math.max(1, Math.min(4, latencySeconds - 2)))) : undefined;
-    recording?.catch(() => undefined); // awaited below; a failed dnsperf run must not leave it unhandled
     const { stats, latency } = await runDnsperf({
       ...dnsperfBase,
       port: server.port,
@@ -346,11 +351,16 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       source,
       verboseFile: join(dir, `latency-${server.name}-${mix}.txt`),
     });
-    let sched: SchedSummary | undefined;
-    if (recording) {
-      await recording;
-      sched = summarizeSched(await readSched(schedFile), server.proc.pid);
-    }
+    // A failed recording costs this run its scheduler figures, not the bench.
+    const sched: SchedSummary | undefined = recording
+      ? await recording
+          .then(() => readSched(schedFile))
+          .then((slices) => summarizeSched(slices, server.proc.pid))
+          .catch((error: unknown) => {
+            log(`  scheduler: no figures for this run: ${(error as Error).message}`);
+            return undefined;
+          })
+      : undefined;
     if (!latency) throw new Error('no latency samples');
     if (sched) log(`  scheduler: DNS thread waiting ${sched.waitingMsPerS.toFixed(1)} ms/s, longest ${sched.longestWaitMs.toFixed(2)} ms; held by ${sched.heldBy.slice(0, 3).map((h) => `${h.name} ${h.msPerS.toFixed(1)}`).join(', ')}`);
     if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, ...(sched ? { sched } : {}) };
@@ -359,6 +369,9 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
     return { ...latency, offeredQps: rate, stats, gc, ...(sched ? { sched } : {}) };
   } finally {
     if (mix === 'miss') await rm(file, { force: true });
+    // dnsperf failed: let the recording end before its file goes.
+    await recording?.catch(() => undefined);
+    await rm(schedFile, { force: true });
   }
 }
 
@@ -527,7 +540,7 @@ async function main(): Promise<void> {
   if (opt['sched-trace']) {
     const probe = join(tmpdir(), `dnsward-bench-sched-${process.pid}.data`);
     await recordSched(probe, 0).catch((error: unknown) => {
-      process.stderr.write(`bench: --sched-trace needs perf sched (apt-get install linux-perf; root, or kernel.perf_event_paranoid <= 1): ${(error as Error).message}\n`);
+      process.stderr.write(`bench: --sched-trace needs perf sched (apt-get install linux-perf; root, or kernel.perf_event_paranoid = -1 with access to tracefs): ${(error as Error).message}\n`);
       process.exit(2);
     });
     await rm(probe, { force: true });

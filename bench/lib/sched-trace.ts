@@ -2,7 +2,8 @@
 // from the kernel's scheduler events: `perf sched record` during a fixed-rate latency run, then
 // `perf sched timehist --state`, one line per time slice of every thread. The DNS thread was
 // runnable but not running during its scheduling delay after a wakeup, and during the whole wait
-// after it was preempted (state R). Whatever ran on its CPU meanwhile held it: V8's helper threads,
+// after it was preempted (state R): perf before 6.11 prints that wait with a delay of 0, later
+// ones with a delay equal to it, so the wait alone counts. Whatever ran on its CPU meanwhile held it: V8's helper threads,
 // libuv's pool, dnsperf, another service. This is how stop 27 found V8's concurrent marking holding
 // both CPUs for 18-24 ms (docs/BENCHMARKS.md).
 import { rm } from 'node:fs/promises';
@@ -69,7 +70,14 @@ export interface SchedSummary {
 
 /** The DNS thread's waits in `slices` (thread `tid` of process `pid`), and who held its CPU meanwhile. */
 export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid = pid): SchedSummary {
-  const windowMs = slices.length > 0 ? Math.max(...slices.map((s) => s.endMs)) - Math.min(...slices.map((s) => s.endMs - s.runMs)) : 0;
+  // A loop, not Math.max(...): a few seconds of trace are a few hundred thousand slices.
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const s of slices) {
+    first = Math.min(first, s.endMs - s.runMs);
+    last = Math.max(last, s.endMs);
+  }
+  const windowMs = slices.length > 0 ? last - first : 0;
   const perS = (n: number): number => (windowMs > 0 ? (n * 1000) / windowMs : 0);
   // The DNS thread's waits: [start, end) on the CPU it then ran on.
   const waits: { cpu: number; start: number; end: number }[] = [];
@@ -79,7 +87,7 @@ export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid =
   for (const s of slices) {
     if (s.tid !== tid || s.pid !== pid) continue;
     const start = s.endMs - s.runMs;
-    const waited = preempted ? s.waitMs + s.delayMs : s.delayMs;
+    const waited = preempted ? s.waitMs : s.delayMs;
     if (waited > 0) waits.push({ cpu: s.cpu, start: start - waited, end: start });
     preempted = s.state === 'R';
     if (s.runMs > 0.2) {
@@ -101,18 +109,20 @@ export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid =
     }
   }
   const lengths = waits.map((w) => w.end - w.start);
+  let longest = 0;
+  for (const l of lengths) longest = Math.max(longest, l);
   return {
     windowMs,
     waitingMsPerS: perS(lengths.reduce((a, b) => a + b, 0)),
     longWaitsPerS: perS(lengths.filter((l) => l > 0.5).length),
-    longestWaitMs: Math.max(0, ...lengths),
+    longestWaitMs: longest,
     longRunsPerS: perS(longRuns),
     longRunsShare: windowMs > 0 ? longRunMs / windowMs : 0,
     heldBy: [...held.values()].sort((a, b) => b.ms - a.ms).map((e) => ({ name: e.name, own: e.own, msPerS: perS(e.ms) })),
   };
 }
 
-/** Records the scheduler for `seconds` into `file` (perf needs root or kernel.perf_event_paranoid <= 1). */
+/** Records the scheduler for `seconds` into `file` (perf sched needs root, or kernel.perf_event_paranoid = -1 and tracefs access). */
 export async function recordSched(file: string, seconds: number): Promise<void> {
   const { code, output } = await runToEnd('perf-sched', PERF, ['sched', 'record', '-o', file, '--', 'sleep', String(seconds)]);
   if (code !== 0) throw new Error(`perf sched record failed (exit ${code}): ${output.trim().slice(-300)}`);

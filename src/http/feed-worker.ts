@@ -12,6 +12,7 @@ import { threadLogger } from '../util/thread-log.ts';
 import { buildPublicApp } from './app.ts';
 import { fromWire, type WireSnapshot } from './feed-wire.ts';
 import { swapTls, type TlsMaterial } from './listener.ts';
+import { configureBackgroundNice } from '../util/thread-priority.ts';
 
 export type FeedToThread =
   | { t: 'list'; snapshot: WireSnapshot }
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('feed worker started outside a worker thread');
   const init = workerData as FeedInit;
+  // This thread renders lists too (render-thread.ts): its render threads are lowered as they come online.
+  configureBackgroundNice(init.config.dns.background_nice);
   const post = (message: FeedFromThread): void => port.postMessage(message);
   const logger = threadLogger(init.logLevel, (line) => post({ t: 'log', line }));
   const lists = new ListRegistry();

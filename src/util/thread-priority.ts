@@ -2,9 +2,10 @@
 // collector and compiler helpers, libuv's file I/O pool, the list feed and renderers) runs at
 // a lower priority (a higher nice value, dns.background_nice). On a busy host those threads
 // otherwise take the CPU a waiting query needs: at 20k qps on 2 cores, V8's concurrent marking
-// held both CPUs for 18-24 ms at a time, and the pool threads writing the block log preempted
+// held both CPUs for ~18 ms at a time, and the pool threads writing the block log preempted
 // the DNS thread (docs/BENCHMARKS.md, stop 27). A lower priority only yields the CPU when
-// a DNS thread wants it; idle CPUs still run them at once.
+// a DNS thread wants it; idle CPUs still run them at once. The value is absolute: a thread
+// already nicer (a systemd Nice= above it) is left as it is.
 // Linux only: the nice value is a per-thread attribute there (setpriority(2), NOTES), and a
 // thread's ID works as the PID of os.setPriority. Raising a nice value needs no privilege.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import { getPriority, setPriority } from 'node:os';
 
 /**
  * Thread names (/proc/.../comm, at most 15 characters) of the threads that never answer DNS.
- * Not the audit thread (dnsward-audit): when it falls behind, decisions would be dropped.
+ * Not the block-log thread (dnsward-audit), which encodes and signs: it keeps the default
+ * priority. Its file writes and fdatasync run in libuv's pool, lowered like the rest (they
+ * need little CPU: copies into the page cache, and waits).
  */
 export const BACKGROUND_THREAD = /^(V8Worker|libuv-worker|dnsward-feed|dnsward-render)/;
 
@@ -44,7 +47,7 @@ export interface LoweredThreads {
  */
 export function lowerBackgroundThreads(nice = configuredNice, tasksDir = '/proc/self/task'): LoweredThreads {
   const result: LoweredThreads = { lowered: 0, already: 0 };
-  if (nice <= 0) return result;
+  if (nice <= 0 || process.platform !== 'linux') return result;
   let tids: string[];
   try {
     tids = readdirSync(tasksDir);
@@ -67,6 +70,8 @@ export function lowerBackgroundThreads(nice = configuredNice, tasksDir = '/proc/
       setPriority(Number(tid), nice);
       result.lowered++;
     } catch (error) {
+      // ESRCH: the thread ended between the listing and the call (a finished render thread).
+      if ((error as { info?: { code?: string } }).info?.code === 'ESRCH') continue;
       result.problem ??= `thread ${tid} (${name}): ${(error as Error).message}`;
     }
   }

@@ -59,6 +59,17 @@ describe('summarizeSched', () => {
     expect(s.longRunsShare).toBeCloseTo(1.05 / 4.75, 6);
   });
 
+  it('reads a preempted wait the same whether perf prints its delay as 0 (before 6.11) or as the wait', () => {
+    const older = [line(1000.0, 0, 'MainThread[100]', 0, 0, 0.5, 'R'), line(1002.0, 0, 'V8Worker[101/100]', 0, 0, 1.5, 'S'), line(1002.3, 0, 'MainThread[100]', 1.5, 0, 0.3, 'S')].join('\n');
+    const newer = older.replace(/(1\.500)(\s+)0\.000(\s+0\.300)/, '$1$2$1$3');
+    expect(newer).not.toBe(older);
+    const a = summarizeSched(parseTimehist(older), 100);
+    const b = summarizeSched(parseTimehist(newer), 100);
+    expect(a.longestWaitMs).toBeCloseTo(1.5, 6);
+    expect(b.longestWaitMs).toBeCloseTo(1.5, 6);
+    expect(b.waitingMsPerS).toBeCloseTo(a.waitingMsPerS, 6);
+  });
+
   it('does not count the wait of a thread that slept as waiting for the CPU', () => {
     const slept = [line(1000.0, 0, 'MainThread[100]', 0, 0, 0.1, 'S'), line(1001.0, 0, 'redis-server[300]', 0, 0, 0.9, 'S'), line(1001.1, 0, 'MainThread[100]', 1.0, 0, 0.1, 'S')].join('\n');
     const s = summarizeSched(parseTimehist(slept), 100);

@@ -2,7 +2,7 @@
 // child process (a raised nice value cannot be taken back without privileges).
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKGROUND_THREAD, lowerBackgroundThreads } from '../../../src/util/thread-priority.ts';
@@ -30,6 +30,8 @@ function inChild(nice: number): Seen {
 }
 
 const dirs: string[] = [];
+/** The children start at the runner's own nice value (nice npm test: above 0); a target below it changes nothing. */
+const BASE = getPriority();
 afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
@@ -39,9 +41,9 @@ describe('lowerBackgroundThreads', () => {
     const seen = inChild(7);
     const background = seen.threads.filter((t) => BACKGROUND_THREAD.test(t.name));
     expect(background.map((t) => t.name)).toEqual(expect.arrayContaining(['V8Worker', 'libuv-worker']));
-    for (const t of background) expect(t).toEqual({ name: t.name, nice: 7 });
-    expect(seen.threads.find((t) => t.name === 'node' || t.name === 'MainThread')?.nice).toBe(0);
-    expect(seen.first).toEqual({ lowered: background.length, already: 0 });
+    for (const t of background) expect(t).toEqual({ name: t.name, nice: Math.max(BASE, 7) });
+    expect(seen.threads.find((t) => t.name === 'node' || t.name === 'MainThread')?.nice).toBe(BASE);
+    expect(seen.first).toEqual(BASE >= 7 ? { lowered: 0, already: background.length } : { lowered: background.length, already: 0 });
     expect(seen.second).toEqual({ lowered: 0, already: background.length });
   });
 
@@ -77,17 +79,17 @@ describe('lowerBackgroundThreads', () => {
     expect(out.files).toBeGreaterThan(0);
     expect(out.seen.length).toBeGreaterThan(0);
     // At nice 6 from the first moments on (a glimpse at 0 before 'online' is allowed).
-    expect(out.seen.at(-1)).toBe(6);
-    expect(out.seen.filter((n) => n === 6).length).toBeGreaterThan(out.seen.length / 2);
+    expect(out.seen.at(-1)).toBe(Math.max(BASE, 6));
+    expect(out.seen.filter((n) => n === Math.max(BASE, 6)).length).toBeGreaterThan(out.seen.length / 2);
   });
 
   it('with 0, changes nothing', () => {
     const seen = inChild(0);
     expect(seen.first).toEqual({ lowered: 0, already: 0 });
-    for (const t of seen.threads) expect(t.nice).toBe(0);
+    for (const t of seen.threads) expect(t.nice).toBe(BASE);
   });
 
-  it('says why when it cannot list the threads or set one, and does not throw', async () => {
+  it('says why when it cannot list the threads, and skips a thread that ended meanwhile', async () => {
     expect(lowerBackgroundThreads(5, '/nonexistent/task')).toMatchObject({ lowered: 0, problem: expect.stringContaining('cannot list /nonexistent/task') as unknown });
     // A thread that ended between the listing and the call.
     const dir = await mkdtemp(join(tmpdir(), 'dnsward-tasks-'));
@@ -96,8 +98,7 @@ describe('lowerBackgroundThreads', () => {
     await writeFile(join(dir, '2147483646', 'comm'), 'V8Worker\n');
     await mkdir(join(dir, '2147483645'));
     await writeFile(join(dir, '2147483645', 'comm'), 'MainThread\n');
-    const result = lowerBackgroundThreads(5, dir);
-    expect(result.lowered).toBe(0);
-    expect(result.problem).toMatch(/^thread 2147483646 \(V8Worker\): /);
+    // Not a problem to warn about: render threads end all the time.
+    expect(lowerBackgroundThreads(5, dir)).toEqual({ lowered: 0, already: 0 });
   });
 });
