@@ -275,9 +275,6 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   // Every background thread exists by now (V8's helpers, libuv's pool, the feed); render
   // threads started later are lowered as they come online (render-thread.ts).
   const priority = lowerBackgroundThreads();
-  if (config.dns.background_nice > 0 && process.platform === 'linux' && priority.lowered + priority.already === 0) {
-    priority.problem ??= 'no thread named V8Worker or libuv-worker was found in /proc/self/task';
-  }
   if (priority.problem) logger.warn({ component: 'app', problem: priority.problem }, 'dns.background_nice: could not lower the priority of every background thread; DNS answers may wait behind them under load');
   ready = true;
   logger.info(

@@ -71,32 +71,42 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
   return table(['resolver', 'mix', 'qps', 'x dnsmasq', ...(kresd.size > 0 ? ['x kresd'] : []), 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range', ...(withP99Range ? ['p99 range'] : [])], rows, markdown);
 }
 
+type LatencyRun = NonNullable<MixResult['latency']>;
+
+/** A table of one row per result whose reported latency run carries `part` (undefined when none does). */
+function latencyTable<K extends 'gc' | 'sched'>(results: MixResult[], part: K, headers: string[], cells: (part: NonNullable<LatencyRun[K]>) => string[], markdown: boolean): string | undefined {
+  const rows: string[][] = [];
+  for (const r of results) {
+    const p = r.latency?.[part];
+    if (r.latency !== undefined && p !== undefined) rows.push([r.resolver, r.mix, fmtInt(r.latency.offeredQps), fmtMs(r.latency.p99Ms), ...cells(p as NonNullable<LatencyRun[K]>)]);
+  }
+  return rows.length === 0 ? undefined : table(['resolver', 'mix', '@qps', 'p99 ms', ...headers], rows, markdown);
+}
+
 /** `--gc-trace`: what V8's collector did in each dnsward during its reported latency run (the one with the median p99). */
 export function gcTable(results: MixResult[], markdown: boolean): string | undefined {
-  const rows = results
-    .filter((r) => r.latency?.gc !== undefined)
-    .map((r) => {
-      const l = r.latency as NonNullable<MixResult['latency']>;
-      const gc = l.gc as GcSummary;
-      return [r.resolver, r.mix, fmtInt(l.offeredQps), fmtMs(l.p99Ms), gc.scavengesPerSecond.toFixed(1), fmtMs(gc.scavengePauseMedianMs), fmtMs(gc.scavengePauseMaxMs), fmtInt(gc.bytesPerQuery), String(gc.fullGcs), gc.fullGcs > 0 ? fmtMs(gc.fullPauseMaxMs) : '-'];
-    });
-  if (rows.length === 0) return undefined;
-  return table(['resolver', 'mix', '@qps', 'p99 ms', 'young GCs/s', 'pause ms (median)', 'pause ms (max)', 'bytes/query', 'full GCs', 'full pause ms (max)'], rows, markdown);
+  return latencyTable(
+    results,
+    'gc',
+    ['young GCs/s', 'pause ms (median)', 'pause ms (max)', 'bytes/query', 'full GCs', 'full pause ms (max)'],
+    (gc) => [gc.scavengesPerSecond.toFixed(1), fmtMs(gc.scavengePauseMedianMs), fmtMs(gc.scavengePauseMaxMs), fmtInt(gc.bytesPerQuery), String(gc.fullGcs), gc.fullGcs > 0 ? fmtMs(gc.fullPauseMaxMs) : '-'],
+    markdown,
+  );
 }
 
 /** `--sched-trace`: the DNS thread's waits in each reported latency run, and the threads that held its CPU meanwhile. */
 export function schedTable(results: MixResult[], markdown: boolean): string | undefined {
-  const rows = results
-    .filter((r) => r.latency?.sched !== undefined)
-    .map((r) => {
-      const l = r.latency as NonNullable<MixResult['latency']>;
-      const s = l.sched as SchedSummary;
+  return latencyTable(
+    results,
+    'sched',
+    ['waiting ms/s', 'waits >0.5 ms/s', 'longest wait ms', 'own slices >0.2 ms/s', 'their time', 'held its CPU (ms/s)'],
+    (s) => {
       const held = s.heldBy
         .slice(0, 4)
         .map((h) => `${h.name}${h.own ? ' (own)' : ''} ${h.msPerS.toFixed(1)}`)
         .join(', ');
-      return [r.resolver, r.mix, fmtInt(l.offeredQps), fmtMs(l.p99Ms), s.waitingMsPerS.toFixed(1), s.longWaitsPerS.toFixed(1), fmtMs(s.longestWaitMs), s.longRunsPerS.toFixed(1), `${(100 * s.longRunsShare).toFixed(2)}%`, held || '-'];
-    });
-  if (rows.length === 0) return undefined;
-  return table(['resolver', 'mix', '@qps', 'p99 ms', 'waiting ms/s', 'waits >0.5 ms/s', 'longest wait ms', 'own slices >0.2 ms/s', 'their time', 'held its CPU (ms/s)'], rows, markdown);
+      return [s.waitingMsPerS.toFixed(1), s.longWaitsPerS.toFixed(1), fmtMs(s.longestWaitMs), s.longRunsPerS.toFixed(1), `${(100 * s.longRunsShare).toFixed(2)}%`, held || '-'];
+    },
+    markdown,
+  );
 }

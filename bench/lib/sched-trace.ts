@@ -68,6 +68,13 @@ export interface SchedSummary {
   heldBy: { name: string; own: boolean; msPerS: number }[];
 }
 
+/** A time the DNS thread was runnable but not running, on the CPU it then ran on. */
+interface Wait {
+  cpu: number;
+  start: number;
+  end: number;
+}
+
 /** The DNS thread's waits in `slices` (thread `tid` of process `pid`), and who held its CPU meanwhile. */
 export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid = pid): SchedSummary {
   // A loop, not Math.max(...): a few seconds of trace are a few hundred thousand slices.
@@ -79,16 +86,25 @@ export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid =
   }
   const windowMs = slices.length > 0 ? last - first : 0;
   const perS = (n: number): number => (windowMs > 0 ? (n * 1000) / windowMs : 0);
-  // The DNS thread's waits: [start, end) on the CPU it then ran on.
-  const waits: { cpu: number; start: number; end: number }[] = [];
+  // The DNS thread's waits: [start, end) on the CPU it then ran on, in time order and disjoint
+  // (one thread waits once at a time), so both ends increase.
+  const waits: Wait[] = [];
   let preempted = false;
+  let waitingMs = 0;
+  let longWaits = 0;
+  let longestWaitMs = 0;
   let longRuns = 0;
   let longRunMs = 0;
   for (const s of slices) {
     if (s.tid !== tid || s.pid !== pid) continue;
     const start = s.endMs - s.runMs;
     const waited = preempted ? s.waitMs : s.delayMs;
-    if (waited > 0) waits.push({ cpu: s.cpu, start: start - waited, end: start });
+    if (waited > 0) {
+      waits.push({ cpu: s.cpu, start: start - waited, end: start });
+      waitingMs += waited;
+      if (waited > 0.5) longWaits++;
+      longestWaitMs = Math.max(longestWaitMs, waited);
+    }
     preempted = s.state === 'R';
     if (s.runMs > 0.2) {
       longRuns++;
@@ -99,8 +115,17 @@ export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid =
   for (const s of slices) {
     if (s.tid === tid && s.pid === pid) continue;
     const start = s.endMs - s.runMs;
-    for (const w of waits) {
-      if (w.cpu !== s.cpu || w.end <= start || w.start >= s.endMs) continue;
+    // The first wait that ends after this slice starts; the overlapping ones follow it.
+    let lo = 0;
+    let hi = waits.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((waits[mid] as Wait).end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < waits.length && (waits[i] as Wait).start < s.endMs; i++) {
+      const w = waits[i] as Wait;
+      if (w.cpu !== s.cpu) continue;
       const own = s.pid === pid;
       const key = `${s.name}\u0000${own}`;
       const entry = held.get(key) ?? { name: s.name, own, ms: 0 };
@@ -108,14 +133,11 @@ export function summarizeSched(slices: readonly SchedSlice[], pid: number, tid =
       held.set(key, entry);
     }
   }
-  const lengths = waits.map((w) => w.end - w.start);
-  let longest = 0;
-  for (const l of lengths) longest = Math.max(longest, l);
   return {
     windowMs,
-    waitingMsPerS: perS(lengths.reduce((a, b) => a + b, 0)),
-    longWaitsPerS: perS(lengths.filter((l) => l > 0.5).length),
-    longestWaitMs: longest,
+    waitingMsPerS: perS(waitingMs),
+    longWaitsPerS: perS(longWaits),
+    longestWaitMs,
     longRunsPerS: perS(longRuns),
     longRunsShare: windowMs > 0 ? longRunMs / windowMs : 0,
     heldBy: [...held.values()].sort((a, b) => b.ms - a.ms).map((e) => ({ name: e.name, own: e.own, msPerS: perS(e.ms) })),

@@ -26,17 +26,12 @@ export function configureBackgroundNice(nice: number): void {
   configuredNice = nice;
 }
 
-/** The configured nice value (0 in a thread that was not told: threads inherit their creator's). */
-export function backgroundNice(): number {
-  return configuredNice;
-}
-
 export interface LoweredThreads {
   /** Threads whose nice value was raised to the target by this call. */
   lowered: number;
   /** Background threads found already at the target or lower in priority. */
   already: number;
-  /** Why nothing could be done (no /proc, a thread that refused), if so. */
+  /** Why not every background thread could be lowered (no /proc, none found, a thread that refused), if so. */
   problem?: string;
 }
 
@@ -54,6 +49,7 @@ export function lowerBackgroundThreads(nice = configuredNice, tasksDir = '/proc/
   } catch (error) {
     return { ...result, problem: `cannot list ${tasksDir}: ${(error as Error).message}` };
   }
+  let found = 0;
   for (const tid of tids) {
     let name: string;
     try {
@@ -62,6 +58,7 @@ export function lowerBackgroundThreads(nice = configuredNice, tasksDir = '/proc/
       continue; // the thread ended meanwhile
     }
     if (!BACKGROUND_THREAD.test(name)) continue;
+    found++;
     try {
       if (getPriority(Number(tid)) >= nice) {
         result.already++;
@@ -75,5 +72,7 @@ export function lowerBackgroundThreads(nice = configuredNice, tasksDir = '/proc/
       result.problem ??= `thread ${tid} (${name}): ${(error as Error).message}`;
     }
   }
+  // V8's helpers always exist: none found means the threads are named otherwise (another runtime).
+  if (found === 0) result.problem = `no thread named V8Worker, libuv-worker, dnsward-feed or dnsward-render in ${tasksDir}`;
   return result;
 }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryUdp } from '../helpers/dns-client.ts';
 import { repeatedKeys } from '../helpers/json-keys.ts';
+import { serveUntilReady } from '../helpers/serve-process.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 
 const run = promisify(execFile);
@@ -176,25 +177,6 @@ describe('dnsward config check with subscribed sources', () => {
     expect(result.stdout).toContain('partner=subscribed');
   });
 });
-
-/** Runs `dnsward serve` until it logs "dnsward ready" (or exits); kill it with stop(). */
-async function serveUntilReady(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: () => string; stderr: () => string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 200 && !stdout.includes('dnsward ready') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-  return {
-    stdout: () => stdout,
-    stderr: () => stderr,
-    stop: async () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 /** The environment without any variable a config in these tests names. */
 const cleanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DNSWARD_AUDIT_TOKEN: undefined, DNSWARD_TOKEN: undefined });

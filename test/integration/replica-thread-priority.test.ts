@@ -1,12 +1,12 @@
 // dns.background_nice on a real `dnsward serve`: the threads that never answer DNS (V8's
 // helpers, libuv's pool, the feed thread) run at the configured nice value once it is ready;
 // the main thread, which answers DNS, and the block-log thread keep the default.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryUdp } from '../helpers/dns-client.ts';
+import { serveUntilReady } from '../helpers/serve-process.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 
 /** Name and nice value of every thread of `pid` (/proc/PID/task/TID/stat: the 19th field is the nice value). */
@@ -46,16 +46,12 @@ describe('dns.background_nice', () => {
         'instance: nice-test',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [resolve('bin/dnsward'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    const serve = await serveUntilReady(file);
     try {
-      for (let i = 0; i < 300 && !out.includes('dnsward ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      const out = serve.stdout();
       expect(out).toContain('dnsward ready');
       expect(out).not.toContain('could not lower the priority');
-      const threads = await threadNices(child.pid as number);
+      const threads = await threadNices(serve.pid);
       const named = (name: string): number[] => threads.filter((t) => t.name === name).map((t) => t.nice);
       expect(named('V8Worker').length).toBeGreaterThan(0);
       expect(named('libuv-worker').length).toBeGreaterThan(0);
@@ -69,8 +65,7 @@ describe('dns.background_nice', () => {
       expect((await queryUdp(dnsPort, { name: 'www.tiktok.com', from: '127.0.0.2' })).rcode).toBe(3);
       expect((await queryUdp(dnsPort, { name: 'example.org' })).rcode).toBe(0);
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await serve.stop();
       await upstream.stop();
       await rm(dir, { recursive: true, force: true });
     }

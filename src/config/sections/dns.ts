@@ -70,7 +70,7 @@ export const dnsSection = z
       .max(19, 'at most 19 (the lowest priority Linux has)')
       .default(10)
       .describe(
-        "Nice value of the threads that never answer DNS (V8's garbage-collector and compiler helpers, libuv's file I/O pool that writes the block log, the list feed and renderers): under load the threads that answer queries get the CPU first; idle CPUs still run the others at once. The value is absolute: threads already nicer (a systemd Nice= above it) are left as they are. 0 leaves them at the default priority. Linux only. The block-log thread (audit.worker_thread), which encodes and signs, keeps the default; the block log's file writes go through libuv's pool like other file I/O. Needs a restart (a raised nice value cannot be lowered without privileges).",
+        "Nice value of the threads that never answer DNS (V8's garbage-collector and compiler helpers, libuv's file I/O pool that writes the block log, the list feed and renderers): under load the threads that answer queries get the CPU first; idle CPUs still run the others at once. The value is absolute: threads already nicer (a systemd Nice= above it) are left as they are. 0 leaves them at the default priority. Linux only. The block-log thread (audit.worker_thread), which encodes and signs, keeps the default. Needs a restart (a raised nice value cannot be lowered without privileges).",
       ),
     tcp_idle_timeout_ms: z.number().int().min(100).max(120_000).default(10_000).describe('TCP connections idle longer than this are closed (ms).'),
     tcp: tcpSection,

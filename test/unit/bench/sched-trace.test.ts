@@ -70,6 +70,20 @@ describe('summarizeSched', () => {
     expect(b.waitingMsPerS).toBeCloseTo(a.waitingMsPerS, 6);
   });
 
+  it('charges one long slice of another thread to every wait it overlaps, and only on the same CPU', () => {
+    // Two short waits of the DNS thread (0.2 ms each, after wakeups) inside one 2 ms slice of redis on CPU 0;
+    // dnsperf on CPU 1 over the same time is not charged.
+    const trace = [
+      line(1000.0, 0, 'MainThread[100]', 0, 0, 0.1, 'S'),
+      line(1000.5, 0, 'MainThread[100]', 0.4, 0.2, 0.1, 'S'),
+      line(1001.0, 0, 'MainThread[100]', 0.4, 0.2, 0.1, 'S'),
+      line(1002.0, 0, 'redis-server[300]', 0, 0, 2.0, 'S'),
+      line(1002.0, 1, 'dnsperf[201/200]', 0, 0, 2.0, 'S'),
+    ].join('\n');
+    const s = summarizeSched(parseTimehist(trace), 100);
+    expect(s.heldBy.map((h) => [h.name, Number(((h.msPerS * s.windowMs) / 1000).toFixed(3))])).toEqual([['redis-server', 0.4]]);
+  });
+
   it('does not count the wait of a thread that slept as waiting for the CPU', () => {
     const slept = [line(1000.0, 0, 'MainThread[100]', 0, 0, 0.1, 'S'), line(1001.0, 0, 'redis-server[300]', 0, 0, 0.9, 'S'), line(1001.1, 0, 'MainThread[100]', 1.0, 0, 0.1, 'S')].join('\n');
     const s = summarizeSched(parseTimehist(slept), 100);

@@ -13,8 +13,8 @@ interface Seen {
   threads: { name: string; nice: number }[];
 }
 
-/** Runs lowerBackgroundThreads(nice) twice in a fresh Node process and reports every thread's nice value. */
-function inChild(nice: number): Seen {
+/** Runs lowerBackgroundThreads(nice), then (then), in a fresh Node process and reports every thread's nice value. */
+function inChild(nice: number, then = nice): Seen {
   const module = resolve('src/util/thread-priority.ts');
   const script = `
     import { readdirSync, readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ function inChild(nice: number): Seen {
     // Start libuv's pool (created on first use) so that its threads exist.
     await import('node:fs/promises').then((fs) => fs.stat('.'));
     const first = lowerBackgroundThreads(${nice});
-    const second = lowerBackgroundThreads(${nice});
+    const second = lowerBackgroundThreads(${then});
     const threads = readdirSync('/proc/self/task').map((tid) => ({ name: readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim(), nice: getPriority(Number(tid)) }));
     console.log(JSON.stringify({ first, second, threads }));`;
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as Seen;
@@ -83,6 +83,13 @@ describe('lowerBackgroundThreads', () => {
     expect(out.seen.filter((n) => n === Math.max(BASE, 6)).length).toBeGreaterThan(out.seen.length / 2);
   });
 
+  it('leaves a thread that is already nicer than the target as it is', () => {
+    const seen = inChild(9, 7);
+    const background = seen.threads.filter((t) => BACKGROUND_THREAD.test(t.name));
+    for (const t of background) expect(t.nice).toBe(Math.max(BASE, 9));
+    expect(seen.second).toEqual({ lowered: 0, already: background.length });
+  });
+
   it('with 0, changes nothing', () => {
     const seen = inChild(0);
     expect(seen.first).toEqual({ lowered: 0, already: 0 });
@@ -96,9 +103,13 @@ describe('lowerBackgroundThreads', () => {
     dirs.push(dir);
     await mkdir(join(dir, '2147483646'));
     await writeFile(join(dir, '2147483646', 'comm'), 'V8Worker\n');
-    await mkdir(join(dir, '2147483645'));
-    await writeFile(join(dir, '2147483645', 'comm'), 'MainThread\n');
     // Not a problem to warn about: render threads end all the time.
     expect(lowerBackgroundThreads(5, dir)).toEqual({ lowered: 0, already: 0 });
+    // No background thread at all: the threads are named otherwise (another runtime), and the start says so.
+    const bare = await mkdtemp(join(tmpdir(), 'dnsward-tasks-'));
+    dirs.push(bare);
+    await mkdir(join(bare, '2147483645'));
+    await writeFile(join(bare, '2147483645', 'comm'), 'MainThread\n');
+    expect(lowerBackgroundThreads(5, bare)).toEqual({ lowered: 0, already: 0, problem: `no thread named V8Worker, libuv-worker, dnsward-feed or dnsward-render in ${bare}` });
   });
 });

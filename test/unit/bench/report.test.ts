@@ -1,0 +1,31 @@
+// The bench's per-latency-run tables: one row for each result whose reported run carries the part.
+import { describe, expect, it } from 'vitest';
+import type { DnsperfStats } from '../../../bench/lib/dnsperf.ts';
+import { gcTable, type MixResult, schedTable } from '../../../bench/lib/report.ts';
+
+function result(resolver: string, latency: Partial<NonNullable<MixResult['latency']>> | undefined): MixResult {
+  const stats = {} as DnsperfStats;
+  return { resolver, mix: 'blocked', qpsRuns: [1], stats, expectedShare: 1, expectedRcode: 'NXDOMAIN', ...(latency ? { latency: { p50Ms: 0.05, p99Ms: 0.79, offeredQps: 20_000, stats, ...latency } as NonNullable<MixResult['latency']> } : {}) };
+}
+
+describe('gcTable and schedTable', () => {
+  const gc = { scavengesPerSecond: 9.2, scavengePauseMedianMs: 0.4, scavengePauseMaxMs: 0.6, fullGcs: 1, fullPauseMaxMs: 3.1, bytesPerQuery: 769 };
+  const sched = { windowMs: 4000, waitingMsPerS: 97.7, longWaitsPerS: 3.5, longestWaitMs: 3.53, longRunsPerS: 264.4, longRunsShare: 0.0833, heldBy: [{ name: 'dnsperf', own: false, msPerS: 15.8 }, { name: 'libuv-worker', own: true, msPerS: 2.4 }] };
+  const results = [result('dnsward', { gc, sched }), result('dnsmasq', {}), result('unbound', undefined)];
+
+  it('has a row only for runs that carry the part, with the run columns first', () => {
+    expect(gcTable(results, true)?.split('\n')).toEqual([
+      '| resolver | mix     |   @qps | p99 ms | young GCs/s | pause ms (median) | pause ms (max) | bytes/query | full GCs | full pause ms (max) |',
+      '|----------|---------|-------:|-------:|------------:|------------------:|---------------:|------------:|---------:|--------------------:|',
+      '| dnsward  | blocked | 20,000 |   0.79 |         9.2 |              0.40 |           0.60 |         769 |        1 |                3.10 |',
+    ]);
+    const rows = schedTable(results, true)?.split('\n') ?? [];
+    expect(rows).toHaveLength(3);
+    expect(rows[2]).toBe('| dnsward  | blocked | 20,000 |   0.79 |         97.7 |             3.5 |            3.53 |                264.4 |      8.33% | dnsperf 15.8, libuv-worker (own) 2.4 |');
+  });
+
+  it('is absent when no run carries it', () => {
+    expect(gcTable([result('dnsmasq', {})], false)).toBeUndefined();
+    expect(schedTable([], false)).toBeUndefined();
+  });
+});
