@@ -1,7 +1,7 @@
 // The one place decisions wait on their way to the block log, for both placements of the
 // writer (inline: writer.ts; worker thread: thread.ts). push() is the query path's whole
-// cost: a bounds check and an array push. Batches are handed on every BATCH decisions or
-// every few ms: held for a whole flush interval they would outlive V8's young generation
+// cost: a bounds check and an array push. Batches are handed on every batchSize decisions (or
+// at the end of the turn, endOfTurn) or every few ms: held for a whole flush interval they would outlive V8's young generation
 // (dnsward runs with a small one) and cost old-space collections. Memory is bounded by
 // maxBuffered, counting what the owner still holds downstream (`held`); beyond it decisions
 // are counted as dropped and logged (throttled), never waited for.
@@ -21,8 +21,13 @@ export interface BatcherOptions {
   intervalMs: number;
   /** Decisions held here plus `held` downstream; beyond it they are dropped. */
   maxBuffered: number;
-  /** Called (outside push()) when a batch is ready: the owner calls take(). */
+  /** Called (outside push()) when a batch is ready: the owner calls take() or takeEach(). */
   onBatch: () => void;
+  /**
+   * Hand on at the end of the current turn (a microtask: after the batch of datagrams that made
+   * the decisions has been answered) instead of in the event loop's next check phase.
+   */
+  endOfTurn?: boolean;
   /** Gets the throttled "buffer full" line. */
   logger: Logger;
 }
@@ -39,6 +44,7 @@ export class Batcher<T> {
   private readonly intervalMs: number;
   private readonly maxBuffered: number;
   private readonly onBatch: () => void;
+  private readonly endOfTurn: boolean;
   private readonly dropLog: ThrottledLog;
   private scheduled = false;
   private closed = false;
@@ -50,6 +56,7 @@ export class Batcher<T> {
     this.intervalMs = Math.max(1, Math.min(HANDOFF_MS, options.intervalMs));
     this.maxBuffered = options.maxBuffered;
     this.onBatch = options.onBatch;
+    this.endOfTurn = options.endOfTurn ?? false;
     this.dropLog = new ThrottledLog(options.logger);
   }
 
@@ -65,7 +72,8 @@ export class Batcher<T> {
     this.pending.push(item);
     if (this.pending.length >= this.batchSize && !this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.fire);
+      if (this.endOfTurn) queueMicrotask(this.fire);
+      else setImmediate(this.fire);
     }
   }
 
@@ -74,6 +82,14 @@ export class Batcher<T> {
     const batch = this.pending;
     this.pending = [];
     return batch;
+  }
+
+  /** Calls `use` on everything waiting, oldest first, and empties the batcher (reusing its array: no garbage per batch). */
+  takeEach(use: (item: T) => void): void {
+    const pending = this.pending;
+    // Counted on each pass: `use` may push more (it should not, but nothing is lost if it does).
+    for (let i = 0; i < pending.length; i++) use(pending[i] as T);
+    pending.length = 0;
   }
 
   /** Decisions waiting here (not counting `held`). */

@@ -31,33 +31,31 @@ export class ChainEncoder {
     this.body = { ts: '', instance, segment: '', client: '', qname: '', qtype: '', action: 'blocked', list: '', rule: '', list_version: '', response: 'nxdomain', transport: undefined };
   }
 
-  /** Encodes the batch in order, continuing the chain, into the outbox (files chosen by `files`). */
-  encode(batch: readonly Decision[], files: FileRotation, outbox: Outbox): void {
-    for (const d of batch) {
-      if (d.ts !== this.lastTs) {
-        this.lastTs = d.ts;
-        this.lastIso = new Date(d.ts).toISOString();
-        this.lastDay = this.lastIso.slice(0, 10);
-      }
-      const body = this.body;
-      body.ts = this.lastIso;
-      body.segment = d.segment;
-      body.client = d.pseudonymize ? this.pseudonymize(d.client) : d.client;
-      body.qname = d.qname;
-      body.qtype = qtypeName(d.qtype);
-      body.action = d.action;
-      body.list = d.list;
-      body.rule = d.rule;
-      body.list_version = d.listVersion;
-      body.response = d.response;
-      body.transport = d.transport;
-      const seq = this.seq + 1;
-      const need = maxEventBytes(body);
-      if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
-      const { end: bytes, hash } = encodeEventInto(this.scratch, 0, body, seq, this.prev, this.encoded);
-      this.seq = seq;
-      this.prev = hash;
-      outbox.add(files.place(this.lastDay, bytes), this.scratch, bytes, seq, hash);
+  /** Encodes one decision as the chain's next event, into the outbox (its file chosen by `files`). */
+  encode(d: Decision, files: FileRotation, outbox: Outbox): void {
+    if (d.ts !== this.lastTs) {
+      this.lastTs = d.ts;
+      this.lastIso = new Date(d.ts).toISOString();
+      this.lastDay = this.lastIso.slice(0, 10);
     }
+    const body = this.body;
+    body.ts = this.lastIso;
+    body.segment = d.segment;
+    body.client = d.pseudonymize ? this.pseudonymize(d.client) : d.client;
+    body.qname = d.qname;
+    body.qtype = qtypeName(d.qtype);
+    body.action = d.action;
+    body.list = d.list;
+    body.rule = d.rule;
+    body.list_version = d.listVersion;
+    body.response = d.response;
+    body.transport = d.transport;
+    const seq = this.seq + 1;
+    const need = maxEventBytes(body);
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
+    const { end: bytes, hash } = encodeEventInto(this.scratch, 0, body, seq, this.prev, this.encoded);
+    this.seq = seq;
+    this.prev = hash;
+    outbox.add(files.place(this.lastDay, bytes), this.scratch, bytes, seq, hash);
   }
 }

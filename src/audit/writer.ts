@@ -1,6 +1,6 @@
 // The block-log writer: the DecisionSink that makes decisions durable. It wires the parts
 // and owns the order of disk work:
-//   batcher.ts    record() pushes; batches are handed on every 512 decisions or 20 ms
+//   batcher.ts    record() pushes; what a turn recorded is encoded at its end (a microtask)
 //   encoder.ts    decisions become chained, hashed lines (rotation.ts picks the file)
 //   outbox.ts     the lines wait in reused blocks, per file, at most MAX_SEALED_EVENTS per write
 //   seal.ts       each write ends with a signed seal line covering its lines
@@ -29,14 +29,6 @@ import { FileRotation } from './rotation.ts';
 import { MAX_SEALED_EVENTS, type SealReason, type UnsignedSeal, sealLine, signSeal } from './seal.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import type { Decision, DecisionSink } from './types.ts';
-
-/**
- * Decisions handed to the encoder at once, at most. 32 rather than the 512 of a hand-off
- * between threads (a message each): against 512, the blocked mix ran 1.12x and 1.14x, V8's
- * GC helpers took a third of the CPU per event, and the p99 at 20k qps fell from 4.9 and 4.3
- * to 2.9 and 2.7 ms (docs/BENCHMARKS.md, stop 22).
- */
-export const ENCODE_BATCH = 32;
 
 export interface AuditWriterOptions {
   dir: string;
@@ -122,9 +114,12 @@ export class AuditWriter implements DecisionSink {
     this.publicKeyRaw = rawPublicKey(options.signingKey);
     this.runStarted = runStarted;
     this.errorLog = new ThrottledLog(log);
-    // Decisions are encoded every ENCODE_BATCH (the lines still go to the file per max_batch or flush interval):
-    // encoded at once they die young instead of surviving into old space, and no query waits behind a long burst.
-    this.batcher = new Batcher({ batchSize: Math.min(ENCODE_BATCH, options.maxBatch), intervalMs: options.flushIntervalMs, maxBuffered: options.maxBuffered, onBatch: this.onBatch, logger: log });
+    // Decisions are encoded at the end of the turn that made them, once its answers are sent (the lines
+    // still go to the file per max_batch or flush interval): they die young instead of surviving into old
+    // space, and no query waits behind a burst of encoding. Every 32 instead (stop 22 to 27) made a slice
+    // of ~100 us every 1.6 ms at 20k qps; at the end of the turn, the blocked p99 at 20k qps was 0.46 ms
+    // against 0.62 (median of 5 runs each, interleaved; docs/BENCHMARKS.md, stop 28).
+    this.batcher = new Batcher({ batchSize: 1, endOfTurn: true, intervalMs: options.flushIntervalMs, maxBuffered: options.maxBuffered, onBatch: this.onBatch, logger: log });
     this.encoder = new ChainEncoder(options.instance, options.pseudonymize, chain);
     this.files = new FileRotation(options.instance, options.maxFileBytes, chain.current, SEAL_RESERVE_BYTES);
     this.appender = new EventAppender(options.dir, options.fsync);
@@ -235,9 +230,11 @@ export class AuditWriter implements DecisionSink {
     }
   };
 
+  private readonly encodeOne = (decision: Decision): void => this.encoder.encode(decision, this.files, this.outbox);
+
   private encodePending(): void {
     if (this.batcher.size === 0) return;
-    this.encoder.encode(this.batcher.take(), this.files, this.outbox);
+    this.batcher.takeEach(this.encodeOne);
     this.batcher.held = this.outbox.events;
   }
 

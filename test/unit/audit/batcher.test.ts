@@ -37,6 +37,32 @@ describe('Batcher', () => {
     expect(batches).toEqual([[0, 1, 2, 3, 4, 5]]);
   });
 
+  it('with endOfTurn, hands on at the end of the current turn (a microtask), before timers and I/O', async () => {
+    const batches: number[][] = [];
+    const b: Batcher<number> = new Batcher<number>({ batchSize: 1, endOfTurn: true, intervalMs: 20, maxBuffered: 1000, onBatch: () => batches.push(b.take()), logger: silent });
+    b.push(1);
+    b.push(2);
+    expect(batches).toEqual([]);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2]]);
+    b.push(3);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2], [3]]);
+  });
+
+  it('takeEach gives every item in order and empties the batcher, reusing its array', () => {
+    const { b } = make({ batchSize: 100 });
+    for (const i of [1, 2, 3]) b.push(i);
+    const seen: number[] = [];
+    b.takeEach((i) => seen.push(i));
+    expect(seen).toEqual([1, 2, 3]);
+    expect(b.size).toBe(0);
+    b.push(4);
+    b.takeEach((i) => seen.push(i));
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(b.recorded).toBe(4);
+  });
+
   it('hands on what waits every interval once started, and not before', () => {
     vi.useFakeTimers();
     const { b, batches } = make({ batchSize: 100, intervalMs: 20 });

@@ -3,7 +3,12 @@ import { ChainEncoder } from '../../../src/audit/encoder.ts';
 import { GENESIS, eventHash } from '../../../src/audit/event.ts';
 import { Outbox } from '../../../src/audit/outbox.ts';
 import { FileRotation } from '../../../src/audit/rotation.ts';
+import type { Decision } from '../../../src/audit/types.ts';
 import { decision } from './helpers.ts';
+
+function encodeAll(enc: ChainEncoder, decisions: Decision[], files: FileRotation, o: Outbox): void {
+  for (const d of decisions) enc.encode(d, files, o);
+}
 
 function lines(o: Outbox): { file: string; record: Record<string, unknown> }[] {
   return o.chunks.flatMap((c) =>
@@ -20,7 +25,7 @@ describe('ChainEncoder', () => {
   it('turns decisions into schema-1 lines chained from the genesis hash', () => {
     const enc = new ChainEncoder('a', (x) => x, { seq: 0, hash: GENESIS });
     const o = new Outbox();
-    enc.encode([decision(0, { qtype: 65 }), decision(1)], new FileRotation('a', 1 << 20), o);
+    encodeAll(enc, [decision(0, { qtype: 65 }), decision(1)], new FileRotation('a', 1 << 20), o);
     const out = lines(o).map((l) => l.record);
     expect(out[0]).toMatchObject({ seq: 1, prev: GENESIS, qtype: 'HTTPS', list_version: '2026.11.28.1-3f2a9c1b', ts: '2026-11-28T10:00:00.000Z', instance: 'a' });
     expect(out[1]).toMatchObject({ seq: 2, prev: out[0]!.hash });
@@ -32,21 +37,21 @@ describe('ChainEncoder', () => {
   it('continues an existing chain', () => {
     const enc = new ChainEncoder('a', (x) => x, { seq: 41, hash: 'f'.repeat(64) });
     const o = new Outbox();
-    enc.encode([decision(0)], new FileRotation('a', 1 << 20), o);
+    encodeAll(enc, [decision(0)], new FileRotation('a', 1 << 20), o);
     expect(lines(o)[0]!.record).toMatchObject({ seq: 42, prev: 'f'.repeat(64) });
   });
 
   it('pseudonymises only flagged decisions', () => {
     const enc = new ChainEncoder('a', (x) => `anon:${x.length}`, { seq: 0, hash: GENESIS });
     const o = new Outbox();
-    enc.encode([decision(0, { client: '10.20.0.7', pseudonymize: true }), decision(1, { client: '10.10.0.5' })], new FileRotation('a', 1 << 20), o);
+    encodeAll(enc, [decision(0, { client: '10.20.0.7', pseudonymize: true }), decision(1, { client: '10.10.0.5' })], new FileRotation('a', 1 << 20), o);
     expect(lines(o).map((l) => l.record.client)).toEqual(['anon:9', '10.10.0.5']);
   });
 
   it('sends each line to the file of its UTC date', () => {
     const enc = new ChainEncoder('a', (x) => x, { seq: 0, hash: GENESIS });
     const o = new Outbox();
-    enc.encode([decision(0, { ts: Date.UTC(2026, 10, 28, 23, 59, 59, 999) }), decision(1, { ts: Date.UTC(2026, 10, 29) })], new FileRotation('a', 1 << 20), o);
+    encodeAll(enc, [decision(0, { ts: Date.UTC(2026, 10, 28, 23, 59, 59, 999) }), decision(1, { ts: Date.UTC(2026, 10, 29) })], new FileRotation('a', 1 << 20), o);
     expect(lines(o).map((l) => l.file)).toEqual(['audit-a-2026-11-28-000.jsonl', 'audit-a-2026-11-29-000.jsonl']);
   });
 
@@ -54,7 +59,7 @@ describe('ChainEncoder', () => {
     const enc = new ChainEncoder('a', (x) => x, { seq: 0, hash: GENESIS });
     const o = new Outbox();
     const qname = '"\\\u0000\u001b'.repeat(3000);
-    enc.encode([decision(0, { qname })], new FileRotation('a', 1 << 30), o);
+    encodeAll(enc, [decision(0, { qname })], new FileRotation('a', 1 << 30), o);
     const [r] = lines(o);
     expect(r!.record.qname).toBe(qname);
     expect(r!.record.hash).toBe(eventHash(r!.record));

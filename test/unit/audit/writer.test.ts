@@ -6,7 +6,7 @@ import { type EventBody, GENESIS, encodeEvent, eventHash } from '../../../src/au
 import { rawPublicKey } from '../../../src/audit/keys.ts';
 import { MAX_SEALED_EVENTS, type Seal, checkSealSignature } from '../../../src/audit/seal.ts';
 import { verifyAuditPath } from '../../../src/audit/verify.ts';
-import { AuditWriter, ENCODE_BATCH } from '../../../src/audit/writer.ts';
+import { AuditWriter } from '../../../src/audit/writer.ts';
 import { KEY, decision, tempDir, writeLog, writerOptions } from './helpers.ts';
 
 const FILE = 'audit-a-2026-11-28-000.jsonl';
@@ -86,21 +86,23 @@ describe('AuditWriter', () => {
     await writer.close();
   });
 
-  it('encodes every ENCODE_BATCH decisions at once, long before the file write (decisions die young)', async () => {
+  it('encodes what a turn recorded at its end, long before the file write (decisions die young)', async () => {
     const dir = await tempDir();
     // The pseudonym is taken while encoding: counting its calls shows when decisions were encoded.
     let encoded = 0;
     const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 1000, pseudonymize: (address) => (encoded++, `anon:${address}`) }));
-    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-    for (let i = 0; i < ENCODE_BATCH - 1; i++) writer.record(decision(i, { pseudonymize: true }));
-    await turn();
+    for (let i = 0; i < 5; i++) writer.record(decision(i, { pseudonymize: true }));
+    // Not while the turn that recorded them runs (its answers go out first) ...
     expect(encoded).toBe(0);
-    writer.record(decision(ENCODE_BATCH, { pseudonymize: true }));
-    await turn();
-    expect(encoded).toBe(ENCODE_BATCH);
+    await Promise.resolve();
+    // ... but once it ends, before the event loop moves on.
+    expect(encoded).toBe(5);
+    writer.record(decision(5, { pseudonymize: true }));
+    await Promise.resolve();
+    expect(encoded).toBe(6);
     expect(await lines(join(dir, FILE))).toHaveLength(0);
     await writer.close();
-    expect(await lines(join(dir, FILE))).toHaveLength(ENCODE_BATCH);
+    expect(await lines(join(dir, FILE))).toHaveLength(6);
   });
 
   it('close() flushes everything, writes a signed shutdown checkpoint of the head, and ignores later records', async () => {
@@ -177,13 +179,13 @@ describe('AuditWriter', () => {
     const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
     let i = 0;
     for (const end = Date.now() + 400; Date.now() < end && i < 40_000; await turn()) {
-      for (let k = 0; k < ENCODE_BATCH; k++) writer.record(decision(i++, { ts: Date.UTC(2026, 10, 28, 10) })); // one file
+      for (let k = 0; k < 32; k++) writer.record(decision(i++, { ts: Date.UTC(2026, 10, 28, 10) })); // one file
     }
     await writer.close();
     const counts = (await seals(join(dir, FILE))).filter((s) => s.reason === 'batch').map((s) => s.count);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(i);
     // Every write but the one of close() held at least max_batch events: a write that took only what
-    // arrived during the previous one would be a few ENCODE_BATCHes long (and each costs a signature).
+    // arrived during the previous one would be a few turns' worth long (and each costs a signature).
     // A write of more than MAX_SEALED_EVENTS is sealed in parts of that size; only its last part may be short.
     expect(counts.length).toBeGreaterThan(2);
     const short = counts.slice(0, -1).filter((c, n) => c < 500 && counts[n - 1] !== MAX_SEALED_EVENTS);
