@@ -44,6 +44,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # UDP through recvmmsg/sendmmsg batches (src/server/datagram-addon.ts; node:dgram without it).
 COPY --from=build /app/native/build/Release/dnsward_datagram.node ./native/build/Release/dnsward_datagram.node
+# The block log's in-place SHA-256 (src/audit/sha256-into.ts; node:crypto without it).
+COPY --from=build /app/native/build/Release/dnsward_hash.node ./native/build/Release/dnsward_hash.node
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

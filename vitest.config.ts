@@ -12,6 +12,9 @@ const UDP_SUITES = [
   'test/integration/replica-workers.test.ts',
   'test/fuzz/**/*.test.ts',
 ];
+// The block log's suites run a third time with its hash on node:crypto, the fallback of
+// native/hash.cc (src/audit/sha256-into.ts).
+const AUDIT_SUITES = ['test/unit/audit/**/*.test.ts', 'test/integration/audit-*.test.ts'];
 const mainPath = process.env.DNSWARD_DATAGRAM || (process.platform === 'linux' ? 'addon' : 'dgram');
 
 export default defineConfig({
@@ -24,6 +27,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: mainPath, include: ['test/**/*.test.ts'], env: { DNSWARD_DATAGRAM: mainPath } } },
       ...(mainPath === 'dgram' ? [] : [{ extends: true, test: { name: 'dgram', include: UDP_SUITES, env: { DNSWARD_DATAGRAM: 'dgram' } } }]),
+      { extends: true, test: { name: 'js-sha256', include: AUDIT_SUITES, env: { DNSWARD_DATAGRAM: mainPath, DNSWARD_SHA256: 'js' } } },
     ],
   },
 });

@@ -1,4 +1,5 @@
-// Builds the batched datagram addon (native/datagram.cc) with node-gyp: npm ci runs it (the
+// Builds the batched datagram addon (native/datagram.cc) and the block log's in-place SHA-256
+// (native/hash.cc; without it dnsward hashes with node:crypto) with node-gyp: npm ci runs it (the
 // `install` script), `npm run build:addon` runs it by hand. It never fails an install: where
 // the addon cannot be built (not Linux, no compiler, no headers), it says why and dnsward
 // uses node:dgram (src/server/datagram-addon.ts). `--strict` exits 1 instead, for checks.
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const strict = process.argv.includes('--strict');
 const output = join(here, 'build', 'Release', 'dnsward_datagram.node');
+const hashOutput = join(here, 'build', 'Release', 'dnsward_hash.node');
 
 function done(ok: boolean, message: string): never {
   process.stderr.write(`dnsward: ${message}\n`);
@@ -44,15 +46,15 @@ const args = [...prefixArgs, 'rebuild', '--directory', here, ...(dir ? [`--noded
 // A stale build must not outlive a failed one: the loader would take it.
 rmSync(join(here, 'build'), { recursive: true, force: true });
 const result = spawnSync(command, args, { encoding: 'utf8', timeout: 300_000, env: { ...process.env, JOBS: '1' } });
-if (result.status !== 0 || !existsSync(output)) {
+if (result.status !== 0 || !existsSync(output) || !existsSync(hashOutput)) {
   const why = result.error ? result.error.message : (result.stderr || result.stdout || '').trim().split('\n').slice(-12).join('\n');
   rmSync(join(here, 'build'), { recursive: true, force: true });
   done(false, `datagram addon not built (node-gyp: ${result.status ?? result.signal ?? 'did not run'}); UDP uses node:dgram. Needs g++, make and python3.\n${why}`);
 }
 // Load it once in a fresh process: a build that does not load is no build.
-const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(output)})`], { encoding: 'utf8', timeout: 30_000 });
+const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(output)}); require(${JSON.stringify(hashOutput)})`], { encoding: 'utf8', timeout: 30_000 });
 if (check.status !== 0) {
   rmSync(join(here, 'build'), { recursive: true, force: true });
   done(false, `datagram addon built but does not load; UDP uses node:dgram.\n${check.stderr.trim()}`);
 }
-done(true, `datagram addon built (${output}): UDP uses recvmmsg/sendmmsg batches`);
+done(true, `datagram addon built (${output}): UDP uses recvmmsg/sendmmsg batches; the block log hashes in place (${hashOutput})`);

@@ -1,5 +1,6 @@
 // The block-log event (schema version 1, docs/AUDIT.md), its canonical encoding and its hash.
 import { hash as oneShotHash } from 'node:crypto';
+import { sha256HexInto } from './sha256-into.ts';
 import type { DecisionAction, DecisionResponse, DecisionTransport } from './types.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -195,15 +196,14 @@ export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: 
   buf.set(transport, at);
   at = writeString(buf, at + transport.length, body.ts);
   buf[at++] = 0x7d; // }
-  const hash = oneShotHash('sha256', buf.subarray(off, at), 'hex');
-  // Replace the closing "}" by the hash member.
-  at -= 1;
-  buf.set(HASH_KEY, at);
-  at += HASH_KEY.length;
-  at += buf.write(hash, at, 'latin1');
+  // The hash member replaces the closing "}": its digits go where they will stay, past the hashed bytes.
+  const hashAt = at - 1 + HASH_KEY.length;
+  sha256HexInto(buf, off, at, hashAt);
+  buf.set(HASH_KEY, at - 1);
+  at = hashAt + 64;
   buf.set(LINE_END, at);
   result.end = at + LINE_END.length;
-  result.hash = hash;
+  result.hash = buf.toString('latin1', hashAt, at);
   return result;
 }
 

@@ -9,6 +9,7 @@ import { createLogDecisionSink } from './log-sink.ts';
 import { createPseudonymizer } from './pseudonym.ts';
 import { type AuditReader, FileAuditReader } from './reader.ts';
 import { ThreadedAuditSink } from './thread.ts';
+import { sha256Path } from './sha256-into.ts';
 import type { Decision, DecisionSink } from './types.ts';
 import { AuditWriter, type AuditWriterStats, type WrittenFeed } from './writer.ts';
 import { threadWanted } from '../util/cpus.ts';
@@ -52,7 +53,7 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
     secret = loaded.value;
   }
   const threaded = threadWanted(audit.worker_thread);
-  log.debug({ threaded, cpus: availableParallelism() }, 'block log writer placement');
+  log.debug({ threaded, cpus: availableParallelism(), sha256: sha256Path.path, sha256Reason: sha256Path.reason }, 'block log writer placement and hash');
   const writer: AuditSink = threaded
     ? await ThreadedAuditSink.start({
         init: {

@@ -53,11 +53,11 @@ describe('Dockerfile', () => {
     const copies = spec.copies.filter((c) => c.from === undefined);
     expect(copies.length).toBeGreaterThan(3);
     for (const copy of copies) for (const source of copy.sources) expect(existsSync(source), source).toBe(true);
-    // The build stage compiles dist/ (npm ci runs `prepare`) and builds the datagram addon (`build:addon`).
+    // The build stage compiles dist/ (npm ci runs `prepare`) and builds the datagram and hash addons (`build:addon`).
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.prepare).toBe('npm run build');
     expect(pkg.scripts['build:addon']).toContain('native/build.ts');
-    expect(spec.copies.filter((c) => c.from === 'build').map((c) => c.sources[0])).toEqual(['/app/node_modules', '/app/dist', '/app/native/build/Release/dnsward_datagram.node']);
+    expect(spec.copies.filter((c) => c.from === 'build').map((c) => c.sources[0])).toEqual(['/app/node_modules', '/app/dist', '/app/native/build/Release/dnsward_datagram.node', '/app/native/build/Release/dnsward_hash.node']);
   });
 
   it('runs bin/dnsward serve with the config it bakes in, and the health check reads that same config', () => {

@@ -75,10 +75,10 @@ async function buildImage(): Promise<void> {
       else if (source === '/app/dist') {
         const tsc = await run(NODE, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', destination], { timeoutMs: 120_000 });
         expect(tsc.stdout + tsc.stderr).toBe('');
-      } else if (source === '/app/native/build/Release/dnsward_datagram.node') {
-        // The addon npm ci built here (the build stage builds it the same way, with the image's Node).
+      } else if (source === '/app/native/build/Release/dnsward_datagram.node' || source === '/app/native/build/Release/dnsward_hash.node') {
+        // The addons npm ci built here (the build stage builds them the same way, with the image's Node).
         await mkdir(resolve(destination, '..'), { recursive: true });
-        await copyFile('native/build/Release/dnsward_datagram.node', destination);
+        await copyFile(source.slice('/app/'.length), destination);
       } else throw new Error(`unknown build output ${source}`);
       continue;
     }
