@@ -8,7 +8,6 @@
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.ts';
 import { ThrottledLog } from './throttled-log.ts';
-import { afterTurn } from '../util/turn-end.ts';
 
 /** Hand on at least every HANDOFF_BATCH decisions ... */
 export const HANDOFF_BATCH = 512;
@@ -25,8 +24,8 @@ export interface BatcherOptions {
   /** Called (outside push()) when a batch is ready: the owner calls take() or takeEach(). */
   onBatch: () => void;
   /**
-   * Hand on at the end of the current turn (util/turn-end.ts: after the batch of datagrams that
-   * made the decisions has been answered) instead of in the event loop's next check phase.
+   * Hand on at the end of the current turn (a microtask: after the batch of datagrams that made
+   * the decisions has been answered) instead of in the event loop's next check phase.
    */
   endOfTurn?: boolean;
   /** Gets the throttled "buffer full" line. */
@@ -73,7 +72,7 @@ export class Batcher<T> {
     this.pending.push(item);
     if (this.pending.length >= this.batchSize && !this.scheduled) {
       this.scheduled = true;
-      if (this.endOfTurn) afterTurn(this.fire);
+      if (this.endOfTurn) queueMicrotask(this.fire);
       else setImmediate(this.fire);
     }
   }

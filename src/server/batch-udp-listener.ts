@@ -8,7 +8,6 @@ import type { HostPort } from '../util/address.ts';
 import { AddressText } from './address-text.ts';
 import type { AddonSocket, DatagramAddon } from './datagram-addon.ts';
 import { DatagramSendQueue } from './datagram-send-queue.ts';
-import { beginTurn, endTurn } from '../util/turn-end.ts';
 import { UDP_SOCKET_BUFFER_BYTES } from './dgram-udp-listener.ts';
 
 /** Bytes of answers (and their hosts as text) packed before a send; a full area is sent at once. */
@@ -62,16 +61,6 @@ export class BatchUdpListener implements Responder {
 
   /** One received batch: every datagram to the resolver, then the answers it gave at once in one send. */
   private readonly onBatch = (buffer: Buffer, count: number): void => {
-    beginTurn();
-    try {
-      this.answerBatch(buffer, count);
-    } finally {
-      // The batch's answers are out: what it left for the end of the turn (the block log's encoding) runs now.
-      endTurn();
-    }
-  };
-
-  private answerBatch(buffer: Buffer, count: number): void {
     this.inBatch = true;
     this.counts.batches++;
     this.counts.datagrams += count;
@@ -89,7 +78,7 @@ export class BatchUdpListener implements Responder {
     }
     this.inBatch = false;
     this.flush();
-  }
+  };
 
   send(ctx: QueryContext, response: Buffer): void {
     this.sendCopy(ctx, response, response.length);
