@@ -1,7 +1,14 @@
 // Microbenchmarks for the query path's pieces: wire parser, list matcher (with a million
-// names), cache lookup + render, synthesised block answers. A script, not a test:
-//   node bench/micro.ts            (prints ns/op and ops/s per case)
+// names), cache lookup + render, synthesised block answers, the block log's encoding. A script, not a test:
+//   node bench/micro.ts            (prints ns/op and ops/s per case; DNSWARD_SHA256=js for the block log's fallback hash)
 import { readFileSync } from 'node:fs';
+import { ChainEncoder } from '../src/audit/encoder.ts';
+import { GENESIS } from '../src/audit/event.ts';
+import { Outbox } from '../src/audit/outbox.ts';
+import { FileRotation } from '../src/audit/rotation.ts';
+import { MAX_SEALED_EVENTS } from '../src/audit/seal.ts';
+import { sha256Path } from '../src/audit/sha256-into.ts';
+import type { Decision } from '../src/audit/types.ts';
 import { renderAnswer } from '../src/dns/answer-render.ts';
 import { scanAnswer } from '../src/dns/answer-scan.ts';
 import { RCODE } from '../src/dns/constants.ts';
@@ -113,3 +120,28 @@ bench('cache set, full 50,000 entries (evicts the oldest)', 1_000_000, () => {
 });
 const upstreamAnswer = encodeReply(wire[0] as Buffer, { answers: [rr.cname('www.example', 'edge.example'), rr.a('edge.example', '192.0.2.1')] }, true);
 bench('scanAnswer (CNAME + A + OPT)', 2_000_000, () => scanAnswer(upstreamAnswer, (parsed[0] as ParsedQuery).questionEnd));
+
+// The block log's cost per event on the query thread: a decision becomes a chained, hashed line
+// in the outbox (src/audit/encoder.ts). Run with DNSWARD_SHA256=js for the node:crypto fallback.
+const encoder = new ChainEncoder('bench', (address) => address, { seq: 0, hash: GENESIS });
+const rotation = new FileRotation('bench', 2 ** 40);
+const outbox = new Outbox(MAX_SEALED_EVENTS);
+const decisions: Decision[] = queries.map((qname, i) => ({
+  ts: now + (i >> 4),
+  segment: 'service',
+  client: `10.20.${(i >> 8) & 255}.${i & 255}`,
+  pseudonymize: false,
+  qname,
+  qtype: 1,
+  action: 'blocked',
+  list: 'tiktok',
+  rule: qname.slice(qname.indexOf('.') + 1),
+  listVersion: '2026.12.04.1-3f2a9c1b',
+  response: 'nxdomain',
+  transport: 'udp',
+}));
+bench(`block log: encode one event (sha256 ${sha256Path.path})`, 1_000_000, (i) => {
+  encoder.encode(decisions[i & 4095] as Decision, rotation, outbox);
+  if (outbox.events >= MAX_SEALED_EVENTS) outbox.completeFirst();
+  return true;
+});
