@@ -14,6 +14,7 @@ import { rendererFor } from '../../src/lists/render/index.ts';
 import type { ListSnapshot } from '../../src/lists/types.ts';
 import { type DnsReply, queryUdp } from '../helpers/dns-client.ts';
 import { freeUdpTcpPort } from '../helpers/free-port.ts';
+import { stopChild } from '../helpers/stop-child.ts';
 
 const run = promisify(execFile);
 const options = { homepage: 'https://lists.example.org/', expires: '1 day' };
@@ -44,7 +45,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGTERM');
+  // Each daemon must be gone before its directory is (it may write there as it exits).
+  await Promise.all(children.map((child) => stopChild(child)));
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -15,6 +15,7 @@ import { loadNetworkListDir, type NetworkListSnapshot } from '../../src/lists/ne
 import { networkRendererFor } from '../../src/lists/render/networks.ts';
 import { queryUdp } from '../helpers/dns-client.ts';
 import { freeUdpTcpPort } from '../helpers/free-port.ts';
+import { stopChild } from '../helpers/stop-child.ts';
 
 const run = promisify(execFile);
 const options = { homepage: 'https://lists.example.org/', expires: '1 day' };
@@ -97,7 +98,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGTERM');
+  // Each daemon must be gone before its directory is: named removes its pid file, kresd closes its cache, as they exit.
+  await Promise.all(children.map((child) => stopChild(child)));
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -14,6 +14,7 @@ import { createPolicyEngine, type PolicyEngine } from '../../src/plugin/engine.t
 import { dnswardFeed } from '../../src/plugin/fastify.ts';
 import { queryUdp } from '../helpers/dns-client.ts';
 import { freeUdpTcpPort } from '../helpers/free-port.ts';
+import { stopChild } from '../helpers/stop-child.ts';
 
 const run = promisify(execFile);
 const BLOCKED = ['tiktok.com', 'www.tiktok.com', 'a.b.c.tiktokv.com', 'p16-sign.tiktokcdn-us.com'];
@@ -45,7 +46,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGTERM');
+  // Each daemon must be gone before its directory is (it may write there as it exits).
+  await Promise.all(children.map((child) => stopChild(child)));
   await app?.close();
   await engine?.close();
   await rm(dir, { recursive: true, force: true });
