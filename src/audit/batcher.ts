@@ -1,8 +1,9 @@
 // The one place decisions wait on their way to the block log, for both placements of the
 // writer (inline: writer.ts; worker thread: thread.ts). push() is the query path's whole
 // cost: a bounds check and an array push. Batches are handed on every batchSize decisions (or
-// at the end of the turn, endOfTurn) or every few ms: held for a whole flush interval they would outlive V8's young generation
-// (dnsward runs with a small one) and cost old-space collections. Memory is bounded by
+// at the end of the turn, endOfTurn) or every few ms: held for a whole flush interval they
+// would outlive V8's young generation (dnsward runs with a small one) and cost old-space
+// collections. Memory is bounded by
 // maxBuffered, counting what the owner still holds downstream (`held`); beyond it decisions
 // are counted as dropped and logged (throttled), never waited for.
 import type { Logger } from 'pino';
@@ -87,9 +88,15 @@ export class Batcher<T> {
   /** Calls `use` on everything waiting, oldest first, and empties the batcher (reusing its array: no garbage per batch). */
   takeEach(use: (item: T) => void): void {
     const pending = this.pending;
-    // Counted on each pass: `use` may push more (it should not, but nothing is lost if it does).
-    for (let i = 0; i < pending.length; i++) use(pending[i] as T);
-    pending.length = 0;
+    let i = 0;
+    try {
+      // Counted on each pass: `use` may push more (it should not, but nothing is lost if it does).
+      for (; i < pending.length; i++) use(pending[i] as T);
+    } finally {
+      // Should `use` throw, what it was given (the item that threw too) is gone, never handed on twice.
+      if (i >= pending.length) pending.length = 0;
+      else pending.splice(0, i + 1);
+    }
   }
 
   /** Decisions waiting here (not counting `held`). */

@@ -63,6 +63,21 @@ describe('Batcher', () => {
     expect(b.recorded).toBe(4);
   });
 
+  it('takeEach never hands an item on twice when the consumer throws: the rest waits for the next call', () => {
+    const { b } = make({ batchSize: 100 });
+    for (const i of [1, 2, 3]) b.push(i);
+    const seen: number[] = [];
+    expect(() =>
+      b.takeEach((i) => {
+        if (i === 2) throw new Error('boom');
+        seen.push(i);
+      }),
+    ).toThrow('boom');
+    expect(b.size).toBe(1);
+    b.takeEach((i) => seen.push(i));
+    expect(seen).toEqual([1, 3]);
+  });
+
   it('hands on what waits every interval once started, and not before', () => {
     vi.useFakeTimers();
     const { b, batches } = make({ batchSize: 100, intervalMs: 20 });
