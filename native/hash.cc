@@ -47,7 +47,10 @@ napi_value Sha256HexInto(napi_env env, napi_callback_info info) {
     return Throw(env, "sha256HexInto: start, end and at must be integers");
   }
   // The digest must not overlap what it hashes, and everything must lie inside the Buffer.
-  if (start > end || end > length || at > length || length - at < 64 || (at < end && at + 64 > start)) {
+  // In size_t: `at + 64` must not wrap in 32 bits on a Buffer of 4 GiB or more.
+  const size_t digestStart = at;
+  const size_t digestEnd = digestStart + 64;
+  if (start > end || end > length || digestEnd > length || (digestStart < end && digestEnd > start)) {
     return Throw(env, "sha256HexInto: range outside the buffer or overlapping the digest");
   }
   unsigned char* bytes = static_cast<unsigned char*>(data);
