@@ -110,6 +110,18 @@ export function unknownCommandMessage(argv: readonly string[]): string {
   return `unknown command "${first}"${near !== undefined ? `; did you mean "dnsward ${near}"?` : ''}`;
 }
 
+/**
+ * The commands of a group (`dnsward audit --help`, `dnsward help audit`), or undefined when
+ * argv does not ask for them.
+ */
+function groupUsage(argv: readonly string[], askedByHelp: boolean): string | undefined {
+  const [group, next] = argv;
+  const members = Object.entries(commands).filter(([name]) => name.startsWith(`${group ?? ''} `));
+  if (members.length === 0) return undefined;
+  if (!(askedByHelp && argv.length === 1) && next !== '--help' && next !== '-h') return undefined;
+  return [`usage: dnsward ${group ?? ''} <command> [options]`, '', ...members.map(([, c]) => `  dnsward ${c.summary}`), '', `  dnsward ${group ?? ''} <command> --help     options of one command`].join('\n');
+}
+
 /** True when --help or -h comes before any "--" (after which everything is an operand). */
 function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf('--');
@@ -134,6 +146,11 @@ export async function runCommand(argv: string[]): Promise<number | undefined> {
   // `dnsward help config check` is `dnsward config check --help`.
   const helpFor = first === 'help' ? argv.slice(1) : undefined;
   const found = findCommand(helpFor ?? argv);
+  const group = found ? undefined : groupUsage(helpFor ?? argv, helpFor !== undefined);
+  if (group !== undefined) {
+    console.log(group);
+    return 0;
+  }
   if (!found) throw new DnswardError(ErrorCodes.USAGE, `${unknownCommandMessage(helpFor ?? argv)}\n${usage()}`);
   const command = await commands[found.name]!.load();
   if (helpFor !== undefined || wantsHelp(found.args)) {

@@ -287,6 +287,20 @@ describe('the command line', () => {
     expect(result.stdout).toMatch(new RegExp(`^usage: dnsward ${command}\\b`));
   });
 
+  it.each([
+    [['config', '--help'], 'config', ['config check', 'config reference', 'config schema']],
+    [['lists', '-h'], 'lists', ['lists check', 'lists build', 'lists diff']],
+    [['audit', '--help'], 'audit', ['audit verify', 'audit export']],
+    [['help', 'audit'], 'audit', ['audit verify', 'audit export']],
+  ])('dnsward %j lists the commands of the group and exits 0', async (argv, group, members) => {
+    const result = await runCli(argv);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(new RegExp(`^usage: dnsward ${group} <command>`));
+    for (const member of members) expect(result.stdout).toContain(`dnsward ${member}`);
+    expect(result.stdout).not.toContain('dnsward serve');
+  });
+
   it('--help and --version', async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
