@@ -1,14 +1,13 @@
 import { hash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { jsSha256HexInto, loadNativeSha256, sha256HexInto, sha256Path } from '../../../src/audit/sha256-into.ts';
-import { ADDON_FILE } from '../../../src/server/datagram-addon.ts';
+import { HASH_ADDON_FILE, jsSha256HexInto, loadNativeSha256, sha256HexInto, sha256Path } from '../../../src/audit/sha256-into.ts';
 
 const native = loadNativeSha256();
 
 describe('sha256HexInto', () => {
-  it('is the addon wherever npm ci built the native code (with the datagram addon), unless DNSWARD_SHA256=js', () => {
-    const expected = process.env.DNSWARD_SHA256 !== 'js' && existsSync(ADDON_FILE) ? 'native' : 'js';
+  it('is the addon wherever npm ci built it, unless DNSWARD_SHA256=js', () => {
+    const expected = process.env.DNSWARD_SHA256 !== 'js' && existsSync(HASH_ADDON_FILE) ? 'native' : 'js';
     expect(sha256Path.path, sha256Path.reason).toBe(expected);
   });
 
