@@ -49,12 +49,12 @@ const result = spawnSync(command, args, { encoding: 'utf8', timeout: 300_000, en
 if (result.status !== 0 || !existsSync(output) || !existsSync(hashOutput)) {
   const why = result.error ? result.error.message : (result.stderr || result.stdout || '').trim().split('\n').slice(-12).join('\n');
   rmSync(join(here, 'build'), { recursive: true, force: true });
-  done(false, `datagram addon not built (node-gyp: ${result.status ?? result.signal ?? 'did not run'}); UDP uses node:dgram. Needs g++, make and python3.\n${why}`);
+  done(false, `native addons not built (node-gyp: ${result.status ?? result.signal ?? 'did not run'}); UDP uses node:dgram, the block log node:crypto. Needs g++, make and python3.\n${why}`);
 }
 // Load it once in a fresh process: a build that does not load is no build.
 const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(output)}); require(${JSON.stringify(hashOutput)})`], { encoding: 'utf8', timeout: 30_000 });
 if (check.status !== 0) {
   rmSync(join(here, 'build'), { recursive: true, force: true });
-  done(false, `datagram addon built but does not load; UDP uses node:dgram.\n${check.stderr.trim()}`);
+  done(false, `native addons built but do not load; UDP uses node:dgram, the block log node:crypto.\n${check.stderr.trim()}`);
 }
 done(true, `datagram addon built (${output}): UDP uses recvmmsg/sendmmsg batches; the block log hashes in place (${hashOutput})`);

@@ -75,15 +75,23 @@ const commands: Record<string, { summary: string; load: () => Promise<Loaded> }>
   },
 };
 
-export function usage(): string {
+/** Every command's summary, or only those of `group` (`dnsward audit --help`). */
+export function usage(group?: string): string {
+  const listed = group === undefined ? Object.keys(commands) : groupCommands(group);
+  const what = group === undefined ? '<command>' : `${group} <command>`;
   return [
-    'usage: dnsward <command> [options]',
+    `usage: dnsward ${what} [options]`,
     '',
-    ...Object.values(commands).map((c) => `  dnsward ${c.summary}`),
+    ...listed.map((name) => `  dnsward ${commands[name]!.summary}`),
     '',
-    '  dnsward <command> --help     options of one command',
-    '  dnsward --version            the version',
+    `  dnsward ${what} --help     options of one command`,
+    ...(group === undefined ? ['  dnsward --version            the version'] : []),
   ].join('\n');
+}
+
+/** The commands of a group ("audit" -> "audit verify", "audit export"); none for a name that is no group. */
+function groupCommands(group: string): string[] {
+  return Object.keys(commands).filter((name) => name.startsWith(`${group} `));
 }
 
 /** The command an argv names, with its arguments; undefined when it names none. */
@@ -99,27 +107,22 @@ export function findCommand(argv: readonly string[]): { name: string; args: stri
 export function unknownCommandMessage(argv: readonly string[]): string {
   const names = Object.keys(commands);
   const first = argv[0] ?? '';
-  const groupCommands = names.filter((n) => n.startsWith(`${first} `));
-  if (groupCommands.length > 0) {
+  const members = groupCommands(first);
+  if (members.length > 0) {
     const sub = argv[1];
-    const near = sub === undefined ? undefined : closestKey(sub, groupCommands.map((n) => n.slice(first.length + 1)));
-    const hint = near !== undefined ? `did you mean "dnsward ${first} ${near}"?` : `use one of: ${groupCommands.map((n) => `dnsward ${n}`).join(', ')}`;
+    const near = sub === undefined ? undefined : closestKey(sub, members.map((n) => n.slice(first.length + 1)));
+    const hint = near !== undefined ? `did you mean "dnsward ${first} ${near}"?` : `use one of: ${members.map((n) => `dnsward ${n}`).join(', ')}`;
     return sub === undefined ? `"${first}" needs a sub-command; ${hint}` : `unknown command "${first} ${sub}"; ${hint}`;
   }
   const near = closestKey(first, [...new Set(names.map((n) => n.split(' ')[0] as string))]);
   return `unknown command "${first}"${near !== undefined ? `; did you mean "dnsward ${near}"?` : ''}`;
 }
 
-/**
- * The commands of a group (`dnsward audit --help`, `dnsward help audit`), or undefined when
- * argv does not ask for them.
- */
-function groupUsage(argv: readonly string[], askedByHelp: boolean): string | undefined {
+/** The group argv asks the commands of (`dnsward audit --help`, `dnsward help audit`), if any. */
+function helpGroup(argv: readonly string[], askedByHelp: boolean): string | undefined {
   const [group, next] = argv;
-  const members = Object.entries(commands).filter(([name]) => name.startsWith(`${group ?? ''} `));
-  if (members.length === 0) return undefined;
-  if (!(askedByHelp && argv.length === 1) && next !== '--help' && next !== '-h') return undefined;
-  return [`usage: dnsward ${group ?? ''} <command> [options]`, '', ...members.map(([, c]) => `  dnsward ${c.summary}`), '', `  dnsward ${group ?? ''} <command> --help     options of one command`].join('\n');
+  if (group === undefined || groupCommands(group).length === 0) return undefined;
+  return (askedByHelp && argv.length === 1) || next === '--help' || next === '-h' ? group : undefined;
 }
 
 /** True when --help or -h comes before any "--" (after which everything is an operand). */
@@ -146,9 +149,9 @@ export async function runCommand(argv: string[]): Promise<number | undefined> {
   // `dnsward help config check` is `dnsward config check --help`.
   const helpFor = first === 'help' ? argv.slice(1) : undefined;
   const found = findCommand(helpFor ?? argv);
-  const group = found ? undefined : groupUsage(helpFor ?? argv, helpFor !== undefined);
+  const group = found ? undefined : helpGroup(helpFor ?? argv, helpFor !== undefined);
   if (group !== undefined) {
-    console.log(group);
+    console.log(usage(group));
     return 0;
   }
   if (!found) throw new DnswardError(ErrorCodes.USAGE, `${unknownCommandMessage(helpFor ?? argv)}\n${usage()}`);
