@@ -26,7 +26,9 @@ export interface BatcherOptions {
   onBatch: () => void;
   /**
    * Hand on at the end of the current turn (a microtask: after the batch of datagrams that made
-   * the decisions has been answered) instead of in the event loop's next check phase.
+   * the decisions has been answered) instead of in the event loop's next check phase. It fires
+   * only once batchSize decisions wait: with batchSize > 1, a turn that ends below it waits for
+   * the interval (the writer uses batchSize 1, so every turn hands on).
    */
   endOfTurn?: boolean;
   /** Gets the throttled "buffer full" line. */

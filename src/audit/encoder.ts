@@ -54,8 +54,9 @@ export class ChainEncoder {
     const need = maxEventBytes(body);
     if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
     const { end: bytes, hash } = encodeEventInto(this.scratch, 0, body, seq, this.prev, this.encoded);
+    outbox.add(files.place(this.lastDay, bytes), this.scratch, bytes, seq, hash);
+    // The chain moves on only once the line is queued: a throw above leaves no gap in it.
     this.seq = seq;
     this.prev = hash;
-    outbox.add(files.place(this.lastDay, bytes), this.scratch, bytes, seq, hash);
   }
 }

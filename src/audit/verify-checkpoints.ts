@@ -85,7 +85,7 @@ export async function loadCheckpoints(path: string | undefined, instance: string
       if (!out.maxHead || parsed.seq >= out.maxHead.cp.seq) out.maxHead = loaded;
       if (parsed.reason === 'shutdown') out.shutdownRuns.add(parsed.run_started);
     }
-    if (parsed.dropped > 0) out.notes.push(`instance ${instance}: ${parsed.dropped} decisions were not recorded (buffer full) in the run started ${terminalSafe(String(parsed.run_started))} (checkpoint ${name}:${line.number})`);
+    if (parsed.dropped > 0) out.notes.push(`instance ${instance}: ${parsed.dropped} decisions were not recorded (buffer full, or not encodable: see the log) in the run started ${terminalSafe(String(parsed.run_started))} (checkpoint ${name}:${line.number})`);
   }
   return out;
 }

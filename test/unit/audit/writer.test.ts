@@ -323,6 +323,34 @@ describe('AuditWriter', () => {
     expect(report.notes.join('\n')).toContain('500 decisions were not recorded');
   });
 
+  it('counts a decision it cannot encode as dropped (signed), keeps the chain whole and encodes the rest of the turn', async () => {
+    const dir = await tempDir();
+    const lines_: string[] = [];
+    const { default: pino } = await import('pino');
+    const logger = pino({ level: 'error' }, { write: (line: string) => lines_.push(line) });
+    let calls = 0;
+    const pseudonymize = (address: string): string => {
+      calls++;
+      if (calls === 2) throw new Error('pseudonymiser failed');
+      return `anon:${address}`;
+    };
+    const writer = await AuditWriter.open(writerOptions(dir, { pseudonymize, logger }));
+    for (let i = 0; i < 4; i++) writer.record(decision(i, { pseudonymize: true }));
+    // The end-of-turn microtask runs the encoder; a throw there would end the process.
+    await Promise.resolve();
+    expect(writer.stats()).toMatchObject({ recorded: 3, dropped: 1 });
+    await writer.close();
+    const events = await lines(join(dir, FILE));
+    expect(events.map((e) => e.qname)).toEqual(['host0.tiktok.com', 'host2.tiktok.com', 'host3.tiktok.com']);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await checkpoints(dir))[0]).toMatchObject({ seq: 3, dropped: 1 });
+    const report = await verifyAuditPath(dir);
+    expect(report.ok).toBe(true);
+    expect(report.notes.join('\n')).toContain('1 decisions were not recorded');
+    const logged = lines_.map((l) => JSON.parse(l) as { code?: string; msg?: string });
+    expect(logged.some((l) => l.code === 'DNSWARD_ERR_AUDIT_WRITE' && /could not be encoded/.test(l.msg ?? ''))).toBe(true);
+  });
+
   it('keeps events in memory while the directory is unwritable and writes them once it is back', async () => {
     const dir = await tempDir();
     const writer = await AuditWriter.open(writerOptions(dir));
