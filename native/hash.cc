@@ -33,6 +33,18 @@ napi_value Throw(napi_env env, const char* message) {
   return nullptr;
 }
 
+// A JavaScript number as an index: a non-negative integer (napi_get_value_uint32 would wrap
+// -1 and truncate 1.5 or 2^32 silently, hashing a range the caller did not mean).
+bool ReadIndex(napi_env env, napi_value value, size_t* out) {
+  double number = 0;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return false;
+  if (!(number >= 0 && number <= 9007199254740991.0)) return false;  // also rejects NaN
+  const uint64_t whole = static_cast<uint64_t>(number);
+  if (static_cast<double>(whole) != number) return false;
+  *out = static_cast<size_t>(whole);
+  return true;
+}
+
 // sha256HexInto(buf, start, end, at): hashes buf[start, end) and writes the hex digest at buf[at, at + 64).
 napi_value Sha256HexInto(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -41,16 +53,13 @@ napi_value Sha256HexInto(napi_env env, napi_callback_info info) {
   void* data = nullptr;
   size_t length = 0;
   if (napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok) return Throw(env, "sha256HexInto: not a Buffer");
-  uint32_t start = 0, end = 0, at = 0;
-  if (napi_get_value_uint32(env, argv[1], &start) != napi_ok || napi_get_value_uint32(env, argv[2], &end) != napi_ok ||
-      napi_get_value_uint32(env, argv[3], &at) != napi_ok) {
-    return Throw(env, "sha256HexInto: start, end and at must be integers");
+  size_t start = 0, end = 0, at = 0;
+  if (!ReadIndex(env, argv[1], &start) || !ReadIndex(env, argv[2], &end) || !ReadIndex(env, argv[3], &at)) {
+    return Throw(env, "sha256HexInto: start, end and at must be non-negative integers");
   }
   // The digest must not overlap what it hashes, and everything must lie inside the Buffer.
-  // In size_t: `at + 64` must not wrap in 32 bits on a Buffer of 4 GiB or more.
-  const size_t digestStart = at;
-  const size_t digestEnd = digestStart + 64;
-  if (start > end || end > length || digestEnd > length || (digestStart < end && digestEnd > start)) {
+  // at <= length is checked first, so `at + 64` cannot wrap.
+  if (start > end || end > length || at > length || length - at < 64 || (at < end && at + 64 > start)) {
     return Throw(env, "sha256HexInto: range outside the buffer or overlapping the digest");
   }
   unsigned char* bytes = static_cast<unsigned char*>(data);

@@ -54,6 +54,8 @@ export async function createAuditSink(config: Config, logger: Logger): Promise<A
   }
   const threaded = threadWanted(audit.worker_thread);
   log.debug({ threaded, cpus: availableParallelism(), sha256: sha256Path.path, sha256Reason: sha256Path.reason }, 'block log writer placement and hash');
+  // Worth a line at the default level: the fallback costs CPU and garbage on every blocked query.
+  if (sha256Path.path === 'js') log.info({ reason: sha256Path.reason }, 'block log: hashing with node:crypto, not the native addon (slower; docs/OPERATIONS.md, DNSWARD_SHA256)');
   const writer: AuditSink = threaded
     ? await ThreadedAuditSink.start({
         init: {
