@@ -15,7 +15,7 @@ import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { waitForAnswer } from './lib/probe.ts';
 import { freePort, killAllNow, startProcess, stopAll, stopProcess } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBlockedMix } from './lib/querygen.ts';
-import { startUpstream } from './lib/servers.ts';
+import { shebangFlags, startUpstream } from './lib/servers.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LOG_SOURCE = '127.0.0.2';
@@ -102,7 +102,7 @@ try {
       '',
     ].join('\n'),
   );
-  const server = startProcess('dnsward', process.execPath, ['--max-semi-space-size=2', ...opt['node-arg'], join(REPO, 'bench', 'audit-server.ts'), configFile], {
+  const server = startProcess('dnsward', process.execPath, [...shebangFlags(join(REPO, 'bin', 'dnsward')), ...opt['node-arg'], join(REPO, 'bench', 'audit-server.ts'), configFile], {
     cwd: tmp,
     env: { ...process.env, BENCH_AUDIT_SINK: opt['null-sink'] ? 'null' : 'file', BENCH_AUDIT_WRITER: opt.writer },
   });

@@ -2,7 +2,7 @@
 // startDnsward as `dnsward serve`, with the audit sink passed in explicitly (so the bench
 // measures the file writer whatever src/app.ts builds by default). SIGTERM: stop, print the
 // writer's counters as one JSON line, exit 0.
-//   node --max-semi-space-size=2 bench/audit-server.ts CONFIG
+//   node <bin/dnsward's Node flags> bench/audit-server.ts CONFIG
 import { createAuditSink } from '../src/audit/index.ts';
 import { startDnsward } from '../src/app.ts';
 import { loadConfigFile } from '../src/config/load.ts';

@@ -72,7 +72,7 @@ const HELP = `npm run bench -- [options]
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
   --markdown             print the tables as Markdown
-  --keep                 keep the temp dir (configs, query files, dnsward's audit dir)
+  --keep                 keep the temp dir (configs, query files, dnsward's audit dir, each latency run's dnsperf -v answers)
   --gc-trace             run every dnsward with --trace-gc-nvp and report, for its latency runs, the young-generation
                          GCs per second, their pauses, the bytes allocated per query and any full GC (the trace's
                          own printing costs a little: compare runs with it against runs with it)
@@ -327,6 +327,8 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
   }
 }
 
+let latencyRunNumber = 0;
+
 async function measureLatency(server: Server, mix: RunMix, files: Files, dir: string, rate: number): Promise<NonNullable<MixResult['latency']>> {
   const source = mix === 'logonly' ? LOG_SEGMENT_SOURCE : undefined;
   if (latencyWarmup > 0) {
@@ -349,7 +351,9 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       maxQps: rate,
       passes: mix === 'miss' ? 1 : undefined,
       source,
-      verboseFile: join(dir, `latency-${server.name}-${mix}.txt`),
+      // Each run its own file: with --keep, every repeat's answers stay for a closer look.
+      verboseFile: join(dir, `latency-${server.name}-${mix}-${++latencyRunNumber}.txt`),
+      keepVerbose: opt.keep,
     });
     // A failed recording costs this run its scheduler figures, not the bench.
     const sched: SchedSummary | undefined = recording

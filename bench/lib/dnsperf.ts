@@ -26,6 +26,8 @@ export interface DnsperfOptions {
   timeout: number;
   /** Write per-query lines (-v) to this file and return latency percentiles. */
   verboseFile?: string;
+  /** Leave the per-query file in place (--keep) instead of deleting it once read. */
+  keepVerbose?: boolean;
   /** -m: transport (default udp); dot is DNS over TLS (dnsperf does not check the certificate). */
   mode?: 'udp' | 'tcp' | 'dot';
 }
@@ -119,7 +121,7 @@ export async function runDnsperf(o: DnsperfOptions): Promise<{ stats: DnsperfSta
     closeSync(fd);
   }
   const { stats, latency } = await parseVerboseFile(o.verboseFile, command);
-  await rm(o.verboseFile, { force: true });
+  if (o.keepVerbose !== true) await rm(o.verboseFile, { force: true });
   return { stats, latency };
 }
 

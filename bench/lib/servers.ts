@@ -197,7 +197,7 @@ export interface DnswardOptions {
 export const LOG_SEGMENT_SOURCE = '127.0.0.2';
 
 /** The flags after "node" on a `#!/usr/bin/env -S NAME=VALUE node ...` line. */
-function shebangFlags(file: string): string[] {
+export function shebangFlags(file: string): string[] {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!.*\bnode\b(.*)$/.exec(first);
   return m?.[1]?.trim() ? (m[1].trim().split(/\s+/)) : [];
