@@ -1,6 +1,9 @@
 // dnsward command line: one sub-command per job, each in its own module.
 import { DnswardError } from '../errors.ts';
+import { smallWorkerYoungGeneration } from '../util/worker-heap.ts';
 import { runCommand } from './commands.ts';
+
+smallWorkerYoungGeneration();
 
 try {
   const code = await runCommand(process.argv.slice(2));
