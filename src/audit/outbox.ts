@@ -11,10 +11,8 @@ export interface Block {
 export interface Chunk {
   name: string;
   blocks: Block[];
-  /** Set once sealing or writing has started: the chunk then takes no more lines. */
+  /** Set once writing has started: the chunk then takes no more lines. */
   writing: boolean;
-  /** Its seal line is the last block (a retried write writes the same bytes). */
-  sealed: boolean;
   /** Progress of a write interrupted by an error: next block, and bytes of it already written. */
   blockIndex: number;
   blockOffset: number;
@@ -44,7 +42,7 @@ export class Outbox {
     let chunk = this.chunks.at(-1);
     // Never append to a chunk being written, nor across files, nor beyond the chunk size.
     if (!chunk || chunk.writing || chunk.name !== name || chunk.count >= this.maxPerChunk) {
-      chunk = { name, blocks: [], writing: false, sealed: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHash: '' };
+      chunk = { name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHash: '' };
       this.chunks.push(chunk);
     }
     let block = chunk.blocks.at(-1);
@@ -59,15 +57,9 @@ export class Outbox {
     this.events++;
   }
 
-  /** The chunk takes no more lines: what it holds now is what its seal will cover. */
-  freeze(chunk: Chunk): void {
-    chunk.writing = true;
-  }
-
   /** Adds a last line that is not an event (the seal) to a chunk; the chunk then takes no more lines. */
   close(chunk: Chunk, line: Buffer): void {
     chunk.writing = true;
-    chunk.sealed = true;
     chunk.blocks.push({ buf: line, used: line.length });
   }
 

@@ -70,29 +70,10 @@ export const MAX_SEALED_EVENTS = 4096;
 /** Seal lines start with these bytes (the writer writes `type` first): found without parsing. */
 export const SEAL_PREFIX = '{"type":"seal",';
 
-function unsignedSeal(body: UnsignedSeal, publicKeyRaw: string): Omit<Seal, 'sig'> {
-  return { type: 'seal' as const, schema: SCHEMA_VERSION, ...body, key: publicKeyRaw };
-}
-
 export function signSeal(body: UnsignedSeal, privateKey: KeyObject, publicKeyRaw = rawPublicKey(privateKey)): Seal {
-  const unsigned = unsignedSeal(body, publicKeyRaw);
+  const unsigned = { type: 'seal' as const, schema: SCHEMA_VERSION, ...body, key: publicKeyRaw };
   const sig = sign(null, Buffer.from(canonicalize(unsigned, 'sig'), 'utf8'), privateKey).toString('base64url');
   return { ...unsigned, sig };
-}
-
-/**
- * signSeal with the signature made in libuv's pool (node:crypto's sign with a callback), not on
- * the calling thread: in the resolver a seal signed inline held the DNS thread for ~0.25 ms, about
- * nine times a second at 20k blocked queries a second (docs/BENCHMARKS.md, stop 29).
- */
-export function signSealAsync(body: UnsignedSeal, privateKey: KeyObject, publicKeyRaw: string): Promise<Seal> {
-  const unsigned = unsignedSeal(body, publicKeyRaw);
-  return new Promise((resolve, reject) => {
-    sign(null, Buffer.from(canonicalize(unsigned, 'sig'), 'utf8'), privateKey, (error, signature) => {
-      if (error) reject(error);
-      else resolve({ ...unsigned, sig: signature.toString('base64url') });
-    });
-  });
 }
 
 /** The file line of a seal (newline included). */

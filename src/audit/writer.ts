@@ -26,7 +26,7 @@ import { type Chunk, Outbox } from './outbox.ts';
 import { type RecoveredChain, ensureAuditDir, recoverChain } from './recovery.ts';
 import { pruneExpired } from './retention.ts';
 import { FileRotation } from './rotation.ts';
-import { MAX_SEALED_EVENTS, type SealReason, type UnsignedSeal, sealLine, signSealAsync } from './seal.ts';
+import { MAX_SEALED_EVENTS, type SealReason, type UnsignedSeal, sealLine, signSeal } from './seal.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import type { Decision, DecisionSink } from './types.ts';
 
@@ -263,7 +263,7 @@ export class AuditWriter implements DecisionSink {
     const last = this.outbox.chunks.at(-1);
     try {
       for (let chunk = this.outbox.first; chunk; chunk = chunk === last ? undefined : this.outbox.first) {
-        if (!chunk.sealed) await this.seal(chunk);
+        if (!chunk.writing) this.seal(chunk);
         await this.appender.write(chunk);
         this.announce(chunk);
         this.outbox.completeFirst();
@@ -299,17 +299,15 @@ export class AuditWriter implements DecisionSink {
   }
 
   /** Ends the chunk with its seal: signed once, so a retried write writes the same bytes. */
-  private async seal(chunk: Chunk): Promise<void> {
-    // Frozen first: lines recorded while the pool signs go to the next chunk, not under this seal.
-    this.outbox.freeze(chunk);
-    const line = sealLine(await signSealAsync(this.sealBody('batch', chunk.lastSeq, chunk.lastHash, chunk.count), this.options.signingKey, this.publicKeyRaw));
+  private seal(chunk: Chunk): void {
+    const line = sealLine(signSeal(this.sealBody('batch', chunk.lastSeq, chunk.lastHash, chunk.count), this.options.signingKey, this.publicKeyRaw));
     this.outbox.close(chunk, line);
     this.files.account(chunk.name, line.length);
   }
 
   /** A seal covering no events (start, shutdown) at the durable head, in the current file. */
   private async appendSeal(reason: SealReason, extra: Partial<UnsignedSeal> = {}): Promise<void> {
-    const line = sealLine(await signSealAsync({ ...this.sealBody(reason, this.headSeq, this.headHash, 0), ...extra }, this.options.signingKey, this.publicKeyRaw));
+    const line = sealLine(signSeal({ ...this.sealBody(reason, this.headSeq, this.headHash, 0), ...extra }, this.options.signingKey, this.publicKeyRaw));
     const name = this.files.placeOther(new Date(this.now()).toISOString().slice(0, 10), line.length);
     await this.appender.appendLine(name, line);
     await this.appender.sync();
