@@ -2,7 +2,7 @@
 // writer (inline: writer.ts; worker thread: thread.ts). push() is the query path's whole
 // cost: a bounds check and an array push. Batches are handed on every batchSize decisions (or
 // at the end of the turn, endOfTurn) or every few ms: held for a whole flush interval they
-// would outlive V8's young generation (dnsward runs with a small one) and cost old-space
+// would outlive V8's young generation (8 MB on the DNS thread, bin/dnsward) and cost old-space
 // collections. Memory is bounded by
 // maxBuffered, counting what the owner still holds downstream (`held`); beyond it decisions
 // are counted as dropped and logged (throttled), never waited for.
@@ -49,6 +49,8 @@ export class Batcher<T> {
   private readonly onBatch: () => void;
   private readonly endOfTurn: boolean;
   private readonly dropLog: ThrottledLog;
+  /** Its own throttle: a failing encoder must not hide a full buffer, nor the reverse. */
+  private readonly unusableLog: ThrottledLog;
   private scheduled = false;
   private closed = false;
   private failed = false;
@@ -61,6 +63,7 @@ export class Batcher<T> {
     this.onBatch = options.onBatch;
     this.endOfTurn = options.endOfTurn ?? false;
     this.dropLog = new ThrottledLog(options.logger);
+    this.unusableLog = new ThrottledLog(options.logger);
   }
 
   /** Hot path: never throws, never waits, allocates nothing but the array slot. */
@@ -87,18 +90,25 @@ export class Batcher<T> {
     return batch;
   }
 
-  /** Calls `use` on everything waiting, oldest first, and empties the batcher (reusing its array: no garbage per batch). */
+  /**
+   * Calls `use` on everything waiting, oldest first, and empties the batcher (reusing its array:
+   * no garbage per batch). Never throws: an item `use` throws on moves from recorded to dropped
+   * (so the signed count stays true), is logged (throttled), and the rest are still handed on.
+   * Thrown out of the end-of-turn microtask, it would end the process; never handed on twice.
+   */
   takeEach(use: (item: T) => void): void {
     const pending = this.pending;
-    let i = 0;
-    try {
-      // Counted on each pass: `use` may push more (it should not, but nothing is lost if it does).
-      for (; i < pending.length; i++) use(pending[i] as T);
-    } finally {
-      // Should `use` throw, what it was given (the item that threw too) is gone, never handed on twice.
-      if (i >= pending.length) pending.length = 0;
-      else pending.splice(0, i + 1);
+    // Counted on each pass: `use` may push more (it should not, but nothing is lost if it does).
+    for (let i = 0; i < pending.length; i++) {
+      try {
+        use(pending[i] as T);
+      } catch (error) {
+        this.recorded--;
+        this.dropped++;
+        this.unusableLog.error(() => ({ code: ErrorCodes.AUDIT_WRITE, err: error, dropped: this.dropped }), 'block log: a decision could not be encoded and was dropped (the count is signed into the next checkpoint)');
+      }
     }
+    pending.length = 0;
   }
 
   /** Decisions waiting here (not counting `held`). */

@@ -90,7 +90,6 @@ export class AuditWriter implements DecisionSink {
   private readonly appender: EventAppender;
   private readonly checkpoints: CheckpointLog;
   private readonly errorLog: ThrottledLog;
-  private readonly encodeErrorLog: ThrottledLog;
   private readonly publicKeyRaw: string;
   private readonly runStarted: string;
   /** Durable head: the last event on disk. */
@@ -115,7 +114,6 @@ export class AuditWriter implements DecisionSink {
     this.publicKeyRaw = rawPublicKey(options.signingKey);
     this.runStarted = runStarted;
     this.errorLog = new ThrottledLog(log);
-    this.encodeErrorLog = new ThrottledLog(log);
     // Decisions are encoded at the end of the turn that made them, once its answers are sent (the lines
     // still go to the file per max_batch or flush interval): they die young instead of surviving into old
     // space, and no query waits behind a burst of encoding. Every 32 instead (stop 22 to 27) made a slice
@@ -232,20 +230,8 @@ export class AuditWriter implements DecisionSink {
     }
   };
 
-  /**
-   * A decision that cannot be encoded (a pseudonymiser that throws, say) is counted as dropped,
-   * so the signed count stays true, and the rest of the turn's decisions are still encoded.
-   * Thrown out of the end-of-turn microtask, it would end the process.
-   */
-  private readonly encodeOne = (decision: Decision): void => {
-    try {
-      this.encoder.encode(decision, this.files, this.outbox);
-    } catch (error) {
-      this.batcher.recorded--;
-      this.batcher.dropped++;
-      this.encodeErrorLog.error(() => ({ code: ErrorCodes.AUDIT_WRITE, err: error, dropped: this.batcher.dropped }), 'block log: a decision could not be encoded and was dropped (the count is signed into the next checkpoint)');
-    }
-  };
+  /** A decision that cannot be encoded (a pseudonymiser that throws, say) is counted as dropped by Batcher.takeEach. */
+  private readonly encodeOne = (decision: Decision): void => this.encoder.encode(decision, this.files, this.outbox);
 
   private encodePending(): void {
     if (this.batcher.size === 0) return;

@@ -63,17 +63,17 @@ describe('Batcher', () => {
     expect(b.recorded).toBe(4);
   });
 
-  it('takeEach never hands an item on twice when the consumer throws: the rest waits for the next call', () => {
+  it('takeEach counts an item the consumer throws on as dropped, never hands it on twice, and hands on the rest', () => {
     const { b } = make({ batchSize: 100 });
     for (const i of [1, 2, 3]) b.push(i);
     const seen: number[] = [];
-    expect(() =>
-      b.takeEach((i) => {
-        if (i === 2) throw new Error('boom');
-        seen.push(i);
-      }),
-    ).toThrow('boom');
-    expect(b.size).toBe(1);
+    b.takeEach((i) => {
+      if (i === 2) throw new Error('boom');
+      seen.push(i);
+    });
+    expect(seen).toEqual([1, 3]);
+    expect(b.size).toBe(0);
+    expect({ recorded: b.recorded, dropped: b.dropped }).toEqual({ recorded: 2, dropped: 1 });
     b.takeEach((i) => seen.push(i));
     expect(seen).toEqual([1, 3]);
   });
