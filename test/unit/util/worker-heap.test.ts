@@ -1,18 +1,15 @@
 // Run in a child with bin/dnsward's own Node flags: the young generation is fixed at start, so
 // only a fresh process shows what the flags and smallWorkerYoungGeneration() give each thread.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { shebangFlags } from '../../../bench/lib/servers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-/** The Node flags on bin/dnsward's first line (`#!/usr/bin/env -S NAME=VALUE node --flag ...`). */
-function shebangFlags(): string[] {
-  const first = readFileSync(join(ROOT, 'bin', 'dnsward'), 'utf8').split('\n', 1)[0] ?? '';
-  return first.slice(first.indexOf(' node ') + 6).trim().split(/\s+/);
-}
+const BIN = join(ROOT, 'bin', 'dnsward');
 const MODULE = pathToFileURL(join(ROOT, 'src', 'util', 'worker-heap.ts')).href;
 
 // Each thread allocates well past its young generation, then reports the new space's size
@@ -44,14 +41,14 @@ const script = join(mkdtempSync(join(tmpdir(), 'dnsward-worker-heap-')), 'thread
 writeFileSync(script, SCRIPT);
 
 function measure(reset: boolean): { main: number; worker: number } {
-  const flags = shebangFlags();
+  const flags = shebangFlags(BIN);
   const out = execFileSync(process.execPath, [...flags, script], { encoding: 'utf8', env: { ...process.env, MODULE, RESET: reset ? '1' : '0' } });
   return JSON.parse(out) as { main: number; worker: number };
 }
 
 describe('smallWorkerYoungGeneration', () => {
   it("keeps the main thread's 8 MB halves and gives worker threads at most 2 MB ones (without it, they get 8 too)", () => {
-    expect(shebangFlags()).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--min-semi-space-size=8']));
+    expect(shebangFlags(BIN)).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--min-semi-space-size=8']));
     const before = measure(false);
     expect(before).toEqual({ main: 16, worker: 16 });
     const after = measure(true);
