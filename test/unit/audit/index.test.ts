@@ -4,6 +4,7 @@ import { type Logger, pino } from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAuditSink } from '../../../src/audit/index.ts';
+import { sha256Path } from '../../../src/audit/sha256-into.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { decision, tempDir } from './helpers.ts';
 
@@ -50,6 +51,17 @@ describe('createAuditSink', () => {
     await again.close();
     const clients = eventLines(await readFile(join(dir, file), 'utf8')).map((l) => (JSON.parse(l) as { client: string }).client);
     expect(clients[0]).toBe(clients[1]);
+  });
+
+  it('says at info level when the block log hashes with node:crypto (DNSWARD_SHA256=js, FIPS, no addon), and not when the addon hashes', async () => {
+    const { yaml } = await setup('');
+    const { logger, lines } = capture();
+    const sink = await createAuditSink(parseConfig(yaml), logger);
+    await sink.close();
+    const said = lines.filter((l) => String(l.msg).startsWith('block log: hashing with node:crypto'));
+    // The js-sha256 project runs this with DNSWARD_SHA256=js, the others with the addon npm ci built.
+    expect(said.length).toBe(sha256Path.path === 'js' ? 1 : 0);
+    if (sha256Path.path === 'js') expect(said[0]).toMatchObject({ level: 30, reason: sha256Path.reason });
   });
 
   it('also writes one pino line per decision with log_decisions, without the address on pseudonymised segments', async () => {

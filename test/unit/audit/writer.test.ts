@@ -7,6 +7,7 @@ import { rawPublicKey } from '../../../src/audit/keys.ts';
 import { MAX_SEALED_EVENTS, type Seal, checkSealSignature } from '../../../src/audit/seal.ts';
 import { verifyAuditPath } from '../../../src/audit/verify.ts';
 import { AuditWriter } from '../../../src/audit/writer.ts';
+import { captureLogs } from '../../helpers/capture-logs.ts';
 import { KEY, decision, tempDir, writeLog, writerOptions } from './helpers.ts';
 
 const FILE = 'audit-a-2026-11-28-000.jsonl';
@@ -325,9 +326,7 @@ describe('AuditWriter', () => {
 
   it('counts a decision it cannot encode as dropped (signed), keeps the chain whole and encodes the rest of the turn', async () => {
     const dir = await tempDir();
-    const lines_: string[] = [];
-    const { default: pino } = await import('pino');
-    const logger = pino({ level: 'error' }, { write: (line: string) => lines_.push(line) });
+    const { logger, lines: logged } = captureLogs('error');
     let calls = 0;
     const pseudonymize = (address: string): string => {
       calls++;
@@ -347,8 +346,7 @@ describe('AuditWriter', () => {
     const report = await verifyAuditPath(dir);
     expect(report.ok).toBe(true);
     expect(report.notes.join('\n')).toContain('1 decisions were not recorded');
-    const logged = lines_.map((l) => JSON.parse(l) as { code?: string; msg?: string });
-    expect(logged.some((l) => l.code === 'DNSWARD_ERR_AUDIT_WRITE' && /could not be encoded/.test(l.msg ?? ''))).toBe(true);
+    expect(logged.some((l) => l.code === 'DNSWARD_ERR_AUDIT_WRITE' && /could not be encoded/.test(String(l.msg)))).toBe(true);
   });
 
   it('keeps events in memory while the directory is unwritable and writes them once it is back', async () => {
