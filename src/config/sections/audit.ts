@@ -30,7 +30,7 @@ export const auditSection = z
       .min(10)
       .max(1000, 'at most 1000: events must reach the file within a second')
       .default(AUDIT_DEFAULTS.flush_interval_ms)
-      .describe('Buffered events are written at least this often (ms; at most 1000, so none waits longer than a second).'),
+      .describe('Buffered events are written at most this long after the last write began (ms; at most 1000, so none waits longer than a second).'),
     max_batch: z.number().int().min(1).max(1_000_000).default(AUDIT_DEFAULTS.max_batch).describe('A batch this large is written at once, without waiting for the timer.'),
     max_buffered: z
       .number()

@@ -193,6 +193,30 @@ describe('AuditWriter', () => {
     expect(short).toEqual([]);
   });
 
+  it('counts the flush interval from the last write: a stream that fills max_batch sooner is never cut short by the timer', async () => {
+    const dir = await tempDir();
+    // max_batch fills every few turns, far within the 100 ms interval: a timer that fired on its own
+    // phase would write what waited since the last max_batch write, a fraction of it, every 100 ms.
+    const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 100, maxBatch: 200, fsync: false, maxFileBytes: 2 ** 31 }));
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    let i = 0;
+    for (const end = Date.now() + 800; Date.now() < end && i < 100_000; await turn()) {
+      for (let k = 0; k < 64; k++) writer.record(decision(i++, { ts: Date.UTC(2026, 10, 28, 10) }));
+    }
+    await writer.close();
+    const counts = (await seals(join(dir, FILE))).filter((s) => s.reason === 'batch').map((s) => s.count);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(i);
+    expect(counts.length).toBeGreaterThan(5);
+    // Only the write of close() may be short (a write over MAX_SEALED_EVENTS is sealed in parts; none is here).
+    expect(counts.slice(0, -1).filter((c) => c < 200)).toEqual([]);
+    // Idle, the timer still writes what waits, within about an interval.
+    const idle = await AuditWriter.open(writerOptions(await tempDir(), { flushIntervalMs: 40 }));
+    idle.record(decision(1));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(idle.stats()).toMatchObject({ recorded: 1, written: 1 });
+    await idle.close();
+  });
+
   it('seals at most MAX_SEALED_EVENTS events per write', async () => {
     const dir = await tempDir();
     await writeLog(dir, MAX_SEALED_EVENTS + 10);
