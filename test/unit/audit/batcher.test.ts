@@ -29,6 +29,24 @@ describe('Batcher', () => {
     expect(b.take()).toEqual([]);
   });
 
+  it('takeEach hands on each item once, oldest first, turn after turn, after a burst too', () => {
+    const { b } = make({ batchSize: 1_000_000, maxBuffered: 1_000_000 });
+    const seen: number[] = [];
+    const use = (i: number): void => void seen.push(i);
+    for (const size of [3, 2, 5000, 1, 4]) {
+      const first = seen.length;
+      for (let i = 0; i < size; i++) b.push(first + i);
+      b.takeEach(use);
+      expect(b.size).toBe(0);
+      expect(seen.slice(first)).toEqual(Array.from({ length: size }, (_, i) => first + i));
+      expect(b.take()).toEqual([]);
+    }
+    b.push(7);
+    b.push(8);
+    expect(b.take()).toEqual([7, 8]);
+    expect(b.recorded).toBe(5012);
+  });
+
   it('hands a full batch on after the current task (never inside push), once', async () => {
     const { b, batches } = make({ batchSize: 4 });
     for (let i = 0; i < 6; i++) b.push(i);
