@@ -92,7 +92,7 @@ export class Batcher<T> {
     }
   }
 
-  /** Everything waiting, oldest first; the batcher starts a new array. */
+  /** Everything waiting, oldest first, as a new array (the batcher keeps its own). */
   take(): T[] {
     const batch = this.pending.slice(0, this.count) as T[];
     this.clear();

@@ -31,6 +31,21 @@ async function lines(path: string): Promise<Record<string, unknown>[]> {
   return (await allLines(path)).filter((r) => !('type' in r));
 }
 
+/** Records `perTurn` decisions a turn (setImmediate) for `ms` or until `max`, all in one file's day; returns how many. */
+async function stream(writer: AuditWriter, o: { ms: number; perTurn: number; max: number }): Promise<number> {
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  let i = 0;
+  for (const end = Date.now() + o.ms; Date.now() < end && i < o.max; await turn()) {
+    for (let k = 0; k < o.perTurn; k++) writer.record(decision(i++, { ts: Date.UTC(2026, 10, 28, 10) }));
+  }
+  return i;
+}
+
+/** The event counts of the batch seals in FILE, in order. */
+async function batchSealCounts(dir: string): Promise<number[]> {
+  return (await seals(join(dir, FILE))).filter((s) => s.reason === 'batch').map((s) => s.count);
+}
+
 async function checkpoints(dir: string): Promise<Record<string, unknown>[]> {
   return allLines(join(dir, 'audit-a.checkpoints.jsonl'));
 }
@@ -177,13 +192,9 @@ describe('AuditWriter', () => {
     // fsync on: each write then takes long enough (a thread-pool round trip or two) for the stream to add lines meanwhile.
     // One file whatever the machine's speed: no size rotation, and the stream bounded by count as well as time.
     const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 1000, maxBatch: 500, fsync: true, maxFileBytes: 2 ** 31 }));
-    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-    let i = 0;
-    for (const end = Date.now() + 400; Date.now() < end && i < 40_000; await turn()) {
-      for (let k = 0; k < 32; k++) writer.record(decision(i++, { ts: Date.UTC(2026, 10, 28, 10) })); // one file
-    }
+    const i = await stream(writer, { ms: 400, perTurn: 32, max: 40_000 });
     await writer.close();
-    const counts = (await seals(join(dir, FILE))).filter((s) => s.reason === 'batch').map((s) => s.count);
+    const counts = await batchSealCounts(dir);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(i);
     // Every write but the one of close() held at least max_batch events: a write that took only what
     // arrived during the previous one would be a few turns' worth long (and each costs a signature).
@@ -198,13 +209,9 @@ describe('AuditWriter', () => {
     // max_batch fills every few turns, far within the 100 ms interval: a timer that fired on its own
     // phase would write what waited since the last max_batch write, a fraction of it, every 100 ms.
     const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 100, maxBatch: 200, fsync: false, maxFileBytes: 2 ** 31 }));
-    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-    let i = 0;
-    for (const end = Date.now() + 800; Date.now() < end && i < 100_000; await turn()) {
-      for (let k = 0; k < 64; k++) writer.record(decision(i++, { ts: Date.UTC(2026, 10, 28, 10) }));
-    }
+    const i = await stream(writer, { ms: 800, perTurn: 64, max: 100_000 });
     await writer.close();
-    const counts = (await seals(join(dir, FILE))).filter((s) => s.reason === 'batch').map((s) => s.count);
+    const counts = await batchSealCounts(dir);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(i);
     expect(counts.length).toBeGreaterThan(5);
     // Only the write of close() may be short (a write over MAX_SEALED_EVENTS is sealed in parts; none is here).
