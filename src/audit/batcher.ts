@@ -80,7 +80,7 @@ export class Batcher<T> {
     if (this.closed) return;
     if (this.failed || this.count + this.held >= this.maxBuffered) {
       this.dropped++;
-      this.dropLog.error(this.dropFields, 'block log: buffer full (disk slow or failing), decisions dropped (the count is signed into the next checkpoint)');
+      this.dropLog.error(this.dropFields, 'block log: buffer full (the writer is behind: a slow or failing disk, or more decisions than it can write), decisions dropped (the count is signed into the next checkpoint)');
       return;
     }
     this.recorded++;

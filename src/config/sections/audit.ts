@@ -38,7 +38,7 @@ export const auditSection = z
       .min(1000)
       .max(10_000_000)
       .default(AUDIT_DEFAULTS.max_buffered)
-      .describe('Events held in memory while the disk is slow or failing; beyond this they are counted as dropped (DNS never waits).'),
+      .describe('Events held in memory while the writer is behind (a slow or failing disk, or a flood of decisions); beyond this they are counted as dropped (DNS never waits).'),
     max_file_mb: z.number().min(1).max(100_000).default(AUDIT_DEFAULTS.max_file_mb).describe('Start a new file when the current one reaches this size (MiB); files also rotate at midnight UTC.'),
     retention_days: z.number().int().min(0).max(36_500).default(AUDIT_DEFAULTS.retention_days).describe('Files older than this many days are deleted (0: keep forever).'),
     checkpoint_interval_s: z

@@ -133,7 +133,7 @@ describe('Batcher', () => {
     b.push(99);
     expect([b.recorded, b.dropped]).toEqual([7, 3]);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 50, code: 'DNSWARD_ERR_AUDIT_WRITE', dropped: 1, maxBuffered: 10 });
+    expect(lines[0]).toMatchObject({ level: 50, code: 'DNSWARD_ERR_AUDIT_WRITE', dropped: 1, maxBuffered: 10, msg: expect.stringContaining('the writer is behind') });
   });
 
   it('ignores pushes after close() (not recorded, not dropped) but still gives up what waits', () => {
