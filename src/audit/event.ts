@@ -87,13 +87,22 @@ function quote(value: string): string {
   return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
-/** Writes `value` as a JSON string at `off`; returns where it ends. */
+/**
+ * Writes `value` as a JSON string at `off`; returns where it ends. Printable ASCII is copied a
+ * character at a time (a name is a few dozen): a regular expression test and a Buffer write
+ * per string cost twice as much, and the block log writes three per event. Anything else is
+ * written as JSON.stringify escapes it, in UTF-8.
+ */
 function writeString(buf: Buffer, off: number, value: string): number {
-  if (!PLAIN.test(value)) return off + buf.write(JSON.stringify(value), off, 'utf8');
+  let at = off + 1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return off + buf.write(JSON.stringify(value), off, 'utf8');
+    buf[at++] = c;
+  }
   buf[off] = 0x22;
-  const end = off + 1 + buf.write(value, off + 1, 'latin1');
-  buf[end] = 0x22;
-  return end + 1;
+  buf[at] = 0x22;
+  return at + 1;
 }
 
 /** Writes a non-negative safe integer in decimal (as JSON does) at `off`; returns where it ends. */
@@ -160,21 +169,30 @@ export function maxEventBytes(body: EventBody): number {
 }
 
 /**
- * Fast path for the writer: writes the event's file line into `buf` at `off`, and its end and
- * hash into `result` (the writer passes one it reuses). The line's members
- * are in canonical (sorted) order with `hash` appended last, so the canonical encoding is the
- * line's own bytes up to the `,"hash"` member: it is hashed in place. Same result as
- * canonicalize() for the schema-1 fields (checked by the tests).
+ * Fast path for the writer: writes the event's file line into `buf` at `off`, and where it ends
+ * and where its hash's 64 hex digits are into `result` (the writer passes one it reuses). The
+ * line's members are in canonical (sorted) order with `hash` appended last, so the canonical
+ * encoding is the line's own bytes up to the `,"hash"` member: it is hashed in place. Same
+ * result as canonicalize() for the schema-1 fields (checked by the tests).
  * Written member by member rather than as one template string: the string's parts and its
  * flattening were half of the bytes a blocked query allocated (docs/BENCHMARKS.md, stop 23).
+ * `prev` and the hash stay bytes: a 64-character string per event, made and written back,
+ * was ~150 ns and 80 bytes of garbage (stop 32).
  */
 export interface EncodedEvent {
   /** Where the line ends in the buffer. */
   end: number;
-  hash: string;
+  /** Where the line's hash (64 hex digits, ASCII) starts in the buffer. */
+  hashAt: number;
 }
 
-export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: string, result: EncodedEvent = { end: 0, hash: '' }): EncodedEvent {
+/** 64 hex digits as the bytes encodeEventInto takes for `prev`. */
+export function hashBytes(hash: string): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new TypeError('a block-log hash is 64 lowercase hex digits');
+  return Buffer.from(hash, 'latin1');
+}
+
+export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: Uint8Array, result: EncodedEvent = { end: 0, hashAt: 0 }): EncodedEvent {
   let at = off;
   const head = headRun.of(body.action);
   buf.set(head, at);
@@ -182,7 +200,8 @@ export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: 
   const source = sourceRun.of(body.instance, body.list, body.list_version);
   buf.set(source, at);
   at += source.length;
-  at += buf.write(prev, at, 'latin1');
+  buf.set(prev, at);
+  at += 64;
   buf.set(QNAME_KEY, at);
   at = writeString(buf, at + QNAME_KEY.length, body.qname);
   // The rule varies with the name asked (one of a list's entries): written in place like the qname.
@@ -203,7 +222,7 @@ export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: 
   at = hashAt + 64;
   buf.set(LINE_END, at);
   result.end = at + LINE_END.length;
-  result.hash = buf.toString('latin1', hashAt, at);
+  result.hashAt = hashAt;
   return result;
 }
 
@@ -213,8 +232,8 @@ let scratch = Buffer.allocUnsafe(4096);
 export function encodeEvent(body: EventBody, seq: number, prev: string): { hash: string; line: string } {
   const need = maxEventBytes(body);
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
-  const { end, hash } = encodeEventInto(scratch, 0, body, seq, prev);
-  return { hash, line: scratch.toString('utf8', 0, end) };
+  const { end, hashAt } = encodeEventInto(scratch, 0, body, seq, hashBytes(prev));
+  return { hash: scratch.toString('latin1', hashAt, hashAt + 64), line: scratch.toString('utf8', 0, end) };
 }
 
 /** An event's members in the schema's order (the files keep canonical order; the API and exports show this one). */

@@ -18,6 +18,10 @@ export interface Chunk {
   blockOffset: number;
   count: number;
   lastSeq: number;
+  /** Where the last line's hash digits are (read by Outbox.lastHash: one string per chunk, not per line). */
+  lastHashBlock: Buffer | undefined;
+  lastHashAt: number;
+  /** The last line's hash once Outbox.lastHash has read it ('' until then); kept after completeFirst. */
   lastHash: string;
 }
 
@@ -37,12 +41,15 @@ export class Outbox {
     this.maxPerChunk = maxPerChunk;
   }
 
-  /** Appends bytes 0..length of `line` (one event line, newline included) for file `name`. */
-  add(name: string, line: Buffer, length: number, seq: number, hash: string): void {
+  /**
+   * Appends bytes 0..length of `line` (one event line, newline included) for file `name`; its
+   * hash's 64 hex digits are at line[hashAt, hashAt + 64).
+   */
+  add(name: string, line: Buffer, length: number, seq: number, hashAt: number): void {
     let chunk = this.chunks.at(-1);
     // Never append to a chunk being written, nor across files, nor beyond the chunk size.
     if (!chunk || chunk.writing || chunk.name !== name || chunk.count >= this.maxPerChunk) {
-      chunk = { name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHash: '' };
+      chunk = { name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHashBlock: undefined, lastHashAt: 0, lastHash: '' };
       this.chunks.push(chunk);
     }
     let block = chunk.blocks.at(-1);
@@ -50,10 +57,12 @@ export class Outbox {
       block = this.takeBlock(length);
       chunk.blocks.push(block);
     }
+    chunk.lastHashBlock = block.buf;
+    chunk.lastHashAt = block.used + hashAt;
+    chunk.lastHash = '';
     block.used += line.copy(block.buf, block.used, 0, length);
     chunk.count++;
     chunk.lastSeq = seq;
-    chunk.lastHash = hash;
     this.events++;
   }
 
@@ -68,10 +77,18 @@ export class Outbox {
     return this.chunks[0];
   }
 
-  /** The first chunk is on disk: drop it and keep its blocks for reuse. */
+  /** The hash of the chunk's last line (read from its block the first time: the chunk's seal and the writer's head). */
+  lastHash(chunk: Chunk): string {
+    if (chunk.lastHash === '' && chunk.lastHashBlock) chunk.lastHash = chunk.lastHashBlock.toString('latin1', chunk.lastHashAt, chunk.lastHashAt + 64);
+    return chunk.lastHash;
+  }
+
+  /** The first chunk is on disk: drop it and keep its blocks for reuse (its lastHash is read first, and kept). */
   completeFirst(): Chunk | undefined {
     const chunk = this.chunks.shift();
     if (!chunk) return undefined;
+    this.lastHash(chunk);
+    chunk.lastHashBlock = undefined;
     for (const b of chunk.blocks) if (b.buf.length === BLOCK_BYTES && this.pool.length < POOLED_BLOCKS) this.pool.push(b.buf);
     chunk.blocks = [];
     this.events -= chunk.count;

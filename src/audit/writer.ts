@@ -293,7 +293,7 @@ export class AuditWriter implements DecisionSink {
 
   /** Ends the chunk with its seal: signed once, so a retried write writes the same bytes. */
   private seal(chunk: Chunk): void {
-    const line = sealLine(signSeal(this.sealBody('batch', chunk.lastSeq, chunk.lastHash, chunk.count), this.options.signingKey, this.publicKeyRaw));
+    const line = sealLine(signSeal(this.sealBody('batch', chunk.lastSeq, this.outbox.lastHash(chunk), chunk.count), this.options.signingKey, this.publicKeyRaw));
     this.outbox.close(chunk, line);
     this.files.account(chunk.name, line.length);
   }

@@ -9,7 +9,7 @@ function outboxOf(name: string, texts: string[]): Outbox {
   const o = new Outbox();
   texts.forEach((t, i) => {
     const b = Buffer.from(t + '\n');
-    o.add(name, b, b.length, i + 1, `h${i + 1}`);
+    o.add(name, b, b.length, i + 1, 0);
   });
   return o;
 }
@@ -59,8 +59,8 @@ describe('EventAppender', () => {
     const o = new Outbox();
     const big = Buffer.alloc(BLOCK_BYTES - 2, 0x61);
     big[big.length - 1] = 10;
-    o.add('x.jsonl', big, big.length, 1, 'h1');
-    o.add('x.jsonl', Buffer.from('second\n'), 7, 2, 'h2');
+    o.add('x.jsonl', big, big.length, 1, 0);
+    o.add('x.jsonl', Buffer.from('second\n'), 7, 2, 0);
     o.close(o.first!, Buffer.from('seal\n'));
     expect(o.first!.blocks).toHaveLength(3);
     const app = new EventAppender(dir, true);
@@ -81,7 +81,7 @@ describe('EventAppender pieces', () => {
     for (let i = 0; i < 4096; i++) {
       const line = Buffer.from(`{"seq":${i + 1},"pad":"${'x'.repeat(420 + (i % 17))}"}\n`);
       lines.push(line);
-      o.add('x.jsonl', line, line.length, i + 1, `h${i + 1}`);
+      o.add('x.jsonl', line, line.length, i + 1, 0);
     }
     const seal = Buffer.from(`{"type":"seal","count":4096}\n`);
     o.close(o.first!, seal);

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { BLOCK_BYTES, Outbox } from '../../../src/audit/outbox.ts';
 
 const line = (text: string): Buffer => Buffer.from(text + '\n');
+/** A line whose hash digits (64 of `digit`) follow its text: the hash is at text.length + 1. */
+const hashed = (text: string, digit: string): { buf: Buffer; hashAt: number } => ({ buf: Buffer.from(`${text} ${digit.repeat(64)}\n`), hashAt: text.length + 1 });
 
 function contents(o: Outbox): string[] {
   return o.chunks.map((c) => c.name + ':' + c.blocks.map((b) => b.buf.toString('utf8', 0, b.used)).join(''));
@@ -10,40 +12,53 @@ function contents(o: Outbox): string[] {
 describe('Outbox', () => {
   it('groups consecutive lines per file, in order, with the chunk head (last seq and hash)', () => {
     const o = new Outbox();
-    o.add('a', line('1'), 2, 1, 'h1');
-    o.add('a', line('2'), 2, 2, 'h2');
-    o.add('b', line('3'), 2, 3, 'h3');
-    o.add('a', line('4'), 2, 4, 'h4');
-    expect(contents(o)).toEqual(['a:1\n2\n', 'b:3\n', 'a:4\n']);
-    expect(o.chunks.map((c) => [c.count, c.lastSeq, c.lastHash])).toEqual([[2, 2, 'h2'], [1, 3, 'h3'], [1, 4, 'h4']]);
+    for (const [name, text] of [['a', '1'], ['a', '2'], ['b', '3'], ['a', '4']] as const) {
+      const { buf, hashAt } = hashed(text, text);
+      o.add(name, buf, buf.length, Number(text), hashAt);
+    }
+    expect(contents(o).map((c) => c.replace(/ \d{64}/g, ''))).toEqual(['a:1\n2\n', 'b:3\n', 'a:4\n']);
+    expect(o.chunks.map((c) => [c.count, c.lastSeq, o.lastHash(c)])).toEqual([[2, 2, '2'.repeat(64)], [1, 3, '3'.repeat(64)], [1, 4, '4'.repeat(64)]]);
     expect(o.events).toBe(4);
+  });
+
+  it('keeps a chunk\'s last hash once written, after its block is reused for other lines', () => {
+    const o = new Outbox();
+    const first = hashed('1', 'a');
+    o.add('a', first.buf, first.buf.length, 1, first.hashAt);
+    const block = o.first!.blocks[0]!.buf;
+    const done = o.completeFirst()!;
+    const second = hashed('2', 'b');
+    o.add('a', second.buf, second.buf.length, 2, second.hashAt);
+    expect(o.first!.blocks[0]!.buf).toBe(block);
+    expect([done.lastSeq, o.lastHash(done)]).toEqual([1, 'a'.repeat(64)]);
+    expect(o.lastHash(o.first!)).toBe('b'.repeat(64));
   });
 
   it('copies only `length` bytes of the scratch buffer', () => {
     const o = new Outbox();
     const scratch = Buffer.from('abc\nGARBAGE');
-    o.add('a', scratch, 4, 1, 'h');
+    o.add('a', scratch, 4, 1, 0);
     expect(contents(o)).toEqual(['a:abc\n']);
   });
 
   it('never appends to a chunk that is being written', () => {
     const o = new Outbox();
-    o.add('a', line('1'), 2, 1, 'h1');
+    o.add('a', line('1'), 2, 1, 0);
     o.first!.writing = true;
-    o.add('a', line('2'), 2, 2, 'h2');
+    o.add('a', line('2'), 2, 2, 0);
     expect(contents(o)).toEqual(['a:1\n', 'a:2\n']);
   });
 
   it('completeFirst() removes the oldest chunk and reuses its block for later lines', () => {
     const o = new Outbox();
-    o.add('a', line('1'), 2, 1, 'h1');
+    o.add('a', line('1'), 2, 1, 0);
     const block = o.first!.blocks[0]!.buf;
     expect(block.length).toBe(BLOCK_BYTES);
     const done = o.completeFirst();
     expect(done?.count).toBe(1);
     expect(o.events).toBe(0);
     expect(o.first).toBeUndefined();
-    o.add('b', line('2'), 2, 2, 'h2');
+    o.add('b', line('2'), 2, 2, 0);
     expect(o.first!.blocks[0]!.buf).toBe(block);
     expect(contents(o)).toEqual(['b:2\n']);
     expect(o.completeFirst()).toBeDefined();
@@ -53,25 +68,25 @@ describe('Outbox', () => {
   it('starts a new block when a line does not fit, and takes a larger one for a line bigger than a block', () => {
     const o = new Outbox();
     const big = Buffer.alloc(BLOCK_BYTES - 10, 0x61);
-    o.add('a', big, big.length, 1, 'h1');
-    o.add('a', line('123456789012'), 13, 2, 'h2');
+    o.add('a', big, big.length, 1, 0);
+    o.add('a', line('123456789012'), 13, 2, 0);
     expect(o.first!.blocks.map((b) => b.used)).toEqual([BLOCK_BYTES - 10, 13]);
     const huge = Buffer.alloc(BLOCK_BYTES + 5, 0x62);
-    o.add('a', huge, huge.length, 3, 'h3');
+    o.add('a', huge, huge.length, 3, 0);
     expect(o.first!.blocks.at(-1)!.buf.length).toBe(BLOCK_BYTES + 5);
   });
 
   it('starts a new chunk after maxPerChunk lines (one write is at most that many)', () => {
     const o = new Outbox(2);
-    for (let i = 1; i <= 5; i++) o.add('a', line(String(i)), 2, i, `h${i}`);
+    for (let i = 1; i <= 5; i++) o.add('a', line(String(i)), 2, i, 0);
     expect(o.chunks.map((c) => c.count)).toEqual([2, 2, 1]);
   });
 
   it('close() ends a chunk with a last line (its seal): it takes no more lines', () => {
     const o = new Outbox();
-    o.add('a', line('1'), 2, 1, 'h1');
+    o.add('a', line('1'), 2, 1, 0);
     o.close(o.first!, Buffer.from('seal\n'));
-    o.add('a', line('2'), 2, 2, 'h2');
+    o.add('a', line('2'), 2, 2, 0);
     expect(contents(o)).toEqual(['a:1\nseal\n', 'a:2\n']);
     expect(o.first!.count).toBe(1);
   });
