@@ -1,10 +1,15 @@
 // Encoded lines waiting to be appended, grouped by target file, in reused 1 MiB blocks:
 // lines held as strings for a flush interval would be promoted to old space, and fresh
-// Buffers at ~20 MB/s would keep the collector busy.
+// Buffers at ~20 MB/s would keep the collector busy. Blocks beyond the pool (a backlog: a
+// flood, or a slow disk) are freed as soon as they are written, not left to a collection that
+// an idle process never runs: after a flood at ~240k qps, ~100 MB of them stayed resident
+// (docs/BENCHMARKS.md, stop 31).
 
 export interface Block {
   buf: Buffer;
   used: number;
+  /** Allocated by the outbox (an ArrayBuffer of its own): pooled or freed once written. */
+  own: boolean;
 }
 
 /** Consecutive lines for one file. */
@@ -69,7 +74,7 @@ export class Outbox {
   /** Adds a last line that is not an event (the seal) to a chunk; the chunk then takes no more lines. */
   close(chunk: Chunk, line: Buffer): void {
     chunk.writing = true;
-    chunk.blocks.push({ buf: line, used: line.length });
+    chunk.blocks.push({ buf: line, used: line.length, own: false });
   }
 
   /** The chunk to write next. */
@@ -89,7 +94,11 @@ export class Outbox {
     if (!chunk) return undefined;
     this.lastHash(chunk);
     chunk.lastHashBlock = undefined;
-    for (const b of chunk.blocks) if (b.buf.length === BLOCK_BYTES && this.pool.length < POOLED_BLOCKS) this.pool.push(b.buf);
+    for (const b of chunk.blocks) {
+      if (!b.own) continue;
+      if (b.buf.length === BLOCK_BYTES && this.pool.length < POOLED_BLOCKS) this.pool.push(b.buf);
+      else free(b.buf);
+    }
     chunk.blocks = [];
     this.events -= chunk.count;
     return chunk;
@@ -97,6 +106,17 @@ export class Outbox {
 
   private takeBlock(atLeast: number): Block {
     const pooled = atLeast <= BLOCK_BYTES ? this.pool.pop() : undefined;
-    return { buf: pooled ?? Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, atLeast)), used: 0 };
+    return { buf: pooled ?? Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, atLeast)), used: 0, own: true };
   }
+}
+
+/**
+ * Gives a block's memory back now: transferring its ArrayBuffer to a new one of length 0 detaches
+ * it and frees its store (bin/dnsward's malloc settings return blocks this large to the system).
+ * The outbox's own blocks only: nothing else holds them once written (an onWritten listener
+ * copies what it keeps).
+ */
+function free(buf: Buffer): void {
+  const store = buf.buffer as ArrayBuffer;
+  if (typeof store.transfer === 'function' && buf.byteOffset === 0 && buf.byteLength === store.byteLength) store.transfer(0);
 }

@@ -90,4 +90,30 @@ describe('Outbox', () => {
     expect(contents(o)).toEqual(['a:1\nseal\n', 'a:2\n']);
     expect(o.first!.count).toBe(1);
   });
+
+  it('frees the blocks of a backlog beyond its pool once they are written, without waiting for a collection', () => {
+    const o = new Outbox();
+    const big = Buffer.alloc(BLOCK_BYTES - 100, 0x61);
+    for (let i = 1; i <= 20; i++) o.add('a', big, big.length, i, 0);
+    const blocks = o.first!.blocks.map((b) => b.buf);
+    expect(blocks).toHaveLength(20);
+    const before = process.memoryUsage().arrayBuffers;
+    o.completeFirst();
+    const freed = before - process.memoryUsage().arrayBuffers;
+    // 8 stay pooled for the next lines; the other 12 are detached, their memory gone at once.
+    expect(blocks.filter((b) => b.length === 0)).toHaveLength(12);
+    expect(blocks.filter((b) => b.length === BLOCK_BYTES)).toHaveLength(8);
+    expect(freed).toBeGreaterThanOrEqual(12 * BLOCK_BYTES);
+    o.add('b', line('next'), 5, 21, 0);
+    expect(blocks.slice(0, 8)).toContain(o.first!.blocks[0]!.buf);
+  });
+
+  it('never frees a block it did not allocate (a seal line)', () => {
+    const o = new Outbox();
+    o.add('a', line('1'), 2, 1, 0);
+    const seal = Buffer.from('s'.repeat(BLOCK_BYTES + 1));
+    o.close(o.first!, seal);
+    o.completeFirst();
+    expect(seal.length).toBe(BLOCK_BYTES + 1);
+  });
 });
