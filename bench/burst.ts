@@ -1,0 +1,102 @@
+// Resident memory after a flood, a script, not a test: dnsward answers blocked names from
+// dnsperf at full rate for a few seconds (fast enough, on a small machine, for the block
+// log's writer to fall behind and hold audit.max_buffered events), then idles; its resident
+// memory, V8 heap and the block log's counters are read once the load has stopped and the
+// backlog is written. Ends with `audit verify` of the log. Loopback only.
+//
+//   node bench/burst.ts [--seconds 10] [--settle 5] [--repeat 3] [--set KEY=VALUE ...] [--markdown]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseOptions } from './lib/args.ts';
+import { runDnsperf } from './lib/dnsperf.ts';
+import { describeMachine } from './lib/machine.ts';
+import { runToEnd, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
+import { readListDomains, writeBlockedMix } from './lib/querygen.ts';
+import { table } from './lib/report.ts';
+import { startDnsward, startUpstream } from './lib/servers.ts';
+
+const opt = parseOptions(
+  'bench/burst.ts',
+  {
+    seconds: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '5' },
+    repeat: { type: 'string', default: '3' },
+    repo: { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '..') },
+    set: { type: 'string', multiple: true, default: [] },
+    markdown: { type: 'boolean', default: false },
+  },
+  `node bench/burst.ts [options]: dnsward's resident memory once a full-rate flood of blocked queries has stopped
+
+  --seconds S      seconds of flood (dnsperf -c 8 -q 100, no rate limit; default 10)
+  --settle S       seconds of idle before reading (default 5)
+  --repeat N       runs, each on a new dnsward process (default 3)
+  --repo DIR       the checkout to run (default: this one; an A/B against another commit's worktree)
+  --set KEY=VALUE  a config setting (repeatable; dotted key, YAML value), e.g. --set audit.enabled=false
+  --markdown       print the table as Markdown`,
+);
+
+const FLOOD_S = Number(opt.seconds);
+const SETTLE_S = Number(opt.settle);
+const REPO = resolve(opt.repo);
+
+/** Values of dnsward's /metrics, by name (undefined when absent). */
+async function metrics(apiPort: number | undefined): Promise<(name: string) => number | undefined> {
+  const text = apiPort === undefined ? '' : await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+  return (name) => {
+    const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}; ${REPO}${opt.set.length ? `, ${opt.set.join(' ')}` : ''}\n`);
+  const tmp = await mkdtemp(join(tmpdir(), 'dnsward-burst-'));
+  const rows: string[][] = [];
+  try {
+    const blocked = await readListDomains(join(REPO, 'lists', 'tiktok.list'));
+    const blockedFile = join(tmp, 'blocked.txt');
+    await writeBlockedMix(blockedFile, blocked, 200_000, 1);
+    const upstream = await startUpstream('dnsmasq', tmp, blocked);
+    for (let run = 1; run <= Number(opt.repeat); run++) {
+      const name = `dnsward-${run}`;
+      const server = await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [], settings: opt.set, name, readyTimeoutMs: 30_000 });
+      const readyMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
+      const flood = await runDnsperf({ port: server.port, file: blockedFile, seconds: FLOOD_S, clients: 8, outstanding: 100, threads: 1, timeout: 2 });
+      const peakMB = treeMemoryKb(server.proc.pid).hwmKb / 1024;
+      await sleep(SETTLE_S * 1000);
+      const rssMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
+      const m = await metrics(server.apiPort);
+      const mb = (v: number | undefined): string => (v === undefined ? '-' : (v / 1048576).toFixed(1));
+      const written = m('dnsward_audit_events_written_total');
+      const dropped = m('dnsward_audit_dropped_total');
+      await stopProcess(server.proc);
+      const verify = opt.set.some((s) => s.startsWith('audit.enabled=false'))
+        ? { code: 0, output: '- good event' }
+        : await runToEnd('verify', process.execPath, [join(REPO, 'bin', 'dnsward'), 'audit', 'verify', join(tmp, name, 'audit')]);
+      rows.push([
+        String(run),
+        Math.round(flood.stats.qps).toLocaleString('en-US'),
+        readyMB.toFixed(1),
+        peakMB.toFixed(1),
+        rssMB.toFixed(1),
+        mb(m('dnsward_nodejs_heap_size_used_bytes')),
+        mb(m('dnsward_nodejs_external_memory_bytes')),
+        written === undefined ? '-' : written.toLocaleString('en-US'),
+        dropped === undefined ? '-' : dropped.toLocaleString('en-US'),
+        verify.code === 0 ? `ok, ${/(\d+) good event/.exec(verify.output)?.[1] ?? '?'} events` : `exit ${verify.code}: ${verify.output.trim().split('\n')[0] ?? ''}`,
+      ]);
+      process.stderr.write(`run ${run}: ${rows.at(-1)?.join(' | ')}\n`);
+    }
+    await stopProcess(upstream.proc);
+  } finally {
+    await stopAll();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  console.log(table(['run', 'flood qps', 'RSS at ready MB', 'peak MB', `RSS ${SETTLE_S} s after MB`, 'heap used MB', 'external MB', 'events written', 'dropped', 'audit verify'], rows, opt.markdown));
+}
+
+await main();
