@@ -92,7 +92,9 @@ export function isSeal(value: unknown): value is Seal {
     typeof s.ts === 'string' &&
     Number.isSafeInteger(s.seq) &&
     (s.seq as number) >= 0 &&
+    // The chain continues from it: 64 hex digits, as every event's hash (a seal signed over anything else is no anchor).
     typeof s.hash === 'string' &&
+    /^[0-9a-f]{64}$/.test(s.hash) &&
     Number.isSafeInteger(s.count) &&
     (s.count as number) >= 0 &&
     typeof s.key === 'string' &&

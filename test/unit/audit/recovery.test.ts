@@ -5,6 +5,7 @@ import { CheckpointLog } from '../../../src/audit/checkpoint-log.ts';
 import { GENESIS, encodeEvent } from '../../../src/audit/event.ts';
 import { rawPublicKey } from '../../../src/audit/keys.ts';
 import { ensureAuditDir, lastGoodSeal, recoverChain } from '../../../src/audit/recovery.ts';
+import { type UnsignedSeal, sealLine, signSeal } from '../../../src/audit/seal.ts';
 import { KEY, captureLogs, decision, tempDir, writeLog } from './helpers.ts';
 
 const FILE = 'audit-a-2026-11-28-000.jsonl';
@@ -86,6 +87,18 @@ describe('recoverChain', () => {
     const chain = await recoverChain(dir, 'a', checkpoints(dir), captureLogs().logger, RUN);
     expect(chain.seq).toBe(2);
     expect(chain.tail).toMatchObject({ lines: 1, bad_seals: 1, chained: false });
+  });
+
+  it('does not continue from a signed seal whose hash is not 64 hex digits: it is part of the tail', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, 2);
+    const all = (await readFile(join(dir, FILE), 'utf8')).trim().split('\n');
+    const last = JSON.parse(all.at(-1)!) as UnsignedSeal;
+    const odd = signSeal({ reason: 'shutdown', instance: 'a', run_started: last.run_started, ts: last.ts, seq: 2, hash: 'not-a-hash', count: 0 }, KEY);
+    await appendFile(join(dir, FILE), sealLine(odd));
+    const chain = await recoverChain(dir, 'a', checkpoints(dir), captureLogs().logger, RUN);
+    expect(chain).toMatchObject({ seq: 2, hash: JSON.parse(all.at(-1)!).hash });
+    expect(chain.tail).toMatchObject({ lines: 1, bad_seals: 1 });
   });
 
   it('moves newer files without a good seal aside whole, and everything when the log has no good seal at all', async () => {
