@@ -90,7 +90,7 @@ function quote(value: string): string {
 /**
  * Writes `value` as a JSON string at `off`; returns where it ends. Printable ASCII is copied a
  * character at a time (a name is a few dozen): a regular expression test and a Buffer write
- * per string cost twice as much, and the block log writes three per event. Anything else is
+ * per string cost twice as much, and the block log writes four per event. Anything else is
  * written as JSON.stringify escapes it, in UTF-8.
  */
 function writeString(buf: Buffer, off: number, value: string): number {
@@ -193,6 +193,7 @@ export function hashBytes(hash: string): Buffer {
 }
 
 export function encodeEventInto(buf: Buffer, off: number, body: EventBody, seq: number, prev: Uint8Array, result: EncodedEvent = { end: 0, hashAt: 0 }): EncodedEvent {
+  if (prev.length !== 64) throw new RangeError('encodeEventInto: prev is the 64 hex digits of a hash, as bytes (hashBytes)');
   let at = off;
   const head = headRun.of(body.action);
   buf.set(head, at);

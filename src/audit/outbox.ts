@@ -51,17 +51,18 @@ export class Outbox {
    * hash's 64 hex digits are at line[hashAt, hashAt + 64).
    */
   add(name: string, line: Buffer, length: number, seq: number, hashAt: number): void {
-    let chunk = this.chunks.at(-1);
+    const last = this.chunks.at(-1);
     // Never append to a chunk being written, nor across files, nor beyond the chunk size.
-    if (!chunk || chunk.writing || chunk.name !== name || chunk.count >= this.maxPerChunk) {
+    const open = last && !last.writing && last.name === name && last.count < this.maxPerChunk ? last : undefined;
+    const tail = open?.blocks.at(-1);
+    // The block before a new chunk: if taking one throws (out of memory), no chunk without lines is left to be sealed.
+    const block = tail && tail.buf.length - tail.used >= length ? tail : this.takeBlock(length);
+    let chunk = open;
+    if (!chunk) {
       chunk = { name, blocks: [], writing: false, blockIndex: 0, blockOffset: 0, count: 0, lastSeq: 0, lastHashBlock: undefined, lastHashAt: 0, lastHash: '' };
       this.chunks.push(chunk);
     }
-    let block = chunk.blocks.at(-1);
-    if (!block || block.buf.length - block.used < length) {
-      block = this.takeBlock(length);
-      chunk.blocks.push(block);
-    }
+    if (block !== tail) chunk.blocks.push(block);
     chunk.lastHashBlock = block.buf;
     chunk.lastHashAt = block.used + hashAt;
     chunk.lastHash = '';
@@ -88,7 +89,10 @@ export class Outbox {
     return chunk.lastHash;
   }
 
-  /** The first chunk is on disk: drop it and keep its blocks for reuse (its lastHash is read first, and kept). */
+  /**
+   * The first chunk is on disk: drop it, keep up to POOLED_BLOCKS of its blocks for reuse and free
+   * the rest (a Buffer kept from them reads as empty). Its lastHash is read first, and kept.
+   */
   completeFirst(): Chunk | undefined {
     const chunk = this.chunks.shift();
     if (!chunk) return undefined;

@@ -49,7 +49,10 @@ export interface AuditWriterOptions {
   now?: () => number;
 }
 
-/** One write as it reached the file: its event lines (the seal left out), valid only during the call. */
+/**
+ * One write as it reached the file: its event lines (the seal left out), valid only during the call:
+ * the buffers are then reused or freed (a view kept past the call may read as empty).
+ */
 export interface WrittenEvents {
   first: number;
   last: number;
@@ -259,12 +262,12 @@ export class AuditWriter implements DecisionSink {
         if (!chunk.writing) this.seal(chunk);
         await this.appender.write(chunk);
         this.announce(chunk);
-        this.outbox.completeFirst();
+        const done = this.outbox.completeFirst() as Chunk;
         this.batcher.held = this.outbox.events;
-        this.written += chunk.count;
-        this.headSeq = chunk.lastSeq;
-        this.headHash = chunk.lastHash;
-        this.headFile = chunk.name;
+        this.written += done.count;
+        this.headSeq = done.lastSeq;
+        this.headHash = done.lastHash;
+        this.headFile = done.name;
       }
       await this.appender.sync();
     } catch (error) {
@@ -274,7 +277,7 @@ export class AuditWriter implements DecisionSink {
   }
 
   /**
-   * Calls `listener` after each write with its event lines, before their buffers are reused (the
+   * Calls `listener` after each write with its event lines, before their buffers are reused or freed (the
    * fleet's shipper takes them from memory instead of reading the file back). One listener.
    */
   onWritten(listener: WrittenListener | undefined): void {

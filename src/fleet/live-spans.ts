@@ -43,7 +43,7 @@ export class LiveSpans {
     return this.used - this.start;
   }
 
-  /** Copies a write in (its buffers are reused once the call returns). */
+  /** Copies a write in (its buffers are reused or freed once the call returns). */
   add(written: WrittenEvents): void {
     let size = 0;
     for (const b of written.blocks) size += b.used;

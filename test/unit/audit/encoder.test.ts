@@ -42,6 +42,25 @@ describe('ChainEncoder', () => {
     expect(lines(o)[0]!.record).toMatchObject({ seq: 42, prev: 'f'.repeat(64) });
   });
 
+  it('a decision that cannot be encoded leaves no trace: the next line continues the chain from the last good one', () => {
+    const enc = new ChainEncoder('a', (x) => {
+      if (x === 'bad') throw new Error('pseudonymiser failed');
+      return `anon:${x}`;
+    }, { seq: 0, hash: GENESIS });
+    const o = new Outbox();
+    const files = new FileRotation('a', 1 << 20);
+    enc.encode(decision(0), files, o);
+    const head = [enc.seq, enc.prev];
+    expect(() => enc.encode(decision(1, { client: 'bad', pseudonymize: true }), files, o)).toThrow('pseudonymiser failed');
+    expect([enc.seq, enc.prev]).toEqual(head);
+    enc.encode(decision(2), files, o);
+    const out = lines(o).map((l) => l.record);
+    expect(out.map((r) => r.seq)).toEqual([1, 2]);
+    expect(out[1]!.prev).toBe(out[0]!.hash);
+    for (const r of out) expect(r.hash).toBe(eventHash(r));
+    expect(o.events).toBe(2);
+  });
+
   it('pseudonymises only flagged decisions', () => {
     const enc = new ChainEncoder('a', (x) => `anon:${x.length}`, { seq: 0, hash: GENESIS });
     const o = new Outbox();

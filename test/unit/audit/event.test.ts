@@ -57,6 +57,29 @@ describe('event encoding', () => {
     );
   });
 
+  it('escapes what the fast path must not copy, wherever it comes in a name (lone surrogates, U+2028, DEL, controls, quotes)', () => {
+    const odd = ['\ud800', 'a\udfffb', 'x\u2028y', 'del\x7f', 'ctl\x1f', 'q"uote', 'back\\slash', 'ünï', 'plain-then-\ud83d\ude00', ''];
+    let prev = GENESIS;
+    odd.forEach((value, i) => {
+      const b = { ...body, qname: value, client: odd[(i + 1) % odd.length]!, rule: odd[(i + 2) % odd.length]! };
+      const { hash, line } = encodeEvent(b, i + 1, prev);
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      expect([parsed.qname, parsed.client, parsed.rule]).toEqual([b.qname, b.client, b.rule]);
+      expect(line.slice(0, line.indexOf(',"hash":')) + '}').toBe(canonicalize(parsed));
+      expect(eventHash(parsed)).toBe(hash);
+      prev = hash;
+    });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) }), (ascii, surrogates) => {
+        const { hash, line } = encodeEvent({ ...body, qname: ascii + surrogates, rule: surrogates + ascii }, 1, GENESIS);
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        expect([parsed.qname, parsed.rule]).toEqual([ascii + surrogates, surrogates + ascii]);
+        expect(eventHash(parsed)).toBe(hash);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('agrees with the generic canonical form when the remembered fields change between events (quotes, non-ASCII, repeats)', () => {
     const value = fc.constantFrom('service', 'service', 'gäst "wifi"', 'a\\b', '', 'v1');
     fc.assert(

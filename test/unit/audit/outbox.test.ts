@@ -108,6 +108,15 @@ describe('Outbox', () => {
     expect(blocks.slice(0, 8)).toContain(o.first!.blocks[0]!.buf);
   });
 
+  it('leaves no chunk without lines when no block can be had for a line (out of memory)', () => {
+    const o = new Outbox();
+    o.add('a', line('1'), 2, 1, 0);
+    // Longer than any Buffer can be: taking its block throws, as an allocation failure would.
+    expect(() => o.add('b', line('2'), Number.MAX_SAFE_INTEGER, 2, 0)).toThrow(RangeError);
+    expect(o.chunks.map((c) => [c.name, c.count])).toEqual([['a', 1]]);
+    expect(o.events).toBe(1);
+  });
+
   it('never frees a block it did not allocate (a seal line)', () => {
     const o = new Outbox();
     o.add('a', line('1'), 2, 1, 0);
