@@ -1,10 +1,11 @@
 // Resident memory after a flood, a script, not a test: dnsward answers blocked names from
 // dnsperf at full rate for a few seconds (fast enough, on a small machine, for the block
-// log's writer to fall behind and hold audit.max_buffered events), then idles; its resident
-// memory, V8 heap and the block log's counters are read once the load has stopped and the
-// backlog is written. Ends with `audit verify` of the log. Loopback only.
+// log's writer to fall behind and hold audit.max_buffered events), then idles; once the load
+// has stopped and the backlog is written (dnsward_audit_buffered_events at 0), it waits the
+// settle time and reads its resident memory, the DNS thread's V8 heap and the block log's
+// counters. Ends with `audit verify` of the log. Loopback only.
 //
-//   node bench/burst.ts [--seconds 10] [--settle 5] [--repeat 3] [--set KEY=VALUE ...] [--markdown]
+//   node bench/burst.ts [--seconds 10] [--settle 5] [--repeat 3] [--set KEY=VALUE ...] [--pause-damon] [--markdown]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseOptions } from './lib/args.ts';
 import { runDnsperf } from './lib/dnsperf.ts';
+import { describeDamon, findDamonMonitors, pauseDamon } from './lib/damon.ts';
 import { describeMachine } from './lib/machine.ts';
 import { runToEnd, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
 import { readListDomains, writeBlockedMix } from './lib/querygen.ts';
@@ -26,25 +28,35 @@ const opt = parseOptions(
     repeat: { type: 'string', default: '3' },
     repo: { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '..') },
     set: { type: 'string', multiple: true, default: [] },
+    'pause-damon': { type: 'boolean', default: false },
     markdown: { type: 'boolean', default: false },
   },
   `node bench/burst.ts [options]: dnsward's resident memory once a full-rate flood of blocked queries has stopped
 
   --seconds S      seconds of flood (dnsperf -c 8 -q 100, no rate limit; default 10)
-  --settle S       seconds of idle before reading (default 5)
+  --settle S       seconds of idle, once the backlog is written, before reading (default 5)
   --repeat N       runs, each on a new dnsward process (default 3)
   --repo DIR       the checkout to run (default: this one; an A/B against another commit's worktree)
   --set KEY=VALUE  a config setting (repeatable; dotted key, YAML value), e.g. --set audit.enabled=false
+  --pause-damon    turn the kernel's DAMON monitors off for the run (root): one that pages out what is cold
+                   would lower an idle process's RSS on its own
   --markdown       print the table as Markdown`,
 );
 
 const FLOOD_S = Number(opt.seconds);
 const SETTLE_S = Number(opt.settle);
+const REPEAT = Number(opt.repeat);
 const REPO = resolve(opt.repo);
+if (!(FLOOD_S > 0) || !(SETTLE_S >= 0) || !Number.isInteger(REPEAT) || REPEAT < 1) {
+  process.stderr.write('bench/burst.ts: --seconds > 0, --settle >= 0 and --repeat a whole number >= 1\n');
+  process.exit(2);
+}
+/** Whether a --set turns the block log off (then there is nothing to verify). */
+const auditOff = opt.set.some((s) => s.startsWith('audit.enabled=') && /^(false|no|off)$/i.test(s.slice('audit.enabled='.length)));
 
-/** Values of dnsward's /metrics, by name (undefined when absent). */
+/** Values of dnsward's /metrics, by name (undefined when absent, or when dnsward does not answer). */
 async function metrics(apiPort: number | undefined): Promise<(name: string) => number | undefined> {
-  const text = apiPort === undefined ? '' : await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+  const text = apiPort === undefined ? '' : await fetch(`http://127.0.0.1:${apiPort}/metrics`).then((r) => r.text(), () => '');
   return (name) => {
     const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
@@ -53,7 +65,13 @@ async function metrics(apiPort: number | undefined): Promise<(name: string) => n
 
 async function main(): Promise<void> {
   const machine = describeMachine();
-  process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}; ${REPO}${opt.set.length ? `, ${opt.set.join(' ')}` : ''}\n`);
+  let damon = machine.damon;
+  if (opt['pause-damon']) {
+    const monitors = findDamonMonitors();
+    process.on('exit', pauseDamon(monitors));
+    damon = describeDamon(monitors, true);
+  }
+  process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}; ${damon}; ${REPO}${opt.set.length ? `, ${opt.set.join(' ')}` : ''}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'dnsward-burst-'));
   const rows: string[][] = [];
   try {
@@ -61,12 +79,16 @@ async function main(): Promise<void> {
     const blockedFile = join(tmp, 'blocked.txt');
     await writeBlockedMix(blockedFile, blocked, 200_000, 1);
     const upstream = await startUpstream('dnsmasq', tmp, blocked);
-    for (let run = 1; run <= Number(opt.repeat); run++) {
+    for (let run = 1; run <= REPEAT; run++) {
       const name = `dnsward-${run}`;
       const server = await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [], settings: opt.set, name, readyTimeoutMs: 30_000 });
       const readyMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
       const flood = await runDnsperf({ port: server.port, file: blockedFile, seconds: FLOOD_S, clients: 8, outstanding: 100, threads: 1, timeout: 2 });
       const peakMB = treeMemoryKb(server.proc.pid).hwmKb / 1024;
+      // The backlog written first (at most 30 s), then the idle time.
+      const drainStart = Date.now();
+      while (!auditOff && Date.now() - drainStart < 30_000 && ((await metrics(server.apiPort))('dnsward_audit_buffered_events') ?? 0) > 0) await sleep(100);
+      const drainS = (Date.now() - drainStart) / 1000;
       await sleep(SETTLE_S * 1000);
       const rssMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
       const m = await metrics(server.apiPort);
@@ -74,7 +96,7 @@ async function main(): Promise<void> {
       const written = m('dnsward_audit_events_written_total');
       const dropped = m('dnsward_audit_dropped_total');
       await stopProcess(server.proc);
-      const verify = opt.set.some((s) => s.startsWith('audit.enabled=false'))
+      const verify = auditOff
         ? { code: 0, output: '- good event' }
         : await runToEnd('verify', process.execPath, [join(REPO, 'bin', 'dnsward'), 'audit', 'verify', join(tmp, name, 'audit')]);
       rows.push([
@@ -87,7 +109,8 @@ async function main(): Promise<void> {
         mb(m('dnsward_nodejs_external_memory_bytes')),
         written === undefined ? '-' : written.toLocaleString('en-US'),
         dropped === undefined ? '-' : dropped.toLocaleString('en-US'),
-        verify.code === 0 ? `ok, ${/(\d+) good event/.exec(verify.output)?.[1] ?? '?'} events` : `exit ${verify.code}: ${verify.output.trim().split('\n')[0] ?? ''}`,
+        drainS.toFixed(1),
+        verifiedColumn(verify, written),
       ]);
       process.stderr.write(`run ${run}: ${rows.at(-1)?.join(' | ')}\n`);
     }
@@ -96,7 +119,16 @@ async function main(): Promise<void> {
     await stopAll();
     await rm(tmp, { recursive: true, force: true });
   }
-  console.log(table(['run', 'flood qps', 'RSS at ready MB', 'peak MB', `RSS ${SETTLE_S} s after MB`, 'heap used MB', 'external MB', 'events written', 'dropped', 'audit verify'], rows, opt.markdown));
+  console.log(table(['run', 'flood qps', 'RSS at ready MB', 'peak MB', `RSS ${SETTLE_S} s after MB`, 'DNS thread heap used MB', 'DNS thread external MB', 'events written', 'dropped', 'backlog written in s', 'audit verify'], rows, opt.markdown));
+  console.log('(heap and external: the DNS thread only, from /metrics; with audit.worker_thread on, the block log\'s outbox is in its own thread and not in them. RSS is the whole process tree.)');
+}
+
+/** What `audit verify` said, and whether its good events are the events dnsward counted as written. */
+function verifiedColumn(verify: { code: number | null; output: string }, written: number | undefined): string {
+  if (verify.code !== 0) return `exit ${verify.code}: ${verify.output.trim().split('\n')[0] ?? ''}`;
+  const good = /(\d+) good event/.exec(verify.output)?.[1];
+  if (good === undefined) return 'ok';
+  return Number(good) === written ? `ok, all ${Number(good).toLocaleString('en-US')} written` : `ok, but ${good} good events for ${written ?? '?'} written`;
 }
 
 await main();
