@@ -206,20 +206,22 @@ describe('AuditWriter', () => {
 
   it('counts the flush interval from the last write: a stream that fills max_batch sooner is never cut short by the timer', async () => {
     const dir = await tempDir();
-    // max_batch fills every few turns, far within the 100 ms interval: a timer that fired on its own
-    // phase would write what waited since the last max_batch write, a fraction of it, every 100 ms.
-    const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 100, maxBatch: 200, fsync: false, maxFileBytes: 2 ** 31 }));
-    const i = await stream(writer, { ms: 800, perTurn: 64, max: 100_000 });
+    // max_batch fills every few turns, far within the 300 ms interval: a timer that fired on its own
+    // phase would write what waited since the last max_batch write, a fraction of it, every 300 ms.
+    // (300, not less: a test process starved of CPU for a whole interval would see the timer fire first.)
+    const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 300, maxBatch: 200, fsync: false, maxFileBytes: 2 ** 31 }));
+    const i = await stream(writer, { ms: 1000, perTurn: 64, max: 100_000 });
     await writer.close();
     const counts = await batchSealCounts(dir);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(i);
     expect(counts.length).toBeGreaterThan(5);
     // Only the write of close() may be short (a write over MAX_SEALED_EVENTS is sealed in parts; none is here).
     expect(counts.slice(0, -1).filter((c) => c < 200)).toEqual([]);
-    // Idle, the timer still writes what waits, within about an interval.
+    // Idle, the timer still writes what waits (nothing else here calls flush): within about an interval, waited for
+    // up to 3 s so that a busy machine does not fail it.
     const idle = await AuditWriter.open(writerOptions(await tempDir(), { flushIntervalMs: 40 }));
     idle.record(decision(1));
-    await new Promise((r) => setTimeout(r, 150));
+    for (const until = Date.now() + 3000; idle.stats().written === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
     expect(idle.stats()).toMatchObject({ recorded: 1, written: 1 });
     await idle.close();
   });
