@@ -206,11 +206,13 @@ describe('AuditWriter', () => {
 
   it('counts the flush interval from the last write: a stream that fills max_batch sooner is never cut short by the timer', async () => {
     const dir = await tempDir();
-    // max_batch fills every few turns, far within the 300 ms interval: a timer that fired on its own
-    // phase would write what waited since the last max_batch write, a fraction of it, every 300 ms.
-    // (300, not less: a test process starved of CPU for a whole interval would see the timer fire first.)
-    const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 300, maxBatch: 200, fsync: false, maxFileBytes: 2 ** 31 }));
-    const i = await stream(writer, { ms: 1000, perTurn: 64, max: 100_000 });
+    // max_batch fills every few turns, far within the 200 ms interval: a timer that fired on its own
+    // phase would write what waited since the last max_batch write, a fraction of it, every 200 ms.
+    // 200, not less: a test process starved of CPU for a whole interval would see the timer fire first.
+    // 2 s of stream, so that a timer on its own phase fires ten times (without the refresh, this failed in
+    // 3 of 3 runs of both test projects together, 4 of the 6 executions).
+    const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 200, maxBatch: 200, fsync: false, maxFileBytes: 2 ** 31 }));
+    const i = await stream(writer, { ms: 2000, perTurn: 64, max: 200_000 });
     await writer.close();
     const counts = await batchSealCounts(dir);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(i);
