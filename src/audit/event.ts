@@ -186,9 +186,16 @@ export interface EncodedEvent {
   hashAt: number;
 }
 
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** Whether `value` is written as every event's hash is: 64 lowercase hex digits (an event's hash and prev, a seal's hash). */
+export function isHashHex(value: unknown): value is string {
+  return typeof value === 'string' && HASH_HEX.test(value);
+}
+
 /** 64 hex digits as the bytes encodeEventInto takes for `prev`. */
 export function hashBytes(hash: string): Buffer {
-  if (!/^[0-9a-f]{64}$/.test(hash)) throw new TypeError('a block-log hash is 64 lowercase hex digits');
+  if (!isHashHex(hash)) throw new TypeError('a block-log hash is 64 lowercase hex digits');
   return Buffer.from(hash, 'latin1');
 }
 

@@ -7,7 +7,7 @@
 // seal at restart moved them aside and says so in `recovered` (never adopting them).
 import { type KeyObject, sign } from 'node:crypto';
 import { checkCheckpointSignature } from './checkpoint.ts';
-import { SCHEMA_VERSION, canonicalize } from './event.ts';
+import { SCHEMA_VERSION, canonicalize, isHashHex } from './event.ts';
 import { publicKeyFromRaw, rawPublicKey } from './keys.ts';
 
 export type SealReason = 'batch' | 'start' | 'shutdown';
@@ -93,8 +93,7 @@ export function isSeal(value: unknown): value is Seal {
     Number.isSafeInteger(s.seq) &&
     (s.seq as number) >= 0 &&
     // The chain continues from it: 64 hex digits, as every event's hash (a seal signed over anything else is no anchor).
-    typeof s.hash === 'string' &&
-    /^[0-9a-f]{64}$/.test(s.hash) &&
+    isHashHex(s.hash) &&
     Number.isSafeInteger(s.count) &&
     (s.count as number) >= 0 &&
     typeof s.key === 'string' &&

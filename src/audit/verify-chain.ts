@@ -6,7 +6,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EVENT_FIELDS, GENESIS, eventHash } from './event.ts';
+import { EVENT_FIELDS, GENESIS, eventHash, isHashHex } from './event.ts';
 import { type EventFile, fileSafeInstance, readLines } from './files.ts';
 import { type RecoveredTail, SEAL_PREFIX, type Seal, isSeal, judgeTail } from './seal.ts';
 import { terminalSafe } from './terminal.ts';
@@ -16,7 +16,6 @@ import type { InstanceReport, VerifyProblem, VerifyReport } from './verify-types
 /** Decisions are recorded when they are made but stamped with the time the query arrived (at most query_timeout_ms, 10 s, earlier). */
 export const TS_TOLERANCE_MS = 15_000;
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export interface WalkInput {
@@ -285,8 +284,8 @@ function shapeProblem(r: Record<string, unknown>): string | undefined {
   if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1) return 'seq is not a positive integer';
   if (typeof r.ts !== 'string' || !ISO_MS.test(r.ts)) return 'ts is not an ISO 8601 UTC time with milliseconds';
   if (r.action !== 'blocked' && r.action !== 'logged') return `action ${JSON.stringify(r.action)} is not "blocked" or "logged"`;
-  if (typeof r.prev !== 'string' || !HEX64.test(r.prev)) return 'prev is not 64 hex digits';
-  if (typeof r.hash !== 'string' || !HEX64.test(r.hash)) return 'hash is not 64 hex digits';
+  if (!isHashHex(r.prev)) return 'prev is not 64 hex digits';
+  if (!isHashHex(r.hash)) return 'hash is not 64 hex digits';
   for (const field of ['instance', 'segment', 'client', 'qname', 'qtype', 'list', 'rule', 'list_version', 'response'] as const) {
     if (typeof r[field] !== 'string') return `${field} is not a string`;
   }
