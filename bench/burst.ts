@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
 import { parseOptions } from './lib/args.ts';
 import { runDnsperf } from './lib/dnsperf.ts';
-import { describeDamon, findDamonMonitors, pauseDamon } from './lib/damon.ts';
+import { pauseDamonForRun } from './lib/damon.ts';
 import { describeMachine } from './lib/machine.ts';
+import { readMetrics } from './lib/metrics.ts';
 import { runToEnd, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
 import { readListDomains, writeBlockedMix } from './lib/querygen.ts';
 import { table } from './lib/report.ts';
@@ -52,25 +54,11 @@ if (!(FLOOD_S > 0) || !(SETTLE_S >= 0) || !Number.isInteger(REPEAT) || REPEAT < 
   process.exit(2);
 }
 /** Whether a --set turns the block log off (then there is nothing to verify). */
-const auditOff = opt.set.some((s) => s.startsWith('audit.enabled=') && /^(false|no|off)$/i.test(s.slice('audit.enabled='.length)));
-
-/** Values of dnsward's /metrics, by name (undefined when absent, or when dnsward does not answer). */
-async function metrics(apiPort: number | undefined): Promise<(name: string) => number | undefined> {
-  const text = apiPort === undefined ? '' : await fetch(`http://127.0.0.1:${apiPort}/metrics`).then((r) => r.text(), () => '');
-  return (name) => {
-    const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-}
+const auditOff = opt.set.some((s) => s.startsWith('audit.enabled=') && parse(s.slice('audit.enabled='.length)) === false);
 
 async function main(): Promise<void> {
   const machine = describeMachine();
-  let damon = machine.damon;
-  if (opt['pause-damon']) {
-    const monitors = findDamonMonitors();
-    process.on('exit', pauseDamon(monitors));
-    damon = describeDamon(monitors, true);
-  }
+  const damon = opt['pause-damon'] ? pauseDamonForRun(machine.damon) : machine.damon;
   process.stderr.write(`machine: ${machine.cores} x ${machine.cpuModel}; ${damon}; ${REPO}${opt.set.length ? `, ${opt.set.join(' ')}` : ''}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'dnsward-burst-'));
   const rows: string[][] = [];
@@ -87,11 +75,12 @@ async function main(): Promise<void> {
       const peakMB = treeMemoryKb(server.proc.pid).hwmKb / 1024;
       // The backlog written first (at most 30 s), then the idle time.
       const drainStart = Date.now();
-      while (!auditOff && Date.now() - drainStart < 30_000 && ((await metrics(server.apiPort))('dnsward_audit_buffered_events') ?? 0) > 0) await sleep(100);
+      while (!auditOff && Date.now() - drainStart < 30_000 && ((await readMetrics(server.apiPort)).get('dnsward_audit_buffered_events') ?? 0) > 0) await sleep(100);
       const drainS = (Date.now() - drainStart) / 1000;
       await sleep(SETTLE_S * 1000);
       const rssMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
-      const m = await metrics(server.apiPort);
+      const metrics = await readMetrics(server.apiPort);
+      const m = (name: string): number | undefined => metrics.get(name);
       const mb = (v: number | undefined): string => (v === undefined ? '-' : (v / 1048576).toFixed(1));
       const written = m('dnsward_audit_events_written_total');
       const dropped = m('dnsward_audit_dropped_total');

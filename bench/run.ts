@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseOptions } from './lib/args.ts';
 import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
-import { describeDamon, findDamonMonitors, pauseDamon } from './lib/damon.ts';
+import { pauseDamonForRun } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
 import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
@@ -244,16 +244,6 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 process.on('exit', killAllNow);
 
-/** --pause-damon: the kernel's DAMON monitors off for the run, on again at exit (whatever the exit); what the machine line says of it. */
-function pauseDamonForRun(found: string): string {
-  const monitors = findDamonMonitors();
-  try {
-    process.on('exit', pauseDamon(monitors));
-    return describeDamon(monitors, true);
-  } catch (error) {
-    return `${found}; --pause-damon failed: ${(error as Error).message}`;
-  }
-}
 
 function expectedRcode(mix: RunMix): string {
   return mix === 'blocked' || mix === 'blocked1m' ? 'NXDOMAIN' : 'NOERROR';

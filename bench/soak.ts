@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseOptions } from './lib/args.ts';
 import { runDnsperf } from './lib/dnsperf.ts';
 import { describeMachine } from './lib/machine.ts';
+import { readMetrics } from './lib/metrics.ts';
 import { runToEnd, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBlockedMix } from './lib/querygen.ts';
 import { table } from './lib/report.ts';
@@ -60,14 +61,10 @@ interface HeapMB {
 
 /** The DNS thread's heap from dnsward's /metrics (prom-client's default metrics), in MB. */
 async function heapOf(apiPort: number | undefined): Promise<HeapMB | undefined> {
-  if (apiPort === undefined) return undefined;
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
-    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1048576;
-    return { used: value('dnsward_nodejs_heap_size_used_bytes'), total: value('dnsward_nodejs_heap_size_total_bytes'), external: value('dnsward_nodejs_external_memory_bytes') };
-  } catch {
-    return undefined;
-  }
+  const metrics = await readMetrics(apiPort);
+  if (metrics.size === 0) return undefined;
+  const value = (name: string): number => (metrics.get(name) ?? Number.NaN) / 1048576;
+  return { used: value('dnsward_nodejs_heap_size_used_bytes'), total: value('dnsward_nodejs_heap_size_total_bytes'), external: value('dnsward_nodejs_external_memory_bytes') };
 }
 
 async function main(): Promise<void> {

@@ -105,3 +105,17 @@ function resume(paused: readonly DamonMonitor[]): void {
     }
   }
 }
+
+/**
+ * --pause-damon of a bench script: the monitors off for the run, on again at exit (whatever the
+ * exit); returns what the machine line says of DAMON (`found` with the failure when not root).
+ */
+export function pauseDamonForRun(found: string): string {
+  const monitors = findDamonMonitors();
+  try {
+    process.on('exit', pauseDamon(monitors));
+    return describeDamon(monitors, true);
+  } catch (error) {
+    return `${found}; --pause-damon failed: ${(error as Error).message}`;
+  }
+}
