@@ -142,7 +142,9 @@ describe('datagram fuzz', () => {
   it('runs on the datagram path the environment names', () => {
     const expected = process.env.DNSWARD_DATAGRAM === 'dgram' ? 'dgram' : process.env.DNSWARD_DATAGRAM === 'addon' ? 'addon' : undefined;
     const chosen = server.logs.filter((l) => typeof l.datagram === 'string').map((l) => l.datagram);
-    expect(chosen).toHaveLength(2);
+    // One per listen address, or more: with port 0 a listener whose UDP port is taken for TCP is made again
+    // (dns-listeners.ts), and each one made logs its path.
+    expect(chosen.length).toBeGreaterThanOrEqual(2);
     if (expected !== undefined) expect(new Set(chosen)).toEqual(new Set([expected]));
   });
 
