@@ -16,7 +16,7 @@ import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess,
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
-import { gcTable, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
+import { gcTable, logOnlyPairLines, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 import { startEncryptedFront } from './lib/encrypted-front.ts';
@@ -35,8 +35,9 @@ const HELP = `npm run bench -- [options]
   --mixes LIST           comma-separated: ${ALL_MIXES.join(',')} (default: all; logonly is dnsward only)
   --duration S           seconds per throughput run (default 10)
   --warmup S             seconds of warm-up before each measured run (default 2)
-  --repeat N             throughput runs per resolver and mix, interleaved (each resolver first in turn); the
-                         median is reported (default 1)
+  --repeat N             throughput runs per resolver and mix, interleaved: each repeat runs every mix, the
+                         mixes and the resolvers each first in turn; the median is reported, and log-only is
+                         also compared with blocked repeat by repeat (default 1). Latency runs come after.
   --no-latency           skip the fixed-rate latency runs (p50/p99)
   --latency-seconds S    seconds per latency run (default 5)
   --latency-fraction F   latency runs offer F x dnsmasq's measured qps on that mix (default 0.5)
@@ -383,30 +384,40 @@ function median(values: number[]): number {
   return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
 }
 
-/** `reference`: dnsmasq's rates from an earlier run, for the latency rate when dnsmasq is not among `servers`. */
+/**
+ * `reference`: dnsmasq's rates from an earlier run, for the latency rate when dnsmasq is not among `servers`.
+ *
+ * Every mix's throughput runs come first, interleaved: each repeat runs the mixes in a rotated order, so that
+ * no mix always follows the same one (log-only after blocked's latency runs, say, whose backlog and heap it
+ * inherited, made the log-only ratio depend on the order of --mixes). The fixed-rate latency runs follow.
+ */
 async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir: string, seconds: number, reference: MixResult[] = []): Promise<MixResult[]> {
-  const results: MixResult[] = [];
-  for (const mix of mixList) {
-    const applicable = servers.filter((s) => mix !== 'logonly' || s.name.startsWith('dnsward'));
-    if (applicable.length === 0) continue;
-    const runs = new Map<Server, DnsperfStats[]>();
-    for (let rep = 0; rep < repeat; rep++) {
-      for (const server of rotated(applicable, rep)) {
+  const applicableTo = (mix: RunMix): Server[] => servers.filter((s) => mix !== 'logonly' || s.name.startsWith('dnsward'));
+  const runMixList = mixList.filter((mix) => applicableTo(mix).length > 0);
+  const runs = new Map<string, DnsperfStats[]>();
+  const key = (mix: RunMix, server: Server): string => `${mix}\0${server.name}`;
+  for (let rep = 0; rep < repeat; rep++) {
+    for (const mix of rotated(runMixList, rep)) {
+      for (const server of rotated(applicableTo(mix), rep)) {
         log(`[${mix}] ${server.name}${repeat > 1 ? ` run ${rep + 1}/${repeat}` : ''}: warm-up ${warmup} s, then ${seconds} s`);
         await warm(server, mix, files, dir);
         const stats = await measure(server, mix, files, dir, seconds);
         log(`  ${Math.round(stats.qps).toLocaleString('en-US')} qps, lost ${stats.lost}, avg ${stats.avgMs.toFixed(2)} ms, CPU: server ${stats.cpu?.serverPct}%, dnsperf ${stats.cpu?.dnsperfPct}%, machine ${stats.cpu?.machineBusyPct}% busy`);
-        runs.set(server, [...(runs.get(server) ?? []), stats]);
+        runs.set(key(mix, server), [...(runs.get(key(mix, server)) ?? []), stats]);
       }
     }
+  }
+  const results: MixResult[] = [];
+  for (const mix of runMixList) {
+    const applicable = applicableTo(mix);
     const mixResults: MixResult[] = [];
     for (const server of applicable) {
-      const all = runs.get(server) ?? [];
+      const all = runs.get(key(mix, server)) ?? [];
       const qpsRuns = all.map((s) => s.qps);
       const mid = median(qpsRuns);
       const stats = all.find((s) => s.qps === mid) ?? (all[0] as DnsperfStats);
       const want = expectedRcode(mix);
-      mixResults.push({ resolver: server.name, mix, qpsRuns, stats, expectedRcode: want, expectedShare: share(stats, want) });
+      mixResults.push({ resolver: server.name, mix, qpsRuns, runs: all, stats, expectedRcode: want, expectedShare: share(stats, want) });
     }
     if (latencyOn) {
       const baseMix = mix === 'blocked1m' ? 'blocked' : mix;
@@ -652,6 +663,7 @@ async function main(): Promise<void> {
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const responseIp = responseIpLine(results);
   if (responseIp) out(responseIp);
+  for (const line of logOnlyPairLines(results)) out(line);
   for (const line of variantLines(results)) out(line);
   for (const line of threadLines(results)) out(line);
   if (encryptedRuns) {

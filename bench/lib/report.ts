@@ -8,6 +8,8 @@ export interface MixResult {
   mix: string;
   /** All repeats' qps; `stats` is the median run. */
   qpsRuns: number[];
+  /** Every repeat's run, in repeat order (the mixes of one repeat ran one after another). */
+  runs?: DnsperfStats[];
   stats: DnsperfStats;
   /** Fraction of answers with the expected rcode (NXDOMAIN for blocked, NOERROR otherwise). */
   expectedShare: number;
@@ -69,6 +71,41 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
     ];
   });
   return table(['resolver', 'mix', 'qps', 'x dnsmasq', ...(kresd.size > 0 ? ['x kresd'] : []), 'lost', 'cpu', 'q/cpu-s', 'perf cpu', 'busy', 'avg ms', 'max ms', '@qps', 'p50 ms', 'p99 ms', 'lost@', 'rcodes', 'qps range', ...(withP99Range ? ['p99 range'] : [])], rows, markdown);
+}
+
+/**
+ * Log-only against blocked, repeat by repeat, for each dnsward that ran both: the two runs of one repeat are
+ * neighbours in time, so their ratio is steadier than the ratio of two medians. Queries per CPU-second as well as
+ * qps, since on a machine where dnsperf sets the pace qps alone hides the server's cost.
+ */
+export function logOnlyPairLines(results: MixResult[]): string[] {
+  const lines: string[] = [];
+  const find = (resolver: string, mix: string): DnsperfStats[] => results.find((r) => r.resolver === resolver && r.mix === mix)?.runs ?? [];
+  const perCpu = (s: DnsperfStats): number | undefined => (s.cpu && s.cpu.serverPct > 0 ? s.qps / (s.cpu.serverPct / 100) : undefined);
+  const span = (values: number[]): string => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+    return `${mid.toFixed(2)}x${sorted.length > 1 ? ` (${(sorted[0] as number).toFixed(2)}-${(sorted[sorted.length - 1] as number).toFixed(2)})` : ''}`;
+  };
+  for (const resolver of new Set(results.filter((r) => r.mix === 'logonly').map((r) => r.resolver))) {
+    const blocked = find(resolver, 'blocked');
+    const logonly = find(resolver, 'logonly');
+    const pairs = Math.min(blocked.length, logonly.length);
+    if (pairs === 0) continue;
+    const qps: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const b = blocked[i] as DnsperfStats;
+      const l = logonly[i] as DnsperfStats;
+      if (b.qps > 0) qps.push(l.qps / b.qps);
+      const bc = perCpu(b);
+      const lc = perCpu(l);
+      if (bc !== undefined && lc !== undefined) cpu.push(lc / bc);
+    }
+    if (qps.length === 0) continue;
+    lines.push(`${resolver} log-only / blocked, paired by repeat (median, range of ${qps.length}): qps ${span(qps)}${cpu.length > 0 ? `, queries per CPU-second ${span(cpu)}` : ''}`);
+  }
+  return lines;
 }
 
 type LatencyRun = NonNullable<MixResult['latency']>;
