@@ -38,6 +38,7 @@ import { type HostPort, parseHostPort } from './util/address.ts';
 import { createSharedState } from './state/index.ts';
 import type { SharedState } from './state/types.ts';
 import { configureBackgroundNice, lowerBackgroundThreads } from './util/thread-priority.ts';
+import { releaseMemory } from './util/release-memory.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningDnsward {
@@ -239,6 +240,10 @@ export async function startDnsward(configured: Config, options: StartOptions): P
 
   let httpAddress: BoundAddress | undefined;
   let apiAddress: BoundAddress | undefined;
+  // The start's garbage (lists parsed, a download read) goes back to the system while no query
+  // can wait behind the pause: DNS is not bound yet (release-memory.ts).
+  const released = releaseMemory();
+  if (released) logger.info({ component: 'app', ms: released.ms, rss_before_mb: released.rssBeforeMB, rss_after_mb: released.rssAfterMB }, 'start-up garbage released');
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger, { reusePort: workerCount > 1 });
     encrypted = await bindEncryptedListeners(config.dns, resolver, logger);

@@ -37,7 +37,7 @@ describe('bin/dnsward run as an executable (its shebang, as the image ENTRYPOINT
     const { stdout } = await run(BIN, ['--help'], { env });
     expect(stdout).toMatch(/^usage: dnsward <command> \[options\]/);
     const shebang = (await readFile(BIN, 'utf8')).split('\n')[0];
-    expect(shebang).toBe('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8 --min-semi-space-size=8 --heap-growing-percent=30 --no-allocation-site-pretenuring');
+    expect(shebang).toBe('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8 --min-semi-space-size=8 --heap-growing-percent=30 --no-allocation-site-pretenuring --expose-gc');
   });
 });
 
