@@ -3,7 +3,7 @@
 // (same config, the last-good copy on disk), with the feed in its own thread (http.thread) and
 // without. A script, not a test: it prints figures and asserts nothing. docs/BENCHMARKS.md
 // ("Memory") explains the method.
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createSocket } from 'node:dgram';
@@ -30,6 +30,10 @@ const HELP = `npm run bench:memory -- [options]
   --gc             also start dnsward with --inspect on 127.0.0.1, and after the settle read the main
                    thread's heap (process.memoryUsage()) and RSS before and after a forced full GC
                    (the inspector itself costs a few MB: these runs are reported apart)
+  --timeline MS    also sample RSS every MS milliseconds from spawn to the settled reading, with dnsward's
+                   info log and its threads, and print each run's timeline (where RSS rose or fell by 1 MB or
+                   more, what dnsward logged, threads that started or ended, and V8's collections when
+                   --node-arg=--trace-gc is given): to find what a peak comes from
   --node-arg ARG   extra Node.js flag for dnsward (repeatable)
   --env NAME=VALUE extra environment for dnsward (repeatable), e.g. MALLOC_ARENA_MAX=2
   --repo DIR       the dnsward checkout to run (default: this one), e.g. another worktree for a before/after
@@ -44,6 +48,7 @@ const opt = parseOptions('bench/memory.ts', {
   settle: { type: 'string', default: '5' },
   thread: { type: 'string', default: 'auto,on' },
   gc: { type: 'boolean', default: false },
+  timeline: { type: 'string' },
   'node-arg': { type: 'string', multiple: true, default: [] },
   env: { type: 'string', multiple: true, default: [] },
   repo: { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '..') },
@@ -66,6 +71,8 @@ for (const pair of opt.env) {
 const count = Number(opt.count);
 const repeat = Number(opt.repeat);
 const settleMs = Number(opt.settle) * 1000;
+const timelineMs = opt.timeline === undefined ? undefined : Number(opt.timeline);
+if (timelineMs !== undefined && !(timelineMs >= 1)) throw new Error(`--timeline ${opt.timeline}: a sampling interval in ms, at least 1`);
 type ThreadSetting = 'on' | 'off' | 'auto';
 const threads = opt.thread.split(',').map((t): ThreadSetting => {
   const value = t.trim();
@@ -90,6 +97,99 @@ interface Reading {
   hwm: number;
   /** With --gc: the main thread's heap and RSS before and after a forced GC (MB). */
   gc?: { before: HeapFigures; after: HeapFigures };
+  /** With --timeline: RSS samples and log messages, ms from spawn. */
+  timeline?: TimelineEntry[];
+}
+
+type TimelineEntry = { ms: number; rss: number } | { ms: number; msg: string };
+
+/**
+ * Samples the process tree's RSS every `everyMs` and notes each line dnsward logs (pino JSON on stdout), both
+ * in ms from `began`. stop() returns the entries in time order.
+ */
+function recordTimeline(server: Server, began: number, everyMs: number): () => TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  let partial = '';
+  const onData = (chunk: Buffer): void => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const record = JSON.parse(line) as { msg?: string; component?: string; list?: string };
+        if (record.msg) entries.push({ ms: Date.now() - began, msg: [record.component, record.list, record.msg].filter(Boolean).join(': ') });
+      } catch {
+        // Not a log record: keep V8's own trace lines (--node-arg=--trace-gc), whose times are since start.
+        const gc = /(Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)\S*\s+([\d.]+ \(([\d.]+)\) -> [\d.]+ \([\d.]+\) MB)/.exec(line);
+        if (gc) entries.push({ ms: Date.now() - began, msg: `(V8 ${gc[1]} ${gc[2]})` });
+      }
+    }
+  };
+  server.proc.child.stdout?.on('data', onData);
+  // Threads by id and name: a short-lived one (a worker, a pool thread) shows as a start and an end.
+  let threads = new Map<string, string>();
+  let highestKb = 0;
+  const timer = setInterval(() => {
+    const ms = Date.now() - began;
+    // The process's own status only (dnsward's threads, no child processes): cheap enough for a few ms.
+    const { rssKb, hwmKb } = ownMemoryKb(server.proc.pid);
+    if (rssKb > 0) entries.push({ ms, rss: mb(rssKb) });
+    // A peak between two samples: VmHWM says how high, this sample says when (within one interval).
+    if (hwmKb > highestKb && hwmKb > rssKb + 512) entries.push({ ms, msg: `(peak between samples: VmHWM ${mb(hwmKb)} MB)` });
+    highestKb = Math.max(highestKb, hwmKb);
+    const now = threadNames(server.proc.pid);
+    for (const [tid, name] of now) if (!threads.has(tid)) entries.push({ ms, msg: `(thread started: ${name})` });
+    for (const [tid, name] of threads) if (!now.has(tid)) entries.push({ ms, msg: `(thread ended: ${name})` });
+    threads = now;
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    server.proc.child.stdout?.off('data', onData);
+    return entries.sort((a, b) => a.ms - b.ms);
+  };
+}
+
+function ownMemoryKb(pid: number): { rssKb: number; hwmKb: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) };
+  } catch {
+    return { rssKb: 0, hwmKb: 0 };
+  }
+}
+
+function threadNames(pid: number): Map<string, string> {
+  const names = new Map<string, string>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        names.set(tid, readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+      } catch {
+        /* raced with its exit */
+      }
+    }
+  } catch {
+    /* the process is gone */
+  }
+  return names;
+}
+
+/** The timeline's lines: every log message, and an RSS sample wherever it moved 1 MB or more from the last shown. */
+function timelineLines(entries: TimelineEntry[]): string[] {
+  const lines: string[] = [];
+  let shown: number | undefined;
+  let peak = 0;
+  for (const e of entries) {
+    if ('msg' in e) lines.push(`  ${String(e.ms).padStart(6)} ms  ${String(shown ?? '-').padStart(6)} MB  ${e.msg}`);
+    else {
+      peak = Math.max(peak, e.rss);
+      if (shown === undefined || Math.abs(e.rss - shown) >= 1) {
+        lines.push(`  ${String(e.ms).padStart(6)} ms  ${String(e.rss).padStart(6)} MB${shown === undefined ? '' : ` (${e.rss > shown ? '+' : ''}${(e.rss - shown).toFixed(1)})`}`);
+        shown = e.rss;
+      }
+    }
+  }
+  lines.push(`  highest sample ${peak} MB`);
+  return lines;
 }
 
 interface HeapFigures {
@@ -174,8 +274,10 @@ async function measure(dir: string, url: string, upstreamPort: number, probeName
     name: `dnsward-thread-${thread}${gc ? '-gc' : ''}`,
     readyTimeoutMs: 60_000,
     noWait: true,
+    ...(timelineMs !== undefined ? { settings: ['log.level=info'] } : {}),
   });
   const began = Date.now();
+  const stopTimeline = timelineMs === undefined ? undefined : recordTimeline(server, began, timelineMs);
   const prober = new Prober();
   try {
     let enforcedMs: number | undefined;
@@ -193,9 +295,11 @@ async function measure(dir: string, url: string, upstreamPort: number, probeName
     await sleep(settleMs);
     const settled = treeMemoryKb(server.proc.pid);
     const reading: Reading = { start, thread, enforcedMs, rssEnforced, rssSettled: mb(settled.rssKb), hwm: mb(settled.hwmKb) };
+    if (stopTimeline) reading.timeline = [...stopTimeline(), { ms: enforcedMs, msg: '(bench) probe name answered NXDOMAIN: list enforced' }].sort((a, b) => a.ms - b.ms);
     if (gc) reading.gc = await gcReading(server);
     return reading;
   } finally {
+    stopTimeline?.();
     prober.close();
     await stopProcess(server.proc);
   }
@@ -227,6 +331,7 @@ async function main(): Promise<void> {
           const r = await measure(dir, url, upstream.port, probeName, thread, start, false);
           readings.push(r);
           log(`run ${i + 1}/${repeat} thread ${thread} ${start}: enforced after ${r.enforcedMs} ms, RSS ${r.rssEnforced} MB then ${r.rssSettled} MB after ${settleMs / 1000} s, peak ${r.hwm} MB`);
+          if (r.timeline) log(timelineLines(r.timeline).join('\n'));
         }
         if (opt.gc) {
           const gcDir = join(tmp, `run-${i}-gc`);
