@@ -15,6 +15,16 @@ import type { Block, Chunk } from './outbox.ts';
  */
 export const MAX_WRITEV_BYTES = 128 * 1024;
 
+/**
+ * Bytes per writev when the writer is behind (writer.ts): a whole chunk in one call. Each
+ * piece is a turn of the DNS thread's event loop, and a saturated loop turns every few ms: at
+ * 128 KiB (15 turns a chunk) the writer managed 80-100k events a second against 130-150k
+ * recorded, held audit.max_buffered within 5 s and dropped decisions; in one piece it kept
+ * up, with a backlog of 1-4k (docs/BENCHMARKS.md, stop 33). Past the point where the p99 of a
+ * light load matters: the queue is the latency then.
+ */
+export const MAX_WRITEV_BYTES_BEHIND = 4 * 1024 * 1024;
+
 export class EventAppender {
   private readonly dir: string;
   private readonly fsync: boolean;
@@ -34,14 +44,17 @@ export class EventAppender {
     return this.handleName;
   }
 
-  /** Writes the rest of the chunk; on error the chunk keeps its progress for the next attempt. */
-  async write(chunk: Chunk): Promise<void> {
+  /**
+   * Writes the rest of the chunk in writevs of at most `pieceBytes`; on error the chunk keeps its
+   * progress for the next attempt.
+   */
+  async write(chunk: Chunk, pieceBytes = MAX_WRITEV_BYTES): Promise<void> {
     const handle = await this.handleFor(chunk.name);
     chunk.writing = true;
     skipWritten(chunk);
     while (chunk.blockIndex < chunk.blocks.length) {
       // A short write (disk full) continues with the next piece from where it stopped.
-      const { bytesWritten } = await handle.writev(nextPiece(chunk, MAX_WRITEV_BYTES));
+      const { bytesWritten } = await handle.writev(nextPiece(chunk, pieceBytes));
       this.writevCalls++;
       if (bytesWritten === 0) throw new Error(`${chunk.name}: write made no progress`);
       this.dirty = true;

@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.ts';
-import { EventAppender } from './appender.ts';
+import { EventAppender, MAX_WRITEV_BYTES, MAX_WRITEV_BYTES_BEHIND } from './appender.ts';
 import { Batcher } from './batcher.ts';
 import type { CheckpointReason } from './checkpoint.ts';
 import { CheckpointLog } from './checkpoint-log.ts';
@@ -260,7 +260,8 @@ export class AuditWriter implements DecisionSink {
     try {
       for (let chunk = this.outbox.first; chunk; chunk = chunk === last ? undefined : this.outbox.first) {
         if (!chunk.writing) this.seal(chunk);
-        await this.appender.write(chunk);
+        // Behind (more than two chunks' worth waiting, this one included): fewer, bigger writes.
+        await this.appender.write(chunk, this.outbox.events > 2 * MAX_SEALED_EVENTS ? MAX_WRITEV_BYTES_BEHIND : MAX_WRITEV_BYTES);
         this.announce(chunk);
         const done = this.outbox.completeFirst() as Chunk;
         this.batcher.held = this.outbox.events;

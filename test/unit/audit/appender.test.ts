@@ -1,7 +1,7 @@
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventAppender, MAX_WRITEV_BYTES, advance, nextPiece } from '../../../src/audit/appender.ts';
+import { EventAppender, MAX_WRITEV_BYTES, MAX_WRITEV_BYTES_BEHIND, advance, nextPiece } from '../../../src/audit/appender.ts';
 import { BLOCK_BYTES, Outbox } from '../../../src/audit/outbox.ts';
 import { tempDir } from './helpers.ts';
 
@@ -127,5 +127,17 @@ describe('EventAppender pieces', () => {
     expect((await readFile(join(dir, 'x.jsonl'))).equals(bytes)).toBe(true);
     // One system call per piece, not one for the whole 1.8 MB.
     expect(app.writevCalls).toBeGreaterThanOrEqual(Math.ceil(bytes.length / MAX_WRITEV_BYTES));
+  });
+
+  it('writes a chunk in one writev when given MAX_WRITEV_BYTES_BEHIND (the writer is behind), to the same bytes', async () => {
+    const dir = await tempDir();
+    const { outbox, bytes } = bigChunk();
+    expect(bytes.length).toBeLessThan(MAX_WRITEV_BYTES_BEHIND);
+    const app = new EventAppender(dir, true);
+    await app.write(outbox.first!, MAX_WRITEV_BYTES_BEHIND);
+    await app.sync();
+    await app.close();
+    expect((await readFile(join(dir, 'x.jsonl'))).equals(bytes)).toBe(true);
+    expect(app.writevCalls).toBe(1);
   });
 });

@@ -6,6 +6,7 @@ import { type EventBody, GENESIS, encodeEvent, eventHash } from '../../../src/au
 import { rawPublicKey } from '../../../src/audit/keys.ts';
 import { MAX_SEALED_EVENTS, type Seal, checkSealSignature } from '../../../src/audit/seal.ts';
 import { verifyAuditPath } from '../../../src/audit/verify.ts';
+import { EventAppender, MAX_WRITEV_BYTES } from '../../../src/audit/appender.ts';
 import { AuditWriter } from '../../../src/audit/writer.ts';
 import { captureLogs } from '../../helpers/capture-logs.ts';
 import { KEY, decision, tempDir, writeLog, writerOptions } from './helpers.ts';
@@ -202,6 +203,37 @@ describe('AuditWriter', () => {
     expect(counts.length).toBeGreaterThan(2);
     const short = counts.slice(0, -1).filter((c, n) => c < 500 && counts[n - 1] !== MAX_SEALED_EVENTS);
     expect(short).toEqual([]);
+  });
+
+  it('behind by more than two chunks, writes each chunk in one writev; otherwise in pieces of at most MAX_WRITEV_BYTES', async () => {
+    // Each writev is a turn of the event loop; a saturated loop turns every few ms, so a writer that is behind
+    // catches up only if it needs few of them (appender.ts, MAX_WRITEV_BYTES_BEHIND).
+    const calls = async (events: number): Promise<{ calls: number; bytes: number; written: number }> => {
+      const dir = await tempDir();
+      const writer = await AuditWriter.open(writerOptions(dir, { flushIntervalMs: 60_000, maxBatch: 1_000_000, fsync: false, maxFileBytes: 2 ** 31 }));
+      const appender = (writer as unknown as { appender: EventAppender }).appender;
+      const before = appender.writevCalls;
+      for (let i = 0; i < events; i++) writer.record(decision(i));
+      await writer.flush();
+      const counted = appender.writevCalls - before;
+      const written = writer.stats().written;
+      await writer.close();
+      const bytes = (await readdir(dir)).filter((f) => f.endsWith('.jsonl') && !f.includes('checkpoints'));
+      let size = 0;
+      for (const f of bytes) size += (await stat(join(dir, f))).size;
+      return { calls: counted, bytes: size, written };
+    };
+    // Five chunks waiting: the first three go while more than two chunks' worth waits, one writev each.
+    const behind = await calls(5 * MAX_SEALED_EVENTS);
+    expect(behind.written).toBe(5 * MAX_SEALED_EVENTS);
+    const chunkBytes = behind.bytes / 5;
+    expect(chunkBytes).toBeGreaterThan(2 * MAX_WRITEV_BYTES);
+    const piecesPerChunk = Math.ceil(chunkBytes / MAX_WRITEV_BYTES);
+    expect(behind.calls).toBeLessThanOrEqual(3 + 2 * (piecesPerChunk + 1));
+    // Two chunks waiting: pieces, as at a light load (the p99 of blocked queries, stop 24).
+    const keepingUp = await calls(2 * MAX_SEALED_EVENTS);
+    expect(keepingUp.written).toBe(2 * MAX_SEALED_EVENTS);
+    expect(keepingUp.calls).toBeGreaterThanOrEqual(2 * piecesPerChunk - 2);
   });
 
   it('counts the flush interval from the last write: a stream that fills max_batch sooner is never cut short by the timer', async () => {
