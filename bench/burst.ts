@@ -1,6 +1,7 @@
 // Resident memory after a flood, a script, not a test: dnsward answers blocked names from
 // dnsperf at full rate for a few seconds (fast enough, on a small machine, for the block
-// log's writer to fall behind and hold audit.max_buffered events), then idles; once the load
+// log's writer to fall behind and hold audit.max_buffered events; the most that waited, read from
+// /metrics every 500 ms, says whether it did), then idles; once the load
 // has stopped and the backlog is written (dnsward_audit_buffered_events at 0), it waits the
 // settle time and reads its resident memory, the DNS thread's V8 heap and the block log's
 // counters. Ends with `audit verify` of the log. Loopback only.
@@ -71,7 +72,12 @@ async function main(): Promise<void> {
       const name = `dnsward-${run}`;
       const server = await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [], settings: opt.set, name, readyTimeoutMs: 30_000 });
       const readyMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
-      const flood = await runDnsperf({ port: server.port, file: blockedFile, seconds: FLOOD_S, clients: 8, outstanding: 100, threads: 1, timeout: 2 });
+      // The block log's backlog during the flood, every 500 ms: whether the writer kept up.
+      let maxBacklog = 0;
+      const poll = setInterval(() => {
+        void readMetrics(server.apiPort).then((m) => (maxBacklog = Math.max(maxBacklog, m.get('dnsward_audit_buffered_events') ?? 0)));
+      }, 500);
+      const flood = await runDnsperf({ port: server.port, file: blockedFile, seconds: FLOOD_S, clients: 8, outstanding: 100, threads: 1, timeout: 2 }).finally(() => clearInterval(poll));
       const peakMB = treeMemoryKb(server.proc.pid).hwmKb / 1024;
       // The backlog written first (at most 30 s), then the idle time.
       const drainStart = Date.now();
@@ -96,6 +102,7 @@ async function main(): Promise<void> {
         rssMB.toFixed(1),
         mb(m('dnsward_nodejs_heap_size_used_bytes')),
         mb(m('dnsward_nodejs_external_memory_bytes')),
+        auditOff ? '-' : maxBacklog.toLocaleString('en-US'),
         written === undefined ? '-' : written.toLocaleString('en-US'),
         dropped === undefined ? '-' : dropped.toLocaleString('en-US'),
         drainS.toFixed(1),
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
     await stopAll();
     await rm(tmp, { recursive: true, force: true });
   }
-  console.log(table(['run', 'flood qps', 'RSS at ready MB', 'peak MB', `RSS ${SETTLE_S} s after MB`, 'DNS thread heap used MB', 'DNS thread external MB', 'events written', 'dropped', 'backlog written in s', 'audit verify'], rows, opt.markdown));
+  console.log(table(['run', 'flood qps', 'RSS at ready MB', 'peak MB', `RSS ${SETTLE_S} s after MB`, 'DNS thread heap used MB', 'DNS thread external MB', 'most events waiting (flood)', 'events written', 'dropped', 'backlog written in s', 'audit verify'], rows, opt.markdown));
   console.log('(heap and external: the DNS thread only, from /metrics; with audit.worker_thread on, the block log\'s outbox is in its own thread and not in them. RSS is the whole process tree.)');
 }
 
