@@ -16,6 +16,7 @@ import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess,
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
+import { readMetrics } from './lib/metrics.ts';
 import { gcTable, logOnlyPairLines, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
@@ -618,6 +619,13 @@ async function main(): Promise<void> {
   }
   const memory: Record<string, number> = {};
   for (const s of servers) memory[s.name] = Math.round(treeMemoryKb(s.proc.pid).rssKb / 102.4) / 10;
+  // What each dnsward's block log did over the whole run: a build that drops decisions once its writer is
+  // behind does less work per query at full rate, so its rate is not comparable with one that logs them all.
+  const blockLogs: Record<string, { written?: number; dropped?: number }> = {};
+  for (const s of servers.filter((x) => x.name.startsWith('dnsward') && x.apiPort !== undefined)) {
+    const m = await readMetrics(s.apiPort);
+    blockLogs[s.name] = { written: m.get('dnsward_audit_events_written_total'), dropped: m.get('dnsward_audit_dropped_total') };
+  }
 
   let big: BigRun | undefined;
   const dnsward = servers.find((s) => s.name === 'dnsward');
@@ -644,6 +652,7 @@ async function main(): Promise<void> {
     skipped,
     results,
     rssMB: memory,
+    blockLogs,
     big,
     encrypted: encryptedRuns,
   };
@@ -661,6 +670,10 @@ async function main(): Promise<void> {
   if (schedReport !== undefined) out(`\nThe DNS thread and who held its CPU while it waited, during the reported latency runs (--sched-trace, perf sched, ms per second of trace):\n${schedReport}`);
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const logLine = Object.entries(blockLogs)
+    .filter(([, v]) => v.written !== undefined)
+    .map(([k, v]) => `${k} ${(v.written ?? 0).toLocaleString('en-US')} written, ${(v.dropped ?? 0).toLocaleString('en-US')} dropped`);
+  if (logLine.length > 0) out(`block log over the whole run (decisions; dropped = refused with audit.max_buffered events waiting): ${logLine.join('; ')}`);
   const responseIp = responseIpLine(results);
   if (responseIp) out(responseIp);
   for (const line of logOnlyPairLines(results)) out(line);
