@@ -73,11 +73,24 @@ async function main(): Promise<void> {
       const server = await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: [], settings: opt.set, name, readyTimeoutMs: 30_000 });
       const readyMB = treeMemoryKb(server.proc.pid).rssKb / 1024;
       // The block log's backlog during the flood, every 500 ms: whether the writer kept up.
+      // One read at a time, and none counted once the flood has ended.
       let maxBacklog = 0;
+      let flooding = true;
+      let reading = false;
       const poll = setInterval(() => {
-        void readMetrics(server.apiPort).then((m) => (maxBacklog = Math.max(maxBacklog, m.get('dnsward_audit_buffered_events') ?? 0)));
+        if (reading) return;
+        reading = true;
+        readMetrics(server.apiPort)
+          .then((m) => {
+            if (flooding) maxBacklog = Math.max(maxBacklog, m.get('dnsward_audit_buffered_events') ?? 0);
+          })
+          .catch(() => undefined)
+          .finally(() => (reading = false));
       }, 500);
-      const flood = await runDnsperf({ port: server.port, file: blockedFile, seconds: FLOOD_S, clients: 8, outstanding: 100, threads: 1, timeout: 2 }).finally(() => clearInterval(poll));
+      const flood = await runDnsperf({ port: server.port, file: blockedFile, seconds: FLOOD_S, clients: 8, outstanding: 100, threads: 1, timeout: 2 }).finally(() => {
+        flooding = false;
+        clearInterval(poll);
+      });
       const peakMB = treeMemoryKb(server.proc.pid).hwmKb / 1024;
       // The backlog written first (at most 30 s), then the idle time.
       const drainStart = Date.now();

@@ -118,9 +118,10 @@ function recordTimeline(server: Server, began: number, everyMs: number): () => T
         const record = JSON.parse(line) as { msg?: string; component?: string; list?: string };
         if (record.msg) entries.push({ ms: Date.now() - began, msg: [record.component, record.list, record.msg].filter(Boolean).join(': ') });
       } catch {
-        // Not a log record: keep V8's own trace lines (--node-arg=--trace-gc), whose times are since start.
-        const gc = /(Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)\S*\s+([\d.]+ \(([\d.]+)\) -> [\d.]+ \([\d.]+\) MB)/.exec(line);
-        if (gc) entries.push({ ms: Date.now() - began, msg: `(V8 ${gc[1]} ${gc[2]})` });
+        // Not a log record: keep V8's own trace lines (--node-arg=--trace-gc), stamped when they arrive;
+        // "Mark-Compact (reduce)" is a memory-reducing one (the memory reducer, a last-resort collection).
+        const gc = /(Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)\S*(\s*\([^)]*\))?\s+([\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB)/.exec(line);
+        if (gc) entries.push({ ms: Date.now() - began, msg: `(V8 ${gc[1]}${gc[2] ?? ''} ${gc[3]})` });
       }
     }
   };

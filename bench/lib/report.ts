@@ -75,7 +75,8 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
 
 /**
  * Log-only against blocked, repeat by repeat, for each dnsward that ran both: the two runs of one repeat are
- * neighbours in time, so their ratio is steadier than the ratio of two medians. Queries per CPU-second as well as
+ * close in time (within one round of the mixes and resolvers), so their ratio is steadier than the ratio of two
+ * medians. Queries per CPU-second as well as
  * qps, since on a machine where dnsperf sets the pace qps alone hides the server's cost.
  */
 export function logOnlyPairLines(results: MixResult[]): string[] {

@@ -1,5 +1,5 @@
 // Appends queued chunks to their event files: one open handle (the current file), each chunk
-// (its lines and its seal) in writev calls of whole lines, at most MAX_WRITEV_BYTES each, so
+// (its lines and its seal) in writev calls of whole lines, at most MAX_WRITEV_BYTES each (MAX_WRITEV_BYTES_BEHIND when the writer is behind), so
 // that a process killed between two writes leaves whole, sealed writes (killed inside one,
 // whole lines without their seal, which the next start sets aside); a write resumes where an
 // error stopped it (no line is written twice or half); fdatasync when audit.fsync is set.
@@ -24,6 +24,8 @@ export const MAX_WRITEV_BYTES = 128 * 1024;
  * light load matters: the queue is the latency then.
  */
 export const MAX_WRITEV_BYTES_BEHIND = 4 * 1024 * 1024;
+// (A chunk is one call while it is under 4 MiB: 4,096 lines of under 1 KiB each, which event lines are.
+// With audit.worker_thread the pieces wait on the block log's own loop instead; behind, the same rule holds.)
 
 export class EventAppender {
   private readonly dir: string;
@@ -31,7 +33,7 @@ export class EventAppender {
   private handle: FileHandle | undefined;
   private handleName = '';
   private dirty = false;
-  /** writev calls made so far: a chunk of N bytes takes at least N / MAX_WRITEV_BYTES of them. */
+  /** writev calls made so far: a chunk of N bytes written in pieces of P bytes takes at least N / P of them. */
   writevCalls = 0;
 
   constructor(dir: string, fsync: boolean) {

@@ -10,9 +10,12 @@ export interface ServeProcess {
   stop: () => Promise<number | null>;
 }
 
-/** Runs `dnsward serve --config file` until it logs "dnsward ready" or exits (up to 10 s); kill it with stop(). */
-export async function serveUntilReady(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [resolve('bin/dnsward'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env });
+/**
+ * Runs `dnsward serve --config file` until it logs "dnsward ready" or exits (up to 10 s); kill it with stop().
+ * `nodeFlags`: Node flags before the script (e.g. bin/dnsward's own, from its shebang).
+ */
+export async function serveUntilReady(file: string, env: NodeJS.ProcessEnv = process.env, nodeFlags: readonly string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, resolve('bin/dnsward'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryUdp } from '../helpers/dns-client.ts';
 import { repeatedKeys } from '../helpers/json-keys.ts';
+import { shebangFlags } from '../../bench/lib/servers.ts';
 import { serveUntilReady } from '../helpers/serve-process.ts';
 import { StubUpstream } from '../helpers/stub-upstream.ts';
 
@@ -257,6 +258,37 @@ describe('config check and serve refuse the same configs with the same message',
       expect(serve.stderr()).toBe(check.stderr);
     } finally {
       expect(await serve.stop()).toBe(0);
+    }
+  });
+
+  it("serve, with bin/dnsward's Node flags, gives back the start's garbage before it binds DNS, and says so", async () => {
+    const file = join(dir, 'release.yaml');
+    await writeFile(file, base('allow: ["127.0.0.0/8"]', CATCH_ALL));
+    const serve = await serveUntilReady(file, cleanEnv(), shebangFlags(BIN));
+    try {
+      const lines = serve
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const released = lines.findIndex((l) => l.msg === 'start-up garbage released');
+      const ready = lines.findIndex((l) => l.msg === 'dnsward ready');
+      expect(ready).toBeGreaterThan(released);
+      expect(released).toBeGreaterThanOrEqual(0);
+      const line = lines[released] as { ms: number; rss_before_mb: number; rss_after_mb: number };
+      expect(line.ms).toBeGreaterThanOrEqual(0);
+      expect(line.rss_after_mb).toBeGreaterThan(0);
+      expect(line.rss_after_mb).toBeLessThanOrEqual(line.rss_before_mb + 1);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+    // Without --expose-gc (node bin/dnsward, a test runner), nothing is attempted.
+    const plain = await serveUntilReady(file, cleanEnv());
+    try {
+      expect(plain.stdout()).toContain('dnsward ready');
+      expect(plain.stdout()).not.toContain('start-up garbage released');
+    } finally {
+      expect(await plain.stop()).toBe(0);
     }
   });
 });
