@@ -75,10 +75,11 @@ describe('releaseMemory', () => {
     expect(released.rssBeforeMB - released.rssAfterMB).toBeGreaterThan(5);
   }, 60_000);
 
-  it('does nothing in a process started without --expose-gc (an embedding host, a test runner)', () => {
+  it('does nothing in a process started without --expose-gc (node bin/dnsward, a test runner)', () => {
     const outcome = run(shebangFlags(BIN).filter((f) => f !== '--expose-gc'));
     expect(outcome.released).toBeNull();
-    expect(outcome.traced).not.toMatch(/Mark-Compact/);
+    // (An ordinary collection begun by the allocations may still end after the marker: only a reducing one counts.)
+    expect(outcome.traced).not.toMatch(/Mark-Compact \(reduce\)/);
     expect(outcome.kept).toBe(60_000);
   }, 60_000);
 });
