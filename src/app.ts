@@ -81,12 +81,6 @@ export interface StartOptions {
   loadConfig?: () => Promise<Config>;
   /** Names the config in errors (its file), as `config check` does. */
   source?: string;
-  /**
-   * One memory-reducing collection before DNS binds (release-memory.ts), when the process has
-   * gc() (--expose-gc, as bin/dnsward runs): `dnsward serve` sets it; a host that embeds dnsward
-   * keeps its own heap to itself.
-   */
-  releaseStartupGarbage?: boolean;
 }
 
 export async function startDnsward(configured: Config, options: StartOptions): Promise<RunningDnsward> {
@@ -247,8 +241,9 @@ export async function startDnsward(configured: Config, options: StartOptions): P
   let httpAddress: BoundAddress | undefined;
   let apiAddress: BoundAddress | undefined;
   // The start's garbage (lists parsed, a download read) goes back to the system while no query
-  // can wait behind the pause: DNS is not bound yet (release-memory.ts).
-  const released = options.releaseStartupGarbage ? releaseMemory() : undefined;
+  // can wait behind the pause: DNS is not bound yet. Only in a process started with --expose-gc,
+  // which bin/dnsward is (release-memory.ts); the package's plugin never starts a replica.
+  const released = releaseMemory();
   if (released) logger.info({ component: 'app', ms: released.ms, rss_before_mb: released.rssBeforeMB, rss_after_mb: released.rssAfterMB }, 'start-up garbage released');
   try {
     dns = await bindDnsListeners(config.dns, resolver, logger, { reusePort: workerCount > 1 });

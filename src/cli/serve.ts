@@ -21,7 +21,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   const logger = createLogger(config.log.level, config.instance);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (bug): kept running'));
   // Reloads run the same checks as the start (and as `config check`), in this process's environment.
-  const app = await startDnsward(config, { logger, source: file, loadConfig: () => loadServiceConfig(file), releaseStartupGarbage: true });
+  const app = await startDnsward(config, { logger, source: file, loadConfig: () => loadServiceConfig(file) });
   process.on('SIGHUP', () => {
     logger.info({ component: 'app', signal: 'SIGHUP' }, 'reloading config and lists');
     void app.reload('SIGHUP');

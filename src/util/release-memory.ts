@@ -7,9 +7,9 @@
 // does on a low-memory notification: compaction, the young generation shrunk, free pages
 // unmapped) gave back about 20 MB of a 143 MB first start in 35-40 ms; an ordinary full one
 // far less (docs/BENCHMARKS.md, stop 33). Node has no API for it but the gc() that
-// --expose-gc installs: bin/dnsward passes that flag, and only `dnsward serve` asks for it
-// (app.ts, releaseStartupGarbage). Without the flag this does nothing. V8's gc() ignores
-// options it does not know, so the test checks that this frees what an ordinary one leaves.
+// --expose-gc installs: bin/dnsward passes that flag, and its serve command starts the replica
+// (app.ts). Without the flag this does nothing (`node bin/dnsward`, a test runner). V8's gc()
+// ignores options it does not know, so the test checks that this frees what an ordinary one leaves.
 
 interface GcOptions {
   type: 'major';
