@@ -1,5 +1,6 @@
 // Appends queued chunks to their event files: one open handle (the current file), each chunk
-// (its lines and its seal) in writev calls of whole lines, at most MAX_WRITEV_BYTES each (MAX_WRITEV_BYTES_BEHIND when the writer is behind), so
+// (its lines and its seal) in writev calls of whole lines, at most MAX_WRITEV_BYTES each
+// (MAX_WRITEV_BYTES_BEHIND when the writer is behind), so
 // that a process killed between two writes leaves whole, sealed writes (killed inside one,
 // whole lines without their seal, which the next start sets aside); a write resumes where an
 // error stopped it (no line is written twice or half); fdatasync when audit.fsync is set.
@@ -21,11 +22,11 @@ export const MAX_WRITEV_BYTES = 128 * 1024;
  * 128 KiB (15 turns a chunk) the writer managed 80-100k events a second against 130-150k
  * recorded, held audit.max_buffered within 5 s and dropped decisions; in one piece it kept
  * up, with a backlog of 1-4k (docs/BENCHMARKS.md, stop 33). Past the point where the p99 of a
- * light load matters: the queue is the latency then.
+ * light load matters: the queue is the latency then. A chunk is one call while it is under 4 MiB
+ * (4,096 lines of under 1 KiB). With audit.worker_thread the pieces wait on the block log's own
+ * loop instead; the same rule holds there.
  */
 export const MAX_WRITEV_BYTES_BEHIND = 4 * 1024 * 1024;
-// (A chunk is one call while it is under 4 MiB: 4,096 lines of under 1 KiB each, which event lines are.
-// With audit.worker_thread the pieces wait on the block log's own loop instead; behind, the same rule holds.)
 
 export class EventAppender {
   private readonly dir: string;
