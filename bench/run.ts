@@ -389,8 +389,8 @@ function median(values: number[]): number {
  * `reference`: dnsmasq's rates from an earlier run, for the latency rate when dnsmasq is not among `servers`.
  *
  * Every mix's throughput runs come first, interleaved: each repeat runs the mixes in a rotated order, so that
- * no mix always follows the same one (log-only after blocked's latency runs, say, whose backlog and heap it
- * inherited, made the log-only ratio depend on the order of --mixes). The fixed-rate latency runs follow.
+ * no mix always follows the same one (log-only used to follow blocked's latency runs every time). The
+ * fixed-rate latency runs follow.
  */
 async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir: string, seconds: number, reference: MixResult[] = []): Promise<MixResult[]> {
   const applicableTo = (mix: RunMix): Server[] => servers.filter((s) => mix !== 'logonly' || s.name.startsWith('dnsward'));
@@ -414,11 +414,10 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
     const mixResults: MixResult[] = [];
     for (const server of applicable) {
       const all = runs.get(key(mix, server)) ?? [];
-      const qpsRuns = all.map((s) => s.qps);
-      const mid = median(qpsRuns);
+      const mid = median(all.map((s) => s.qps));
       const stats = all.find((s) => s.qps === mid) ?? (all[0] as DnsperfStats);
       const want = expectedRcode(mix);
-      mixResults.push({ resolver: server.name, mix, qpsRuns, runs: all, stats, expectedRcode: want, expectedShare: share(stats, want) });
+      mixResults.push({ resolver: server.name, mix, runs: all, stats, expectedRcode: want, expectedShare: share(stats, want) });
     }
     if (latencyOn) {
       const baseMix = mix === 'blocked1m' ? 'blocked' : mix;

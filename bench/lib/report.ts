@@ -6,10 +6,8 @@ import type { SchedSummary } from './sched-trace.ts';
 export interface MixResult {
   resolver: string;
   mix: string;
-  /** All repeats' qps; `stats` is the median run. */
-  qpsRuns: number[];
-  /** Every repeat's run, in repeat order (the mixes of one repeat ran one after another). */
-  runs?: DnsperfStats[];
+  /** Every repeat's run, in repeat order; `stats` is the one with the median qps. */
+  runs: DnsperfStats[];
   stats: DnsperfStats;
   /** Fraction of answers with the expected rcode (NXDOMAIN for blocked, NOERROR otherwise). */
   expectedShare: number;
@@ -45,7 +43,8 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
     const k = r.mix === 'logonly' ? undefined : kresd.get(r.mix === 'blocked1m' ? 'blocked' : r.mix);
     const kratio = k ? `${(r.stats.qps / k).toFixed(2)}x` : '-';
     const check = r.expectedShare >= 0.999 ? 'ok' : `${(r.expectedShare * 100).toFixed(1)}% ${r.expectedRcode}`;
-    const spread = r.qpsRuns.length > 1 ? `${fmtInt(Math.min(...r.qpsRuns))}-${fmtInt(Math.max(...r.qpsRuns))}` : '';
+    const qpsRuns = r.runs.map((s) => s.qps);
+    const spread = qpsRuns.length > 1 ? `${fmtInt(Math.min(...qpsRuns))}-${fmtInt(Math.max(...qpsRuns))}` : '';
     const p99s = r.latency?.p99Runs ?? [];
     const p99Spread = p99s.length > 1 ? `${fmtMs(Math.min(...p99s))}-${fmtMs(Math.max(...p99s))}` : '';
     return [
@@ -76,8 +75,8 @@ export function resultsTable(results: MixResult[], markdown: boolean, baseline: 
 /**
  * Log-only against blocked, repeat by repeat, for each dnsward that ran both: the two runs of one repeat are
  * close in time (within one round of the mixes and resolvers), so their ratio is steadier than the ratio of two
- * medians. Queries per CPU-second as well as
- * qps, since on a machine where dnsperf sets the pace qps alone hides the server's cost.
+ * medians. Queries per CPU-second as well as qps, since on a machine where dnsperf sets the pace qps alone hides
+ * the server's cost.
  */
 export function logOnlyPairLines(results: MixResult[]): string[] {
   const lines: string[] = [];

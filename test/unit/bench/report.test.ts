@@ -1,11 +1,11 @@
 // The bench's per-latency-run tables: one row for each result whose reported run carries the part.
 import { describe, expect, it } from 'vitest';
 import type { DnsperfStats } from '../../../bench/lib/dnsperf.ts';
-import { gcTable, type MixResult, schedTable } from '../../../bench/lib/report.ts';
+import { gcTable, logOnlyPairLines, type MixResult, schedTable } from '../../../bench/lib/report.ts';
 
 function result(resolver: string, latency: Partial<NonNullable<MixResult['latency']>> | undefined): MixResult {
   const stats = {} as DnsperfStats;
-  return { resolver, mix: 'blocked', qpsRuns: [1], stats, expectedShare: 1, expectedRcode: 'NXDOMAIN', ...(latency ? { latency: { p50Ms: 0.05, p99Ms: 0.79, offeredQps: 20_000, stats, ...latency } as NonNullable<MixResult['latency']> } : {}) };
+  return { resolver, mix: 'blocked', runs: [stats], stats, expectedShare: 1, expectedRcode: 'NXDOMAIN', ...(latency ? { latency: { p50Ms: 0.05, p99Ms: 0.79, offeredQps: 20_000, stats, ...latency } as NonNullable<MixResult['latency']> } : {}) };
 }
 
 describe('gcTable and schedTable', () => {
@@ -27,5 +27,26 @@ describe('gcTable and schedTable', () => {
   it('is absent when no run carries it', () => {
     expect(gcTable([result('dnsmasq', {})], false)).toBeUndefined();
     expect(schedTable([], false)).toBeUndefined();
+  });
+});
+
+describe('logOnlyPairLines', () => {
+  const run = (qps: number, serverPct: number): DnsperfStats => ({ qps, cpu: { serverPct, dnsperfPct: 50, machineBusyPct: 80 } }) as DnsperfStats;
+  const mixResult = (resolver: string, mix: string, runs: DnsperfStats[]): MixResult => ({ resolver, mix, runs, stats: runs[0] as DnsperfStats, expectedShare: 1, expectedRcode: 'NOERROR' });
+
+  it("divides each repeat's log-only run by the same repeat's blocked run: the median and range of those ratios", () => {
+    // Repeat by repeat: 50/100, 80/80, 90/120 = 0.5, 1.0, 0.75 (median 0.75). The ratio of the medians would be
+    // 80/100 = 0.8; runs paired in reverse order 0.9, 1.0, 0.42. Per CPU-second: 0.5 x 2, 1.0, 0.75 x 2/3 = 1.0, 1.0, 0.5.
+    const lines = logOnlyPairLines([
+      mixResult('dnsward', 'blocked', [run(100, 100), run(80, 100), run(120, 100)]),
+      mixResult('dnsward', 'logonly', [run(50, 50), run(80, 100), run(90, 150)]),
+      mixResult('dnsmasq', 'blocked', [run(120, 100)]),
+    ]);
+    expect(lines).toEqual(['dnsward log-only / blocked, paired by repeat (median, range of 3): qps 0.75x (0.50-1.00), queries per CPU-second 1.00x (0.50-1.00)']);
+  });
+
+  it('says nothing for a resolver without both mixes', () => {
+    expect(logOnlyPairLines([mixResult('dnsward', 'blocked', [run(100, 100)])])).toEqual([]);
+    expect(logOnlyPairLines([mixResult('dnsward', 'logonly', [run(100, 100)])])).toEqual([]);
   });
 });
