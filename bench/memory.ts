@@ -3,7 +3,7 @@
 // (same config, the last-good copy on disk), with the feed in its own thread (http.thread) and
 // without. A script, not a test: it prints figures and asserts nothing. docs/BENCHMARKS.md
 // ("Memory") explains the method.
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createSocket } from 'node:dgram';
@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions } from './lib/args.ts';
 import { Prober } from './lib/probe.ts';
-import { killAllNow, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
+import { killAllNow, processMemoryKb, stopAll, stopProcess, threadNames, treeMemoryKb } from './lib/procs.ts';
 import { writeBigList } from './lib/querygen.ts';
 import { table } from './lib/report.ts';
 import { startDnsward, type Server } from './lib/servers.ts';
@@ -132,7 +132,7 @@ function recordTimeline(server: Server, began: number, everyMs: number): () => T
   const timer = setInterval(() => {
     const ms = Date.now() - began;
     // The process's own status only (dnsward's threads, no child processes): cheap enough for a few ms.
-    const { rssKb, hwmKb } = ownMemoryKb(server.proc.pid);
+    const { rssKb, hwmKb } = processMemoryKb(server.proc.pid);
     if (rssKb > 0) entries.push({ ms, rss: mb(rssKb) });
     // A peak between two samples: VmHWM says how high, this sample says when (within one interval).
     if (hwmKb > highestKb && hwmKb > rssKb + 512) entries.push({ ms, msg: `(peak between samples: VmHWM ${mb(hwmKb)} MB)` });
@@ -147,31 +147,6 @@ function recordTimeline(server: Server, began: number, everyMs: number): () => T
     server.proc.child.stdout?.off('data', onData);
     return entries.sort((a, b) => a.ms - b.ms);
   };
-}
-
-function ownMemoryKb(pid: number): { rssKb: number; hwmKb: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) };
-  } catch {
-    return { rssKb: 0, hwmKb: 0 };
-  }
-}
-
-function threadNames(pid: number): Map<string, string> {
-  const names = new Map<string, string>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        names.set(tid, readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
-      } catch {
-        /* raced with its exit */
-      }
-    }
-  } catch {
-    /* the process is gone */
-  }
-  return names;
 }
 
 /** The timeline's lines: every log message, and an RSS sample wherever it moved 1 MB or more from the last shown. */

@@ -171,15 +171,40 @@ export function treeMemoryKb(rootPid: number): { rssKb: number; hwmKb: number; p
   let rssKb = 0;
   let hwmKb = 0;
   for (const pid of pids) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      rssKb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      hwmKb += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    } catch {
-      /* raced with exit */
-    }
+    const own = processMemoryKb(pid);
+    rssKb += own.rssKb;
+    hwmKb += own.hwmKb;
   }
   return { rssKb, hwmKb, pids };
+}
+
+/** Resident memory (kB) of one process, its descendants left out: VmRSS and VmHWM; zeros when it is gone. */
+export function processMemoryKb(pid: number): { rssKb: number; hwmKb: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) };
+  } catch {
+    return { rssKb: 0, hwmKb: 0 };
+  }
+}
+
+/** A process's threads: id -> name (`/proc/PID/task/TID/comm`); empty when it is gone. */
+export function threadNames(pid: number): Map<string, string> {
+  const names = new Map<string, string>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return names;
+  }
+  for (const tid of tids) {
+    try {
+      names.set(tid, readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return names;
 }
 
 /** CPU time (clock ticks, utime + stime) of a process and its descendants; 0 for a process that is gone. */
@@ -193,15 +218,8 @@ export function treeCpuTicks(rootPid: number): number {
 export function threadCpuTicks(rootPid: number): Map<string, number> {
   const byName = new Map<string, number>();
   for (const pid of treeMemoryKb(rootPid).pids) {
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
+    for (const [tid, name] of threadNames(pid)) {
       try {
-        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
         byName.set(name, (byName.get(name) ?? 0) + statCpuTicks(`/proc/${pid}/task/${tid}/stat`));
       } catch {
         // the thread ended meanwhile
