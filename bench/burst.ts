@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
-import { parseOptions } from './lib/args.ts';
+import { optionError, parseOptions } from './lib/args.ts';
 import { runDnsperf } from './lib/dnsperf.ts';
 import { pauseDamonForRun } from './lib/damon.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -51,8 +51,7 @@ const SETTLE_S = Number(opt.settle);
 const REPEAT = Number(opt.repeat);
 const REPO = resolve(opt.repo);
 if (!(FLOOD_S > 0) || !(SETTLE_S >= 0) || !Number.isInteger(REPEAT) || REPEAT < 1) {
-  process.stderr.write('bench/burst.ts: --seconds > 0, --settle >= 0 and --repeat a whole number >= 1\n');
-  process.exit(2);
+  optionError('bench/burst.ts', '--seconds > 0, --settle >= 0 and --repeat a whole number >= 1');
 }
 /** Whether a --set turns the block log off (then there is nothing to verify). */
 const auditOff = opt.set.some((s) => s.startsWith('audit.enabled=') && parse(s.slice('audit.enabled='.length)) === false);

@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions } from './lib/args.ts';
+import { optionError, parseOptions } from './lib/args.ts';
 import { Prober } from './lib/probe.ts';
 import { killAllNow, processMemoryKb, stopAll, stopProcess, threadNames, treeMemoryKb } from './lib/procs.ts';
 import { writeBigList } from './lib/querygen.ts';
@@ -65,19 +65,19 @@ const REPO = resolve(opt.repo);
 // Set here, inherited by every dnsward this script starts (read by their C library at start).
 for (const pair of opt.env) {
   const at = pair.indexOf('=');
-  if (at < 1) throw new Error(`--env ${pair}: expected NAME=VALUE`);
+  if (at < 1) optionError('bench/memory.ts', `--env ${pair}: expected NAME=VALUE`);
   process.env[pair.slice(0, at)] = pair.slice(at + 1);
 }
 const count = Number(opt.count);
 const repeat = Number(opt.repeat);
 const settleMs = Number(opt.settle) * 1000;
 const timelineMs = opt.timeline === undefined ? undefined : Number(opt.timeline);
-if (timelineMs !== undefined && !(timelineMs >= 1)) throw new Error(`--timeline ${opt.timeline}: a sampling interval in ms, at least 1`);
+if (timelineMs !== undefined && !(timelineMs >= 1)) optionError('bench/memory.ts', `--timeline ${opt.timeline}: a sampling interval in ms, at least 1`);
 type ThreadSetting = 'on' | 'off' | 'auto';
 const threads = opt.thread.split(',').map((t): ThreadSetting => {
   const value = t.trim();
   if (value === 'on' || value === 'off' || value === 'auto') return value;
-  throw new Error(`--thread ${opt.thread}: each value is on, off or auto`);
+  return optionError('bench/memory.ts', `--thread ${opt.thread}: each value is on, off or auto`);
 });
 const httpThread = (t: ThreadSetting): boolean | 'auto' => (t === 'auto' ? 'auto' : t === 'on');
 /** The label of a setting in the table: auto says what it resolved to on this machine. */

@@ -11,7 +11,12 @@ export function parseOptions<const O extends NonNullable<ParseArgsConfig['option
   try {
     return parseArgs({ options }).values;
   } catch (err) {
-    process.stderr.write(`${script}: ${err instanceof Error ? err.message : String(err)}\n${script}: see --help for the options\n`);
-    process.exit(2);
+    optionError(script, err instanceof Error ? err.message : String(err));
   }
+}
+
+/** A value the script cannot use, reported as parseOptions reports a typo: one line and exit status 2. */
+export function optionError(script: string, message: string): never {
+  process.stderr.write(`${script}: ${message}\n${script}: see --help for the options\n`);
+  process.exit(2);
 }
