@@ -12,7 +12,7 @@ import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { pauseDamonForRun } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
-import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
+import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, pinCpus, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
@@ -83,6 +83,10 @@ const HELP = `npm run bench -- [options]
                          runnable but not running, its own slices over 0.2 ms, and which threads held its CPU
                          meanwhile (V8's helpers, libuv's pool, dnsperf, other services); apt-get install linux-perf.
                          The recording costs CPU: compare its p99s only with other runs that have it
+  --pin                  pin the resolvers under test to every CPU but the last and dnsperf and the upstream to
+                         the last (taskset). Unpinned, the kernel's wake-up placement often puts a resolver's
+                         thread on dnsperf's CPU, and the p99 at a fixed rate measures that: on a 2-core machine
+                         one core answers, the other loads
   --pause-damon          turn the kernel's DAMON monitors (kdamond) off for the run and on again after (root):
                          on VMs that run one, each pass stalls a CPU for ~4 ms twice a second, in every p99
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
@@ -126,6 +130,7 @@ const opt = parseOptions('bench/run.ts', {
   markdown: { type: 'boolean', default: false },
   keep: { type: 'boolean', default: false },
   'pause-damon': { type: 'boolean', default: false },
+  pin: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   'pdns-threads': { type: 'string', default: '2' },
   'kresd-instances': { type: 'string', default: '2' },
@@ -533,6 +538,7 @@ function machineLines(m: Machine): string[] {
     `machine: ${m.cores} x ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, load average ${m.loadavg.join(' ')} at start`,
     `tools:   node ${m.node}; ${m.dnsmasq}; unbound ${m.unbound.replace(/^Version\s*/, '')}; dnsperf ${m.dnsperf.replace(/^Version\s*/, '')}; ${m.pdnsRecursor}; ${m.kresd}`,
     m.damon,
+    m.cpus,
   ];
 }
 
@@ -551,6 +557,10 @@ async function main(): Promise<void> {
     await rm(probe, { force: true });
   }
   if (opt['pause-damon']) machine.damon = pauseDamonForRun(machine.damon);
+  if (opt.pin) {
+    const plan = pinCpus();
+    machine.cpus = `CPUs: pinned (--pin, taskset): the resolvers under test on ${plan.server}, dnsperf and the upstream on ${plan.load}`;
+  }
   for (const l of machineLines(machine)) log(l);
   tmp = await mkdtemp(join(tmpdir(), 'dnsward-bench-'));
   const blocked = await readListDomains(join(REPO, 'lists', 'tiktok.list'));

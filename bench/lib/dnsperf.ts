@@ -109,14 +109,14 @@ export async function runDnsperf(o: DnsperfOptions): Promise<{ stats: DnsperfSta
   const args = dnsperfArgs(o);
   const command = `dnsperf ${args.join(' ')}`;
   if (o.verboseFile === undefined) {
-    const { output, cpuTicks } = await runToEnd('dnsperf', 'dnsperf', args);
+    const { output, cpuTicks } = await runToEnd('dnsperf', 'dnsperf', args, { role: 'load' });
     return { stats: { ...parseStats(output, command), dnsperfTicks: cpuTicks } };
   }
   // -v -W: per-query lines, statistics and warnings all on stdout, straight into a file (no pipe to this
   // process while dnsperf runs, so the harness costs no CPU during the measurement).
   const fd = openSync(o.verboseFile, 'w');
   try {
-    await runToEnd('dnsperf', 'dnsperf', args, { stdout: fd });
+    await runToEnd('dnsperf', 'dnsperf', args, { role: 'load', stdout: fd });
   } finally {
     closeSync(fd);
   }

@@ -62,7 +62,7 @@ export async function startEncryptedFront(dir: string, upstreamPort: number, thr
   ].join('\n');
   const configFile = join(dir, 'unbound-front.conf');
   await writeFile(configFile, conf);
-  const proc = startProcess('unbound-front', UNBOUND, ['-d', '-c', configFile]);
+  const proc = startProcess('unbound-front', UNBOUND, ['-d', '-c', configFile], { role: 'load' });
   await waitForAnswer(port, `ready.${BENCH_ZONE}`, 'NOERROR', 10_000, () => proc.exitCode() === undefined).catch((error: Error) => {
     throw new Error(`the encrypted front (unbound) did not come up: ${error.message}\n${proc.tail()}`, { cause: error });
   });

@@ -98,7 +98,7 @@ export async function runEncrypted(o: EncryptedOptions): Promise<EncryptedRun[]>
     const streams = Math.max(1, Math.round(o.dnsperf.outstanding / o.dnsperf.clients));
     const doh = async (seconds: number) => {
       const args = ['-i', urls, '-c', String(o.dnsperf.clients), '-m', String(streams), '-t', String(o.dnsperf.threads), '-D', String(seconds)];
-      const { output } = await runToEnd('h2load', 'h2load', args);
+      const { output } = await runToEnd('h2load', 'h2load', args, { role: 'load' });
       const r = parseH2load(output);
       return { qps: r.rps, failed: r.failed, command: `h2load ${args.join(' ')} (GET /dns-query?dns=...)` };
     };

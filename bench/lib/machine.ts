@@ -31,6 +31,8 @@ export interface Machine {
   loadavg: number[];
   /** The kernel's DAMON monitors and what they do (their passes stall a CPU: every latency figure has them). */
   damon: string;
+  /** Where the processes ran: pinned by --pin, or placed by the kernel (set by the caller). */
+  cpus: string;
 }
 
 export function describeMachine(): Machine {
@@ -54,5 +56,6 @@ export function describeMachine(): Machine {
     kresd: firstLine(KRESD, ['--version']).replace(/, version/, '') || 'Knot Resolver not installed',
     loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
     damon: describeDamon(findDamonMonitors()),
+    cpus: 'CPUs: not pinned (the kernel places every process)',
   };
 }

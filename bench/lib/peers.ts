@@ -81,7 +81,7 @@ export async function startPdnsRecursor(dir: string, upstreamPort: number, block
     '',
   ].join('\n');
   await writeFile(join(home, 'recursor.conf'), conf);
-  const proc = startProcess('pdns-recursor', PDNS_RECURSOR, [`--config-dir=${home}`]);
+  const proc = startProcess('pdns-recursor', PDNS_RECURSOR, [`--config-dir=${home}`], { role: 'server' });
   return ready({ name: 'pdns', port, proc, describe: `pdns_recursor --config-dir (threads ${threads}, reuseport, forward-zones-recurse=. to the upstream, rpzFile with defpol NXDOMAIN, dnssec off)`, configFile: join(home, 'recursor.conf') }, 15_000);
 }
 
@@ -124,7 +124,7 @@ export async function startKnotResolver(dir: string, upstreamPort: number, block
   await writeFile(configFile, conf);
   // One shell starts the instances, so the process tree (CPU and memory accounting, stopping) is one.
   const one = `${KRESD} -n -q -c ${configFile} ${home} </dev/null`;
-  const proc = startProcess('kresd', '/bin/sh', ['-c', `${Array.from({ length: instances }, () => `${one} &`).join(' ')} wait`], { cwd: home });
+  const proc = startProcess('kresd', '/bin/sh', ['-c', `${Array.from({ length: instances }, () => `${one} &`).join(' ')} wait`], { role: 'server', cwd: home });
   const server: Server = {
     name: 'kresd',
     port,

@@ -17,7 +17,47 @@ export interface Managed {
 
 const running = new Set<Managed>();
 
+/**
+ * `--pin`: the side of a measurement a process is on. `server`: the resolver under test; `load`: what
+ * drives it or stands in for the rest of the network (dnsperf, the upstream).
+ */
+export type CpuRole = 'server' | 'load';
+
+/** The CPUs (a taskset list) of each side, or undefined: the kernel places every process. */
+let cpuPlan: Readonly<Record<CpuRole, string>> | undefined;
+
+/**
+ * Pins every process started from now on by its role (taskset -c; threads and children inherit it):
+ * the last CPU this process may use for the load, the others for the servers. Without it the kernel's
+ * wake-up placement often runs a server's thread on dnsperf's CPU, and both wait for each other.
+ * `cpus`: the CPUs to share out (default: this process's own, from /proc/self/status).
+ */
+export function pinCpus(cpus: readonly number[] = allowedCpus()): Readonly<Record<CpuRole, string>> {
+  const last = cpus.at(-1);
+  if (last === undefined || cpus.length < 2) throw new Error(`--pin needs at least 2 CPUs (this process may use ${cpus.length === 0 ? 'none' : cpus.join(',')})`);
+  cpuPlan = { server: cpus.slice(0, -1).join(','), load: String(last) };
+  return cpuPlan;
+}
+
+/** The CPUs this process may run on (its Cpus_allowed_list, expanded: "0-2,5" is 0,1,2,5). */
+export function allowedCpus(status = readFileSync('/proc/self/status', 'utf8')): number[] {
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? '';
+  return list.split(',').flatMap((part) => {
+    const [first, second] = part.split('-');
+    const from = Number(first);
+    const to = second === undefined ? from : Number(second);
+    return first === '' || !Number.isInteger(from) || !Number.isInteger(to) || to < from ? [] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
+
+/** Processes started from now on are placed by the kernel again. */
+export function unpinCpus(): void {
+  cpuPlan = undefined;
+}
+
 export interface StartOptions {
+  /** Under --pin, the CPUs it may run on; without a role it is never pinned (the bench's own tools). */
+  role?: CpuRole;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Where stdout goes: captured into the tail buffer (default), or an fd (e.g. a file). */
@@ -28,7 +68,10 @@ export function startProcess(name: string, command: string, args: string[], opti
   const stdio: StdioOptions = ['ignore', options.stdout === undefined || options.stdout === 'capture' ? 'pipe' : options.stdout, 'pipe'];
   // detached: its own process group, so a Ctrl-C in the terminal reaches only the harness, which then stops
   // each child (and the child's own workers) in order.
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio, detached: true });
+  // taskset execs the command: the pid, /proc/PID and the signals are the command's own.
+  const cpus = options.role === undefined ? undefined : cpuPlan?.[options.role];
+  const [file, argv] = cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
+  const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio, detached: true });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   let buffer = '';
   const keep = (chunk: Buffer): void => {

@@ -72,7 +72,7 @@ export async function startUpstream(kind: 'dnsmasq' | 'unbound', dir: string, bl
       `--address=/${blocked.join('/')}/192.0.2.2`,
       `--address=/${blocked.join('/')}/2001:db8::2`,
     ];
-    const proc = startProcess('upstream', DNSMASQ, args);
+    const proc = startProcess('upstream', DNSMASQ, args, { role: 'load' });
     return ready({ name: 'upstream (dnsmasq)', port, proc, describe: `dnsmasq ${args.join(' ')}` }, 10_000);
   }
   const zones = [BENCH_ZONE, ...blocked];
@@ -90,7 +90,7 @@ export async function startUpstream(kind: 'dnsmasq' | 'unbound', dir: string, bl
   ].join('\n');
   const configFile = join(dir, 'upstream-unbound.conf');
   await writeFile(configFile, conf);
-  const proc = startProcess('upstream', UNBOUND, ['-d', '-c', configFile]);
+  const proc = startProcess('upstream', UNBOUND, ['-d', '-c', configFile], { role: 'load' });
   return ready({ name: 'upstream (unbound)', port, proc, describe: `unbound, ${configFile}`, configFile }, 10_000);
 }
 
@@ -134,7 +134,7 @@ export async function startDnsmasq(upstreamPort: number, blocked: string[], cach
     // address=/name/ with no address: NXDOMAIN for the name and every subdomain.
     ...blocked.map((d) => `--address=/${d}/`),
   ];
-  const proc = startProcess('dnsmasq', DNSMASQ, args);
+  const proc = startProcess('dnsmasq', DNSMASQ, args, { role: 'server' });
   return ready({ name: 'dnsmasq', port, proc, describe: `dnsmasq ${args.filter((a) => !a.startsWith('--address=/')).join(' ')} --address=/<name>/ (x${blocked.length})` }, 10_000);
 }
 
@@ -157,7 +157,7 @@ export async function startUnbound(dir: string, upstreamPort: number, blocked: s
   ].join('\n');
   const configFile = join(dir, 'unbound.conf');
   await writeFile(configFile, conf);
-  const proc = startProcess('unbound', UNBOUND, ['-d', '-c', configFile]);
+  const proc = startProcess('unbound', UNBOUND, ['-d', '-c', configFile], { role: 'server' });
   return ready({ name: 'unbound', port, proc, describe: `unbound -d -c unbound.conf (num-threads ${threads}, forward-zone "." to the upstream, local-zone always_nxdomain per name)`, configFile }, 10_000);
 }
 
@@ -272,7 +272,7 @@ export async function startDnsward(o: DnswardOptions): Promise<Server> {
   const gcTraceFile = o.gcTrace ? join(dir, 'gc-trace.log') : undefined;
   const args = [...shebangFlags(bin), ...o.nodeArgs, ...(gcTraceFile ? ['--trace-gc-nvp'] : []), bin, 'serve', '--config', configFile];
   const stdout = gcTraceFile ? openSync(gcTraceFile, 'w') : undefined;
-  const proc = startProcess(o.name, process.execPath, args, { cwd: dir, env: { ...shebangEnv(bin), ...process.env }, ...(stdout !== undefined ? { stdout } : {}) });
+  const proc = startProcess(o.name, process.execPath, args, { role: 'server', cwd: dir, env: { ...shebangEnv(bin), ...process.env }, ...(stdout !== undefined ? { stdout } : {}) });
   if (stdout !== undefined) closeSync(stdout); // the child has its own copy
   const server: Server = {
     gcTraceFile, name: o.name, port, dohPort, dotPort, apiPort, proc, describe: `${Object.entries(shebangEnv(bin)).map(([k, v]) => `${k}=${v} `).join('')}node ${args.slice(0, -2).map((a) => a.replace(o.repo + '/', '')).join(' ')} --config dnsward.yaml`, configFile };

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { allowedCpus, pinCpus, startProcess, stopAll, unpinCpus } from '../../../bench/lib/procs.ts';
+
+afterEach(async () => {
+  unpinCpus();
+  await stopAll();
+});
+
+/** The CPUs a running process may use (its Cpus_allowed_list), once it is `comm` (taskset has exec'd it). */
+async function cpusOf(pid: number, comm: string): Promise<number[]> {
+  for (let i = 0; i < 200; i++) {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return allowedCpus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} never became ${comm}`);
+}
+
+const ours = allowedCpus();
+
+describe('bench --pin', () => {
+  it('reads a Cpus_allowed_list with ranges and single CPUs', () => {
+    expect(allowedCpus('Name:\tx\nCpus_allowed_list:\t0-2,5,7-8\n')).toEqual([0, 1, 2, 5, 7, 8]);
+    expect(allowedCpus('Cpus_allowed_list:\t3\n')).toEqual([3]);
+    expect(ours.length).toBeGreaterThan(0);
+  });
+
+  it('shares out the CPUs: the last for the load, the others for the servers; refuses fewer than 2', () => {
+    expect(pinCpus([0, 1])).toEqual({ server: '0', load: '1' });
+    expect(pinCpus([2, 3, 6, 7])).toEqual({ server: '2,3,6', load: '7' });
+    expect(() => pinCpus([0])).toThrow(/at least 2 CPUs \(this process may use 0\)/);
+  });
+
+  it.runIf(ours.length >= 2)('starts a server on its CPUs, the load on its own, and a process without a role anywhere, each under its own pid', async () => {
+    const plan = pinCpus();
+    const server = startProcess('server', 'sleep', ['30'], { role: 'server' });
+    const load = startProcess('load', 'sleep', ['30'], { role: 'load' });
+    const tool = startProcess('tool', 'sleep', ['30']);
+    expect((await cpusOf(server.pid, 'sleep')).join(',')).toBe(plan.server);
+    expect((await cpusOf(load.pid, 'sleep')).join(',')).toBe(plan.load);
+    expect(await cpusOf(tool.pid, 'sleep')).toEqual(ours);
+  });
+
+  it('leaves every process to the kernel without --pin', async () => {
+    const server = startProcess('server', 'sleep', ['30'], { role: 'server' });
+    expect(await cpusOf(server.pid, 'sleep')).toEqual(ours);
+  });
+});
