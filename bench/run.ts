@@ -78,11 +78,12 @@ const HELP = `npm run bench -- [options]
   --gc-trace             run every dnsward with --trace-gc-nvp and report, for its latency runs, the young-generation
                          GCs per second, their pauses, the bytes allocated per query and any full GC (the trace's
                          own printing costs a little: compare runs with it against runs with it)
-  --sched-trace          record the kernel scheduler (perf sched, root) during the middle of every latency run of
-                         dnsward and dnsmasq, and report how long the DNS thread (dnsward's main thread) was
+  --sched-trace          record the kernel scheduler (perf sched, root) during the middle of every latency run,
+                         and report for dnsward and dnsmasq how long the DNS thread (dnsward's main thread) was
                          runnable but not running, its own slices over 0.2 ms, and which threads held its CPU
                          meanwhile (V8's helpers, libuv's pool, dnsperf, other services); apt-get install linux-perf.
-                         The recording costs CPU: compare its p99s only with other runs that have it
+                         The recording costs CPU and raised every p99 4-8x on one machine (stop 34): every
+                         resolver is recorded alike, and its p99s compare only with other runs that have it
   --pin                  pin the resolvers under test to every CPU but the last and dnsperf and the upstream to
                          the last (taskset). Unpinned, the kernel's wake-up placement often puts a resolver's
                          thread on dnsperf's CPU, and the p99 at a fixed rate measures that: on a 2-core machine
@@ -334,9 +335,12 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
     if (mix === 'miss') await rm(warmFile, { force: true });
   }
   const file = mix === 'miss' ? await missFile(dir, latencySeconds * 1.2, rate) : mixQueryFile(mix, files);
-  // The scheduler from 1 s into the run, for all but its last second (single-threaded resolvers only: the DNS thread is the main one).
+  // The scheduler from 1 s into the run, for all but its last second. Every resolver is recorded, so that every p99
+  // bears the recording's cost (stop 34: unrecorded, Knot Resolver's p99 was 0.33 ms beside 1.85-2.67 for the
+  // others); only the single-threaded ones are read (their DNS thread is the main one).
   const schedFile = join(dir, `sched-${server.name}-${mix}.data`);
-  const recording = opt['sched-trace'] && (server.name.startsWith('dnsward') || server.name === 'dnsmasq') ? new Promise((r) => setTimeout(r, 1000)).then(() => recordSched(schedFile, Math.max(1, Math.min(4, latencySeconds - 2)))) : undefined;
+  const summarized = server.name.startsWith('dnsward') || server.name === 'dnsmasq';
+  const recording = opt['sched-trace'] ? new Promise((r) => setTimeout(r, 1000)).then(() => recordSched(schedFile, Math.max(1, Math.min(4, latencySeconds - 2)))) : undefined;
   recording?.catch(() => undefined); // awaited below; a failed dnsperf run must not leave it unhandled
   try {
     const gcFrom = server.gcTraceFile === undefined ? 0 : (await stat(server.gcTraceFile)).size;
@@ -353,15 +357,12 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       keepVerbose: opt.keep,
     });
     // A failed recording costs this run its scheduler figures, not the bench.
-    const sched: SchedSummary | undefined = recording
-      ? await recording
-          .then(() => readSched(schedFile))
-          .then((slices) => summarizeSched(slices, server.proc.pid))
-          .catch((error: unknown) => {
-            log(`  scheduler: no figures for this run: ${(error as Error).message}`);
-            return undefined;
-          })
-      : undefined;
+    const sched: SchedSummary | undefined = await recording
+      ?.then(async () => (summarized ? summarizeSched(await readSched(schedFile), server.proc.pid) : undefined))
+      .catch((error: unknown) => {
+        log(`  scheduler: no figures for this run: ${(error as Error).message}`);
+        return undefined;
+      });
     if (!latency) throw new Error('no latency samples');
     if (sched) log(`  scheduler: DNS thread waiting ${sched.waitingMsPerS.toFixed(1)} ms/s, longest ${sched.longestWaitMs.toFixed(2)} ms; held by ${sched.heldBy.slice(0, 3).map((h) => `${h.name} ${h.msPerS.toFixed(1)}`).join(', ')}`);
     if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, ...(sched ? { sched } : {}) };
@@ -669,7 +670,7 @@ async function main(): Promise<void> {
   out('');
   for (const l of machineLines(machine)) out(l);
   out(`dnsperf -c ${clients} -q ${outstanding} -T ${threads} -t ${DNSPERF_TIMEOUT_S}, ${duration} s per run after ${warmup} s warm-up, median of ${repeat}; upstream ${upstream.name}; ${blocked.length} blocked names from lists/tiktok.list`);
-  if (latencyOn) out(`p50/p99: ${latencyRepeat > 1 ? `${latencyRepeat} interleaved ${latencySeconds} s runs per resolver, the one with the median p99 shown` : `a separate ${latencySeconds} s run per resolver`} at a fixed offered rate (@qps)${latencyWarmup > 0 ? ` after ${latencyWarmup} s at that rate` : ''} ${latencyQps ? '' : `= ${latencyFraction} x dnsmasq's qps on that mix`}, latencies from dnsperf -v`);
+  if (latencyOn) out(`p50/p99: ${latencyRepeat > 1 ? `${latencyRepeat} interleaved ${latencySeconds} s runs per resolver, the one with the median p99 shown` : `a separate ${latencySeconds} s run per resolver`} at a fixed offered rate (@qps)${latencyWarmup > 0 ? ` after ${latencyWarmup} s at that rate` : ''} ${latencyQps ? '' : `= ${latencyFraction} x dnsmasq's qps on that mix`}, latencies from dnsperf -v${opt['sched-trace'] ? ', every run under a perf sched recording (--sched-trace: compare these p99s only with runs that have it)' : ''}`);
   for (const [name, why] of Object.entries(skipped)) out(`SKIPPED ${name}: ${why.split('\n')[0]}`);
   out('');
   out(resultsTable(results, opt.markdown));
