@@ -84,10 +84,11 @@ const HELP = `npm run bench -- [options]
                          meanwhile (V8's helpers, libuv's pool, dnsperf, other services); apt-get install linux-perf.
                          The recording costs CPU and raised every p99 4-8x on one machine (stop 34): every
                          resolver is recorded alike, and its p99s compare only with other runs that have it
-  --pin                  pin the resolvers under test to every CPU but the last and dnsperf and the upstream to
-                         the last (taskset). Unpinned, the kernel's wake-up placement often puts a resolver's
-                         thread on dnsperf's CPU, and the p99 at a fixed rate measures that: on a 2-core machine
-                         one core answers, the other loads
+  --pin                  run the resolvers under test on every CPU but the last, and dnsperf and the upstream on
+                         the last (taskset), in every run. Unpinned, the kernel sometimes puts a resolver's thread
+                         on dnsperf's CPU. Pinned, a resolver's threads or instances share its CPUs (on 2 cores:
+                         one), the upstream shares dnsperf's, and dnsward sees fewer CPUs (dns.workers,
+                         http.thread and audit.worker_thread on auto follow the CPUs it may use)
   --pause-damon          turn the kernel's DAMON monitors (kdamond) off for the run and on again after (root):
                          on VMs that run one, each pass stalls a CPU for ~4 ms twice a second, in every p99
   --pdns-threads N       PowerDNS Recursor threads (default 2, one SO_REUSEPORT socket each)
@@ -557,11 +558,18 @@ async function main(): Promise<void> {
     });
     await rm(probe, { force: true });
   }
-  if (opt['pause-damon']) machine.damon = pauseDamonForRun(machine.damon);
+  // Before DAMON is paused too: a --pin that cannot be done is one line and exit 2.
   if (opt.pin) {
-    const plan = pinCpus();
-    machine.cpus = `CPUs: pinned (--pin, taskset): the resolvers under test on ${plan.server}, dnsperf and the upstream on ${plan.load}`;
+    try {
+      if (!existsSync('/usr/bin/taskset')) throw new Error('/usr/bin/taskset is missing (apt-get install util-linux)');
+      const plan = pinCpus();
+      machine.cpus = `CPUs: pinned (--pin, taskset, every run): the resolvers under test and their threads on ${plan.server}, dnsperf and the upstream on ${plan.load}`;
+    } catch (error) {
+      process.stderr.write(`bench: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
   }
+  if (opt['pause-damon']) machine.damon = pauseDamonForRun(machine.damon);
   for (const l of machineLines(machine)) log(l);
   tmp = await mkdtemp(join(tmpdir(), 'dnsward-bench-'));
   const blocked = await readListDomains(join(REPO, 'lists', 'tiktok.list'));

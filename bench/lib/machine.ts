@@ -31,7 +31,7 @@ export interface Machine {
   loadavg: number[];
   /** The kernel's DAMON monitors and what they do (their passes stall a CPU: every latency figure has them). */
   damon: string;
-  /** Where the processes ran: pinned by --pin, or placed by the kernel (set by the caller). */
+  /** Where the processes ran: placed by the kernel, unless the caller pins them (bench --pin) and says so here. */
   cpus: string;
 }
 

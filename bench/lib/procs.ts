@@ -29,25 +29,31 @@ let cpuPlan: Readonly<Record<CpuRole, string>> | undefined;
 /**
  * Pins every process started from now on by its role (taskset -c; threads and children inherit it):
  * the last CPU this process may use for the load, the others for the servers. Without it the kernel's
- * wake-up placement often runs a server's thread on dnsperf's CPU, and both wait for each other.
- * `cpus`: the CPUs to share out (default: this process's own, from /proc/self/status).
+ * wake-up placement sometimes runs a server's thread on dnsperf's CPU. `cpus`: the CPUs to share out
+ * (default: this process's own, from /proc/self/status). On an SMT host the last CPU may be a sibling
+ * of a server's.
  */
 export function pinCpus(cpus: readonly number[] = allowedCpus()): Readonly<Record<CpuRole, string>> {
-  const last = cpus.at(-1);
-  if (last === undefined || cpus.length < 2) throw new Error(`--pin needs at least 2 CPUs (this process may use ${cpus.length === 0 ? 'none' : cpus.join(',')})`);
-  cpuPlan = { server: cpus.slice(0, -1).join(','), load: String(last) };
+  const distinct = [...new Set(cpus)].sort((a, b) => a - b);
+  const last = distinct.at(-1);
+  if (last === undefined || distinct.length < 2) throw new Error(`--pin needs at least 2 CPUs (this process may use ${distinct.length === 0 ? 'none' : distinct.join(',')})`);
+  cpuPlan = { server: distinct.slice(0, -1).join(','), load: String(last) };
   return cpuPlan;
 }
 
-/** The CPUs this process may run on (its Cpus_allowed_list, expanded: "0-2,5" is 0,1,2,5). */
+/** The CPUs this process may run on (its Cpus_allowed_list, expanded: "0-2,5" is 0,1,2,5); none when the line is missing or malformed. */
 export function allowedCpus(status = readFileSync('/proc/self/status', 'utf8')): number[] {
-  const list = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? '';
-  return list.split(',').flatMap((part) => {
-    const [first, second] = part.split('-');
-    const from = Number(first);
-    const to = second === undefined ? from : Number(second);
-    return first === '' || !Number.isInteger(from) || !Number.isInteger(to) || to < from ? [] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  });
+  const list = /^Cpus_allowed_list:[ \t]*(\S*)$/m.exec(status)?.[1] ?? '';
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) return [];
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) return [];
+    for (let cpu = from; cpu <= to; cpu++) cpus.push(cpu);
+  }
+  return cpus;
 }
 
 /** Processes started from now on are placed by the kernel again. */
@@ -72,7 +78,7 @@ export function startProcess(name: string, command: string, args: string[], opti
   const cpus = options.role === undefined ? undefined : cpuPlan?.[options.role];
   const [file, argv] = cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
   const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio, detached: true });
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${file}`);
   let buffer = '';
   const keep = (chunk: Buffer): void => {
     buffer = (buffer + chunk.toString('utf8')).slice(-4000);
