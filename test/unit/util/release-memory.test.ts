@@ -53,8 +53,10 @@ interface Outcome {
 function run(flags: string[]): Outcome & { traced: string } {
   const out = execFileSync(process.execPath, [...flags, '--trace-gc', script], { encoding: 'utf8', env: { ...process.env, MODULE } });
   const lines = out.trim().split('\n');
-  const during = lines.slice(lines.indexOf('-- release --') + 1, -1);
-  return { ...(JSON.parse(lines.at(-1) as string) as Outcome), traced: during.join('\n') };
+  // V8's trace lines share stdout and may follow the outcome (a collection that ends as the process exits).
+  const outcomeAt = lines.findLastIndex((line) => line.startsWith('{'));
+  const during = lines.slice(lines.indexOf('-- release --') + 1, outcomeAt);
+  return { ...(JSON.parse(lines[outcomeAt] as string) as Outcome), traced: during.join('\n') };
 }
 
 describe('releaseMemory', () => {
