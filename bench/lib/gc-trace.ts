@@ -22,24 +22,46 @@ export interface GcSummary {
   bytesPerQuery: number;
 }
 
-const NVP_LINE = /^\[\d+:0x[0-9a-f]+(?::\d+)?\]\s+\d+ ms: pause=([0-9.]+) .*? gc=(\S+)/;
+const NVP_LINE = /^\[\d+:(0x[0-9a-f]+)(?::\d+)?\]\s+\d+ ms: pause=([0-9.]+) .*? gc=(\S+)/;
+
+/** One collection as a --trace-gc-nvp line reports it. */
+export interface GcLine {
+  /** The isolate (a thread's heap: the main thread's, or a worker's) it collected. */
+  isolate: string;
+  pauseMs: number;
+  /** `s`: a scavenge (young generation); anything else is a full collection. */
+  kind: string;
+  allocatedBytes: number;
+  /** Time V8's helper threads spent in a scavenge's parallel phase (`background.scavenge.parallel`); undefined where the line has none. */
+  helperMs: number | undefined;
+}
+
+/** "[pid:0xisolate:0]   1234 ms: pause=0.4 mutator=... gc=s ... allocated=N ...", or undefined for any other line. */
+export function parseGcLine(line: string): GcLine | undefined {
+  const m = NVP_LINE.exec(line);
+  if (m === null) return undefined;
+  const helper = / background\.scavenge\.parallel=([0-9.]+)/.exec(line)?.[1];
+  return {
+    isolate: m[1] as string,
+    pauseMs: Number(m[2]),
+    kind: m[3] as string,
+    allocatedBytes: Number(/ allocated=(\d+)/.exec(line)?.[1] ?? 0),
+    helperMs: helper === undefined ? undefined : Number(helper),
+  };
+}
 
 /** The GC lines of `text` (other lines, dnsward's own output, are skipped). */
 export function parseGcTrace(text: string): GcWindow {
   const window: GcWindow = { scavenges: 0, scavengePausesMs: [], fullPausesMs: [], allocatedBytes: 0 };
   for (const line of text.split('\n')) {
-    // "[pid:0xisolate:0]   1234 ms: pause=0.4 mutator=... gc=s ... allocated=N ...": nothing else counts.
-    const m = NVP_LINE.exec(line);
-    if (m === null) continue;
-    const pause = Number(m[1]);
-    const kind = m[2];
-    const allocated = Number(/ allocated=(\d+)/.exec(line)?.[1] ?? 0);
-    window.allocatedBytes += allocated;
-    if (kind === 's') {
+    const gc = parseGcLine(line);
+    if (gc === undefined) continue;
+    window.allocatedBytes += gc.allocatedBytes;
+    if (gc.kind === 's') {
       window.scavenges++;
-      window.scavengePausesMs.push(pause);
+      window.scavengePausesMs.push(gc.pauseMs);
     } else {
-      window.fullPausesMs.push(pause);
+      window.fullPausesMs.push(gc.pauseMs);
     }
   }
   return window;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGcTrace, readFrom, summarizeGc } from '../../../bench/lib/gc-trace.ts';
+import { parseGcLine, parseGcTrace, readFrom, summarizeGc } from '../../../bench/lib/gc-trace.ts';
 
 /** Allocates ~40 MB of short-lived objects (scavenges), then asks for two full collections. */
 const SCRIPT = 'let keep; for (let i = 0; i < 400000; i++) keep = { i, s: "x".repeat(i % 64) }; globalThis.gc(); globalThis.gc(); console.log("done", keep.i);';
@@ -30,6 +30,16 @@ describe('parseGcTrace', () => {
     expect(summary.bytesPerQuery).toBe(window.allocatedBytes / 1000);
     expect(summary.fullGcs).toBe(window.fullPausesMs.length);
     expect(summary.scavengePauseMaxMs).toBe(Math.max(...window.scavengePausesMs));
+  });
+
+  it("reads each line's isolate and, for a scavenge, its helpers' time", () => {
+    const lines = output.split('\n').map(parseGcLine).filter((gc) => gc !== undefined);
+    expect(lines).toHaveLength(parseGcTrace(output).scavenges + parseGcTrace(output).fullPausesMs.length);
+    expect(new Set(lines.map((gc) => gc.isolate)).size).toBe(1);
+    expect(lines[0]?.isolate).toMatch(/^0x[0-9a-f]+$/);
+    for (const gc of lines.filter((l) => l.kind === 's')) expect(gc.helperMs).toBeGreaterThanOrEqual(0);
+    expect(parseGcLine('[1:0x1]   5 ms: pause=0.2 mutator=1 gc=s allocated=8')).toEqual({ isolate: '0x1', pauseMs: 0.2, kind: 's', allocatedBytes: 8, helperMs: undefined });
+    expect(parseGcLine('{"msg":"gc=s"}')).toBeUndefined();
   });
 
   it('reads what a file gained after an offset', async () => {
