@@ -17,7 +17,7 @@ import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCached
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
 import { readMetrics } from './lib/metrics.ts';
-import { gcTable, logOnlyPairLines, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
+import { gcTable, logOnlyPairLines, p99PairLines, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 import { startEncryptedFront } from './lib/encrypted-front.ts';
@@ -46,7 +46,9 @@ const HELP = `npm run bench -- [options]
   --latency-warmup S     seconds at the same fixed rate before each latency run, not measured (default 2): the
                          p99 of the steady rate, not of the backlog a full-rate run leaves (0: none)
   --latency-repeat N     latency runs per resolver and mix, interleaved; the run with the median p99 is reported,
-                         with the p99 range (default 1: on a shared 2-core machine one run's p99 is mostly noise)
+                         with the p99 range (default 1: on a shared 2-core machine one run's p99 is mostly noise);
+                         with 2 or more, each resolver's p99s are paired by run against dnsmasq's (and dnsward's
+                         against its twin's): the median difference, and from 6 runs its 95% sign-test interval
   --clients N            dnsperf -c (default 8)
   --outstanding N        dnsperf -q (default 100)
   --threads N            dnsperf -T (default 1)
@@ -695,6 +697,7 @@ async function main(): Promise<void> {
   const responseIp = responseIpLine(results);
   if (responseIp) out(responseIp);
   for (const line of logOnlyPairLines(results)) out(line);
+  for (const line of p99PairLines(results)) out(line);
   for (const line of variantLines(results)) out(line);
   for (const line of threadLines(results)) out(line);
   if (encryptedRuns) {

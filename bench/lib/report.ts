@@ -1,6 +1,7 @@
 // Plain-text tables for the terminal (and for pasting into docs/BENCHMARKS.md as Markdown).
 import type { DnsperfStats, Latency } from './dnsperf.ts';
 import type { GcSummary } from './gc-trace.ts';
+import { pairedDifference, verdict } from './paired.ts';
 import type { SchedSummary } from './sched-trace.ts';
 
 export interface MixResult {
@@ -104,6 +105,36 @@ export function logOnlyPairLines(results: MixResult[]): string[] {
     }
     if (qps.length === 0) continue;
     lines.push(`${resolver} log-only / blocked, paired by repeat (median, range of ${qps.length}): qps ${span(qps)}${cpu.length > 0 ? `, queries per CPU-second ${span(cpu)}` : ''}`);
+  }
+  return lines;
+}
+
+/**
+ * The p99s of interleaved latency runs, paired by run: every resolver against dnsmasq, and dnsward against each
+ * of its twins. A pair met nearly the same machine, so the median of the differences, with its sign-test
+ * interval, tells a gap from the machine's run-to-run spread (see paired.ts).
+ */
+export function p99PairLines(results: MixResult[]): string[] {
+  const lines: string[] = [];
+  const signed = (ms: number): string => {
+    const digits = Math.abs(ms).toFixed(3);
+    return digits === '0.000' ? digits : `${ms > 0 ? '+' : '-'}${digits}`;
+  };
+  for (const mix of new Set(results.map((r) => r.mix))) {
+    const ofMix = results.filter((r) => r.mix === mix && (r.latency?.p99Runs?.length ?? 0) > 1);
+    const pairs: [MixResult, MixResult][] = [];
+    const dnsmasq = ofMix.find((r) => r.resolver === 'dnsmasq');
+    const dnsward = ofMix.find((r) => r.resolver === 'dnsward');
+    for (const r of ofMix) {
+      if (dnsmasq !== undefined && r !== dnsmasq) pairs.push([r, dnsmasq]);
+      if (dnsward !== undefined && r !== dnsward && r.resolver.startsWith('dnsward')) pairs.push([dnsward, r]);
+    }
+    for (const [a, b] of pairs) {
+      const d = pairedDifference(a.latency?.p99Runs ?? [], b.latency?.p99Runs ?? []);
+      if (d === undefined) continue;
+      const interval = d.interval === undefined ? 'no 95% interval below 6 pairs' : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
+      lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}: ${verdict(d)}`);
+    }
   }
   return lines;
 }

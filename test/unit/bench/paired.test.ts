@@ -1,0 +1,53 @@
+// Paired differences of interleaved runs and the sign test's interval for their median.
+import { describe, expect, it } from 'vitest';
+import { pairedDifference, signTestRank, verdict } from '../../../bench/lib/paired.ts';
+
+describe('signTestRank', () => {
+  it('has no 95% interval below 6 pairs: even the extremes cover only 1 - 2/2^n', () => {
+    expect(signTestRank(5)).toBeUndefined();
+    expect(signTestRank(6)).toEqual({ k: 1, coverage: 1 - 2 / 64 });
+  });
+
+  it('picks the widest rank whose coverage stays at or above the level (tables: n 15 -> 4, n 20 -> 6)', () => {
+    // n = 15: P(X <= 3) = (1 + 15 + 105 + 455) / 2^15; P(X <= 4) adds 1365 and falls below 95%.
+    expect(signTestRank(15)).toEqual({ k: 4, coverage: 1 - (2 * 576) / 32768 });
+    expect(signTestRank(20)?.k).toBe(6);
+    expect(signTestRank(20, 0.99)?.k).toBe(4);
+  });
+});
+
+describe('pairedDifference', () => {
+  it('pairs run i with run i, not sorted values with sorted values', () => {
+    // Sorted separately the two series are equal; paired, a is 0.1 above b in every run.
+    const a = [0.3, 0.2, 0.5, 0.4, 0.6, 0.7];
+    const b = [0.2, 0.1, 0.4, 0.3, 0.5, 0.6];
+    const d = pairedDifference(a, b);
+    expect(d?.n).toBe(6);
+    expect(d?.median).toBeCloseTo(0.1, 12);
+    expect(d?.interval?.low).toBeCloseTo(0.1, 12);
+    expect(d?.aNoHigher).toBe(0);
+    expect(d && verdict(d)).toBe('higher');
+    const swapped = pairedDifference(b, a);
+    expect(swapped && verdict(swapped)).toBe('lower');
+    expect(swapped?.aNoHigher).toBe(6);
+  });
+
+  it('takes the order statistics d(k) and d(n-k+1) as the interval, and the middle two for an even median', () => {
+    const diffs = [-0.3, 0.05, -0.1, 0.2, 0.0, 0.4, -0.05, 0.1, 0.15, -0.2, 0.3, 0.25, 0.02, -0.02, 0.5];
+    const d = pairedDifference(diffs, diffs.map(() => 0));
+    // Sorted: -0.3 -0.2 -0.1 -0.05 -0.02 0 0.02 0.05 0.1 0.15 0.2 0.25 0.3 0.4 0.5; k = 4.
+    expect(d?.median).toBe(0.05);
+    expect(d?.interval).toMatchObject({ low: -0.05, high: 0.25 });
+    expect(d?.aNoHigher).toBe(6);
+    expect(d && verdict(d)).toBe('not told apart');
+    expect(pairedDifference([1, 2, 3, 4], [0, 0, 0, 0])?.median).toBe(2.5);
+  });
+
+  it('uses only the pairs both series have, and reads too few as not told apart', () => {
+    const d = pairedDifference([1, 1, 1], [0, 0, 0, 0, 0]);
+    expect(d?.n).toBe(3);
+    expect(d?.interval).toBeUndefined();
+    expect(d && verdict(d)).toBe('not told apart');
+    expect(pairedDifference([], [1])).toBeUndefined();
+  });
+});
