@@ -4,8 +4,10 @@
 // whose spread on a 2-CPU host (one run's p99 0.16 ms, the next one's 1.38) hid gaps of 0.1 ms.
 
 export interface PairedDifference {
-  /** Pairs compared (the shorter of the two series). */
+  /** Pairs compared: those in which both values are finite (a run with no answers has a NaN p99). */
   n: number;
+  /** Pairs left out because a value was not finite. */
+  skipped: number;
   /** Median of a[i] - b[i]. */
   median: number;
   /**
@@ -48,21 +50,26 @@ function medianOfSorted(sorted: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** a[i] - b[i] over the pairs both series have; undefined when there are none. */
+/**
+ * a[i] - b[i] for every i. Undefined when the series differ in length (a run missing in one of them
+ * would pair every later run with the wrong one) or when no pair has two finite values.
+ */
 export function pairedDifference(a: readonly number[], b: readonly number[], level = 0.95): PairedDifference | undefined {
-  const n = Math.min(a.length, b.length);
-  if (n === 0) return undefined;
+  if (a.length !== b.length) return undefined;
   const diffs: number[] = [];
   let aNoHigher = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < a.length; i++) {
     const d = (a[i] as number) - (b[i] as number);
+    if (!Number.isFinite(d)) continue;
     diffs.push(d);
     if (d <= 0) aNoHigher++;
   }
+  const n = diffs.length;
+  if (n === 0) return undefined;
   diffs.sort((x, y) => x - y);
   const rank = signTestRank(n, level);
   const interval = rank === undefined ? undefined : { low: diffs[rank.k - 1] as number, high: diffs[n - rank.k] as number, coverage: rank.coverage };
-  return { n, median: medianOfSorted(diffs), interval, aNoHigher };
+  return { n, skipped: a.length - n, median: medianOfSorted(diffs), interval, aNoHigher };
 }
 
 /** How the interval reads against zero: above it, below it, or across it. */

@@ -111,7 +111,7 @@ export function logOnlyPairLines(results: MixResult[]): string[] {
 
 /**
  * The p99s of interleaved latency runs, paired by run: every resolver against dnsmasq, and dnsward against each
- * of its twins. A pair met nearly the same machine, so the median of the differences, with its sign-test
+ * of its variants (dnsward-twin, dnsward-redis, ...). A pair met nearly the same machine, so the median of the differences, with its sign-test
  * interval, tells a gap from the machine's run-to-run spread (see paired.ts).
  */
 export function p99PairLines(results: MixResult[]): string[] {
@@ -133,7 +133,8 @@ export function p99PairLines(results: MixResult[]): string[] {
       const d = pairedDifference(a.latency?.p99Runs ?? [], b.latency?.p99Runs ?? []);
       if (d === undefined) continue;
       const interval = d.interval === undefined ? 'no 95% interval below 6 pairs' : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
-      lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}: ${verdict(d)}`);
+      const skipped = d.skipped > 0 ? ` (${d.skipped} pair${d.skipped === 1 ? '' : 's'} without a p99 left out)` : '';
+      lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}${skipped}: ${verdict(d)}`);
     }
   }
   return lines;

@@ -9,7 +9,7 @@ describe('signTestRank', () => {
   });
 
   it('picks the widest rank whose coverage stays at or above the level (tables: n 15 -> 4, n 20 -> 6)', () => {
-    // n = 15: P(X <= 3) = (1 + 15 + 105 + 455) / 2^15; P(X <= 4) adds 1365 and falls below 95%.
+    // n = 15: P(X <= 3) = (1 + 15 + 105 + 455) / 2^15, coverage 96.5%; with P(X <= 4) (adding 1365) the coverage falls to 88.2%.
     expect(signTestRank(15)).toEqual({ k: 4, coverage: 1 - (2 * 576) / 32768 });
     expect(signTestRank(20)?.k).toBe(6);
     expect(signTestRank(20, 0.99)?.k).toBe(4);
@@ -18,16 +18,20 @@ describe('signTestRank', () => {
 
 describe('pairedDifference', () => {
   it('pairs run i with run i, not sorted values with sorted values', () => {
-    // Sorted separately the two series are equal; paired, a is 0.1 above b in every run.
-    const a = [0.3, 0.2, 0.5, 0.4, 0.6, 0.7];
-    const b = [0.2, 0.1, 0.4, 0.3, 0.5, 0.6];
+    // Sorted separately the two series are equal (a median difference of 0); paired, a is 0.1 above b in five
+    // runs and 0.5 below it in one.
+    const a = [0.3, 0.4, 0.5, 0.6, 0.7, 0.2];
+    const b = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7];
     const d = pairedDifference(a, b);
     expect(d?.n).toBe(6);
     expect(d?.median).toBeCloseTo(0.1, 12);
-    expect(d?.interval?.low).toBeCloseTo(0.1, 12);
-    expect(d?.aNoHigher).toBe(0);
-    expect(d && verdict(d)).toBe('higher');
-    const swapped = pairedDifference(b, a);
+    expect(d?.interval?.low).toBeCloseTo(-0.5, 12);
+    expect(d?.interval?.high).toBeCloseTo(0.1, 12);
+    expect(d?.aNoHigher).toBe(1);
+    expect(d && verdict(d)).toBe('not told apart');
+    const shifted = pairedDifference(b.map((x) => x + 0.1), b);
+    expect(shifted && verdict(shifted)).toBe('higher');
+    const swapped = shifted && pairedDifference(b, b.map((x) => x + 0.1));
     expect(swapped && verdict(swapped)).toBe('lower');
     expect(swapped?.aNoHigher).toBe(6);
   });
@@ -43,11 +47,17 @@ describe('pairedDifference', () => {
     expect(pairedDifference([1, 2, 3, 4], [0, 0, 0, 0])?.median).toBe(2.5);
   });
 
-  it('uses only the pairs both series have, and reads too few as not told apart', () => {
-    const d = pairedDifference([1, 1, 1], [0, 0, 0, 0, 0]);
-    expect(d?.n).toBe(3);
+  it('refuses series of different lengths: a missing run would pair every later run with the wrong one', () => {
+    expect(pairedDifference([1, 1, 1], [0, 0, 0, 0, 0])).toBeUndefined();
+    expect(pairedDifference([], [1])).toBeUndefined();
+    expect(pairedDifference([], [])).toBeUndefined();
+  });
+
+  it('leaves out pairs without two finite values (a run with no answers has a NaN p99), and reads too few as not told apart', () => {
+    const d = pairedDifference([1, Number.NaN, 1, 1], [0, 0, Number.POSITIVE_INFINITY, 0]);
+    expect(d).toMatchObject({ n: 2, skipped: 2, median: 1, aNoHigher: 0 });
     expect(d?.interval).toBeUndefined();
     expect(d && verdict(d)).toBe('not told apart');
-    expect(pairedDifference([], [1])).toBeUndefined();
+    expect(pairedDifference([Number.NaN], [0])).toBeUndefined();
   });
 });
