@@ -48,7 +48,8 @@ const HELP = `npm run bench -- [options]
   --latency-repeat N     latency runs per resolver and mix, interleaved; the run with the median p99 is reported,
                          with the p99 range (default 1: on a shared 2-core machine one run's p99 is mostly noise);
                          with 2 or more, each resolver's p99s are paired by run against dnsmasq's (and dnsward's
-                         against its twin's): the median difference, and from 6 runs its 95% sign-test interval
+                         against each dnsward-* variant's): the median difference, and from 6 runs its 95%
+                         sign-test interval
   --clients N            dnsperf -c (default 8)
   --outstanding N        dnsperf -q (default 100)
   --threads N            dnsperf -T (default 1)
