@@ -13,12 +13,15 @@ export interface PairedDifference {
   /**
    * A distribution-free confidence interval for that median (the sign test's: order statistics of
    * the sorted differences), with its exact coverage; undefined below 6 pairs, where no interval of
-   * 95% exists.
+   * INTERVAL_LEVEL (95%) exists.
    */
   interval: { low: number; high: number; coverage: number } | undefined;
   /** Pairs in which a was no higher than b. */
   aNoHigher: number;
 }
+
+/** The coverage asked of every interval (the report's lines name it). */
+export const INTERVAL_LEVEL = 0.95;
 
 /** P(X <= k) for X ~ Binomial(n, 1/2). */
 function binomialHalfCdf(n: number, k: number): number {
@@ -35,7 +38,7 @@ function binomialHalfCdf(n: number, k: number): number {
  * The widest order-statistic rank k (1-based) whose interval [d(k), d(n-k+1)] covers the median with
  * at least `level`: coverage = 1 - 2 P(X <= k-1). Undefined when even [d(1), d(n)] falls short.
  */
-export function signTestRank(n: number, level = 0.95): { k: number; coverage: number } | undefined {
+export function signTestRank(n: number, level = INTERVAL_LEVEL): { k: number; coverage: number } | undefined {
   let best: { k: number; coverage: number } | undefined;
   for (let k = 1; k <= Math.floor(n / 2); k++) {
     const coverage = 1 - 2 * binomialHalfCdf(n, k - 1);
@@ -54,7 +57,7 @@ function medianOfSorted(sorted: number[]): number {
  * a[i] - b[i] for every i. Undefined when the series differ in length (a run missing in one of them
  * would pair every later run with the wrong one) or when no pair has two finite values.
  */
-export function pairedDifference(a: readonly number[], b: readonly number[], level = 0.95): PairedDifference | undefined {
+export function pairedDifference(a: readonly number[], b: readonly number[]): PairedDifference | undefined {
   if (a.length !== b.length) return undefined;
   const diffs: number[] = [];
   let aNoHigher = 0;
@@ -67,7 +70,7 @@ export function pairedDifference(a: readonly number[], b: readonly number[], lev
   const n = diffs.length;
   if (n === 0) return undefined;
   diffs.sort((x, y) => x - y);
-  const rank = signTestRank(n, level);
+  const rank = signTestRank(n);
   const interval = rank === undefined ? undefined : { low: diffs[rank.k - 1] as number, high: diffs[n - rank.k] as number, coverage: rank.coverage };
   return { n, skipped: a.length - n, median: medianOfSorted(diffs), interval, aNoHigher };
 }

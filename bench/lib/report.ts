@@ -1,7 +1,7 @@
 // Plain-text tables for the terminal (and for pasting into docs/BENCHMARKS.md as Markdown).
 import type { DnsperfStats, Latency } from './dnsperf.ts';
 import type { GcSummary } from './gc-trace.ts';
-import { pairedDifference, verdict } from './paired.ts';
+import { INTERVAL_LEVEL, pairedDifference, verdict } from './paired.ts';
 import type { SchedSummary } from './sched-trace.ts';
 
 export interface MixResult {
@@ -111,8 +111,8 @@ export function logOnlyPairLines(results: MixResult[]): string[] {
 
 /**
  * The p99s of interleaved latency runs, paired by run: every resolver against dnsmasq, and dnsward against each
- * of its variants (dnsward-twin, dnsward-redis, ...). A pair met nearly the same machine, so the median of the differences, with its sign-test
- * interval, tells a gap from the machine's run-to-run spread (see paired.ts).
+ * of its variants (dnsward-twin, dnsward-redis, ...). A pair met nearly the same machine, so the median of the
+ * differences, with its sign-test interval, tells a gap from the machine's run-to-run spread (see paired.ts).
  */
 export function p99PairLines(results: MixResult[]): string[] {
   const lines: string[] = [];
@@ -132,7 +132,7 @@ export function p99PairLines(results: MixResult[]): string[] {
     for (const [a, b] of pairs) {
       const d = pairedDifference(a.latency?.p99Runs ?? [], b.latency?.p99Runs ?? []);
       if (d === undefined) continue;
-      const interval = d.interval === undefined ? 'no 95% interval below 6 pairs' : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
+      const interval = d.interval === undefined ? `no ${100 * INTERVAL_LEVEL}% interval below 6 pairs` : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
       const skipped = d.skipped > 0 ? ` (${d.skipped} pair${d.skipped === 1 ? '' : 's'} without a p99 left out)` : '';
       lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}${skipped}: ${verdict(d)}`);
     }
