@@ -73,6 +73,9 @@ const HELP = `npm run bench -- [options]
                          this checkout); its dist/ is rebuilt when older than its src/
   --twin-set KEY=VALUE   a config setting for dnsward-twin only (repeatable; dotted key, YAML value): an A/B of
                          a setting in one run, e.g. --twin --twin-set audit.worker_thread=true
+  --set KEY=VALUE        a config setting for dnsward only (repeatable, as --twin-set): with --twin-repo, an A/B
+                         of two builds under a setting that is not the default, e.g. --set audit.worker_thread=true
+                         --twin-set audit.worker_thread=true
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
@@ -145,6 +148,7 @@ const opt = parseOptions('bench/run.ts', {
   'twin-node-arg': { type: 'string', multiple: true, default: [] },
   'twin-repo': { type: 'string' },
   'twin-set': { type: 'string', multiple: true, default: [] },
+  set: { type: 'string', multiple: true, default: [] },
   encrypted: { type: 'boolean', default: false },
 });
 
@@ -595,7 +599,7 @@ async function main(): Promise<void> {
       if (name === 'kresd') servers.push(await startKnotResolver(tmp, upstream.port, blocked, kresdInstances, kresdPolicy));
       if (name === 'dnsward') {
         const encrypted = opt.encrypted ? makeBenchCert(tmp) : undefined;
-        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], name: 'dnsward', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'], encrypted, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
+        servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok'], nodeArgs: opt['node-arg'], settings: opt.set, name: 'dnsward', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'], encrypted, ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}) }));
         if (opt['response-ip']) {
           // The same instance plus the network list: the difference is the response-ip stage.
           servers.push(await startDnsward({ repo: REPO, dir: tmp, upstreamPort: upstream.port, listsDir: join(REPO, 'lists'), lists: ['tiktok', 'bytedance-networks'], nodeArgs: opt['node-arg'], name: 'dnsward-networks', readyTimeoutMs: 30_000, gcTrace: opt['gc-trace'] }));
@@ -683,6 +687,10 @@ async function main(): Promise<void> {
   out(`dnsperf -c ${clients} -q ${outstanding} -T ${threads} -t ${DNSPERF_TIMEOUT_S}, ${duration} s per run after ${warmup} s warm-up, median of ${repeat}; upstream ${upstream.name}; ${blocked.length} blocked names from lists/tiktok.list`);
   if (latencyOn) out(`p50/p99: ${latencyRepeat > 1 ? `${latencyRepeat} interleaved ${latencySeconds} s runs per resolver, the one with the median p99 shown` : `a separate ${latencySeconds} s run per resolver`} at a fixed offered rate (@qps)${latencyWarmup > 0 ? ` after ${latencyWarmup} s at that rate` : ''} ${latencyQps ? '' : `= ${latencyFraction} x dnsmasq's qps on that mix`}, latencies from dnsperf -v${opt['sched-trace'] ? ', every run under a perf sched recording (--sched-trace: compare these p99s only with runs that have it)' : ''}`);
   for (const [name, why] of Object.entries(skipped)) out(`SKIPPED ${name}: ${why.split('\n')[0]}`);
+  // What the twin differs by (and any setting dnsward itself ran with), so that the table says what it compares.
+  const variants = [['dnsward', opt.set], ['dnsward-twin', opt.twin ? opt['twin-set'] : []]] as const;
+  for (const [name, settings] of variants) if (settings.length > 0) out(`${name} settings: ${settings.join(', ')}`);
+  if (opt.twin && opt['twin-repo'] !== undefined) out(`dnsward-twin built from ${opt['twin-repo']}`);
   out('');
   out(resultsTable(results, opt.markdown));
   const gcReport = gcTable(results, opt.markdown);
