@@ -2,6 +2,7 @@
 // names), cache lookup + render, synthesised block answers, the block log's encoding. A script, not a test:
 //   node bench/micro.ts            (prints ns/op and ops/s per case; DNSWARD_SHA256=js for the block log's fallback hash)
 import { readFileSync } from 'node:fs';
+import { DecisionRingReader, DecisionRingWriter, createDecisionRing } from '../src/audit/decision-ring.ts';
 import { ChainEncoder } from '../src/audit/encoder.ts';
 import { GENESIS } from '../src/audit/event.ts';
 import { Outbox } from '../src/audit/outbox.ts';
@@ -160,3 +161,31 @@ bench(`block log: encode one event (sha256 ${sha256Path.path})`, 1_000_000, (i) 
   if (outbox.events >= MAX_SEALED_EVENTS) outbox.completeFirst();
   return true;
 });
+
+// The same decisions handed to the block-log worker instead (audit.worker_thread): their fields
+// written into the shared ring (src/audit/decision-ring.ts) on the DNS thread, and taken back out
+// as the worker takes them, 64 at a time; each side timed apart.
+{
+  const memory = createDecisionRing(1 << 20);
+  const writer = new DecisionRingWriter(memory);
+  const reader = new DecisionRingReader(memory);
+  const rounds = 40_000;
+  let writeNs = 0n;
+  let drainNs = 0n;
+  let taken = 0;
+  for (let r = 0; r < rounds + 1000; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < 64; k++) writer.write(decisions[(r * 64 + k) & 4095] as Decision);
+    const t1 = process.hrtime.bigint();
+    const n = reader.drain(() => undefined, () => 0);
+    const t2 = process.hrtime.bigint();
+    if (r < 1000) continue; // warm-up
+    writeNs += t1 - t0;
+    drainNs += t2 - t1;
+    taken += n;
+  }
+  const per = (ns: bigint): number => Number(ns) / (rounds * 64);
+  console.log(`${'block log worker: write a decision into the ring'.padEnd(48)} ${per(writeNs).toFixed(1).padStart(8)} ns/op (DNS thread)`);
+  console.log(`${'block log worker: take it out of the ring'.padEnd(48)} ${per(drainNs).toFixed(1).padStart(8)} ns/op (worker; ${taken} taken)`);
+}
+

@@ -1,50 +1,53 @@
-// The block log as the resolver sees it: a DecisionSink whose record() only pushes onto the
-// batcher (batcher.ts, shared with the inline writer). Every 512 decisions or 20 ms the batch
-// goes, packed as flat arrays, to a worker thread (worker.ts) that pseudonymises, chains,
-// hashes and writes them. Encoding and hashing an event costs ~0.9 µs of CPU (bench:micro,
-// stop 32; its pseudonym and its share of the writes come on top); handing it over costs
-// ~0.3 µs of the DNS thread's time.
+// The block log as the resolver sees it when it runs in a worker thread (audit.worker_thread):
+// record() writes the decision's fields into a shared ring (decision-ring.ts, ~0.2 µs and no
+// garbage on the DNS thread); the worker (worker.ts) takes them from the ring every few ms,
+// then pseudonymises, chains, hashes and writes them. Messages carry only flush, close, stats
+// and log lines. Memory is bounded by max_buffered, counting what waits in the ring and what
+// the worker holds unwritten; beyond it, or with the ring full, decisions are counted as
+// dropped (signed into the next checkpoint) and logged (throttled), never waited for.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DnswardError, ErrorCodes, type ErrorCode } from '../errors.ts';
-import { Batcher } from './batcher.ts';
 import { relayLogLine } from '../util/thread-log.ts';
+import { type DecisionRingMemory, DecisionRingWriter, createDecisionRing, ringBytesFor } from './decision-ring.ts';
+import { ThrottledLog } from './throttled-log.ts';
 import type { Decision, DecisionSink } from './types.ts';
-import { type PackedDecision, packDecision } from './packed.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
 import type { AuditWriterStats } from './writer.ts';
 
 export interface ThreadedSinkOptions {
-  init: WorkerInit;
-  /** Memory bound (decisions held here and in the worker); beyond it decisions are counted as dropped. */
+  init: Omit<WorkerInit, 'ring'>;
+  /** Memory bound (decisions in the ring and held by the worker); beyond it decisions are counted as dropped. */
   maxBuffered: number;
   logger: Logger;
 }
 
-
 export class ThreadedAuditSink implements DecisionSink {
   private readonly worker: Worker;
   private readonly logger: Logger;
-  private readonly batcher: Batcher<Decision>;
-  private readonly inFlight = new Map<number, { count: number; resolve: () => void }>();
-  private inFlightEvents = 0;
+  private readonly ring: DecisionRingWriter;
+  private readonly maxBuffered: number;
+  private readonly dropLog: ThrottledLog;
+  private readonly unusableLog: ThrottledLog;
+  private readonly inFlight = new Map<number, () => void>();
   private nextId = 1;
+  private recorded = 0;
+  private dropped = 0;
   private workerStats: AuditWriterStats = { recorded: 0, written: 0, dropped: 0, buffered: 0, writeErrors: 0, checkpoints: 0, seq: 0 };
   private closed = false;
+  private closedCleanly = false;
   private dead = false;
   private closing: Promise<void> | undefined;
   private readonly exited: Promise<void>;
 
-  private constructor(options: ThreadedSinkOptions, worker: Worker) {
+  private constructor(options: ThreadedSinkOptions, worker: Worker, ring: DecisionRingMemory) {
     this.worker = worker;
     this.logger = options.logger;
-    this.batcher = new Batcher({
-      batchSize: options.init.maxBatch,
-      intervalMs: options.init.flushIntervalMs,
-      maxBuffered: options.maxBuffered,
-      onBatch: () => this.post(),
-      logger: options.logger.child({ component: 'audit' }),
-    });
+    this.ring = new DecisionRingWriter(ring);
+    this.maxBuffered = options.maxBuffered;
+    const auditLog = options.logger.child({ component: 'audit' });
+    this.dropLog = new ThrottledLog(auditLog);
+    this.unusableLog = new ThrottledLog(auditLog);
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
   }
 
@@ -52,9 +55,11 @@ export class ThreadedAuditSink implements DecisionSink {
   static async start(options: ThreadedSinkOptions): Promise<ThreadedAuditSink> {
     // Runs from src/ (TypeScript, type-stripped) or from dist/ (compiled): the worker sits next to this file.
     const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+    const ring = createDecisionRing(ringBytesFor(options.maxBuffered));
+    const init: WorkerInit = { ...options.init, ring };
     // Its own young generation, sized for a flush interval of lines waiting to be written.
-    const worker = new Worker(url, { workerData: options.init, name: 'dnsward-audit', resourceLimits: { maxYoungGenerationSizeMb: 32 } });
-    const sink = new ThreadedAuditSink(options, worker);
+    const worker = new Worker(url, { workerData: init, name: 'dnsward-audit', resourceLimits: { maxYoungGenerationSizeMb: 32 } });
+    const sink = new ThreadedAuditSink(options, worker, ring);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
         if (m.t === 'log') return sink.relayLog(m.line);
@@ -78,57 +83,64 @@ export class ThreadedAuditSink implements DecisionSink {
     worker.on('message', (m: FromWorker) => sink.onMessage(m));
     worker.on('error', (error) => sink.onWorkerError(error));
     worker.once('exit', () => sink.onExit());
-    sink.batcher.start();
     return sink;
   }
 
-  /** Hot path: never throws, never waits. */
+  /** Hot path: never throws, never waits, allocates nothing. */
   record(decision: Decision): void {
-    this.batcher.push(decision);
+    if (this.closed) return;
+    const ring = this.ring;
+    if (this.dead || ring.waiting + ring.held >= this.maxBuffered) return this.drop();
+    let written: boolean;
+    try {
+      written = ring.write(decision);
+    } catch (error) {
+      this.unusableLog.error(() => ({ code: ErrorCodes.AUDIT_WRITE, err: error, dropped: this.dropped + 1 }), 'block log: a decision could not be encoded and was dropped (the count is signed into the next checkpoint)');
+      return this.drop();
+    }
+    if (!written) return this.drop();
+    this.recorded++;
   }
 
   /** Resolves when everything recorded so far has been handled by the worker (written, or kept for retry and logged). */
   async flush(): Promise<void> {
     if (this.dead) return;
-    await this.send({ t: 'flush', id: 0, events: this.take(), dropped: this.batcher.dropped });
+    await this.send('flush');
   }
 
-  /** Hands over the rest, lets the worker write its shutdown checkpoint, and waits for the thread to end. */
+  /** Lets the worker take the rest, write its shutdown checkpoint, and waits for the thread to end. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    this.batcher.close();
     this.closing = (async () => {
-      if (!this.dead) {
-        await this.send({ t: 'close', id: 0, events: this.take(), dropped: this.batcher.dropped });
-      }
+      if (!this.dead) await this.send('close');
+      // The worker has taken the ring and closed the log (what it could not write, it logged): nothing is lost at its exit.
+      this.closedCleanly = !this.dead;
       await this.exited;
     })();
     return this.closing;
   }
 
   stats(): AuditWriterStats {
-    return { ...this.workerStats, recorded: this.batcher.recorded, dropped: this.batcher.dropped, buffered: this.batcher.size + this.batcher.held };
+    return { ...this.workerStats, recorded: this.recorded, dropped: this.dropped, buffered: this.dead ? 0 : this.ring.waiting + this.ring.held };
   }
 
-  private take(): PackedDecision[] {
-    return this.batcher.take().map(packDecision);
+  private drop(): void {
+    this.dropped++;
+    this.ring.setDropped(this.dropped);
+    this.dropLog.error(
+      () => ({ code: ErrorCodes.AUDIT_WRITE, dropped: this.dropped, maxBuffered: this.maxBuffered }),
+      'block log: buffer full (the writer is behind: a slow or failing disk, or more decisions than it can write), decisions dropped (the count is signed into the next checkpoint)',
+    );
   }
 
-  private post(): void {
-    if (this.dead || this.batcher.size === 0) return;
-    void this.send({ t: 'batch', id: 0, events: this.take(), dropped: this.batcher.dropped });
-  }
-
-  private send(message: ToWorker): Promise<void> {
+  private send(t: ToWorker['t']): Promise<void> {
     const id = this.nextId++;
-    const count = message.events.length;
     return new Promise<void>((resolve) => {
-      this.inFlight.set(id, { count, resolve });
-      this.inFlightEvents += count;
-      this.updateHeld();
+      this.inFlight.set(id, resolve);
       try {
-        this.worker.postMessage({ ...message, id });
+        // The ring's records were published before this message: the worker takes them first.
+        this.worker.postMessage({ t, id, dropped: this.dropped } satisfies ToWorker);
       } catch (error) {
         this.onWorkerError(error as Error);
       }
@@ -137,15 +149,13 @@ export class ThreadedAuditSink implements DecisionSink {
 
   private onMessage(m: FromWorker): void {
     if (m.t === 'log') return this.relayLog(m.line);
-    if (m.t !== 'ack') return;
+    if (m.t !== 'ack' && m.t !== 'stats') return;
     this.workerStats = m.stats;
-    const pending = this.inFlight.get(m.id);
-    if (pending) {
+    if (m.t === 'ack') {
+      const resolve = this.inFlight.get(m.id);
       this.inFlight.delete(m.id);
-      this.inFlightEvents -= pending.count;
+      resolve?.();
     }
-    this.updateHeld();
-    pending?.resolve();
   }
 
   private onWorkerError(error: Error): void {
@@ -158,17 +168,15 @@ export class ThreadedAuditSink implements DecisionSink {
     this.markDead();
   }
 
+  /** What waited in the ring and what the worker held unwritten are lost: counted as dropped, not recorded. */
   private markDead(): void {
+    if (this.dead) return;
     this.dead = true;
-    this.batcher.fail(this.inFlightEvents);
-    this.inFlightEvents = 0;
-    for (const p of this.inFlight.values()) p.resolve();
+    const lost = this.closedCleanly ? 0 : Math.min(this.recorded, this.ring.waiting + this.ring.held);
+    this.recorded -= lost;
+    this.dropped += lost;
+    for (const resolve of this.inFlight.values()) resolve();
     this.inFlight.clear();
-  }
-
-  /** What the worker holds and what is on its way there count toward max_buffered. */
-  private updateHeld(): void {
-    this.batcher.held = this.inFlightEvents + this.workerStats.buffered;
   }
 
   private relayLog(line: string): void {

@@ -1,12 +1,21 @@
 // Worker-thread side of the block log (see thread.ts): owns the AuditWriter, so encoding,
-// hashing, pseudonymising and disk I/O never run on the thread that answers DNS.
+// hashing, pseudonymising and disk I/O never run on the thread that answers DNS. Decisions
+// arrive through the shared ring (decision-ring.ts): woken by the first one after a quiet
+// spell, the worker waits TAKE_DELAY_MS so that it takes them in batches (one wake-up, one
+// futex call on the DNS thread, per batch rather than per decision).
 import { createPrivateKey } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnswardError } from '../errors.ts';
 import { threadLogger } from '../util/thread-log.ts';
 import { createPseudonymizer } from './pseudonym.ts';
+import type { Decision } from './types.ts';
 import { AuditWriter } from './writer.ts';
-import { type PackedDecision, unpackDecision } from './packed.ts';
+import { type DecisionRingMemory, DecisionRingReader } from './decision-ring.ts';
+
+/** How long the worker lets decisions gather in the ring after the first wakes it (ms). */
+export const TAKE_DELAY_MS = 5;
+/** How often the worker tells the main thread its counts when they change (ms): metrics and max_buffered. */
+export const STATS_INTERVAL_MS = 200;
 
 /** What the main thread hands over (structured-cloneable). */
 export interface WorkerInit {
@@ -22,13 +31,17 @@ export interface WorkerInit {
   checkpointIntervalMs: number;
   fsync: boolean;
   logLevel: string;
+  /** The decisions' way in (shared memory, created by the main thread). */
+  ring: DecisionRingMemory;
 }
 
-export type ToWorker = { t: 'batch' | 'flush' | 'close'; id: number; events: PackedDecision[]; dropped: number };
+/** Flush and close take what the ring holds first: its records were published before the message. */
+export type ToWorker = { t: 'flush' | 'close'; id: number; dropped: number };
 export type FromWorker =
   | { t: 'ready'; seq: number }
   | { t: 'fatal'; code?: string; message: string }
   | { t: 'ack'; id: number; stats: ReturnType<AuditWriter['stats']> }
+  | { t: 'stats'; stats: ReturnType<AuditWriter['stats']> }
   | { t: 'log'; line: string };
 
 async function main(): Promise<void> {
@@ -59,18 +72,48 @@ async function main(): Promise<void> {
     post({ t: 'fatal', code: error instanceof DnswardError ? error.code : undefined, message: (error as Error).message });
     return;
   }
-  post({ t: 'ready', seq: writer.stats().seq });
-  port.on('message', (message: ToWorker) => {
-    writer.setExternalDropped(message.dropped);
-    for (const p of message.events) writer.record(unpackDecision(p));
+  const ring = new DecisionRingReader(init.ring);
+  let closing = false;
+  const record = (d: Decision): void => writer.record(d);
+  const take = (): void => {
+    writer.setExternalDropped(ring.dropped);
     // Encoded at once: the lines wait for the writer's flush timer, the decision objects do not.
-    writer.encodeBuffered();
-    if (message.t === 'batch') {
-      post({ t: 'ack', id: message.id, stats: writer.stats() });
-    } else if (message.t === 'flush') {
-      void writer.flush().then(() => post({ t: 'ack', id: message.id, stats: writer.stats() }));
+    if (ring.drain(record, (taken) => writer.stats().buffered + taken) > 0) writer.encodeBuffered();
+    ring.setHeld(writer.stats().buffered);
+  };
+  const wake = (): void => {
+    if (closing) return;
+    setTimeout(() => {
+      if (closing) return;
+      take();
+      ring.whenWritten(wake);
+    }, TAKE_DELAY_MS);
+  };
+  let last = '';
+  const statsTimer = setInterval(() => {
+    const stats = writer.stats();
+    ring.setHeld(stats.buffered);
+    const now = JSON.stringify(stats);
+    if (now !== last) post({ t: 'stats', stats });
+    last = now;
+  }, STATS_INTERVAL_MS);
+  statsTimer.unref();
+  post({ t: 'ready', seq: writer.stats().seq });
+  ring.whenWritten(wake);
+  port.on('message', (message: ToWorker) => {
+    take();
+    writer.setExternalDropped(message.dropped);
+    if (message.t === 'flush') {
+      void writer.flush().then(() => {
+        ring.setHeld(writer.stats().buffered);
+        post({ t: 'ack', id: message.id, stats: writer.stats() });
+      });
     } else {
+      closing = true;
+      clearInterval(statsTimer);
+      ring.interrupt();
       void writer.close().then(() => {
+        ring.setHeld(writer.stats().buffered);
         post({ t: 'ack', id: message.id, stats: writer.stats() });
         port.close();
       });

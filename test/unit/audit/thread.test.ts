@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ThreadedAuditSink } from '../../../src/audit/thread.ts';
 import { verifyAuditPath } from '../../../src/audit/verify.ts';
-import type { WorkerInit } from '../../../src/audit/worker.ts';
+import type { ThreadedSinkOptions } from '../../../src/audit/thread.ts';
 import { KEY, SECRET, captureLogs, decision, tempDir } from './helpers.ts';
 
-function init(dir: string, overrides: Partial<WorkerInit> = {}): WorkerInit {
+function init(dir: string, overrides: Partial<ThreadedSinkOptions['init']> = {}): ThreadedSinkOptions['init'] {
   return {
     dir,
     instance: 'a',
@@ -49,13 +49,16 @@ describe('ThreadedAuditSink', () => {
     expect(lines.some((l) => l.msg === 'block log opened' && l.component === 'audit')).toBe(true);
   });
 
-  it('hands a batch over without an explicit flush (every 512 decisions or 20 ms)', async () => {
+  it('writes without an explicit flush (the worker takes from the ring), and its counts reach stats() unasked', async () => {
     const dir = await tempDir();
     const sink = await ThreadedAuditSink.start({ init: init(dir, { flushIntervalMs: 50 }), maxBuffered: 100_000, logger: captureLogs().logger });
     sink.record(decision(0));
+    sink.record(decision(1));
     const deadline = Date.now() + 3000;
-    while ((await eventLines(dir)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(await eventLines(dir)).toHaveLength(1);
+    while ((sink.stats().written < 2 || (await eventLines(dir)).length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await eventLines(dir)).toHaveLength(2);
+    // No flush, no ack: the metrics read these.
+    expect(sink.stats()).toMatchObject({ recorded: 2, written: 2, buffered: 0, seq: 2 });
     await sink.close();
   });
 

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import type { PackedDecision } from '../../../src/audit/packed.ts';
+import { DecisionRingWriter, createDecisionRing } from '../../../src/audit/decision-ring.ts';
 import type { FromWorker, ToWorker, WorkerInit } from '../../../src/audit/worker.ts';
 import { KEY, SECRET, decision, tempDir } from './helpers.ts';
 
@@ -22,12 +22,12 @@ function init(dir: string, pseudonymSecret?: string): WorkerInit {
     checkpointIntervalMs: 3_600_000,
     fsync: false,
     logLevel: 'info',
+    ring: createDecisionRing(64 * 1024),
   };
 }
 
-function pack(i: number, pseudonymize = false): PackedDecision {
-  const d = decision(i, { pseudonymize, client: '10.20.0.7' });
-  return [d.ts, d.segment, d.client, d.pseudonymize ? 1 : 0, d.qname, d.qtype, d.action, d.list, d.rule, d.listVersion, d.response, d.transport];
+function made(i: number, pseudonymize = false): ReturnType<typeof decision> {
+  return decision(i, { pseudonymize, client: '10.20.0.7' });
 }
 
 /** Starts the worker and returns a request function that resolves with the matching reply. */
@@ -54,14 +54,23 @@ async function start(data: WorkerInit): Promise<{ worker: Worker; first: FromWor
 describe('audit worker', () => {
   it('reports ready with the recovered seq, writes what it is sent, acks with stats, and ends on close', async () => {
     const dir = await tempDir();
-    const { worker, first, logs, ask } = await start(init(dir, SECRET.toString('hex')));
+    const data = init(dir, SECRET.toString('hex'));
+    const ring = new DecisionRingWriter(data.ring);
+    const { worker, first, logs, ask } = await start(data);
     expect(first).toEqual({ t: 'ready', seq: 0 });
     const exited = new Promise((resolve) => worker.once('exit', resolve));
-    const batch = await ask({ t: 'batch', id: 1, events: [pack(0), pack(1, true)], dropped: 0 });
-    expect(batch).toMatchObject({ t: 'ack', id: 1, stats: { recorded: 2, written: 0 } });
-    const flushed = await ask({ t: 'flush', id: 2, events: [pack(2)], dropped: 5 });
+    // Taken from the ring without a message: the worker sleeps until the first record wakes it.
+    ring.write(made(0));
+    ring.write(made(1, true));
+    const deadline = Date.now() + 3000;
+    while (ring.waiting > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(ring.waiting).toBe(0);
+    expect(ring.held).toBe(2);
+    ring.write(made(2));
+    const flushed = await ask({ t: 'flush', id: 2, dropped: 5 });
     expect(flushed).toMatchObject({ t: 'ack', id: 2, stats: { recorded: 3, written: 3, buffered: 0, seq: 3 } });
-    const closed = await ask({ t: 'close', id: 3, events: [], dropped: 5 });
+    expect(ring.held).toBe(0);
+    const closed = await ask({ t: 'close', id: 3, dropped: 5 });
     expect(closed).toMatchObject({ t: 'ack', id: 3, stats: { checkpoints: 1 } });
     await exited;
     const name = (await readdir(dir)).find((n) => n.endsWith('-000.jsonl'))!;
