@@ -1,5 +1,5 @@
-// A decision as flat values, the way it crosses a thread boundary (to the block-log worker, or
-// from a DNS worker to the main thread): a tuple clones faster than an object with names.
+// A decision as flat values, the way it crosses a thread boundary (from a DNS worker to the
+// main thread; the block-log worker gets its own through decision-ring.ts): a tuple clones faster than an object with names.
 // Its own module: audit/worker.ts runs the worker when imported.
 import type { Decision } from './types.ts';
 

@@ -35,8 +35,11 @@ export interface WorkerInit {
   ring: DecisionRingMemory;
 }
 
-/** Flush and close take what the ring holds first: its records were published before the message. */
-export type ToWorker = { t: 'flush' | 'close'; id: number; dropped: number };
+/**
+ * Flush and close take what the ring holds first: its records were published before the message.
+ * The main thread's drop count travels in the ring's memory (read at every take and stats tick).
+ */
+export type ToWorker = { t: 'flush' | 'close'; id: number };
 export type FromWorker =
   | { t: 'ready'; seq: number }
   | { t: 'fatal'; code?: string; message: string }
@@ -91,6 +94,8 @@ async function main(): Promise<void> {
   };
   let last = '';
   const statsTimer = setInterval(() => {
+    // Drops made while nothing reaches the ring (max_buffered full) still reach the next checkpoint.
+    writer.setExternalDropped(ring.dropped);
     const stats = writer.stats();
     ring.setHeld(stats.buffered);
     const now = JSON.stringify(stats);
@@ -102,7 +107,6 @@ async function main(): Promise<void> {
   ring.whenWritten(wake);
   port.on('message', (message: ToWorker) => {
     take();
-    writer.setExternalDropped(message.dropped);
     if (message.t === 'flush') {
       void writer.flush().then(() => {
         ring.setHeld(writer.stats().buffered);

@@ -56,6 +56,26 @@ describe('decision ring', () => {
     expect(control[0]! >>> 0).toBeLessThan(2 ** 31);
   });
 
+  it('fills to refusal across the wrap while unread records wait, and gives back every one of them', () => {
+    const { writer, reader } = ring(4096);
+    let next = 0;
+    const seen: number[] = [];
+    for (let round = 0; round < 60; round++) {
+      // Drain only some: the writer then meets unread records at the ring's end and start.
+      while (writer.write(decision(next, { qname: `r${next}${'y'.repeat(next % 29)}.example` }))) next++;
+      const keep = round % 3;
+      const taken: Decision[] = [];
+      reader.drain((d) => taken.push(d), (n) => n);
+      seen.push(...taken.map((d) => Number(/^r(\d+)/.exec(d.qname)![1])));
+      for (let k = 0; k < keep; k++) {
+        expect(writer.write(decision(next, { qname: `r${next}.example` }))).toBe(true);
+        next++;
+      }
+    }
+    seen.push(...takeAll(reader).map((d) => Number(/^r(\d+)/.exec(d.qname)![1])));
+    expect(seen).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+
   it('refuses a decision it has no room for, writing nothing, and takes them again once drained', () => {
     const { writer, reader } = ring(1024);
     let accepted = 0;
@@ -72,6 +92,10 @@ describe('decision ring', () => {
     const { writer, reader } = ring();
     expect(() => writer.write({ ...decision(0), action: 'allowed' as Decision['action'] })).toThrow(/unknown action/);
     expect(() => writer.write({ ...decision(0), transport: 'quic' as Decision['transport'] })).toThrow(/transport/);
+    expect(() => writer.write({ ...decision(0), qtype: 65536 })).toThrow(/qtype/);
+    expect(() => writer.write({ ...decision(0), qtype: 1.5 })).toThrow(/qtype/);
+    // A field that is not a string (an untyped caller): refused, never written over unread records.
+    expect(() => writer.write({ ...decision(0), qname: 42 as unknown as string })).toThrow(/not a string/);
     expect(writer.waiting).toBe(0);
     expect(takeAll(reader)).toEqual([]);
   });
@@ -110,8 +134,25 @@ describe('decision ring', () => {
     expect(wakes).toBe(3);
   });
 
-  it('sizes the ring for max_buffered decisions of ~128 bytes, within its bounds', () => {
-    expect(ringBytesFor(1000)).toBe(128 * 1024);
+  it('is woken after every quiet spell, even when a writer acts late on the flag of an earlier sleep', async () => {
+    const { writer, reader, control } = ring();
+    const woken = (): Promise<void> => new Promise((resolve) => reader.whenWritten(resolve));
+    for (let spell = 0; spell < 3; spell++) {
+      const sleepingUnder = Atomics.load(control, 2);
+      const wake = woken();
+      expect(Atomics.load(control, 2) & 1).toBe(1);
+      // A writer that read an earlier sleep's flag and was preempted: its compare-and-swap finds another number.
+      Atomics.compareExchange(control, 2, sleepingUnder === 0 ? -1 : sleepingUnder - 1, sleepingUnder);
+      expect(Atomics.load(control, 2) & 1).toBe(1);
+      writer.write(decision(spell));
+      await wake;
+      expect(Atomics.load(control, 2) & 1).toBe(0);
+      expect(takeAll(reader).map((d) => d.qname)).toEqual([`host${spell}.tiktok.com`]);
+    }
+  });
+
+  it('sizes the ring at 256 bytes a max_buffered decision, within its bounds', () => {
+    expect(ringBytesFor(1000)).toBe(256 * 1024);
     expect(ringBytesFor(1)).toBe(MIN_RING_BYTES);
     expect(ringBytesFor(200_000)).toBe(MAX_RING_BYTES);
     expect(() => createDecisionRing(3000)).toThrow(RangeError);

@@ -62,6 +62,30 @@ describe('ThreadedAuditSink', () => {
     await sink.close();
   });
 
+  it('takes every decision after every quiet spell: bursts with pauses longer and shorter than its 5 ms wait', async () => {
+    const dir = await tempDir();
+    const sink = await ThreadedAuditSink.start({ init: init(dir, { flushIntervalMs: 50 }), maxBuffered: 100_000, logger: captureLogs().logger });
+    const ring = (sink as unknown as { ring: { waiting: number } }).ring;
+    let n = 0;
+    let seed = 7;
+    const random = (k: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % k);
+    for (let spell = 0; spell < 60; spell++) {
+      const burst = 1 + random(40);
+      for (let k = 0; k < burst; k++) sink.record(decision(n++));
+      await new Promise((r) => setTimeout(r, random(12)));
+      if (spell % 10 === 9) {
+        // A quiet spell: the worker takes everything without being asked, whatever the timing before.
+        const deadline = Date.now() + 3000;
+        while (ring.waiting > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        expect(ring.waiting).toBe(0);
+      }
+    }
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ recorded: n, written: n, dropped: 0, buffered: 0, seq: n });
+    await sink.close();
+    expect((await verifyAuditPath(dir)).problems).toEqual([]);
+  });
+
   it('counts decisions beyond max_buffered as dropped and signs the count', async () => {
     const dir = await tempDir();
     const sink = await ThreadedAuditSink.start({ init: init(dir), maxBuffered: 1000, logger: captureLogs().logger });
@@ -77,7 +101,13 @@ describe('ThreadedAuditSink', () => {
     const { logger, lines } = captureLogs();
     const sink = await ThreadedAuditSink.start({ init: init(dir), maxBuffered: 100_000, logger });
     for (let i = 0; i < 10; i++) sink.record(decision(i));
-    // The worker dies (a bug, or killed): the decisions not yet handed over are lost, and counted.
+    // Taken by the worker, not yet written (the flush interval is a second): what dies with it.
+    const deadline = Date.now() + 3000;
+    while (sink.stats().buffered !== 10 || (sink as unknown as { ring: { waiting: number } }).ring.waiting !== 0) {
+      if (Date.now() > deadline) throw new Error(`the worker did not take the decisions: ${JSON.stringify(sink.stats())}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // The worker dies (a bug, or killed): the decisions it held unwritten are lost, and counted.
     await (sink as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await new Promise((r) => setTimeout(r, 20));
     sink.record(decision(10));
