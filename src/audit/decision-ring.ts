@@ -29,7 +29,7 @@ const HEADER_BYTES = 16;
 const STRINGS = 6;
 const UTF16 = 0x80000000;
 export const MIN_RING_BYTES = 64 * 1024;
-export const MAX_RING_BYTES = 16 * 1024 * 1024;
+export const MAX_RING_BYTES = 4 * 1024 * 1024;
 
 const ACTIONS: readonly DecisionAction[] = ['blocked', 'logged'];
 const RESPONSES: readonly DecisionResponse[] = ['nxdomain', 'null', 'refused', 'answer'];
@@ -43,9 +43,11 @@ export interface DecisionRingMemory {
 
 /**
  * Ring bytes for a max_buffered bound: 256 a decision (a record is ~110-170 bytes, and a write
- * needs room for its strings as UTF-16), a power of two in [64 KiB, 16 MiB]. At the default
- * max_buffered the cap holds 100,000-150,000 records: a second of decisions at 100k a second that
- * the worker has not taken (its thread stalled) before one is dropped.
+ * needs room for its strings as UTF-16), a power of two in [64 KiB, 4 MiB]. The cap holds
+ * 25,000-38,000 records: a quarter of a second of decisions at 100k a second that the worker has
+ * not taken (its thread stalled) before one is dropped. All of it is resident once it has
+ * wrapped (docs/BENCHMARKS.md, stop 36). max_buffered still bounds what the worker holds
+ * unwritten (a slow disk).
  */
 export function ringBytesFor(maxBuffered: number): number {
   let bytes = MIN_RING_BYTES;
