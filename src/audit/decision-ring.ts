@@ -1,8 +1,9 @@
 // Decisions on their way from the DNS thread to the block-log worker (thread.ts, worker.ts):
 // one producer, one consumer, a ring of bytes in a SharedArrayBuffer. The DNS thread writes a
-// decision's fields as bytes: 0.3-0.47 µs in `npm run bench:micro` (against 1.1-1.5 µs to
-// encode and hash it), and no garbage, where postMessage cloned an array per decision into both
-// heaps (stop 30: twice the garbage of encoding on the DNS thread, 1,418 bytes a query).
+// decision's fields as bytes: 240 ns in `npm run bench:micro` (against 860-890 ns to encode
+// and hash it; docs/BENCHMARKS.md, stop 36), and no garbage, where postMessage cloned an
+// array per decision into both heaps (stop 30: twice the garbage of encoding on the DNS
+// thread, 1,418 bytes a query).
 // Hand-written: no library does a single-producer byte ring over Atomics, and this is on the
 // query path.
 //
@@ -103,6 +104,7 @@ export class DecisionRingWriter extends RingView {
     const strings = d.segment.length + d.client.length + d.qname.length + d.list.length + d.rule.length + d.listVersion.length;
     // A field that is not a string (an untyped caller) would make the room needed NaN, which the bit mask makes 0.
     if (!(strings >= 0)) throw new TypeError('decision ring: a string field of the decision is not a string');
+    if (strings > this.capacity) return false;
     const need = (HEADER_BYTES + 4 * STRINGS + 2 * strings + 3) & ~3;
     const capacity = this.capacity;
     const write = Atomics.load(this.control, WRITE) >>> 0;
@@ -129,11 +131,18 @@ export class DecisionRingWriter extends RingView {
     view.setUint32(at, length, true);
     this.written = (this.written + 1) | 0;
     Atomics.store(this.control, WRITE, (write + skip + length) | 0);
-    const sleeping = Atomics.load(this.control, SLEEPING);
+    this.wakeConsumer(Atomics.load(this.control, SLEEPING));
+    return true;
+  }
+
+  /**
+   * Wakes the consumer if it still sleeps under `sleeping`, the flag as this writer read it
+   * after publishing: a writer that acts late, on a sleep that has ended, changes nothing.
+   */
+  wakeConsumer(sleeping: number): void {
     if ((sleeping & 1) === 1 && Atomics.compareExchange(this.control, SLEEPING, sleeping, (sleeping + 1) | 0) === sleeping) {
       Atomics.notify(this.control, WRITE, 1);
     }
-    return true;
   }
 
   /** Publishes the producer's drop count (rare: only when a decision is dropped). */

@@ -1,5 +1,5 @@
 // The block log as the resolver sees it when it runs in a worker thread (audit.worker_thread):
-// record() writes the decision's fields into a shared ring (decision-ring.ts, 0.3-0.47 µs and no
+// record() writes the decision's fields into a shared ring (decision-ring.ts, ~240 ns and no
 // garbage on the DNS thread); the worker (worker.ts) takes them from the ring every few ms,
 // then pseudonymises, chains, hashes and writes them. Messages carry only flush, close, stats
 // and log lines. Memory is bounded by max_buffered, counting what waits in the ring and what

@@ -136,18 +136,29 @@ describe('decision ring', () => {
 
   it('is woken after every quiet spell, even when a writer acts late on the flag of an earlier sleep', async () => {
     const { writer, reader, control } = ring();
-    const woken = (): Promise<void> => new Promise((resolve) => reader.whenWritten(resolve));
-    for (let spell = 0; spell < 3; spell++) {
-      const sleepingUnder = Atomics.load(control, 2);
+    const woken = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        // Well under the wait's 1 s cap: a wake that only the cap delivers fails this.
+        const timer = setTimeout(() => resolve(false), 200);
+        reader.whenWritten(() => (clearTimeout(timer), resolve(true)));
+      });
+    // The generation near the int32 limit: odd and even must survive the wrap.
+    (reader as unknown as { generation: number }).generation = 0x7ffffffd;
+    let previous: number | undefined;
+    for (let spell = 0; spell < 4; spell++) {
       const wake = woken();
-      expect(Atomics.load(control, 2) & 1).toBe(1);
-      // A writer that read an earlier sleep's flag and was preempted: its compare-and-swap finds another number.
-      Atomics.compareExchange(control, 2, sleepingUnder === 0 ? -1 : sleepingUnder - 1, sleepingUnder);
-      expect(Atomics.load(control, 2) & 1).toBe(1);
+      const now = Atomics.load(control, 2);
+      expect(now & 1).toBe(1);
+      if (previous !== undefined) {
+        // A writer that read the previous sleep's flag and was preempted acts now: the consumer sleeps on.
+        writer.wakeConsumer(previous);
+        expect(Atomics.load(control, 2)).toBe(now);
+      }
       writer.write(decision(spell));
-      await wake;
+      expect(await wake).toBe(true);
       expect(Atomics.load(control, 2) & 1).toBe(0);
       expect(takeAll(reader).map((d) => d.qname)).toEqual([`host${spell}.tiktok.com`]);
+      previous = now;
     }
   });
 
