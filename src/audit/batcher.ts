@@ -1,5 +1,6 @@
-// The one place decisions wait on their way to the block log, for both placements of the
-// writer (inline: writer.ts; worker thread: thread.ts). push() is the query path's whole
+// Where decisions wait on their way to the block log's encoder: in the AuditWriter (writer.ts)
+// wherever it runs (the DNS thread, or the block-log worker, fed by decision-ring.ts), and in a
+// DNS worker's relay to the main thread (replica/decision-relay.ts). push() is the query path's whole
 // cost: a bounds check and an array push. Batches are handed on every batchSize decisions (or
 // at the end of the turn, endOfTurn) or every few ms: held for a whole flush interval they
 // would outlive V8's young generation (8 MB on the DNS thread, bin/dnsward) and cost old-space
@@ -41,7 +42,7 @@ const KEPT_CAPACITY = 4096;
 export class Batcher<T> {
   /** Accepted by push(). */
   recorded = 0;
-  /** Refused because the buffer was full (or the downstream failed). */
+  /** Refused because the buffer was full. */
   dropped = 0;
   /** Accepted earlier and still held by the owner (encoded but unwritten, or in flight): counts toward maxBuffered. */
   held = 0;
@@ -62,7 +63,6 @@ export class Batcher<T> {
   private readonly unusableLog: ThrottledLog;
   private scheduled = false;
   private closed = false;
-  private failed = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: BatcherOptions) {
@@ -78,7 +78,7 @@ export class Batcher<T> {
   /** Hot path: never throws, never waits, allocates nothing but the array slot. */
   push(item: T): void {
     if (this.closed) return;
-    if (this.failed || this.count + this.held >= this.maxBuffered) {
+    if (this.count + this.held >= this.maxBuffered) {
       this.dropped++;
       this.dropLog.error(this.dropFields, 'block log: buffer full (the writer is behind: a slow or failing disk, or more decisions than it can write), decisions dropped (the count is signed into the next checkpoint)');
       return;
@@ -92,7 +92,7 @@ export class Batcher<T> {
     }
   }
 
-  /** Everything waiting, oldest first, as a new array (the batcher keeps its own). */
+  /** Everything waiting, oldest first, as a new array (the batcher keeps its own): a DNS worker's batch for the main thread. */
   take(): T[] {
     const batch = this.pending.slice(0, this.count) as T[];
     this.clear();
@@ -141,24 +141,11 @@ export class Batcher<T> {
     this.timer.unref();
   }
 
-  /** Stops the timer; later push() calls are ignored (take() still returns what waits). */
+  /** Stops the timer; later push() calls are ignored (take() and takeEach() still give what waits). */
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
-  }
-
-  /**
-   * The downstream is gone: everything waiting, plus `lostDownstream` items accepted earlier,
-   * moves from recorded to dropped, and every later push() is counted as dropped.
-   */
-  fail(lostDownstream: number): void {
-    const lost = this.count + lostDownstream;
-    this.failed = true;
-    this.clear();
-    this.held = 0;
-    this.dropped += lost;
-    this.recorded -= lost;
   }
 
   private readonly fire = (): void => {
