@@ -104,10 +104,16 @@ describe('decision ring', () => {
     const { writer, reader } = ring();
     for (let i = 0; i < 5; i++) writer.write(decision(i));
     let seenDuringUse: { waiting: number; held: number } | undefined;
+    let waitingWhenAsked: number | undefined;
     reader.drain(
       () => (seenDuringUse ??= { waiting: writer.waiting, held: writer.held }),
-      (n) => 10 + n,
+      (n) => {
+        // Asked before the decisions leave the ring: they are still counted there.
+        waitingWhenAsked = writer.waiting;
+        return 10 + n;
+      },
     );
+    expect(waitingWhenAsked).toBe(5);
     expect(seenDuringUse).toEqual({ waiting: 0, held: 15 });
     reader.setHeld(3);
     expect(writer.held).toBe(3);
