@@ -1,6 +1,6 @@
-// A decision as flat values, the way it crosses a thread boundary (from a DNS worker to the
-// main thread; the block-log worker gets its own through decision-ring.ts): a tuple clones faster than an object with names.
-// Its own module: audit/worker.ts runs the worker when imported.
+// A decision as flat values, the way it crosses from a DNS worker to the main thread (the
+// block-log worker gets decisions through decision-ring.ts): a tuple clones faster than an
+// object with names. Its own module: importing audit/worker.ts would run that worker.
 import type { Decision } from './types.ts';
 
 export type PackedDecision = [number, string, string, 0 | 1, string, number, Decision['action'], string, string, string, Decision['response'], Decision['transport']];

@@ -78,11 +78,14 @@ async function main(): Promise<void> {
   const ring = new DecisionRingReader(init.ring);
   let closing = false;
   const record = (d: Decision): void => writer.record(d);
+  const unwritten = (): number => writer.stats().buffered;
+  /** Tells the DNS thread what this side holds unwritten (it counts toward max_buffered). */
+  const publishHeld = (): void => ring.setHeld(unwritten());
   const take = (): void => {
     writer.setExternalDropped(ring.dropped);
     // Encoded at once: the lines wait for the writer's flush timer, the decision objects do not.
-    if (ring.drain(record, (taken) => writer.stats().buffered + taken) > 0) writer.encodeBuffered();
-    ring.setHeld(writer.stats().buffered);
+    if (ring.drain(record, (taken) => unwritten() + taken) > 0) writer.encodeBuffered();
+    publishHeld();
   };
   const wake = (): void => {
     if (closing) return;
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
     take();
     if (message.t === 'flush') {
       void writer.flush().then(() => {
-        ring.setHeld(writer.stats().buffered);
+        publishHeld();
         post({ t: 'ack', id: message.id, stats: writer.stats() });
       });
     } else {
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
       clearInterval(statsTimer);
       ring.interrupt();
       void writer.close().then(() => {
-        ring.setHeld(writer.stats().buffered);
+        publishHeld();
         post({ t: 'ack', id: message.id, stats: writer.stats() });
         port.close();
       });
