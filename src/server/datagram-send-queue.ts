@@ -1,6 +1,6 @@
 // Datagrams packed for one sendmmsg of the batched addon (src/server/datagram-addon.ts): the
-// bytes and the host text go into an area shared with the addon, their offsets and port into
-// a meta array; flush() sends them all with one call. Shared by the UDP listener (answers)
+// bytes and the host text (once for a run of datagrams to one host) go into an area shared
+// with the addon, their offsets and port into a meta array; flush() sends them all with one call. Shared by the UDP listener (answers)
 // and the upstream sockets (queries); each decides when to flush besides a full batch.
 import type { Logger } from 'pino';
 import type { AddonSocket, DatagramAddon } from './datagram-addon.ts';
@@ -32,6 +32,10 @@ export class DatagramSendQueue {
   private pending = 0;
   private used = 0;
   private lastWarn = 0;
+  /** The host text last written into the area, where, and its length in bytes (-1: none since the last send). */
+  private lastHost = '';
+  private lastHostAt = -1;
+  private lastHostLength = 0;
 
   constructor(addon: DatagramAddon, areaBytes: number, logger: Logger, labels: SendQueueLabels) {
     this.addon = addon;
@@ -62,9 +66,16 @@ export class DatagramSendQueue {
     meta[m] = this.used;
     meta[m + 1] = bytes.copy(this.area, this.used, 0, length);
     this.used += length;
-    meta[m + 2] = this.used;
-    meta[m + 3] = this.area.write(host, this.used, 'latin1');
-    this.used += host.length;
+    // A run of datagrams to one host (a busy client; the upstream, always) points at one copy of
+    // its text, which the addon then parses once: a write per datagram was a call into C++.
+    if (host !== this.lastHost || this.lastHostAt < 0) {
+      this.lastHost = host;
+      this.lastHostAt = this.used;
+      this.lastHostLength = this.area.write(host, this.used, 'latin1');
+      this.used += host.length;
+    }
+    meta[m + 2] = this.lastHostAt;
+    meta[m + 3] = this.lastHostLength;
     meta[m + 4] = port;
     if (++this.pending === this.addon.MAX_BATCH) this.flush(socket);
     return true;
@@ -76,6 +87,7 @@ export class DatagramSendQueue {
     if (count === 0) return;
     this.pending = 0;
     this.used = 0;
+    this.lastHostAt = -1;
     this.batches++;
     let sent = 0;
     try {
@@ -97,5 +109,6 @@ export class DatagramSendQueue {
   drop(): void {
     this.pending = 0;
     this.used = 0;
+    this.lastHostAt = -1;
   }
 }

@@ -90,14 +90,15 @@ describe.runIf(testAddon)('BatchUdpListener', () => {
   it('names the right sender for every datagram of batches that mix clients (same length, differing early or late)', async () => {
     const seen: Seen[] = [];
     const { port } = await listen(echo(seen));
-    const addresses = ['127.0.1.5', '127.1.0.5', '127.0.0.1', '127.0.0.11', '127.0.1.5'];
+    // One, two and three digits in every position (the addon writes IPv4 text itself).
+    const addresses = ['127.0.1.5', '127.1.0.5', '127.0.0.1', '127.0.0.11', '127.0.1.5', '127.100.200.255', '127.10.99.100', '127.255.0.9'];
     const clients = await Promise.all(addresses.map((a) => client(a)));
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 400; i++) {
       const c = clients[i % clients.length] as Awaited<ReturnType<typeof client>>;
       c.socket.send(Buffer.from([i % clients.length, i]), port, '127.0.0.1');
     }
-    await Promise.all(clients.map((c) => c.waitFor(40)));
-    expect(seen).toHaveLength(200);
+    await Promise.all(clients.map((c) => c.waitFor(50)));
+    expect(seen).toHaveLength(400);
     for (const s of seen) {
       const from = clients[s.bytes[0] as number] as Awaited<ReturnType<typeof client>>;
       expect([s.client, s.port]).toEqual([addresses[s.bytes[0] as number], from.port]);

@@ -25,13 +25,21 @@ function setup(areaBytes = 65_536): { queue: DatagramSendQueue; socket: AddonSoc
   return { queue, socket, lines };
 }
 
-async function peer(): Promise<{ port: number; got: Buffer[]; until(n: number): Promise<void> }> {
+interface Peer {
+  address: string;
+  port: number;
+  got: Buffer[];
+  until(n: number): Promise<void>;
+}
+
+async function peer(address = '127.0.0.1'): Promise<Peer> {
   const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
   const got: Buffer[] = [];
   socket.on('message', (m) => got.push(m));
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
   cleanup.push(() => socket.close());
   return {
+    address,
     port: socket.address().port,
     got,
     async until(n) {
@@ -83,6 +91,24 @@ describe.runIf(testAddon)('DatagramSendQueue', () => {
       [30_000, 1],
       [30_000, 2],
     ]);
+  });
+
+  it('sends runs of datagrams to one host, and a host again after the area was sent, each to its own peer', async () => {
+    const a = await peer('127.0.0.1');
+    const b = await peer('127.0.0.2');
+    const { queue, socket } = setup(65_536);
+    // Two 30,000-byte datagrams fill the area: the queue sends once in the middle of b's first run
+    // (after its 10-byte datagram), so the next one to b must have b's text written again.
+    const plan: [Peer, number][] = [[a, 30_000], [a, 10], [a, 30_000], [b, 10], [b, 30_000], [a, 10], [a, 10], [b, 30_500], [b, 10]];
+    plan.forEach(([to, size], i) => expect(queue.add(socket, Buffer.alloc(size, i), to.address, to.port)).toBe(true));
+    queue.flush(socket);
+    await a.until(5);
+    await b.until(4);
+    const expected = (to: Peer): number[][] => plan.flatMap(([p, size], i) => (p === to ? [[size, i]] : []));
+    expect(a.got.map((m) => [m.length, m[0]])).toEqual(expected(a));
+    expect(b.got.map((m) => [m.length, m[0]])).toEqual(expected(b));
+    expect({ failed: queue.failed, sent: queue.sent }).toEqual({ failed: 0, sent: 9 });
+    expect(queue.batches).toBe(2);
   });
 
   it('refuses what cannot be a datagram, and counts and logs what the addon could not send', async () => {
