@@ -107,10 +107,9 @@ export class Resolver {
   }
 
   /** Entry point for every client message, from any listener. Never throws. */
-  handleMessage(buf: Buffer, client: string, transport: Transport, responder: Responder, replyTo: unknown, replyPort: number): void {
+  handleMessage(buf: Buffer, client: string, transport: Transport, responder: Responder, replyTo: unknown, replyPort: number, now = Date.now()): void {
     const policy = this.policy;
     const info = policy.classifier.classify(client);
-    const now = Date.now();
     // Rate limiting comes before parsing: a flooding client's excess must cost as little as
     // possible, so the socket drains fast enough for everyone else's queries to get through.
     if (transport === 'udp' && info.bucket !== undefined && !policy.rateLimiter.take(info.bucket, now)) {
