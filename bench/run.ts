@@ -12,7 +12,7 @@ import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { pauseDamonForRun } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
-import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, pinCpus, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
+import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, pinCpus, stolenPct, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
@@ -183,6 +183,8 @@ const duration = positive('duration', opt.duration);
 const warmup = positive('warmup', opt.warmup, true);
 const repeat = Math.round(positive('repeat', opt.repeat));
 const latencyOn = !opt['no-latency'];
+/** The machine's time stolen by the host in each run, in percent: on a VM, what other tenants took (the report's last lines). */
+const stolenDuring = { throughput: [] as number[], latency: [] as number[] };
 const twinRepo = opt['twin-repo'] === undefined ? REPO : resolve(opt['twin-repo']);
 if (opt['twin-repo'] !== undefined && (!opt.twin || !existsSync(join(twinRepo, 'bin', 'dnsward')) || !existsSync(join(twinRepo, 'node_modules')))) {
   process.stderr.write(`bench: --twin-repo needs --twin, and a checkout with bin/dnsward and node_modules (got "${twinRepo}")\n`);
@@ -323,7 +325,9 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
       serverPct: pct(treeCpuTicks(server.proc.pid) - cpu0),
       dnsperfPct: pct(stats.dnsperfTicks ?? 0),
       machineBusyPct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 1000) / 10,
+      machineStolenPct: stolenPct(m0, m1),
     };
+    stolenDuring.throughput.push(stats.cpu.machineStolenPct);
     const usPerTick = 1e6 / CLOCK_TICKS_PER_SECOND;
     stats.threadUs = Object.fromEntries([...threadCpuTicks(server.proc.pid)].map(([name, ticks]) => [name, Math.round((((ticks - (threads0.get(name) ?? 0)) * usPerTick) / Math.max(1, stats.completed)) * 100) / 100]));
     if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
@@ -417,7 +421,7 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
         log(`[${mix}] ${server.name}${repeat > 1 ? ` run ${rep + 1}/${repeat}` : ''}: warm-up ${warmup} s, then ${seconds} s`);
         await warm(server, mix, files, dir);
         const stats = await measure(server, mix, files, dir, seconds);
-        log(`  ${Math.round(stats.qps).toLocaleString('en-US')} qps, lost ${stats.lost}, avg ${stats.avgMs.toFixed(2)} ms, CPU: server ${stats.cpu?.serverPct}%, dnsperf ${stats.cpu?.dnsperfPct}%, machine ${stats.cpu?.machineBusyPct}% busy`);
+        log(`  ${Math.round(stats.qps).toLocaleString('en-US')} qps, lost ${stats.lost}, avg ${stats.avgMs.toFixed(2)} ms, CPU: server ${stats.cpu?.serverPct}%, dnsperf ${stats.cpu?.dnsperfPct}%, machine ${stats.cpu?.machineBusyPct}% busy, ${stats.cpu?.machineStolenPct}% stolen by the host`);
         runs.set(key(mix, server), [...(runs.get(key(mix, server)) ?? []), stats]);
       }
     }
@@ -442,8 +446,11 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
         for (const r of rotated(mixResults, rep)) {
           const server = applicable.find((s) => s.name === r.resolver) as Server;
           log(`[${mix}] ${server.name}: latency at ${rate.toLocaleString('en-US')} qps for ${latencySeconds} s${latencyRepeat > 1 ? `, run ${rep + 1}/${latencyRepeat}` : ''}`);
+          const m0 = machineTicks();
           const latency = await measureLatency(server, mix, files, dir, rate);
-          log(`  p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms, lost ${latency.stats.lost}`);
+          const stolen = stolenPct(m0, machineTicks());
+          stolenDuring.latency.push(stolen);
+          log(`  p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms, lost ${latency.stats.lost}, ${stolen}% stolen by the host`);
           latencyRuns.set(r, [...(latencyRuns.get(r) ?? []), latency]);
         }
       }
@@ -699,6 +706,9 @@ async function main(): Promise<void> {
   if (schedReport !== undefined) out(`\nThe DNS thread and who held its CPU while it waited, during the reported latency runs (--sched-trace, perf sched, ms per second of trace):\n${schedReport}`);
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const stolenLine = (label: string, v: number[]): string => (v.length === 0 ? '' : `${label} median ${median(v)}%, max ${Math.max(...v)}% (${v.filter((x) => x >= 5).length} of ${v.length} runs at 5% or more)`);
+  const stolen = [stolenLine('throughput runs', stolenDuring.throughput), stolenLine('latency runs', stolenDuring.latency)].filter(Boolean);
+  if (stolen.length > 0) out(`time stolen by the host (VM steal, /proc/stat) per run: ${stolen.join('; ')}`);
   const logLine = Object.entries(blockLogs)
     .filter(([, v]) => v.written !== undefined)
     .map(([k, v]) => `${k} ${(v.written ?? 0).toLocaleString('en-US')} written, ${(v.dropped ?? 0).toLocaleString('en-US')} dropped`);

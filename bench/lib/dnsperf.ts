@@ -45,7 +45,8 @@ export interface DnsperfStats {
   rcodes: Record<string, number>;
   command: string;
   /** CPU use during the run, in % of one core (machine: % of all cores). */
-  cpu?: { serverPct: number; dnsperfPct: number; machineBusyPct: number };
+  /** machineStolenPct: the machine's time stolen by the host (VM steal) during the run. */
+  cpu?: { serverPct: number; dnsperfPct: number; machineBusyPct: number; machineStolenPct: number };
   /** The server's CPU per answered query, in microseconds, by thread name (MainThread, V8Worker, libuv-worker, ...). */
   threadUs?: Record<string, number>;
   /** dnsperf's own CPU time (clock ticks). */

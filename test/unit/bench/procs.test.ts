@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedCpus, pinCpus, startProcess, stopAll, unpinCpus } from '../../../bench/lib/procs.ts';
+import { allowedCpus, machineTicks, pinCpus, startProcess, stolenPct, stopAll, unpinCpus } from '../../../bench/lib/procs.ts';
 
 afterEach(async () => {
   unpinCpus();
@@ -50,5 +50,22 @@ describe.runIf(process.platform === 'linux')('bench --pin', () => {
   it('leaves every process to the kernel without --pin', async () => {
     const server = startProcess('server', 'sleep', ['30'], { role: 'server' });
     expect(await cpusOf(server.pid, 'sleep')).toEqual(ours);
+  });
+});
+
+describe('time stolen by the host', () => {
+  it('is the share of the ticks between two readings that were stolen, in percent', () => {
+    expect(stolenPct({ total: 1000, stolen: 50 }, { total: 1200, stolen: 80 })).toBe(15);
+    expect(stolenPct({ total: 1000, stolen: 50 }, { total: 1300, stolen: 51 })).toBe(0.3);
+    // No ticks between the readings: nothing stolen, not a division by zero.
+    expect(stolenPct({ total: 1000, stolen: 5 }, { total: 1000, stolen: 5 })).toBe(0);
+  });
+
+  it.runIf(process.platform === 'linux')('reads the steal column of /proc/stat, within the busy ticks', () => {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const t = machineTicks();
+    expect(t.stolen).toBeGreaterThanOrEqual(fields[7] ?? Number.NaN);
+    expect(t.stolen).toBeLessThanOrEqual(t.busy);
+    expect(t.busy).toBeLessThanOrEqual(t.total);
   });
 });
