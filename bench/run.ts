@@ -75,7 +75,7 @@ const HELP = `npm run bench -- [options]
                          a setting in one run, e.g. --twin --twin-set audit.worker_thread=true
   --set KEY=VALUE        a config setting for dnsward only (repeatable, as --twin-set): with --twin-repo, an A/B
                          of two builds under a setting that is not the default, e.g. --set audit.worker_thread=true
-                         --twin-set audit.worker_thread=true
+                         --twin-set audit.worker_thread=true; the million-name instance (--big) runs with it too
   --dns-workers N        dnsward's dns.workers: UDP threads, a number or auto (default: the config default, 1)
   --json                 print the results as JSON on stdout (progress goes to stderr)
   --json-file FILE       also write the JSON results to FILE
@@ -503,6 +503,7 @@ async function bigListRun(dir: string, upstreamPort: number, files: Files, refer
     lists: ['tiktok', 'big'],
     sources: [{ name: 'big', file: bigFile, format: 'hosts' }],
     nodeArgs: opt['node-arg'],
+    settings: opt.set,
     name: 'dnsward-1m',
     readyTimeoutMs: 60_000,
     ...(dnsWorkers !== undefined ? { workers: dnsWorkers } : {}),
