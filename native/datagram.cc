@@ -186,7 +186,7 @@ Socket* Unwrap(napi_env env, napi_value v) {
 // ---- receive ------------------------------------------------------------------------
 
 // Dotted decimal, as inet_ntop writes it. By hand: glibc's inet_ntop formats IPv4 with
-// sprintf, ~3% of the DNS thread's time at full rate (perf, stop 37), for every datagram.
+// sprintf: ~3% of the DNS thread's time at full rate, for every datagram (docs/BENCHMARKS.md, stop 37).
 size_t Ipv4Text(const uint8_t* octets, char* out) {
   char* p = out;
   for (int k = 0; k < 4; k++) {
@@ -276,7 +276,7 @@ int ReceiveOnce(Socket* s) {
   do {
     n = recvmmsg(s->fd, s->rmsgs, kMaxBatch, MSG_DONTWAIT, nullptr);
   } while (n < 0 && errno == EINTR);
-  // The entry after the last one filled was tried too (and found nothing): count it as touched.
+  // The entry after the last one filled was tried too (found nothing, or failed): count it as touched.
   s->rmsgsTouched = n <= 0 ? 1 : (static_cast<unsigned>(n) < kMaxBatch ? static_cast<unsigned>(n) + 1 : kMaxBatch);
   if (n <= 0) {
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) s->counters[0]++;

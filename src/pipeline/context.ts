@@ -79,6 +79,6 @@ export type ResponseHandler = (ctx: QueryContext, answer: Buffer, scan: AnswerSc
 
 /** What a listener hands each client message to (the Resolver). */
 export interface MessageHandler {
-  /** `now`: the time it arrived (Date.now()), when the listener read it with others; else read here. */
+  /** `now`: when the listener read it in a batch, the time of that read (Date.now()), one for the batch; else read here. */
   handleMessage(buf: Buffer, client: string, transport: Transport, responder: Responder, replyTo: unknown, replyPort: number, now?: number): void;
 }

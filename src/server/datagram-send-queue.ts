@@ -1,7 +1,8 @@
 // Datagrams packed for one sendmmsg of the batched addon (src/server/datagram-addon.ts): the
 // bytes and the host text (once for a run of datagrams to one host) go into an area shared
-// with the addon, their offsets and port into a meta array; flush() sends them all with one call. Shared by the UDP listener (answers)
-// and the upstream sockets (queries); each decides when to flush besides a full batch.
+// with the addon, their offsets and port into a meta array; flush() sends them all with one
+// call. Shared by the UDP listener (answers) and the upstream sockets (queries); each decides
+// when to flush besides a full batch.
 import type { Logger } from 'pino';
 import type { AddonSocket, DatagramAddon } from './datagram-addon.ts';
 

@@ -46,6 +46,20 @@ describe('Resolver.handleMessage', () => {
     expect(r.stats().queries).toContainEqual({ segment: 'service', outcome: 'blocked', transport: 'udp', count: 1 });
   });
 
+  it("dates a query by the time its listener gives (one read for a batch), else by the clock", async () => {
+    const decided: Decision[] = [];
+    const { resolver: r } = await resolver(undefined, undefined, sink((d) => decided.push(d)));
+    const out = recorder();
+    const batchRead = Date.UTC(2026, 11, 6, 3, 0, 0, 123);
+    r.handleMessage(buildQuery({ name: 'www.tiktok.com', id: 1 }), '10.10.0.1', 'udp', out, '10.10.0.1', 5353, batchRead);
+    const before = Date.now();
+    r.handleMessage(buildQuery({ name: 'www.tiktok.com', id: 2 }), '10.10.0.1', 'udp', out, '10.10.0.1', 5353);
+    expect(decided.map((d) => d.ts)).toHaveLength(2);
+    expect(decided[0]?.ts).toBe(batchRead);
+    expect(decided[1]?.ts).toBeGreaterThanOrEqual(before);
+    expect(decided[1]?.ts).toBeLessThanOrEqual(Date.now());
+  });
+
   it('drops datagrams too short to parse, and responses, counting them', async () => {
     const { resolver: r } = await resolver();
     const out = recorder();

@@ -111,6 +111,28 @@ describe.runIf(testAddon)('DatagramSendQueue', () => {
     expect(queue.batches).toBe(2);
   });
 
+  it('points a run to one host at one copy of its text, and writes it anew after a send and after drop()', async () => {
+    const p = await peer();
+    const { queue, socket } = setup();
+    const hostAt = (i: number): number => queue.meta[i * addon().META_INTS + 2] as number;
+    const hostLength = (i: number): number => queue.meta[i * addon().META_INTS + 3] as number;
+    for (const host of ['127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.2', '127.0.0.1']) queue.add(socket, Buffer.from([1, 2, 3]), host, p.port);
+    // Text right after the first datagram, shared by the next two; the other host and the first again each get a copy.
+    expect([0, 1, 2, 3, 4].map(hostAt)).toEqual([3, 3, 3, 21, 33]);
+    expect([0, 1, 2, 3, 4].map(hostLength)).toEqual([9, 9, 9, 9, 9]);
+    queue.flush(socket);
+    queue.add(socket, Buffer.from([1, 2, 3, 4]), '127.0.0.1', p.port);
+    expect(hostAt(0)).toBe(4);
+    queue.drop();
+    queue.add(socket, Buffer.from([1, 2]), '127.0.0.1', p.port);
+    expect(hostAt(0)).toBe(2);
+    queue.flush(socket);
+    // The four to 127.0.0.1 of the first send, then the one packed after drop() (the one dropped never leaves).
+    await p.until(5);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(p.got.map((m) => m.length)).toEqual([3, 3, 3, 3, 2]);
+  });
+
   it('refuses what cannot be a datagram, and counts and logs what the addon could not send', async () => {
     const p = await peer();
     const { queue, socket, lines } = setup(200_000);
