@@ -356,6 +356,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
   recording?.catch(() => undefined); // awaited below; a failed dnsperf run must not leave it unhandled
   try {
     const gcFrom = server.gcTraceFile === undefined ? 0 : (await stat(server.gcTraceFile)).size;
+    const m0 = machineTicks();
     const { stats, latency } = await runDnsperf({
       ...dnsperfBase,
       port: server.port,
@@ -368,6 +369,9 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       verboseFile: join(dir, `latency-${server.name}-${mix}-${++latencyRunNumber}.txt`),
       keepVerbose: opt.keep,
     });
+    // The measured run (and the reading of its answers' file, a tenth of a second), not the warm-up before it.
+    const stolen = stolenPct(m0, machineTicks());
+    stolenDuring.latency.push(stolen);
     // A failed recording costs this run its scheduler figures, not the bench.
     const sched: SchedSummary | undefined = await recording
       ?.then(async () => (summarized ? summarizeSched(await readSched(schedFile), server.proc.pid) : undefined))
@@ -377,10 +381,10 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       });
     if (!latency) throw new Error('no latency samples');
     if (sched) log(`  scheduler: DNS thread waiting ${sched.waitingMsPerS.toFixed(1)} ms/s, longest ${sched.longestWaitMs.toFixed(2)} ms; held by ${sched.heldBy.slice(0, 3).map((h) => `${h.name} ${h.msPerS.toFixed(1)}`).join(', ')}`);
-    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, ...(sched ? { sched } : {}) };
+    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, stolenPct: stolen, ...(sched ? { sched } : {}) };
     const gc = summarizeGc(parseGcTrace(await readFrom(server.gcTraceFile, gcFrom)), stats.runTime, stats.completed);
     log(`  GC: ${gc.scavengesPerSecond.toFixed(1)} scavenges/s (pause median ${gc.scavengePauseMedianMs} ms), ${Math.round(gc.bytesPerQuery)} bytes/query, ${gc.fullGcs} full`);
-    return { ...latency, offeredQps: rate, stats, gc, ...(sched ? { sched } : {}) };
+    return { ...latency, offeredQps: rate, stats, stolenPct: stolen, gc, ...(sched ? { sched } : {}) };
   } finally {
     if (mix === 'miss') await rm(file, { force: true });
     // dnsperf failed: let the recording end before its file goes.
@@ -446,11 +450,8 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
         for (const r of rotated(mixResults, rep)) {
           const server = applicable.find((s) => s.name === r.resolver) as Server;
           log(`[${mix}] ${server.name}: latency at ${rate.toLocaleString('en-US')} qps for ${latencySeconds} s${latencyRepeat > 1 ? `, run ${rep + 1}/${latencyRepeat}` : ''}`);
-          const m0 = machineTicks();
           const latency = await measureLatency(server, mix, files, dir, rate);
-          const stolen = stolenPct(m0, machineTicks());
-          stolenDuring.latency.push(stolen);
-          log(`  p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms, lost ${latency.stats.lost}, ${stolen}% stolen by the host`);
+          log(`  p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms, lost ${latency.stats.lost}, ${latency.stolenPct}% stolen by the host`);
           latencyRuns.set(r, [...(latencyRuns.get(r) ?? []), latency]);
         }
       }

@@ -14,7 +14,8 @@ export interface MixResult {
   expectedShare: number;
   expectedRcode: string;
   /** The latency run with the median p99; `p99Runs` holds every run's p99. */
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; gc?: GcSummary; sched?: SchedSummary };
+  /** stolenPct: the machine's time stolen by the host (VM steal) during the measured run. */
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
