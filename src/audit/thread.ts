@@ -57,8 +57,11 @@ export class ThreadedAuditSink implements DecisionSink {
     const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
     const ring = createDecisionRing(ringBytesFor(options.maxBuffered));
     const init: WorkerInit = { ...options.init, ring };
-    // Its own young generation, sized for a flush interval of lines waiting to be written.
-    const worker = new Worker(url, { workerData: init, name: 'dnsward-audit', resourceLimits: { maxYoungGenerationSizeMb: 32 } });
+    // The small young generation of every worker thread (src/util/worker-heap.ts): decisions taken
+    // from the ring become short-lived strings here, and lines wait in off-heap blocks. The 32 MB
+    // it had (for stop 30's postMessage batches) kept ~14 MB more resident after full-rate runs
+    // with a million names (docs/BENCHMARKS.md, stop 37).
+    const worker = new Worker(url, { workerData: init, name: 'dnsward-audit' });
     const sink = new ThreadedAuditSink(options, worker, ring);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
