@@ -269,8 +269,8 @@ void PrepareReceive(Socket* s) {
 int ReceiveOnce(Socket* s) {
   // The headers are set up once (PrepareReceive); the kernel writes back msg_namelen, msg_flags
   // and msg_len of the entries it filled, so only the sender's room is reset, and only where a
-  // call may have written it. Rebuilding all 64 headers was ~0.2 us a batch, at 20k qps a
-  // batch of one or two datagrams.
+  // call may have written it, instead of rebuilding all 64 headers (4 KB of stores) for
+  // batches that at 20k qps hold one to three datagrams.
   for (unsigned i = 0; i < s->rmsgsTouched; i++) s->rmsgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
   int n;
   do {

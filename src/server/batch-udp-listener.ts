@@ -65,7 +65,8 @@ export class BatchUdpListener implements Responder {
     this.counts.batches++;
     this.counts.datagrams += count;
     const meta = this.recvMeta;
-    // One clock read for the batch (one recvmmsg): Date.now() is ~0.1 us on a VM's clock, per query.
+    // One clock read for the batch (one recvmmsg), not one per query: Date.now() took 98 ns on
+    // stop 37's VM (docs/BENCHMARKS.md).
     const now = Date.now();
     for (let i = 0, m = 0; i < count; i++, m += this.meta) {
       const offset = meta[m] as number;
