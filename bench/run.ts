@@ -458,7 +458,7 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
       for (const [r, all] of latencyRuns) {
         const p99Runs = all.map((l) => l.p99Ms);
         const mid = median(p99Runs);
-        r.latency = { ...(all.find((l) => l.p99Ms === mid) ?? (all[0] as NonNullable<MixResult['latency']>)), p99Runs };
+        r.latency = { ...(all.find((l) => l.p99Ms === mid) ?? (all[0] as NonNullable<MixResult['latency']>)), p99Runs, stolenRuns: all.map((l) => l.stolenPct ?? 0) };
       }
     }
     results.push(...mixResults);

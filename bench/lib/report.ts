@@ -15,7 +15,7 @@ export interface MixResult {
   expectedRcode: string;
   /** The latency run with the median p99; `p99Runs` holds every run's p99. */
   /** stolenPct: the machine's time stolen by the host (VM steal) during the measured run. */
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; stolenRuns?: number[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -110,16 +110,27 @@ export function logOnlyPairLines(results: MixResult[]): string[] {
   return lines;
 }
 
+/** Below this share of the machine's time stolen by the host (VM steal), a latency run counts as quiet. */
+export const STOLEN_QUIET_PCT = 2;
+
 /**
  * The p99s of interleaved latency runs, paired by run: every resolver against dnsmasq, and dnsward against each
  * of its variants (dnsward-twin, dnsward-redis, ...). A pair met nearly the same machine, so the median of the
  * differences, with its sign-test interval, tells a gap from the machine's run-to-run spread (see paired.ts).
+ * Where some runs had time stolen by the host, a second line pairs only the quiet ones.
  */
 export function p99PairLines(results: MixResult[]): string[] {
   const lines: string[] = [];
   const signed = (ms: number): string => {
     const digits = Math.abs(ms).toFixed(3);
     return digits === '0.000' ? digits : `${ms > 0 ? '+' : '-'}${digits}`;
+  };
+  const line = (mix: string, a: MixResult, b: MixResult, aRuns: number[], bRuns: number[], over: string): void => {
+    const d = pairedDifference(aRuns, bRuns);
+    if (d === undefined) return;
+    const interval = d.interval === undefined ? `no ${100 * INTERVAL_LEVEL}% interval below 6 pairs` : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
+    const skipped = d.skipped > 0 ? ` (${d.skipped} pair${d.skipped === 1 ? '' : 's'} without a p99 left out)` : '';
+    lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run${over}: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}${skipped}: ${verdict(d)}`);
   };
   for (const mix of new Set(results.map((r) => r.mix))) {
     const ofMix = results.filter((r) => r.mix === mix && (r.latency?.p99Runs?.length ?? 0) > 1);
@@ -131,11 +142,20 @@ export function p99PairLines(results: MixResult[]): string[] {
       if (dnsward !== undefined && r !== dnsward && r.resolver.startsWith('dnsward')) pairs.push([dnsward, r]);
     }
     for (const [a, b] of pairs) {
-      const d = pairedDifference(a.latency?.p99Runs ?? [], b.latency?.p99Runs ?? []);
-      if (d === undefined) continue;
-      const interval = d.interval === undefined ? `no ${100 * INTERVAL_LEVEL}% interval below 6 pairs` : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
-      const skipped = d.skipped > 0 ? ` (${d.skipped} pair${d.skipped === 1 ? '' : 's'} without a p99 left out)` : '';
-      lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}${skipped}: ${verdict(d)}`);
+      const aRuns = a.latency?.p99Runs ?? [];
+      const bRuns = b.latency?.p99Runs ?? [];
+      line(mix, a, b, aRuns, bRuns, '');
+      // On a VM whose host takes its CPUs, a run with time stolen has the host's stalls in its p99: the same
+      // pairs again without those runs, when some were.
+      const aStolen = a.latency?.stolenRuns ?? [];
+      const bStolen = b.latency?.stolenRuns ?? [];
+      const quiet = aRuns.map((_, i) => (aStolen[i] ?? 0) < STOLEN_QUIET_PCT && (bStolen[i] ?? 0) < STOLEN_QUIET_PCT);
+      const kept = quiet.filter(Boolean).length;
+      if (kept < aRuns.length) {
+        const over = ` over the ${kept} of ${aRuns.length} pairs with under ${STOLEN_QUIET_PCT}% of the time stolen`;
+        if (kept === 0) lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run${over}: none`);
+        else line(mix, a, b, aRuns.filter((_, i) => quiet[i]), bRuns.filter((_, i) => quiet[i]), over);
+      }
     }
   }
   return lines;
