@@ -13,8 +13,10 @@ export interface MixResult {
   /** Fraction of answers with the expected rcode (NXDOMAIN for blocked, NOERROR otherwise). */
   expectedShare: number;
   expectedRcode: string;
-  /** The latency run with the median p99; `p99Runs` holds every run's p99. */
-  /** stolenPct: the machine's time stolen by the host (VM steal) during the measured run. */
+  /**
+   * The latency run with the median p99 (its `stolenPct`: the share of the machine's time stolen by the host
+   * during it); `p99Runs` and `stolenRuns` hold every run's p99 and stolen share, in run order, index by index.
+   */
   latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; stolenRuns?: number[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
 }
 
@@ -127,7 +129,11 @@ export function p99PairLines(results: MixResult[]): string[] {
   };
   const line = (mix: string, a: MixResult, b: MixResult, aRuns: number[], bRuns: number[], over: string): void => {
     const d = pairedDifference(aRuns, bRuns);
-    if (d === undefined) return;
+    if (d === undefined) {
+      // The quiet pairs' line says there were none with a p99 rather than leave the reader guessing.
+      if (over !== '') lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run${over}: none with a p99`);
+      return;
+    }
     const interval = d.interval === undefined ? `no ${100 * INTERVAL_LEVEL}% interval below 6 pairs` : `${(100 * d.interval.coverage).toFixed(1)}% interval ${signed(d.interval.low)} to ${signed(d.interval.high)}`;
     const skipped = d.skipped > 0 ? ` (${d.skipped} pair${d.skipped === 1 ? '' : 's'} without a p99 left out)` : '';
     lines.push(`${mix} p99, ${a.resolver} - ${b.resolver}, paired by run${over}: median ${signed(d.median)} ms, ${interval}; ${a.resolver} no higher in ${d.aNoHigher} of ${d.n}${skipped}: ${verdict(d)}`);
@@ -144,6 +150,7 @@ export function p99PairLines(results: MixResult[]): string[] {
     for (const [a, b] of pairs) {
       const aRuns = a.latency?.p99Runs ?? [];
       const bRuns = b.latency?.p99Runs ?? [];
+      if (aRuns.length !== bRuns.length) continue;
       line(mix, a, b, aRuns, bRuns, '');
       // On a VM whose host takes its CPUs, a run with time stolen has the host's stalls in its p99: the same
       // pairs again without those runs, when some were.

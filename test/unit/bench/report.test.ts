@@ -76,11 +76,15 @@ describe('p99PairLines', () => {
   it('pairs the quiet runs again when the host stole time in some, and says so when none was quiet', () => {
     const run = (resolver: string, p99Runs: number[], stolenRuns: number[]): MixResult => ({ ...result(resolver, { p99Runs, stolenRuns }), mix: 'blocked' });
     // Runs 3 and 6 had the host's stalls: dnsmasq's 2.0 and 3.0 hide that dnsward is 0.1 higher in every quiet pair.
-    const lines = p99PairLines([run('dnsward', [0.3, 0.4, 0.9, 0.3, 0.4, 0.8, 0.3, 0.4], [0, 1.9, 7, 0, 0, 0.5, 0, 0]), run('dnsmasq', [0.2, 0.3, 2.0, 0.2, 0.3, 3.0, 0.2, 0.3], [0, 0, 0, 0, 0, 12, 0, 0])]);
+    // Exactly 2% counts as stolen: run 3 of dnsward.
+    const lines = p99PairLines([run('dnsward', [0.3, 0.4, 0.9, 0.3, 0.4, 0.8, 0.3, 0.4], [0, 1.9, 2, 0, 0, 0.5, 0, 0]), run('dnsmasq', [0.2, 0.3, 2.0, 0.2, 0.3, 3.0, 0.2, 0.3], [0, 0, 0, 0, 0, 12, 0, 0])]);
     expect(lines).toEqual([
       'blocked p99, dnsward - dnsmasq, paired by run: median +0.100 ms, 99.2% interval -2.200 to +0.100; dnsward no higher in 2 of 8: not told apart',
       'blocked p99, dnsward - dnsmasq, paired by run over the 6 of 8 pairs with under 2% of the time stolen: median +0.100 ms, 96.9% interval +0.100 to +0.100; dnsward no higher in 0 of 6: higher',
     ]);
+    expect(p99PairLines([run('dnsward', [Number.NaN, 0.4], [0, 9]), run('dnsmasq', [0.2, 0.3], [0, 0])])[1]).toBe(
+      'blocked p99, dnsward - dnsmasq, paired by run over the 1 of 2 pairs with under 2% of the time stolen: none with a p99',
+    );
     const stormy = p99PairLines([run('dnsward', [0.3, 0.4], [5, 9]), run('dnsmasq', [0.2, 0.3], [0, 0])]);
     expect(stormy).toEqual(['blocked p99, dnsward - dnsmasq, paired by run: median +0.100 ms, no 95% interval below 6 pairs; dnsward no higher in 0 of 2: not told apart', 'blocked p99, dnsward - dnsmasq, paired by run over the 0 of 2 pairs with under 2% of the time stolen: none']);
   });
