@@ -104,8 +104,10 @@ export class DecisionRingWriter extends RingView {
     const strings = d.segment.length + d.client.length + d.qname.length + d.list.length + d.rule.length + d.listVersion.length;
     // A field that is not a string (an untyped caller) would make the room needed NaN, which the bit mask makes 0.
     if (!(strings >= 0)) throw new TypeError('decision ring: a string field of the decision is not a string');
-    if (strings > this.capacity) return false;
-    const need = (HEADER_BYTES + 4 * STRINGS + 2 * strings + 3) & ~3;
+    // Rounded up to 4 without bitwise operators: any length of strings stays a positive number, so
+    // the room check below refuses what the ring cannot hold, however large.
+    const unpadded = HEADER_BYTES + 4 * STRINGS + 2 * strings + 3;
+    const need = unpadded - (unpadded % 4);
     const capacity = this.capacity;
     const write = Atomics.load(this.control, WRITE) >>> 0;
     const used = (write - (Atomics.load(this.control, READ) >>> 0)) >>> 0;

@@ -86,6 +86,10 @@ describe('decision ring', () => {
     expect(taken.map((d) => d.qname)).toEqual(Array.from({ length: accepted }, (_, i) => `host${i}.tiktok.com`));
     expect(writer.write(decision(999))).toBe(true);
     expect(takeAll(reader).map((d) => d.qname)).toEqual(['host999.tiktok.com']);
+    // Larger than the whole ring, with the ring empty: refused, nothing written.
+    expect(writer.write({ ...decision(1000), rule: 'x'.repeat(4096) })).toBe(false);
+    expect(writer.waiting).toBe(0);
+    expect(takeAll(reader)).toEqual([]);
   });
 
   it('throws on a value outside the Decision type and publishes nothing', () => {
