@@ -12,12 +12,12 @@ import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { pauseDamonForRun } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
-import { CLOCK_TICKS_PER_SECOND, killAllNow, machineTicks, pinCpus, stolenPct, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
+import { CLOCK_TICKS_PER_SECOND, killAllNow, machineSharePct, machineTicks, pinCpus, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
 import { readMetrics } from './lib/metrics.ts';
-import { gcTable, logOnlyPairLines, p99PairLines, resultsTable, schedTable, table, type MixResult } from './lib/report.ts';
+import { gcTable, logOnlyPairLines, median, p99PairLines, resultsTable, schedTable, stolenLine, table, type MixResult } from './lib/report.ts';
 import { LOG_SEGMENT_SOURCE, startDnsmasq, startDnsward, startUnbound, startUpstream, type Server } from './lib/servers.ts';
 import { startKnotResolver, startPdnsRecursor } from './lib/peers.ts';
 import { startEncryptedFront } from './lib/encrypted-front.ts';
@@ -183,8 +183,6 @@ const duration = positive('duration', opt.duration);
 const warmup = positive('warmup', opt.warmup, true);
 const repeat = Math.round(positive('repeat', opt.repeat));
 const latencyOn = !opt['no-latency'];
-/** The machine's time stolen by the host in each run, in percent: on a VM, what other tenants took (the report's last lines). */
-const stolenDuring = { throughput: [] as number[], latency: [] as number[] };
 const twinRepo = opt['twin-repo'] === undefined ? REPO : resolve(opt['twin-repo']);
 if (opt['twin-repo'] !== undefined && (!opt.twin || !existsSync(join(twinRepo, 'bin', 'dnsward')) || !existsSync(join(twinRepo, 'node_modules')))) {
   process.stderr.write(`bench: --twin-repo needs --twin, and a checkout with bin/dnsward and node_modules (got "${twinRepo}")\n`);
@@ -324,10 +322,9 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
     stats.cpu = {
       serverPct: pct(treeCpuTicks(server.proc.pid) - cpu0),
       dnsperfPct: pct(stats.dnsperfTicks ?? 0),
-      machineBusyPct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 1000) / 10,
-      machineStolenPct: stolenPct(m0, m1),
+      machineBusyPct: machineSharePct(m0, m1, 'busy'),
+      machineStolenPct: machineSharePct(m0, m1, 'stolen'),
     };
-    stolenDuring.throughput.push(stats.cpu.machineStolenPct);
     const usPerTick = 1e6 / CLOCK_TICKS_PER_SECOND;
     stats.threadUs = Object.fromEntries([...threadCpuTicks(server.proc.pid)].map(([name, ticks]) => [name, Math.round((((ticks - (threads0.get(name) ?? 0)) * usPerTick) / Math.max(1, stats.completed)) * 100) / 100]));
     if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
@@ -370,8 +367,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       keepVerbose: opt.keep,
     });
     // The measured run (and the reading of its answers' file, a tenth of a second), not the warm-up before it.
-    const stolen = stolenPct(m0, machineTicks());
-    stolenDuring.latency.push(stolen);
+    const stolen = machineSharePct(m0, machineTicks(), 'stolen');
     // A failed recording costs this run its scheduler figures, not the bench.
     const sched: SchedSummary | undefined = await recording
       ?.then(async () => (summarized ? summarizeSched(await readSched(schedFile), server.proc.pid) : undefined))
@@ -400,11 +396,6 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
 function rotated<T>(items: readonly T[], rep: number): T[] {
   const k = rep % Math.max(1, items.length);
   return [...items.slice(k), ...items.slice(0, k)];
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
 }
 
 /**
@@ -708,9 +699,8 @@ async function main(): Promise<void> {
   if (schedReport !== undefined) out(`\nThe DNS thread and who held its CPU while it waited, during the reported latency runs (--sched-trace, perf sched, ms per second of trace):\n${schedReport}`);
   out('');
   out(`resident memory after the runs (MB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  const stolenLine = (label: string, v: number[]): string => (v.length === 0 ? '' : `${label} median ${median(v)}%, max ${Math.max(...v)}% (${v.filter((x) => x >= 5).length} of ${v.length} runs at 5% or more)`);
-  const stolen = [stolenLine('throughput runs', stolenDuring.throughput), stolenLine('latency runs', stolenDuring.latency)].filter(Boolean);
-  if (stolen.length > 0) out(`time stolen by the host (VM steal, /proc/stat) per run: ${stolen.join('; ')}`);
+  const stolen = stolenLine([...results, ...(big?.results ?? [])]);
+  if (stolen !== undefined) out(stolen);
   const logLine = Object.entries(blockLogs)
     .filter(([, v]) => v.written !== undefined)
     .map(([k, v]) => `${k} ${(v.written ?? 0).toLocaleString('en-US')} written, ${(v.dropped ?? 0).toLocaleString('en-US')} dropped`);

@@ -298,7 +298,13 @@ function statCpuTicks(path: string): number {
  * Busy and total clock ticks of the whole machine, from the first line of /proc/stat, and the
  * ticks stolen by the host (a VM's vCPUs waiting for a real CPU; counted in busy).
  */
-export function machineTicks(): { busy: number; total: number; stolen: number } {
+export interface MachineTicks {
+  busy: number;
+  total: number;
+  stolen: number;
+}
+
+export function machineTicks(): MachineTicks {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
@@ -306,9 +312,9 @@ export function machineTicks(): { busy: number; total: number; stolen: number } 
   return { busy: total - idle, total, stolen: v[7] ?? 0 };
 }
 
-/** The share of the machine's time stolen by the host between two readings, in percent (one decimal). */
-export function stolenPct(from: { total: number; stolen: number }, to: { total: number; stolen: number }): number {
-  return Math.round(((to.stolen - from.stolen) / Math.max(1, to.total - from.total)) * 1000) / 10;
+/** The share of the machine's ticks between two readings that were `part` (busy, or stolen by the host), in percent (one decimal). */
+export function machineSharePct(from: MachineTicks, to: MachineTicks, part: 'busy' | 'stolen'): number {
+  return Math.round(((to[part] - from[part]) / Math.max(1, to.total - from.total)) * 1000) / 10;
 }
 
 /** USER_HZ: the unit of the /proc tick counters (100 on every mainstream Linux). */

@@ -86,11 +86,7 @@ export function logOnlyPairLines(results: MixResult[]): string[] {
   const lines: string[] = [];
   const find = (resolver: string, mix: string): DnsperfStats[] => results.find((r) => r.resolver === resolver && r.mix === mix)?.runs ?? [];
   const perCpu = (s: DnsperfStats): number | undefined => (s.cpu && s.cpu.serverPct > 0 ? s.qps / (s.cpu.serverPct / 100) : undefined);
-  const span = (values: number[]): string => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted[Math.floor((sorted.length - 1) / 2)] as number;
-    return `${mid.toFixed(2)}x${sorted.length > 1 ? ` (${(sorted[0] as number).toFixed(2)}-${(sorted[sorted.length - 1] as number).toFixed(2)})` : ''}`;
-  };
+  const span = (values: number[]): string => `${median(values).toFixed(2)}x${values.length > 1 ? ` (${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)})` : ''}`;
   for (const resolver of new Set(results.filter((r) => r.mix === 'logonly').map((r) => r.resolver))) {
     const blocked = find(resolver, 'blocked');
     const logonly = find(resolver, 'logonly');
@@ -110,6 +106,24 @@ export function logOnlyPairLines(results: MixResult[]): string[] {
     lines.push(`${resolver} log-only / blocked, paired by repeat (median, range of ${qps.length}): qps ${span(qps)}${cpu.length > 0 ? `, queries per CPU-second ${span(cpu)}` : ''}`);
   }
   return lines;
+}
+
+/** The middle value (the lower of the two middle ones for an even count); NaN for none. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
+}
+
+/**
+ * The share of the machine's time the host stole (VM steal) in every throughput and latency run of these
+ * results: median, maximum and how many runs lost 5% or more. Undefined when no run was measured for it.
+ */
+export function stolenLine(results: MixResult[]): string | undefined {
+  const summary = (label: string, v: number[]): string => (v.length === 0 ? '' : `${label} median ${median(v)}%, max ${Math.max(...v)}% (${v.filter((x) => x >= 5).length} of ${v.length} runs at 5% or more)`);
+  const throughput = results.flatMap((r) => r.runs.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu.machineStolenPct])));
+  const latency = results.flatMap((r) => r.latency?.stolenRuns ?? []);
+  const parts = [summary('throughput runs', throughput), summary('latency runs', latency)].filter(Boolean);
+  return parts.length === 0 ? undefined : `time stolen by the host (VM steal, /proc/stat) per run: ${parts.join('; ')}`;
 }
 
 /** Below this share of the machine's time stolen by the host (VM steal), a latency run counts as quiet. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedCpus, machineTicks, pinCpus, startProcess, stolenPct, stopAll, unpinCpus } from '../../../bench/lib/procs.ts';
+import { allowedCpus, machineSharePct, machineTicks, pinCpus, startProcess, stopAll, unpinCpus } from '../../../bench/lib/procs.ts';
 
 afterEach(async () => {
   unpinCpus();
@@ -55,10 +55,13 @@ describe.runIf(process.platform === 'linux')('bench --pin', () => {
 
 describe('time stolen by the host', () => {
   it('is the share of the ticks between two readings that were stolen, in percent', () => {
+    const stolenPct = (from: { total: number; stolen: number }, to: { total: number; stolen: number }): number => machineSharePct({ ...from, busy: 0 }, { ...to, busy: 0 }, 'stolen');
     expect(stolenPct({ total: 1000, stolen: 50 }, { total: 1200, stolen: 80 })).toBe(15);
     expect(stolenPct({ total: 1000, stolen: 50 }, { total: 1300, stolen: 51 })).toBe(0.3);
     // No ticks between the readings: nothing stolen, not a division by zero.
     expect(stolenPct({ total: 1000, stolen: 5 }, { total: 1000, stolen: 5 })).toBe(0);
+    // The busy share comes from the same counters, by the same rule.
+    expect(machineSharePct({ busy: 100, total: 1000, stolen: 0 }, { busy: 250, total: 1200, stolen: 0 }, 'busy')).toBe(75);
   });
 
   it.runIf(process.platform === 'linux')('reads the steal column of /proc/stat, within the busy ticks', () => {

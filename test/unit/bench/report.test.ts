@@ -1,7 +1,7 @@
 // The bench's per-latency-run tables: one row for each result whose reported run carries the part.
 import { describe, expect, it } from 'vitest';
 import type { DnsperfStats } from '../../../bench/lib/dnsperf.ts';
-import { gcTable, logOnlyPairLines, type MixResult, p99PairLines, schedTable } from '../../../bench/lib/report.ts';
+import { gcTable, logOnlyPairLines, type MixResult, p99PairLines, schedTable, stolenLine } from '../../../bench/lib/report.ts';
 
 function result(resolver: string, latency: Partial<NonNullable<MixResult['latency']>> | undefined): MixResult {
   const stats = {} as DnsperfStats;
@@ -92,5 +92,15 @@ describe('p99PairLines', () => {
   it('says nothing without repeated latency runs or without a partner', () => {
     expect(p99PairLines([withP99s('dnsward', 'blocked', [0.3]), withP99s('dnsmasq', 'blocked', [0.2])])).toEqual([]);
     expect(p99PairLines([withP99s('dnsward', 'blocked', [0.3, 0.4]), withP99s('unbound', 'blocked', [0.2, 0.3])])).toEqual([]);
+  });
+});
+
+describe('stolenLine', () => {
+  it("sums up every throughput and latency run's stolen share, and says nothing when none was measured", () => {
+    const runs = (stolen: number[]): DnsperfStats[] => stolen.map((machineStolenPct) => ({ cpu: { serverPct: 90, dnsperfPct: 60, machineBusyPct: 80, machineStolenPct } }) as DnsperfStats);
+    const a = { ...result('dnsward', { p99Runs: [0.2, 0.3, 0.4], stolenRuns: [0.1, 7, 0.3] }), runs: runs([0.2, 5, 0.1]) };
+    const b = { ...result('dnsmasq', { p99Runs: [0.1, 0.2, 0.3], stolenRuns: [0, 12.5, 0.4] }), runs: runs([0.3]) };
+    expect(stolenLine([a, b])).toBe('time stolen by the host (VM steal, /proc/stat) per run: throughput runs median 0.2%, max 5% (1 of 4 runs at 5% or more); latency runs median 0.3%, max 12.5% (2 of 6 runs at 5% or more)');
+    expect(stolenLine([result('dnsward', undefined)])).toBeUndefined();
   });
 });
