@@ -1,7 +1,7 @@
 // The bench's per-latency-run tables: one row for each result whose reported run carries the part.
 import { describe, expect, it } from 'vitest';
 import type { DnsperfStats } from '../../../bench/lib/dnsperf.ts';
-import { gcTable, logOnlyPairLines, type MixResult, p99PairLines, schedTable, stolenLine } from '../../../bench/lib/report.ts';
+import { fixedRateCpuLines, gcTable, logOnlyPairLines, type MixResult, p99PairLines, schedTable, stolenLine } from '../../../bench/lib/report.ts';
 
 function result(resolver: string, latency: Partial<NonNullable<MixResult['latency']>> | undefined): MixResult {
   const stats = {} as DnsperfStats;
@@ -102,5 +102,34 @@ describe('stolenLine', () => {
     const b = { ...result('dnsmasq', { p99Runs: [0.1, 0.2, 0.3], stolenRuns: [0, 12.5, 0.4] }), runs: runs([0.3]) };
     expect(stolenLine([a, b])).toBe('time stolen by the host (VM steal, /proc/stat) per run: throughput runs median 0.2%, max 5% (1 of 4 runs at 5% or more); latency runs median 0.3%, max 12.5% (2 of 6 runs at 5% or more)');
     expect(stolenLine([result('dnsward', undefined)])).toBeUndefined();
+  });
+});
+
+describe('fixedRateCpuLines', () => {
+  const withCpu = (resolver: string, qps: number, serverPct: number, cpuUsRuns: number[] | undefined): MixResult => {
+    const stats = { qps, cpu: { serverPct, dnsperfPct: 50, machineBusyPct: 80, machineStolenPct: 0 } } as DnsperfStats;
+    return { ...result(resolver, cpuUsRuns === undefined ? undefined : { cpuUsRuns }), runs: [stats], stats };
+  };
+
+  it("sets the median CPU per query of the fixed-rate runs beside the full-rate run's, and their ratio", () => {
+    // Full rate: 90% of a CPU for 100,000 qps is 9 us a query; 50% for 125,000 is 4 us. Medians: 12 and 6.
+    const lines = fixedRateCpuLines([withCpu('dnsward', 100_000, 90, [14, 12, 11.5]), withCpu('dnsmasq', 125_000, 50, [6, 5, 7]), withCpu('kresd', 90_000, 95, undefined)]);
+    expect(lines).toEqual([
+      'CPU per answered query, all threads (us; 10 ms ticks; the median of the latency runs, and the median full-rate run):',
+      '  dnsward blocked: 12.00 at 20,000 qps, 9.00 at full rate (1.33x)',
+      '  dnsmasq blocked: 6.00 at 20,000 qps, 4.00 at full rate (1.50x)',
+    ]);
+  });
+
+  it("splits the reported run's CPU by thread where the server has more than one", () => {
+    const r = withCpu('dnsward', 100_000, 90, [26, 25, 27]);
+    (r.latency as NonNullable<MixResult['latency']>).stats = { threadUs: { MainThread: 20.04, 'libuv-worker': 5.1, V8Worker: 0.01 } } as unknown as DnsperfStats;
+    expect(fixedRateCpuLines([r])[1]).toBe('  dnsward blocked: 26.00 at 20,000 qps (the reported run: MainThread 20.04, libuv-worker 5.10), 9.00 at full rate (2.89x)');
+  });
+
+  it('says nothing without fixed-rate runs, or without a full-rate CPU figure', () => {
+    expect(fixedRateCpuLines([withCpu('dnsward', 100_000, 90, undefined)])).toEqual([]);
+    expect(fixedRateCpuLines([withCpu('dnsward', 100_000, 0, [12])])).toEqual([]);
+    expect(fixedRateCpuLines([result('dnsward', { cpuUsRuns: [12] })])).toEqual([]);
   });
 });
