@@ -12,7 +12,7 @@ import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { pauseDamonForRun } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
-import { CLOCK_TICKS_PER_SECOND, killAllNow, machineSharePct, machineTicks, pinCpus, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb } from './lib/procs.ts';
+import { CLOCK_TICKS_PER_SECOND, killAllNow, machineSharePct, machineTicks, pinCpus, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb, usPerQuery } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
@@ -325,7 +325,7 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
       machineBusyPct: machineSharePct(m0, m1, 'busy'),
       machineStolenPct: machineSharePct(m0, m1, 'stolen'),
     };
-    stats.threadUs = threadUsPerQuery(server.proc.pid, threads0, stats.completed);
+    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, threads0, stats.completed));
     if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
     return stats;
   } finally {
@@ -333,10 +333,10 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
   }
 }
 
-/** CPU per answered query in us, by thread name, since `threads0` (threadCpuTicks of the same process tree). */
-function threadUsPerQuery(pid: number, threads0: Map<string, number>, completed: number): Record<string, number> {
-  const usPerTick = 1e6 / CLOCK_TICKS_PER_SECOND;
-  return Object.fromEntries([...threadCpuTicks(pid)].map(([name, ticks]) => [name, Math.round((((ticks - (threads0.get(name) ?? 0)) * usPerTick) / Math.max(1, completed)) * 100) / 100]));
+/** The server's CPU per answered query since `cpu0` and `threads0` (treeCpuTicks and threadCpuTicks of its process tree). */
+function serverCpuPerQuery(pid: number, cpu0: number, threads0: Map<string, number>, completed: number): { cpuUs: number; threadUs: Record<string, number> } {
+  const threadUs = Object.fromEntries([...threadCpuTicks(pid)].map(([name, ticks]) => [name, usPerQuery(ticks - (threads0.get(name) ?? 0), completed)]));
+  return { cpuUs: usPerQuery(treeCpuTicks(pid) - cpu0, completed), threadUs };
 }
 
 let latencyRunNumber = 0;
@@ -375,8 +375,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
     });
     // The measured run (and the reading of its answers' file, a tenth of a second), not the warm-up before it.
     const stolen = machineSharePct(m0, machineTicks(), 'stolen');
-    const cpuUs = Math.round((((treeCpuTicks(server.proc.pid) - cpu0) * 1e6) / CLOCK_TICKS_PER_SECOND / Math.max(1, stats.completed)) * 100) / 100;
-    stats.threadUs = threadUsPerQuery(server.proc.pid, threads0, stats.completed);
+    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, threads0, stats.completed));
     // A failed recording costs this run its scheduler figures, not the bench.
     const sched: SchedSummary | undefined = await recording
       ?.then(async () => (summarized ? summarizeSched(await readSched(schedFile), server.proc.pid) : undefined))
@@ -386,10 +385,10 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
       });
     if (!latency) throw new Error('no latency samples');
     if (sched) log(`  scheduler: DNS thread waiting ${sched.waitingMsPerS.toFixed(1)} ms/s, longest ${sched.longestWaitMs.toFixed(2)} ms; held by ${sched.heldBy.slice(0, 3).map((h) => `${h.name} ${h.msPerS.toFixed(1)}`).join(', ')}`);
-    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, stolenPct: stolen, cpuUs, ...(sched ? { sched } : {}) };
+    if (server.gcTraceFile === undefined) return { ...latency, offeredQps: rate, stats, stolenPct: stolen, ...(sched ? { sched } : {}) };
     const gc = summarizeGc(parseGcTrace(await readFrom(server.gcTraceFile, gcFrom)), stats.runTime, stats.completed);
     log(`  GC: ${gc.scavengesPerSecond.toFixed(1)} scavenges/s (pause median ${gc.scavengePauseMedianMs} ms), ${Math.round(gc.bytesPerQuery)} bytes/query, ${gc.fullGcs} full`);
-    return { ...latency, offeredQps: rate, stats, stolenPct: stolen, cpuUs, gc, ...(sched ? { sched } : {}) };
+    return { ...latency, offeredQps: rate, stats, stolenPct: stolen, gc, ...(sched ? { sched } : {}) };
   } finally {
     if (mix === 'miss') await rm(file, { force: true });
     // dnsperf failed: let the recording end before its file goes.
@@ -451,14 +450,14 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
           const server = applicable.find((s) => s.name === r.resolver) as Server;
           log(`[${mix}] ${server.name}: latency at ${rate.toLocaleString('en-US')} qps for ${latencySeconds} s${latencyRepeat > 1 ? `, run ${rep + 1}/${latencyRepeat}` : ''}`);
           const latency = await measureLatency(server, mix, files, dir, rate);
-          log(`  p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms, lost ${latency.stats.lost}, ${latency.cpuUs} us of CPU a query, ${latency.stolenPct}% stolen by the host`);
+          log(`  p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms, lost ${latency.stats.lost}, ${latency.stats.cpuUs} us of CPU a query, ${latency.stolenPct}% stolen by the host`);
           latencyRuns.set(r, [...(latencyRuns.get(r) ?? []), latency]);
         }
       }
       for (const [r, all] of latencyRuns) {
         const p99Runs = all.map((l) => l.p99Ms);
         const mid = median(p99Runs);
-        r.latency = { ...(all.find((l) => l.p99Ms === mid) ?? (all[0] as NonNullable<MixResult['latency']>)), p99Runs, stolenRuns: all.map((l) => l.stolenPct ?? 0), cpuUsRuns: all.flatMap((l) => (l.cpuUs === undefined ? [] : [l.cpuUs])) };
+        r.latency = { ...(all.find((l) => l.p99Ms === mid) ?? (all[0] as NonNullable<MixResult['latency']>)), p99Runs, stolenRuns: all.map((l) => l.stolenPct ?? 0), cpuRuns: all.map((l) => ({ cpuUs: l.stats.cpuUs, threadUs: l.stats.threadUs })) };
       }
     }
     results.push(...mixResults);

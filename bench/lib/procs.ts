@@ -263,6 +263,11 @@ export function treeCpuTicks(rootPid: number): number {
   return ticks;
 }
 
+/** Microseconds of CPU per answered query, to 0.01, for `ticks` clock ticks over `completed` answers (none: per 1). */
+export function usPerQuery(ticks: number, completed: number): number {
+  return Math.round(((ticks * 1e6) / CLOCK_TICKS_PER_SECOND / Math.max(1, completed)) * 100) / 100;
+}
+
 /** CPU clock ticks of every thread in the process tree, summed by thread name (`/proc/PID/task/TID/comm`). */
 export function threadCpuTicks(rootPid: number): Map<string, number> {
   const byName = new Map<string, number>();

@@ -15,10 +15,10 @@ export interface MixResult {
   expectedRcode: string;
   /**
    * The latency run with the median p99 (its `stolenPct`: the share of the machine's time stolen by the host
-   * during it; its `cpuUs`: the server's CPU per answered query, all its threads); `p99Runs`, `stolenRuns` and
-   * `cpuUsRuns` hold every run's p99, stolen share and CPU per query, in run order, index by index.
+   * during it); `p99Runs`, `stolenRuns` and `cpuRuns` hold every run's p99, stolen share and the server's CPU per
+   * answered query (all its threads, and by thread), in run order, index by index.
    */
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; stolenRuns?: number[]; cpuUsRuns?: number[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number; cpuUs?: number };
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; stolenRuns?: number[]; cpuRuns?: Pick<DnsperfStats, 'cpuUs' | 'threadUs'>[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -129,23 +129,24 @@ export function stolenLine(results: MixResult[]): string | undefined {
 
 /**
  * Each server's CPU per answered query, all its threads, at the latency runs' fixed rate (the median over those
- * runs) beside its full-rate throughput run (the median run), and their ratio. At a fixed rate the server sleeps
- * between datagrams, and a query that wakes it meets a CPU whose caches and predictors served something else
- * meanwhile: the ratio is what that costs each resolver (stop 30 timed a signature at 3x its loop cost after a
- * 5 ms sleep). 10 ms ticks: at 20k qps a 5 s run of a server 20% busy counts ~100, so ~1% per run.
+ * runs; for a server with more than one busy thread, that run's split by thread) beside its median full-rate
+ * run's, and their ratio. At a fixed rate a server sleeps between datagrams and its batches are small; the ratio
+ * holds what that costs it, with its fixed costs per second spread over fewer queries. CPU time is counted in
+ * ticks of 10 ms: at 20k qps for 5 s, one tick is 0.1 us a query.
  */
 export function fixedRateCpuLines(results: MixResult[]): string[] {
   const rows = results.flatMap((r) => {
-    const atRate = median(r.latency?.cpuUsRuns ?? []);
-    const cpu = r.stats.cpu;
-    const full = cpu !== undefined && cpu.serverPct > 0 && r.stats.qps > 0 ? (cpu.serverPct / 100 / r.stats.qps) * 1e6 : Number.NaN;
-    if (!Number.isFinite(atRate) || !Number.isFinite(full) || r.latency === undefined) return [];
-    // The reported latency run's threads, for a server that has several (dnsward: is it the DNS thread?).
-    const threads = Object.entries(r.latency.stats.threadUs ?? {}).filter(([, us]) => us >= 0.05).sort((a, b) => b[1] - a[1]);
-    const split = threads.length > 1 ? ` (the reported run: ${threads.map(([name, us]) => `${name} ${us.toFixed(2)}`).join(', ')})` : '';
+    const runs = (r.latency?.cpuRuns ?? []).filter((c) => c.cpuUs !== undefined && Number.isFinite(c.cpuUs));
+    const atRate = median(runs.map((c) => c.cpuUs as number));
+    const full = r.stats.cpuUs;
+    if (!Number.isFinite(atRate) || full === undefined || !(full > 0) || r.latency === undefined) return [];
+    const threads = Object.entries(runs.find((c) => c.cpuUs === atRate)?.threadUs ?? {})
+      .filter(([, us]) => us >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    const split = threads.length > 1 ? ` (${threads.map(([name, us]) => `${name} ${us.toFixed(2)}`).join(', ')})` : '';
     return [`  ${r.resolver} ${r.mix}: ${atRate.toFixed(2)} at ${fmtInt(r.latency.offeredQps)} qps${split}, ${full.toFixed(2)} at full rate (${(atRate / full).toFixed(2)}x)`];
   });
-  return rows.length === 0 ? [] : ['CPU per answered query, all threads (us; 10 ms ticks; the median of the latency runs, and the median full-rate run):', ...rows];
+  return rows.length === 0 ? [] : ['CPU per answered query, all threads (us; the median latency run by this figure, split by thread where several were busy; the median full-rate run):', ...rows];
 }
 
 /** Below this share of the machine's time stolen by the host (VM steal), a latency run counts as quiet. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedCpus, machineSharePct, machineTicks, pinCpus, startProcess, stopAll, unpinCpus } from '../../../bench/lib/procs.ts';
+import { allowedCpus, machineSharePct, machineTicks, pinCpus, startProcess, stopAll, unpinCpus, usPerQuery } from '../../../bench/lib/procs.ts';
 
 afterEach(async () => {
   unpinCpus();
@@ -70,5 +70,13 @@ describe('time stolen by the host', () => {
     expect(t.stolen).toBeGreaterThanOrEqual(fields[7] ?? Number.NaN);
     expect(t.stolen).toBeLessThanOrEqual(t.busy);
     expect(t.busy).toBeLessThanOrEqual(t.total);
+  });
+});
+
+describe('usPerQuery', () => {
+  it('turns clock ticks (10 ms) over answered queries into microseconds a query, to 0.01', () => {
+    expect(usPerQuery(250, 100_000)).toBe(25);
+    expect(usPerQuery(1, 3)).toBe(3333.33);
+    expect(usPerQuery(7, 0)).toBe(70_000); // no answers: per one, never a division by zero
   });
 });

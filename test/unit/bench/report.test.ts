@@ -106,30 +106,38 @@ describe('stolenLine', () => {
 });
 
 describe('fixedRateCpuLines', () => {
-  const withCpu = (resolver: string, qps: number, serverPct: number, cpuUsRuns: number[] | undefined): MixResult => {
-    const stats = { qps, cpu: { serverPct, dnsperfPct: 50, machineBusyPct: 80, machineStolenPct: 0 } } as DnsperfStats;
-    return { ...result(resolver, cpuUsRuns === undefined ? undefined : { cpuUsRuns }), runs: [stats], stats };
+  type CpuRun = NonNullable<NonNullable<MixResult['latency']>['cpuRuns']>[number];
+  const withCpu = (resolver: string, fullUs: number | undefined, cpuRuns: CpuRun[] | undefined): MixResult => {
+    const stats = { qps: 100_000, cpuUs: fullUs } as DnsperfStats;
+    return { ...result(resolver, cpuRuns === undefined ? undefined : { cpuRuns }), runs: [stats], stats };
   };
+  const header = 'CPU per answered query, all threads (us; the median latency run by this figure, split by thread where several were busy; the median full-rate run):';
 
-  it("sets the median CPU per query of the fixed-rate runs beside the full-rate run's, and their ratio", () => {
-    // Full rate: 90% of a CPU for 100,000 qps is 9 us a query; 50% for 125,000 is 4 us. Medians: 12 and 6.
-    const lines = fixedRateCpuLines([withCpu('dnsward', 100_000, 90, [14, 12, 11.5]), withCpu('dnsmasq', 125_000, 50, [6, 5, 7]), withCpu('kresd', 90_000, 95, undefined)]);
-    expect(lines).toEqual([
-      'CPU per answered query, all threads (us; 10 ms ticks; the median of the latency runs, and the median full-rate run):',
-      '  dnsward blocked: 12.00 at 20,000 qps, 9.00 at full rate (1.33x)',
-      '  dnsmasq blocked: 6.00 at 20,000 qps, 4.00 at full rate (1.50x)',
+  it("sets the median fixed-rate run's CPU per query beside the full-rate run's, and their ratio", () => {
+    // Medians: 12 of 14, 12, 11.5 (the run of 13 has no figure and is left out); 6 of 6, 5, 7, 8 (the lower middle of 4).
+    const lines = fixedRateCpuLines([
+      withCpu('dnsward', 9, [{ cpuUs: 14 }, { cpuUs: 12 }, {}, { cpuUs: 11.5 }]),
+      withCpu('dnsmasq', 4, [{ cpuUs: 6 }, { cpuUs: 5 }, { cpuUs: 7 }, { cpuUs: 8 }]),
+      withCpu('kresd', 10, undefined),
     ]);
+    expect(lines).toEqual([header, '  dnsward blocked: 12.00 at 20,000 qps, 9.00 at full rate (1.33x)', '  dnsmasq blocked: 6.00 at 20,000 qps, 4.00 at full rate (1.50x)']);
   });
 
-  it("splits the reported run's CPU by thread where the server has more than one", () => {
-    const r = withCpu('dnsward', 100_000, 90, [26, 25, 27]);
-    (r.latency as NonNullable<MixResult['latency']>).stats = { threadUs: { MainThread: 20.04, 'libuv-worker': 5.1, V8Worker: 0.01 } } as unknown as DnsperfStats;
-    expect(fixedRateCpuLines([r])[1]).toBe('  dnsward blocked: 26.00 at 20,000 qps (the reported run: MainThread 20.04, libuv-worker 5.10), 9.00 at full rate (2.89x)');
+  it("splits that run's CPU by thread, busiest first, where more than one thread was busy", () => {
+    const runs: CpuRun[] = [
+      { cpuUs: 30, threadUs: { MainThread: 29.9 } },
+      { cpuUs: 26, threadUs: { 'libuv-worker': 5.1, V8Worker: 0.04, MainThread: 20.9 } },
+      { cpuUs: 20, threadUs: { MainThread: 19.9 } },
+    ];
+    expect(fixedRateCpuLines([withCpu('dnsward', 9, runs)])[1]).toBe('  dnsward blocked: 26.00 at 20,000 qps (MainThread 20.90, libuv-worker 5.10), 9.00 at full rate (2.89x)');
+    // One thread busy (the others under 0.05 us): no split.
+    expect(fixedRateCpuLines([withCpu('dnsward', 9, [{ cpuUs: 20, threadUs: { MainThread: 19.9, V8Worker: 0.04 } }])])[1]).toBe('  dnsward blocked: 20.00 at 20,000 qps, 9.00 at full rate (2.22x)');
   });
 
   it('says nothing without fixed-rate runs, or without a full-rate CPU figure', () => {
-    expect(fixedRateCpuLines([withCpu('dnsward', 100_000, 90, undefined)])).toEqual([]);
-    expect(fixedRateCpuLines([withCpu('dnsward', 100_000, 0, [12])])).toEqual([]);
-    expect(fixedRateCpuLines([result('dnsward', { cpuUsRuns: [12] })])).toEqual([]);
+    expect(fixedRateCpuLines([withCpu('dnsward', 9, undefined)])).toEqual([]);
+    expect(fixedRateCpuLines([withCpu('dnsward', 9, [{}])])).toEqual([]);
+    expect(fixedRateCpuLines([withCpu('dnsward', 0, [{ cpuUs: 12 }])])).toEqual([]);
+    expect(fixedRateCpuLines([withCpu('dnsward', undefined, [{ cpuUs: 12 }])])).toEqual([]);
   });
 });
