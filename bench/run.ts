@@ -311,8 +311,7 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
   const source = mix === 'logonly' ? LOG_SEGMENT_SOURCE : undefined;
   const file = mix === 'miss' ? await missFile(dir, seconds) : mixQueryFile(mix, files);
   try {
-    const cpu0 = treeCpuTicks(server.proc.pid);
-    const threads0 = threadCpuTicks(server.proc.pid);
+    const cpu0 = serverCpuTicks(server.proc.pid);
     const m0 = machineTicks();
     const t0 = performance.now();
     const { stats } = await runDnsperf({ ...dnsperfBase, port: server.port, file, seconds, passes: mix === 'miss' ? 1 : undefined, source });
@@ -320,12 +319,12 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
     const m1 = machineTicks();
     const pct = (ticks: number): number => Math.round((ticks / CLOCK_TICKS_PER_SECOND / wall) * 1000) / 10;
     stats.cpu = {
-      serverPct: pct(treeCpuTicks(server.proc.pid) - cpu0),
+      serverPct: pct(treeCpuTicks(server.proc.pid) - cpu0.all),
       dnsperfPct: pct(stats.dnsperfTicks ?? 0),
       machineBusyPct: machineSharePct(m0, m1, 'busy'),
       machineStolenPct: machineSharePct(m0, m1, 'stolen'),
     };
-    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, threads0, stats.completed));
+    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, stats.completed));
     if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
     return stats;
   } finally {
@@ -333,10 +332,16 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
   }
 }
 
-/** The server's CPU per answered query since `cpu0` and `threads0` (treeCpuTicks and threadCpuTicks of its process tree). */
-function serverCpuPerQuery(pid: number, cpu0: number, threads0: Map<string, number>, completed: number): { cpuUs: number; threadUs: Record<string, number> } {
-  const threadUs = Object.fromEntries([...threadCpuTicks(pid)].map(([name, ticks]) => [name, usPerQuery(ticks - (threads0.get(name) ?? 0), completed)]));
-  return { cpuUs: usPerQuery(treeCpuTicks(pid) - cpu0, completed), threadUs };
+/** Where a server's CPU counts stand (its process tree): before a run, for serverCpuPerQuery after it. */
+function serverCpuTicks(pid: number): { all: number; system: number; threads: Map<string, number> } {
+  return { all: treeCpuTicks(pid), system: treeCpuTicks(pid, 'system'), threads: threadCpuTicks(pid) };
+}
+
+/** The server's CPU per answered query since `from` (serverCpuTicks): all of it, the kernel's share, and by thread. */
+function serverCpuPerQuery(pid: number, from: ReturnType<typeof serverCpuTicks>, completed: number): { cpuUs: number; systemUs: number; threadUs: Record<string, number> } {
+  const to = serverCpuTicks(pid);
+  const threadUs = Object.fromEntries([...to.threads].map(([name, ticks]) => [name, usPerQuery(ticks - (from.threads.get(name) ?? 0), completed)]));
+  return { cpuUs: usPerQuery(to.all - from.all, completed), systemUs: usPerQuery(to.system - from.system, completed), threadUs };
 }
 
 let latencyRunNumber = 0;
@@ -359,8 +364,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
   try {
     const gcFrom = server.gcTraceFile === undefined ? 0 : (await stat(server.gcTraceFile)).size;
     const m0 = machineTicks();
-    const cpu0 = treeCpuTicks(server.proc.pid);
-    const threads0 = threadCpuTicks(server.proc.pid);
+    const cpu0 = serverCpuTicks(server.proc.pid);
     const { stats, latency } = await runDnsperf({
       ...dnsperfBase,
       port: server.port,
@@ -375,7 +379,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
     });
     // The measured run (and the reading of its answers' file, a tenth of a second), not the warm-up before it.
     const stolen = machineSharePct(m0, machineTicks(), 'stolen');
-    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, threads0, stats.completed));
+    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, stats.completed));
     // A failed recording costs this run its scheduler figures, not the bench.
     const sched: SchedSummary | undefined = await recording
       ?.then(async () => (summarized ? summarizeSched(await readSched(schedFile), server.proc.pid) : undefined))
@@ -457,7 +461,7 @@ async function runMixes(servers: Server[], mixList: RunMix[], files: Files, dir:
       for (const [r, all] of latencyRuns) {
         const p99Runs = all.map((l) => l.p99Ms);
         const mid = median(p99Runs);
-        r.latency = { ...(all.find((l) => l.p99Ms === mid) ?? (all[0] as NonNullable<MixResult['latency']>)), p99Runs, stolenRuns: all.map((l) => l.stolenPct ?? 0), cpuRuns: all.map((l) => ({ cpuUs: l.stats.cpuUs, threadUs: l.stats.threadUs })) };
+        r.latency = { ...(all.find((l) => l.p99Ms === mid) ?? (all[0] as NonNullable<MixResult['latency']>)), p99Runs, stolenRuns: all.map((l) => l.stolenPct ?? 0), cpuRuns: all.map((l) => ({ cpuUs: l.stats.cpuUs, systemUs: l.stats.systemUs, threadUs: l.stats.threadUs })) };
       }
     }
     results.push(...mixResults);

@@ -47,8 +47,9 @@ export interface DnsperfStats {
   /** CPU use during the run, in % of one core (machine: % of all cores). */
   /** machineStolenPct: the machine's time stolen by the host (VM steal) during the run. */
   cpu?: { serverPct: number; dnsperfPct: number; machineBusyPct: number; machineStolenPct: number };
-  /** The server's CPU per answered query, in microseconds: all its threads (cpuUs), and by thread name (MainThread, V8Worker, libuv-worker, ...). */
+  /** The server's CPU per answered query, in microseconds: all its threads (cpuUs; systemUs of it in the kernel), and by thread name (MainThread, V8Worker, libuv-worker, ...). */
   cpuUs?: number;
+  systemUs?: number;
   threadUs?: Record<string, number>;
   /** dnsperf's own CPU time (clock ticks). */
   dnsperfTicks?: number;

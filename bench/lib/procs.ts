@@ -257,9 +257,10 @@ export function threadNames(pid: number): Map<string, string> {
 }
 
 /** CPU time (clock ticks, utime + stime) of a process and its descendants; 0 for a process that is gone. */
-export function treeCpuTicks(rootPid: number): number {
+/** CPU clock ticks of the whole process tree: user and kernel time, or the kernel's alone ('system'). */
+export function treeCpuTicks(rootPid: number, part: CpuPart = 'all'): number {
   let ticks = 0;
-  for (const pid of treeMemoryKb(rootPid).pids) ticks += processCpuTicks(pid);
+  for (const pid of treeMemoryKb(rootPid).pids) ticks += processCpuTicks(pid, part);
   return ticks;
 }
 
@@ -283,20 +284,23 @@ export function threadCpuTicks(rootPid: number): Map<string, number> {
   return byName;
 }
 
-export function processCpuTicks(pid: number): number {
+/** All of a process's CPU time (user and kernel), or the kernel's share alone (its system calls, its page faults). */
+export type CpuPart = 'all' | 'system';
+
+export function processCpuTicks(pid: number, part: CpuPart = 'all'): number {
   try {
-    return statCpuTicks(`/proc/${pid}/stat`);
+    return statCpuTicks(`/proc/${pid}/stat`, part);
   } catch {
     return 0;
   }
 }
 
-/** utime + stime of a /proc stat file (a process's or a thread's); throws when it is gone. */
-function statCpuTicks(path: string): number {
-  const stat = readFileSync(path, 'utf8');
+/** utime + stime (or stime alone) of a /proc stat file (a process's or a thread's); throws when it is gone. */
+export function statCpuTicks(path: string, part: CpuPart = 'all', read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number {
+  const stat = read(path);
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after "(comm)": state=0 ppid=1 ... utime=11 stime=12.
-  return Number(rest[11]) + Number(rest[12]);
+  return (part === 'all' ? Number(rest[11]) : 0) + Number(rest[12]);
 }
 
 /**

@@ -18,7 +18,7 @@ export interface MixResult {
    * during it); `p99Runs`, `stolenRuns` and `cpuRuns` hold every run's p99, stolen share and the server's CPU per
    * answered query (all its threads, and by thread), in run order, index by index.
    */
-  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; stolenRuns?: number[]; cpuRuns?: Pick<DnsperfStats, 'cpuUs' | 'threadUs'>[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
+  latency?: Latency & { offeredQps: number; stats: DnsperfStats; p99Runs?: number[]; stolenRuns?: number[]; cpuRuns?: Pick<DnsperfStats, 'cpuUs' | 'systemUs' | 'threadUs'>[]; gc?: GcSummary; sched?: SchedSummary; stolenPct?: number };
 }
 
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -140,13 +140,19 @@ export function fixedRateCpuLines(results: MixResult[]): string[] {
     const atRate = median(runs.map((c) => c.cpuUs as number));
     const full = r.stats.cpuUs;
     if (!Number.isFinite(atRate) || full === undefined || !(full > 0) || r.latency === undefined) return [];
-    const threads = Object.entries(runs.find((c) => c.cpuUs === atRate)?.threadUs ?? {})
+    const reported = runs.find((c) => c.cpuUs === atRate);
+    const threads = Object.entries(reported?.threadUs ?? {})
       .filter(([, us]) => us >= 0.05)
       .sort((a, b) => b[1] - a[1]);
-    const split = threads.length > 1 ? ` (${threads.map(([name, us]) => `${name} ${us.toFixed(2)}`).join(', ')})` : '';
-    return [`  ${r.resolver} ${r.mix}: ${atRate.toFixed(2)} at ${fmtInt(r.latency.offeredQps)} qps${split}, ${full.toFixed(2)} at full rate (${(atRate / full).toFixed(2)}x)`];
+    // "25.00 (kernel 12.10; MainThread 24.60, libuv-worker 0.40)": what the figure holds, where it was counted.
+    const detail = (us: number, systemUs: number | undefined, byThread: string[]): string => {
+      const parts = [...(systemUs === undefined ? [] : [`kernel ${systemUs.toFixed(2)}`]), ...(byThread.length > 1 ? [byThread.join(', ')] : [])];
+      return `${us.toFixed(2)}${parts.length === 0 ? '' : ` (${parts.join('; ')})`}`;
+    };
+    const byThread = threads.map(([name, us]) => `${name} ${us.toFixed(2)}`);
+    return [`  ${r.resolver} ${r.mix}: ${detail(atRate, reported?.systemUs, byThread)} at ${fmtInt(r.latency.offeredQps)} qps, ${detail(full, r.stats.systemUs, [])} at full rate (${(atRate / full).toFixed(2)}x)`];
   });
-  return rows.length === 0 ? [] : ['CPU per answered query, all threads (us; the median latency run by this figure, split by thread where several were busy; the median full-rate run):', ...rows];
+  return rows.length === 0 ? [] : ['CPU per answered query, all threads (us; the median latency run by this figure, its kernel share, and its split by thread where several were busy; the median full-rate run):', ...rows];
 }
 
 /** Below this share of the machine's time stolen by the host (VM steal), a latency run counts as quiet. */

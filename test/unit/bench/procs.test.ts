@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedCpus, machineSharePct, machineTicks, pinCpus, startProcess, stopAll, unpinCpus, usPerQuery } from '../../../bench/lib/procs.ts';
+import { allowedCpus, machineSharePct, machineTicks, pinCpus, startProcess, statCpuTicks, stopAll, unpinCpus, usPerQuery } from '../../../bench/lib/procs.ts';
 
 afterEach(async () => {
   unpinCpus();
@@ -78,5 +78,22 @@ describe('usPerQuery', () => {
     expect(usPerQuery(250, 100_000)).toBe(25);
     expect(usPerQuery(1, 3)).toBe(3333.33);
     expect(usPerQuery(7, 0)).toBe(70_000); // no answers: per one, never a division by zero
+  });
+});
+
+describe('statCpuTicks', () => {
+  // /proc/PID/stat: pid (comm) state ppid ... utime stime (fields 14 and 15); a comm may hold spaces and parentheses.
+  const stat = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 731 289 0 0 20 0 11 0 100 0 0';
+
+  it('reads user and kernel time, or the kernel time alone, after the last parenthesis', () => {
+    expect(statCpuTicks('/proc/4242/stat', 'all', () => stat)).toBe(1020);
+    expect(statCpuTicks('/proc/4242/stat', 'system', () => stat)).toBe(289);
+  });
+
+  it.runIf(process.platform === 'linux')("reads this process's own file, the kernel's share no more than the whole", () => {
+    const all = statCpuTicks(`/proc/${process.pid}/stat`);
+    const system = statCpuTicks(`/proc/${process.pid}/stat`, 'system');
+    expect(Number.isInteger(all) && Number.isInteger(system)).toBe(true);
+    expect(system).toBeLessThanOrEqual(all);
   });
 });

@@ -111,7 +111,7 @@ describe('fixedRateCpuLines', () => {
     const stats = { qps: 100_000, cpuUs: fullUs } as DnsperfStats;
     return { ...result(resolver, cpuRuns === undefined ? undefined : { cpuRuns }), runs: [stats], stats };
   };
-  const header = 'CPU per answered query, all threads (us; the median latency run by this figure, split by thread where several were busy; the median full-rate run):';
+  const header = 'CPU per answered query, all threads (us; the median latency run by this figure, its kernel share, and its split by thread where several were busy; the median full-rate run):';
 
   it("sets the median fixed-rate run's CPU per query beside the full-rate run's, and their ratio", () => {
     // Medians: 12 of 14, 12, 11.5 (the run of 13 has no figure and is left out); 6 of 6, 5, 7, 8 (the lower middle of 4).
@@ -129,7 +129,11 @@ describe('fixedRateCpuLines', () => {
       { cpuUs: 26, threadUs: { 'libuv-worker': 5.1, V8Worker: 0.04, MainThread: 20.9 } },
       { cpuUs: 20, threadUs: { MainThread: 19.9 } },
     ];
-    expect(fixedRateCpuLines([withCpu('dnsward', 9, runs)])[1]).toBe('  dnsward blocked: 26.00 at 20,000 qps (MainThread 20.90, libuv-worker 5.10), 9.00 at full rate (2.89x)');
+    expect(fixedRateCpuLines([withCpu('dnsward', 9, runs)])[1]).toBe('  dnsward blocked: 26.00 (MainThread 20.90, libuv-worker 5.10) at 20,000 qps, 9.00 at full rate (2.89x)');
+    // With the kernel's share of that run and of the full-rate run.
+    const counted = withCpu('dnsward', 9, runs.map((c, i) => ({ ...c, systemUs: [12, 11.2, 9][i] })));
+    counted.stats.systemUs = 3.5;
+    expect(fixedRateCpuLines([counted])[1]).toBe('  dnsward blocked: 26.00 (kernel 11.20; MainThread 20.90, libuv-worker 5.10) at 20,000 qps, 9.00 (kernel 3.50) at full rate (2.89x)');
     // One thread busy (the others under 0.05 us): no split.
     expect(fixedRateCpuLines([withCpu('dnsward', 9, [{ cpuUs: 20, threadUs: { MainThread: 19.9, V8Worker: 0.04 } }])])[1]).toBe('  dnsward blocked: 20.00 at 20,000 qps, 9.00 at full rate (2.22x)');
   });
