@@ -256,8 +256,7 @@ export function threadNames(pid: number): Map<string, string> {
   return names;
 }
 
-/** CPU time (clock ticks, utime + stime) of a process and its descendants; 0 for a process that is gone. */
-/** CPU clock ticks of the whole process tree: user and kernel time, or the kernel's alone ('system'). */
+/** CPU time (clock ticks) of a process and its descendants, user and kernel or the kernel's alone; 0 for a process that is gone. */
 export function treeCpuTicks(rootPid: number, part: CpuPart = 'all'): number {
   let ticks = 0;
   for (const pid of treeMemoryKb(rootPid).pids) ticks += processCpuTicks(pid, part);

@@ -129,8 +129,8 @@ export function stolenLine(results: MixResult[]): string | undefined {
 
 /**
  * Each server's CPU per answered query, all its threads, at the latency runs' fixed rate (the median over those
- * runs; for a server with more than one busy thread, that run's split by thread) beside its median full-rate
- * run's, and their ratio. At a fixed rate a server sleeps between datagrams and its batches are small; the ratio
+ * runs, with that run's kernel share and, for a server with more than one busy thread, its split by thread) beside
+ * its median full-rate run's, and their ratio. At a fixed rate a server sleeps between datagrams and its batches are small; the ratio
  * holds what that costs it, with its fixed costs per second spread over fewer queries. CPU time is counted in
  * ticks of 10 ms: at 20k qps for 5 s, one tick is 0.1 us a query.
  */
