@@ -102,7 +102,7 @@ export class DecisionRingWriter extends RingView {
     const qtype = d.qtype;
     if (qtype !== (qtype & 0xffff)) throw new TypeError(`decision ring: qtype ${String(qtype)} is not a 16-bit integer`);
     const strings = d.segment.length + d.client.length + d.qname.length + d.list.length + d.rule.length + d.listVersion.length;
-    // A field that is not a string (an untyped caller) would make the room needed NaN, which the bit mask makes 0.
+    // A field that is not a string (an untyped caller) would make the room needed NaN, which every room check below lets through.
     if (!(strings >= 0)) throw new TypeError('decision ring: a string field of the decision is not a string');
     // Rounded up to 4 without bitwise operators: any length of strings stays a positive number, so
     // the room check below refuses what the ring cannot hold, however large.
