@@ -12,7 +12,7 @@ import { runDnsperf, type DnsperfStats } from './lib/dnsperf.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { pauseDamonForRun } from './lib/damon.ts';
 import { Prober } from './lib/probe.ts';
-import { CLOCK_TICKS_PER_SECOND, killAllNow, machineSharePct, machineTicks, pinCpus, stopAll, stopProcess, threadCpuTicks, treeCpuTicks, treeMemoryKb, usPerQuery } from './lib/procs.ts';
+import { CLOCK_TICKS_PER_SECOND, cpuPerQuery, killAllNow, machineSharePct, machineTicks, pinCpus, serverCpuTicks, stopAll, stopProcess, treeMemoryKb } from './lib/procs.ts';
 import { BENCH_ZONE, readListDomains, writeBigList, writeBlockedMix, writeCachedMix, writeMissMix } from './lib/querygen.ts';
 import { parseGcTrace, readFrom, summarizeGc } from './lib/gc-trace.ts';
 import { readSched, recordSched, type SchedSummary, summarizeSched } from './lib/sched-trace.ts';
@@ -317,31 +317,20 @@ async function measure(server: Server, mix: RunMix, files: Files, dir: string, s
     const { stats } = await runDnsperf({ ...dnsperfBase, port: server.port, file, seconds, passes: mix === 'miss' ? 1 : undefined, source });
     const wall = (performance.now() - t0) / 1000;
     const m1 = machineTicks();
+    const cpu1 = serverCpuTicks(server.proc.pid);
     const pct = (ticks: number): number => Math.round((ticks / CLOCK_TICKS_PER_SECOND / wall) * 1000) / 10;
     stats.cpu = {
-      serverPct: pct(treeCpuTicks(server.proc.pid) - cpu0.all),
+      serverPct: pct(cpu1.all - cpu0.all),
       dnsperfPct: pct(stats.dnsperfTicks ?? 0),
       machineBusyPct: machineSharePct(m0, m1, 'busy'),
       machineStolenPct: machineSharePct(m0, m1, 'stolen'),
     };
-    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, stats.completed));
+    Object.assign(stats, cpuPerQuery(cpu0, cpu1, stats.completed));
     if (mix === 'miss' && stats.runTime < seconds * 0.9) log(`  note: ${server.name} exhausted the miss file (${stats.sent} names) after ${stats.runTime.toFixed(1)} s`);
     return stats;
   } finally {
     if (mix === 'miss') await rm(file, { force: true });
   }
-}
-
-/** Where a server's CPU counts stand (its process tree): before a run, for serverCpuPerQuery after it. */
-function serverCpuTicks(pid: number): { all: number; system: number; threads: Map<string, number> } {
-  return { all: treeCpuTicks(pid), system: treeCpuTicks(pid, 'system'), threads: threadCpuTicks(pid) };
-}
-
-/** The server's CPU per answered query since `from` (serverCpuTicks): all of it, the kernel's share, and by thread. */
-function serverCpuPerQuery(pid: number, from: ReturnType<typeof serverCpuTicks>, completed: number): { cpuUs: number; systemUs: number; threadUs: Record<string, number> } {
-  const to = serverCpuTicks(pid);
-  const threadUs = Object.fromEntries([...to.threads].map(([name, ticks]) => [name, usPerQuery(ticks - (from.threads.get(name) ?? 0), completed)]));
-  return { cpuUs: usPerQuery(to.all - from.all, completed), systemUs: usPerQuery(to.system - from.system, completed), threadUs };
 }
 
 let latencyRunNumber = 0;
@@ -379,7 +368,7 @@ async function measureLatency(server: Server, mix: RunMix, files: Files, dir: st
     });
     // The measured run (and the reading of its answers' file, a tenth of a second), not the warm-up before it.
     const stolen = machineSharePct(m0, machineTicks(), 'stolen');
-    Object.assign(stats, serverCpuPerQuery(server.proc.pid, cpu0, stats.completed));
+    Object.assign(stats, cpuPerQuery(cpu0, serverCpuTicks(server.proc.pid), stats.completed));
     // A failed recording costs this run its scheduler figures, not the bench.
     const sched: SchedSummary | undefined = await recording
       ?.then(async () => (summarized ? summarizeSched(await readSched(schedFile), server.proc.pid) : undefined))

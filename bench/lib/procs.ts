@@ -263,6 +263,25 @@ export function treeCpuTicks(rootPid: number, part: CpuPart = 'all'): number {
   return ticks;
 }
 
+/** Where a server's CPU counts stand (its process tree), read before and after a run for cpuPerQuery. */
+export interface ServerCpuTicks {
+  all: number;
+  system: number;
+  /** By thread name (threadCpuTicks). */
+  threads: Map<string, number>;
+}
+
+export function serverCpuTicks(rootPid: number): ServerCpuTicks {
+  return { all: treeCpuTicks(rootPid), system: treeCpuTicks(rootPid, 'system'), threads: threadCpuTicks(rootPid) };
+}
+
+/** A server's CPU per answered query between two readings, in us: all of it, the kernel's share, and by thread. */
+export function cpuPerQuery(from: ServerCpuTicks, to: ServerCpuTicks, completed: number): { cpuUs: number; systemUs: number; threadUs: Record<string, number> } {
+  // A thread missing from the first reading started during the run: all its ticks count.
+  const threadUs = Object.fromEntries([...to.threads].map(([name, ticks]) => [name, usPerQuery(ticks - (from.threads.get(name) ?? 0), completed)]));
+  return { cpuUs: usPerQuery(to.all - from.all, completed), systemUs: usPerQuery(to.system - from.system, completed), threadUs };
+}
+
 /** Microseconds of CPU per answered query, to 0.01, for `ticks` clock ticks over `completed` answers (none: per 1). */
 export function usPerQuery(ticks: number, completed: number): number {
   return Math.round(((ticks * 1e6) / CLOCK_TICKS_PER_SECOND / Math.max(1, completed)) * 100) / 100;

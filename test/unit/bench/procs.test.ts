@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedCpus, machineSharePct, machineTicks, pinCpus, startProcess, statCpuTicks, stopAll, unpinCpus, usPerQuery } from '../../../bench/lib/procs.ts';
+import { allowedCpus, cpuPerQuery, machineSharePct, machineTicks, pinCpus, serverCpuTicks, startProcess, statCpuTicks, stopAll, unpinCpus, usPerQuery } from '../../../bench/lib/procs.ts';
 
 afterEach(async () => {
   unpinCpus();
@@ -95,5 +95,28 @@ describe('statCpuTicks', () => {
     const system = statCpuTicks(`/proc/${process.pid}/stat`, 'system');
     expect(Number.isInteger(all) && Number.isInteger(system)).toBe(true);
     expect(system).toBeLessThanOrEqual(all);
+  });
+});
+
+describe('cpuPerQuery', () => {
+  it('divides the ticks between two readings by the answers: all, the kernel share, and each thread', () => {
+    const from = { all: 1000, system: 400, threads: new Map([['MainThread', 900], ['libuv-worker', 100]]) };
+    // 250 ticks over 100,000 answers: 25 us; 90 in the kernel; a V8Worker that started during the run counts whole.
+    const to = { all: 1250, system: 490, threads: new Map([['MainThread', 1100], ['libuv-worker', 140], ['V8Worker', 10]]) };
+    expect(cpuPerQuery(from, to, 100_000)).toEqual({ cpuUs: 25, systemUs: 9, threadUs: { MainThread: 20, 'libuv-worker': 4, V8Worker: 1 } });
+  });
+
+  it.runIf(process.platform === 'linux')("reads this process's counters, its threads by name, never going back", () => {
+    const a = serverCpuTicks(process.pid);
+    let x = 0;
+    for (let i = 0; i < 2e7; i++) x += i % 7;
+    const b = serverCpuTicks(process.pid);
+    expect(x).toBeGreaterThan(0);
+    expect(b.all).toBeGreaterThanOrEqual(a.all);
+    expect(b.system).toBeLessThanOrEqual(b.all);
+    expect(b.threads.size).toBeGreaterThan(0);
+    const per = cpuPerQuery(a, b, 1);
+    expect(per.cpuUs).toBeGreaterThanOrEqual(0);
+    expect(Object.values(per.threadUs).every((us) => us >= 0)).toBe(true);
   });
 });
